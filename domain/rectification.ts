@@ -1,0 +1,71 @@
+/**
+ * Rectification items (整改项) and the closed loop (闭环管理): an item is closed
+ * only when its owner has submitted completion with evidence and someone other
+ * than the owner has verified it.
+ */
+import type { Actor, Role } from './roles';
+import { hasAnyRole } from './roles';
+
+export type RectificationStatus = 'open' | 'submitted' | 'returned' | 'verified';
+
+export interface RectificationState {
+  status: RectificationStatus;
+  ownerId: string;
+  verifierRoles: Role[];
+}
+
+export type RectificationRefusalCode =
+  | 'NOT_AWAITING_SUBMISSION'
+  | 'NOT_AWAITING_VERIFICATION'
+  | 'NOT_THE_OWNER'
+  | 'ROLE_NOT_PERMITTED'
+  | 'SEGREGATION_OF_DUTIES'
+  | 'EVIDENCE_REQUIRED'
+  | 'REASON_REQUIRED';
+
+export interface RectificationRefusal {
+  code: RectificationRefusalCode;
+  message: string;
+}
+
+export const DEFAULT_VERIFIER_ROLES: Role[] = ['manager', 'approver'];
+
+export function checkSubmission(
+  item: RectificationState,
+  actor: Actor,
+  evidenceCount: number,
+): RectificationRefusal | null {
+  if (item.status !== 'open' && item.status !== 'returned') {
+    return { code: 'NOT_AWAITING_SUBMISSION', message: `this item is ${item.status}, not awaiting completion` };
+  }
+  if (actor.userId !== item.ownerId) {
+    return { code: 'NOT_THE_OWNER', message: 'only the item owner may submit its completion' };
+  }
+  if (evidenceCount < 1) {
+    return { code: 'EVIDENCE_REQUIRED', message: 'completion must attach at least one piece of evidence' };
+  }
+  return null;
+}
+
+export type Verdict = 'accept' | 'return';
+
+export function checkVerification(
+  item: RectificationState,
+  actor: Actor,
+  verdict: Verdict,
+  reason: string | undefined,
+): RectificationRefusal | null {
+  if (item.status !== 'submitted') {
+    return { code: 'NOT_AWAITING_VERIFICATION', message: `this item is ${item.status}, not awaiting verification` };
+  }
+  if (actor.userId === item.ownerId) {
+    return { code: 'SEGREGATION_OF_DUTIES', message: 'the item owner may not verify their own work' };
+  }
+  if (!hasAnyRole(actor, item.verifierRoles)) {
+    return { code: 'ROLE_NOT_PERMITTED', message: `verifying needs the role ${item.verifierRoles.join(' or ')}` };
+  }
+  if (verdict === 'return' && !reason?.trim()) {
+    return { code: 'REASON_REQUIRED', message: 'returning an item must give the reason' };
+  }
+  return null;
+}
