@@ -1,0 +1,191 @@
+/**
+ * The read model. Workflows hold the process; activities write every state
+ * change here so the API can list and filter cases without asking Temporal.
+ * Naming: snake_case columns, camelCase fields (drizzle `casing`).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import type { ApprovalVote } from '../domain/approval';
+import type { Role } from '../domain/roles';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  email: text('email').notNull().unique(),
+  roles: text('roles').array().$type<Role[]>().notNull(),
+  active: boolean('active').notNull().default(true),
+  createdAt: createdAt(),
+});
+
+/** Bearer tokens, stored only as SHA-256 hashes. */
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => users.id),
+  tokenHash: text('token_hash').notNull().unique(),
+  label: text('label').notNull(),
+  createdAt: createdAt(),
+  revokedAt: at('revoked_at'),
+});
+
+/** One row per governance case; `id` is the Temporal workflow id (business key). */
+export const cases = pgTable(
+  'cases',
+  {
+    id: text('id').primaryKey(),
+    process: text('process').notNull(),
+    businessKey: text('business_key').notNull(),
+    title: text('title').notNull(),
+    description: text('description'),
+    stage: text('stage').notNull(),
+    status: text('status').notNull().default('open'),
+    outcome: text('outcome'),
+    riskLevel: text('risk_level'),
+    initiatorId: text('initiator_id').notNull(),
+    ownerId: text('owner_id'),
+    ownerRole: text('owner_role'),
+    dueAt: at('due_at'),
+    parentCaseId: text('parent_case_id'),
+    workflowId: text('workflow_id').notNull(),
+    runId: text('run_id').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    closedAt: at('closed_at'),
+  },
+  (t) => [
+    index('cases_process_status_idx').on(t.process, t.status),
+    index('cases_owner_idx').on(t.ownerId),
+    index('cases_due_idx').on(t.dueAt),
+    index('cases_parent_idx').on(t.parentCaseId),
+    index('cases_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+/** Human tasks: approvals and rectification items. */
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id),
+    /** The workflow that receives this task's Updates. */
+    workflowId: text('workflow_id').notNull(),
+    kind: text('kind').notNull(),
+    title: text('title').notNull(),
+    candidateRoles: text('candidate_roles').array().$type<Role[]>().notNull(),
+    assigneeId: text('assignee_id'),
+    excludedUserIds: text('excluded_user_ids').array().notNull().default(sql`'{}'::text[]`),
+    status: text('status').notNull(),
+    dueAt: at('due_at'),
+    approvalsRequired: integer('approvals_required').notNull().default(1),
+    votes: jsonb('votes').$type<ApprovalVote[]>().notNull().default([]),
+    decision: text('decision'),
+    decidedBy: text('decided_by'),
+    decidedAt: at('decided_at'),
+    comment: text('comment'),
+    evidenceIds: jsonb('evidence_ids').$type<string[]>().notNull().default([]),
+    remindedAt: at('reminded_at'),
+    escalatedAt: at('escalated_at'),
+    escalatedTo: text('escalated_to'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('tasks_case_idx').on(t.caseId),
+    index('tasks_status_idx').on(t.status),
+    index('tasks_assignee_idx').on(t.assigneeId),
+  ],
+);
+
+/** Evidence files: metadata, SHA-256 and the content itself. */
+export const evidence = pgTable(
+  'evidence',
+  {
+    id: text('id').primaryKey(),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id),
+    taskId: text('task_id'),
+    fileName: text('file_name').notNull(),
+    contentType: text('content_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    content: bytea('content').notNull(),
+    uploadedBy: text('uploaded_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('evidence_case_idx').on(t.caseId)],
+);
+
+/**
+ * Append-only, hash-chained audit log. Each row's hash covers the previous
+ * row's hash, so any edit breaks the chain from that row on. A trigger (see
+ * migrations) refuses UPDATE and DELETE.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull(),
+    actorId: text('actor_id').notNull(),
+    action: text('action').notNull(),
+    caseId: text('case_id'),
+    taskId: text('task_id'),
+    reason: text('reason'),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    evidenceHashes: jsonb('evidence_hashes').$type<string[]>().notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    uniqueIndex('audit_events_idempotency_idx').on(t.idempotencyKey),
+    index('audit_events_case_idx').on(t.caseId, t.seq),
+  ],
+);
+
+/** Reminders and escalations, addressed to a user or a role. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: text('id').primaryKey(),
+    caseId: text('case_id').notNull(),
+    taskId: text('task_id'),
+    kind: text('kind').notNull(),
+    recipientRole: text('recipient_role'),
+    recipientId: text('recipient_id'),
+    message: text('message').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('notifications_recipient_idx').on(t.recipientRole, t.recipientId)],
+);
+
+export type User = typeof users.$inferSelect;
+export type CaseRow = typeof cases.$inferSelect;
+export type TaskRow = typeof tasks.$inferSelect;
+export type EvidenceRow = typeof evidence.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type NotificationRow = typeof notifications.$inferSelect;
