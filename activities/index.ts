@@ -1,0 +1,291 @@
+/**
+ * All I/O of the governance workflows. Every activity writes one state change
+ * to the read model together with its audit event, in one transaction, keyed
+ * on workflow id + run id + activity id: a retried activity never writes twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { withAuditedWrite } from '../db/audit';
+import { cases, notifications, tasks } from '../db/schema';
+import type { ApprovalVote } from '../domain/approval';
+import type { Role } from '../domain/roles';
+
+export interface ActivityDeps {
+  db: Database;
+  clock?: () => Date;
+}
+
+export interface OpenCaseInput {
+  caseId: string;
+  process: string;
+  businessKey: string;
+  title: string;
+  description?: string;
+  stage: string;
+  riskLevel?: string;
+  initiatorId: string;
+  ownerId?: string;
+  ownerRole?: Role;
+  dueAt?: string;
+  parentCaseId?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface CasePatch {
+  stage?: string;
+  status?: 'open' | 'closed';
+  outcome?: string;
+  riskLevel?: string;
+  dueAt?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export interface CaseChangeInput {
+  caseId: string;
+  actorId: string;
+  action: string;
+  reason?: string;
+  patch: CasePatch;
+  payload?: Record<string, unknown>;
+}
+
+export interface OpenTaskInput {
+  taskId: string;
+  caseId: string;
+  kind: 'approval' | 'rectification';
+  title: string;
+  candidateRoles: Role[];
+  assigneeId?: string;
+  excludedUserIds?: string[];
+  dueAt?: string;
+  approvalsRequired?: number;
+  actorId: string;
+}
+
+export interface TaskChangeInput {
+  taskId: string;
+  caseId: string;
+  actorId: string;
+  action: string;
+  reason?: string;
+  patch: {
+    status?: string;
+    votes?: ApprovalVote[];
+    decision?: string;
+    decidedBy?: string;
+    decidedAt?: string;
+    comment?: string;
+    evidenceIds?: string[];
+    remindedAt?: string;
+    escalatedAt?: string;
+    escalatedTo?: Role;
+    dueAt?: string;
+  };
+  evidenceHashes?: string[];
+  payload?: Record<string, unknown>;
+}
+
+export interface NotifyInput {
+  caseId: string;
+  taskId?: string;
+  kind: 'reminder' | 'escalation' | 'expiry' | 'overdue';
+  recipientRole?: Role;
+  recipientId?: string;
+  message: string;
+}
+
+/** The system acts as this user in the audit log (timers, escalations). */
+export const SYSTEM_ACTOR = 'system';
+
+/** The workflow this activity runs for; these activities are never standalone. */
+function callingWorkflow(): { workflowId: string; runId: string } {
+  const execution = Context.current().info.workflowExecution;
+  if (!execution) throw new Error('governance activities must be called from a workflow');
+  return execution;
+}
+
+/** Same for every retry of one activity call, different for every other call. */
+function activityKey(): string {
+  const { workflowId, runId } = callingWorkflow();
+  return `${workflowId}/${runId}/${Context.current().info.activityId}`;
+}
+
+const toDate = (iso: string | null | undefined) => (iso ? new Date(iso) : iso === null ? null : undefined);
+
+export function createActivities({ db, clock = () => new Date() }: ActivityDeps) {
+  return {
+    async openCase(input: OpenCaseInput): Promise<void> {
+      const execution = callingWorkflow();
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: input.initiatorId,
+          action: 'case.opened',
+          caseId: input.caseId,
+          occurredAt: now,
+          payload: { process: input.process, title: input.title, stage: input.stage, riskLevel: input.riskLevel ?? null },
+        },
+        async (tx) => {
+          const row = {
+            id: input.caseId,
+            process: input.process,
+            businessKey: input.businessKey,
+            title: input.title,
+            description: input.description ?? null,
+            stage: input.stage,
+            status: 'open',
+            riskLevel: input.riskLevel ?? null,
+            initiatorId: input.initiatorId,
+            ownerId: input.ownerId ?? null,
+            ownerRole: input.ownerRole ?? null,
+            dueAt: toDate(input.dueAt) ?? null,
+            parentCaseId: input.parentCaseId ?? null,
+            workflowId: execution.workflowId,
+            runId: execution.runId,
+            data: input.data ?? {},
+            createdAt: now,
+            updatedAt: now,
+          };
+          await tx.insert(cases).values(row).onConflictDoUpdate({ target: cases.id, set: { ...row, createdAt: undefined } });
+        },
+      );
+    },
+
+    async changeCase(input: CaseChangeInput): Promise<void> {
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: input.actorId,
+          action: input.action,
+          caseId: input.caseId,
+          reason: input.reason,
+          occurredAt: now,
+          payload: { ...input.patch, ...input.payload },
+        },
+        async (tx) => {
+          const { dueAt, ...rest } = input.patch;
+          await tx
+            .update(cases)
+            .set({
+              ...rest,
+              ...(dueAt !== undefined ? { dueAt: toDate(dueAt) } : {}),
+              updatedAt: now,
+              ...(input.patch.status === 'closed' ? { closedAt: now } : {}),
+            })
+            .where(eq(cases.id, input.caseId));
+        },
+      );
+    },
+
+    async openTask(input: OpenTaskInput): Promise<void> {
+      const execution = callingWorkflow();
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: input.actorId,
+          action: `${input.kind}.opened`,
+          caseId: input.caseId,
+          taskId: input.taskId,
+          occurredAt: now,
+          payload: {
+            title: input.title,
+            candidateRoles: input.candidateRoles,
+            assigneeId: input.assigneeId ?? null,
+            dueAt: input.dueAt ?? null,
+            approvalsRequired: input.approvalsRequired ?? 1,
+          },
+        },
+        async (tx) => {
+          await tx
+            .insert(tasks)
+            .values({
+              id: input.taskId,
+              caseId: input.caseId,
+              workflowId: execution.workflowId,
+              kind: input.kind,
+              title: input.title,
+              candidateRoles: input.candidateRoles,
+              assigneeId: input.assigneeId ?? null,
+              excludedUserIds: input.excludedUserIds ?? [],
+              status: 'open',
+              dueAt: toDate(input.dueAt) ?? null,
+              approvalsRequired: input.approvalsRequired ?? 1,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .onConflictDoNothing();
+        },
+      );
+    },
+
+    async changeTask(input: TaskChangeInput): Promise<void> {
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: input.actorId,
+          action: input.action,
+          caseId: input.caseId,
+          taskId: input.taskId,
+          reason: input.reason,
+          occurredAt: now,
+          evidenceHashes: input.evidenceHashes,
+          payload: { ...input.patch, ...input.payload },
+        },
+        async (tx) => {
+          const { decidedAt, remindedAt, escalatedAt, dueAt, ...rest } = input.patch;
+          await tx
+            .update(tasks)
+            .set({
+              ...rest,
+              decidedAt: toDate(decidedAt),
+              remindedAt: toDate(remindedAt),
+              escalatedAt: toDate(escalatedAt),
+              dueAt: toDate(dueAt),
+              updatedAt: now,
+            })
+            .where(eq(tasks.id, input.taskId));
+        },
+      );
+    },
+
+    async notify(input: NotifyInput): Promise<void> {
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: SYSTEM_ACTOR,
+          action: `notification.${input.kind}`,
+          caseId: input.caseId,
+          taskId: input.taskId,
+          occurredAt: now,
+          payload: { recipientRole: input.recipientRole ?? null, recipientId: input.recipientId ?? null, message: input.message },
+        },
+        async (tx) => {
+          await tx.insert(notifications).values({
+            id: randomUUID(),
+            caseId: input.caseId,
+            taskId: input.taskId ?? null,
+            kind: input.kind,
+            recipientRole: input.recipientRole ?? null,
+            recipientId: input.recipientId ?? null,
+            message: input.message,
+            createdAt: now,
+          });
+        },
+      );
+    },
+  };
+}
+
+export type GovernanceActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,67 @@
+/**
+ * Messages every governance workflow understands, defined once so the API and
+ * the workflows share names and types. Human decisions are Updates: their
+ * validators refuse a decision that breaks a rule before history records it,
+ * and the caller learns the outcome at once.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ApprovalDecision, ApprovalStatus, ApprovalVote } from '../domain/approval';
+import type { CaseOutcome, CaseStatus } from '../domain/cases';
+import type { RectificationStatus, Verdict } from '../domain/rectification';
+import type { Actor } from '../domain/roles';
+
+export interface DecideInput {
+  taskId: string;
+  actor: Actor;
+  decision: ApprovalDecision;
+  comment?: string;
+  conditions?: string[];
+  /** Lets the API key its audit entry on the HTTP request. */
+  requestId?: string;
+}
+
+export interface DecideResult {
+  taskId: string;
+  /** The approval's status after this vote: still open when a second approver is needed. */
+  status: ApprovalStatus;
+  votes: ApprovalVote[];
+}
+
+export interface EvidenceRef {
+  id: string;
+  sha256: string;
+}
+
+export interface SubmitRectificationInput {
+  actor: Actor;
+  evidence: EvidenceRef[];
+  comment?: string;
+}
+
+export interface VerifyRectificationInput {
+  actor: Actor;
+  verdict: Verdict;
+  reason?: string;
+}
+
+export interface RectificationResult {
+  status: RectificationStatus;
+  submissions: number;
+}
+
+export interface CaseSnapshot {
+  caseId: string;
+  stage: string;
+  status: CaseStatus;
+  outcome?: CaseOutcome;
+  openTaskIds: string[];
+}
+
+export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');
+export const submitRectificationUpdate = defineUpdate<RectificationResult, [SubmitRectificationInput]>(
+  'submitRectification',
+);
+export const verifyRectificationUpdate = defineUpdate<RectificationResult, [VerifyRectificationInput]>(
+  'verifyRectification',
+);
+export const caseSnapshotQuery = defineQuery<CaseSnapshot>('caseSnapshot');

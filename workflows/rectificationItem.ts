@@ -1,0 +1,188 @@
+/**
+ * A rectification item (整改项) as a child workflow: the owner carries it out
+ * and submits completion with evidence; someone other than the owner verifies
+ * it (accept, or return with a reason); it closes only when verified. It is
+ * reminded before its due date and escalated when overdue, and it never
+ * lapses: an open item stays open until it is done.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RectificationTimings } from '../domain/deadlines';
+import { rectificationReminderAt } from '../domain/deadlines';
+import { parseDuration } from '../domain/durations';
+import {
+  checkSubmission,
+  checkVerification,
+  type RectificationState,
+} from '../domain/rectification';
+import { ESCALATION_ROLE, type Role } from '../domain/roles';
+import {
+  caseSnapshotQuery,
+  submitRectificationUpdate,
+  verifyRectificationUpdate,
+  type RectificationResult,
+} from './definitions';
+import { GovDueAt, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from './searchAttributes';
+import { acts } from './shared/activities';
+
+export interface RectificationItemInput {
+  /** The parent case this item belongs to (its read-model row and audit trail). */
+  parentCaseId: string;
+  title: string;
+  ownerId: string;
+  verifierRoles: Role[];
+  dueAt: string;
+  timings: Pick<RectificationTimings, 'remindBefore' | 'escalateAgainAfter'>;
+  riskLevel?: string;
+  openedBy: string;
+}
+
+export interface RectificationItemResult extends RectificationResult {
+  taskId: string;
+  verifiedBy: string;
+}
+
+function refuse(refusal: { code: string; message: string } | null): void {
+  if (refusal) throw ApplicationFailure.create({ type: refusal.code, message: refusal.message, nonRetryable: true });
+}
+
+export async function rectificationItemWorkflow(input: RectificationItemInput): Promise<RectificationItemResult> {
+  const { workflowId: taskId } = workflowInfo();
+  const caseId = input.parentCaseId;
+  const item: RectificationState = { status: 'open', ownerId: input.ownerId, verifierRoles: input.verifierRoles };
+  let submissions = 0;
+  let verifiedBy = '';
+
+  const mirror = () =>
+    upsertSearchAttributes([
+      { key: GovProcess, value: 'rectification' },
+      { key: GovStage, value: item.status === 'verified' ? 'closed' : item.status },
+      { key: GovOwnerRole, value: 'action_owner' },
+      { key: GovRiskLevel, value: input.riskLevel ?? null },
+      { key: GovDueAt, value: item.status === 'verified' ? null : new Date(input.dueAt) },
+      { key: GovOutcome, value: item.status === 'verified' ? 'verified' : null },
+    ]);
+  mirror();
+
+  setHandler(
+    submitRectificationUpdate,
+    async ({ actor, evidence, comment }) => {
+      item.status = 'submitted';
+      submissions += 1;
+      mirror();
+      // The write finishes before the Update returns, so the caller's next
+      // read of the case already shows it.
+      await acts.changeTask({
+        taskId,
+        caseId,
+        actorId: actor.userId,
+        action: 'rectification.submitted',
+        reason: comment,
+        patch: { status: 'submitted', evidenceIds: evidence.map((e) => e.id), comment },
+        evidenceHashes: evidence.map((e) => e.sha256),
+        payload: { submission: submissions },
+      });
+      return { status: item.status, submissions };
+    },
+    { validator: ({ actor, evidence }) => refuse(checkSubmission(item, actor, evidence?.length ?? 0)) },
+  );
+
+  setHandler(
+    verifyRectificationUpdate,
+    async ({ actor, verdict, reason }) => {
+      const accepted = verdict === 'accept';
+      item.status = accepted ? 'verified' : 'returned';
+      if (accepted) verifiedBy = actor.userId;
+      mirror();
+      await acts.changeTask({
+          taskId,
+          caseId,
+          actorId: actor.userId,
+          action: accepted ? 'rectification.verified' : 'rectification.returned',
+          reason,
+          patch: accepted
+            ? { status: 'done', decision: 'verified', decidedBy: actor.userId, decidedAt: new Date().toISOString() }
+            : { status: 'returned', decision: 'returned', comment: reason },
+        });
+      if (!accepted) {
+        await acts.notify({
+          caseId,
+          taskId,
+          kind: 'reminder',
+          recipientId: input.ownerId,
+          message: `"${input.title}" was returned: ${reason}`,
+        });
+      }
+      return { status: item.status, submissions };
+    },
+    { validator: ({ actor, verdict, reason }) => refuse(checkVerification(item, actor, verdict, reason)) },
+  );
+
+  setHandler(caseSnapshotQuery, () => ({
+    caseId: taskId,
+    stage: item.status,
+    status: item.status === 'verified' ? 'closed' : 'open',
+    outcome: item.status === 'verified' ? 'verified' : undefined,
+    openTaskIds: item.status === 'verified' ? [] : [taskId],
+  }));
+
+  await acts.openTask({
+    taskId,
+    caseId,
+    kind: 'rectification',
+    title: input.title,
+    candidateRoles: ['action_owner'],
+    assigneeId: input.ownerId,
+    excludedUserIds: [],
+    dueAt: input.dueAt,
+    actorId: input.openedBy,
+  });
+
+  const verified = () => item.status === 'verified';
+  const dueMs = Date.parse(input.dueAt);
+  const remindAt = rectificationReminderAt(Date.now(), dueMs, input.timings.remindBefore);
+
+  if (!(await condition(verified, Math.max(0, remindAt - Date.now())))) {
+    if (item.status === 'open' || item.status === 'returned') {
+      await acts.notify({
+        caseId,
+        taskId,
+        kind: 'reminder',
+        recipientId: input.ownerId,
+        message: `Reminder: rectification "${input.title}" is due ${input.dueAt}`,
+      });
+    }
+  }
+  // Overdue means not closed (verified) by the due date, whoever holds it now.
+  const ladder: Array<{ at: number; role: Role }> = [
+    { at: dueMs, role: ESCALATION_ROLE.action_owner },
+    { at: dueMs + parseDuration(input.timings.escalateAgainAfter), role: ESCALATION_ROLE.manager },
+  ];
+  for (const [level, step] of ladder.entries()) {
+    if (await condition(verified, Math.max(0, step.at - Date.now()))) break;
+    await acts.notify({
+      caseId,
+      taskId,
+      kind: level === 0 ? 'overdue' : 'escalation',
+      recipientRole: step.role,
+      message: `Overdue: rectification "${input.title}" was due ${input.dueAt} and is ${item.status}`,
+    });
+    await acts.changeTask({
+      taskId,
+      caseId,
+      actorId: 'system',
+      action: 'rectification.escalated',
+      reason: level === 0 ? 'overdue' : 'still overdue',
+      patch: { escalatedAt: new Date().toISOString(), escalatedTo: step.role },
+    });
+  }
+  await condition(verified);
+  await condition(allHandlersFinished);
+  return { taskId, status: item.status, submissions, verifiedBy };
+}

@@ -1,0 +1,16 @@
+/**
+ * The product's custom search attributes: what auditors filter cases on in
+ * Temporal UI. No personal data here — owner *role*, never owner name.
+ * Registered by `npm start` on the dev server and by the commands in README
+ * on a production cluster.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const GovProcess = defineSearchAttributeKey('GovProcess', SearchAttributeType.KEYWORD);
+export const GovStage = defineSearchAttributeKey('GovStage', SearchAttributeType.KEYWORD);
+export const GovRiskLevel = defineSearchAttributeKey('GovRiskLevel', SearchAttributeType.KEYWORD);
+export const GovDueAt = defineSearchAttributeKey('GovDueAt', SearchAttributeType.DATETIME);
+export const GovOwnerRole = defineSearchAttributeKey('GovOwnerRole', SearchAttributeType.KEYWORD);
+export const GovOutcome = defineSearchAttributeKey('GovOutcome', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTE_KEYS = [GovProcess, GovStage, GovRiskLevel, GovDueAt, GovOwnerRole, GovOutcome];

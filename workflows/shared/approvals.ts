@@ -1,0 +1,196 @@
+/**
+ * The approval step every process uses: open a task, wait for decisions
+ * delivered as Updates, remind, escalate, and end with an explicit outcome if
+ * nobody decides by the final deadline.
+ */
+import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  checkDecision,
+  conditionsOf,
+  tally,
+  type ApprovalStatus,
+  type ApprovalTaskState,
+  type ApprovalVote,
+} from '../../domain/approval';
+import type { ApprovalTimings } from '../../domain/deadlines';
+import { parseDuration } from '../../domain/durations';
+import { ESCALATION_ROLE, type Role } from '../../domain/roles';
+import { decideUpdate, type DecideInput, type DecideResult } from '../definitions';
+import { acts } from './activities';
+import type { CaseRuntime } from './caseRuntime';
+
+export interface ApprovalRequest {
+  /** Unique within the case, e.g. "approval". */
+  name: string;
+  title: string;
+  candidateRoles: Role[];
+  approvalsRequired: number;
+  excludedUserIds: string[];
+  timings: ApprovalTimings;
+}
+
+export interface ApprovalOutcome {
+  taskId: string;
+  status: Exclude<ApprovalStatus, 'open'>;
+  votes: ApprovalVote[];
+  conditions: string[];
+}
+
+interface PendingApproval {
+  state: ApprovalTaskState;
+  /** Decisions accepted but whose read-model write has not finished yet. */
+  writesInFlight: number;
+}
+
+export class ApprovalDesk {
+  private readonly approvals = new Map<string, PendingApproval>();
+
+  constructor(private readonly caseRuntime: CaseRuntime) {
+    setHandler(decideUpdate, (input) => this.decide(input), {
+      validator: (input) => {
+        const refusal = checkDecision(this.approvals.get(input?.taskId)?.state, input.actor, input);
+        if (refusal) throw ApplicationFailure.create({ type: refusal.code, message: refusal.message, nonRetryable: true });
+      },
+    });
+  }
+
+  taskIdFor(name: string): string {
+    return `${workflowInfo().workflowId}:${name}`;
+  }
+
+  async request(request: ApprovalRequest): Promise<ApprovalOutcome> {
+    const taskId = this.taskIdFor(request.name);
+    const caseId = this.caseRuntime.caseId;
+    const openedAt = Date.now();
+    const [remindAt, escalateAt, expireAt] = [
+      request.timings.remindAfter,
+      request.timings.escalateAfter,
+      request.timings.expireAfter,
+    ].map((d) => openedAt + parseDuration(d)) as [number, number, number];
+
+    const pending: PendingApproval = {
+      state: {
+        taskId,
+        status: 'open',
+        candidateRoles: request.candidateRoles,
+        excludedUserIds: request.excludedUserIds,
+        approvalsRequired: request.approvalsRequired,
+        votes: [],
+      },
+      writesInFlight: 0,
+    };
+    await acts.openTask({
+      taskId,
+      caseId,
+      kind: 'approval',
+      title: request.title,
+      candidateRoles: request.candidateRoles,
+      excludedUserIds: request.excludedUserIds,
+      approvalsRequired: request.approvalsRequired,
+      dueAt: new Date(escalateAt).toISOString(),
+      actorId: 'system',
+    });
+    this.approvals.set(taskId, pending);
+    this.caseRuntime.openTaskIds.add(taskId);
+    this.caseRuntime.trackDeadline(new Date(escalateAt).toISOString());
+
+    const decided = () => pending.state.status !== 'open';
+    const recipients = request.candidateRoles;
+
+    if (!(await condition(decided, remindAt - Date.now()))) {
+      for (const role of recipients) {
+        await acts.notify({
+          caseId,
+          taskId,
+          kind: 'reminder',
+          recipientRole: role,
+          message: `Reminder: "${request.title}" awaits your decision by ${new Date(escalateAt).toISOString()}`,
+        });
+      }
+      await acts.changeTask({
+        taskId,
+        caseId,
+        actorId: 'system',
+        action: 'approval.reminded',
+        patch: { remindedAt: new Date().toISOString() },
+      });
+    }
+    if (!(await condition(decided, escalateAt - Date.now()))) {
+      const escalatedTo = ESCALATION_ROLE[recipients[0] ?? 'approver'];
+      await acts.notify({
+        caseId,
+        taskId,
+        kind: 'escalation',
+        recipientRole: escalatedTo,
+        message: `Escalation: "${request.title}" was not decided by its deadline; it expires at ${new Date(expireAt).toISOString()}`,
+      });
+      await acts.changeTask({
+        taskId,
+        caseId,
+        actorId: 'system',
+        action: 'approval.escalated',
+        patch: { escalatedAt: new Date().toISOString(), escalatedTo, dueAt: new Date(expireAt).toISOString() },
+      });
+      this.caseRuntime.trackDeadline(new Date(expireAt).toISOString());
+    }
+    if (!(await condition(decided, expireAt - Date.now()))) {
+      // Explicit outcome: nobody decided, so the request lapses; it is never
+      // approved by default.
+      pending.state.status = 'expired';
+      await acts.changeTask({
+        taskId,
+        caseId,
+        actorId: 'system',
+        action: 'approval.expired',
+        reason: 'no decision by the final deadline',
+        patch: { status: 'expired' },
+      });
+    }
+    await condition(() => pending.writesInFlight === 0);
+    this.caseRuntime.openTaskIds.delete(taskId);
+    const { status, votes } = pending.state;
+    return {
+      taskId,
+      status: status as ApprovalOutcome['status'],
+      votes: [...votes],
+      conditions: conditionsOf(pending.state),
+    };
+  }
+
+  private async decide(input: DecideInput): Promise<DecideResult> {
+    const pending = this.approvals.get(input.taskId)!;
+    const { state } = pending;
+    const vote: ApprovalVote = {
+      userId: input.actor.userId,
+      decision: input.decision,
+      ...(input.comment ? { comment: input.comment } : {}),
+      ...(input.conditions?.length ? { conditions: input.conditions } : {}),
+      at: new Date().toISOString(),
+    };
+    // State changes synchronously, before the first await, so a second
+    // Update in the same activation is validated against it.
+    state.votes.push(vote);
+    state.status = tally(state);
+    pending.writesInFlight += 1;
+    try {
+      const finished = state.status !== 'open';
+      await acts.changeTask({
+        taskId: input.taskId,
+        caseId: this.caseRuntime.caseId,
+        actorId: input.actor.userId,
+        action: finished ? 'approval.decided' : 'approval.vote_recorded',
+        reason: input.comment,
+        patch: {
+          status: finished ? (state.status === 'expired' ? 'expired' : 'done') : 'open',
+          votes: [...state.votes],
+          ...(finished ? { decision: state.status, decidedBy: input.actor.userId, decidedAt: vote.at } : {}),
+          comment: input.comment,
+        },
+        payload: { vote: input.decision, conditions: input.conditions ?? [], requestId: input.requestId ?? null },
+      });
+    } finally {
+      pending.writesInFlight -= 1;
+    }
+    return { taskId: input.taskId, status: state.status, votes: [...state.votes] };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * What every governance case does with its state: keep stage, status and
+ * outcome; mirror them in search attributes (for auditors in Temporal UI);
+ * write them to the read model with an audit event.
+ */
+import { allHandlersFinished, condition, upsertSearchAttributes } from '@temporalio/workflow';
+import type { OpenCaseInput } from '../../activities';
+import type { CaseOutcome, CaseStatus } from '../../domain/cases';
+import type { CaseSnapshot } from '../definitions';
+import { GovDueAt, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../searchAttributes';
+import { acts } from './activities';
+
+export interface ChangeOptions {
+  actorId: string;
+  action?: string;
+  reason?: string;
+  payload?: Record<string, unknown>;
+}
+
+export class CaseRuntime {
+  stage: string;
+  status: CaseStatus = 'open';
+  outcome?: CaseOutcome;
+  dueAt?: string;
+  readonly openTaskIds = new Set<string>();
+
+  constructor(readonly record: OpenCaseInput) {
+    this.stage = record.stage;
+    this.dueAt = record.dueAt;
+  }
+
+  get caseId(): string {
+    return this.record.caseId;
+  }
+
+  async open(): Promise<void> {
+    this.mirror();
+    await acts.openCase(this.record);
+  }
+
+  async moveTo(stage: string, options: ChangeOptions & { dueAt?: string | null }): Promise<void> {
+    this.stage = stage;
+    if (options.dueAt !== undefined) this.dueAt = options.dueAt ?? undefined;
+    this.mirror();
+    await acts.changeCase({
+      caseId: this.caseId,
+      actorId: options.actorId,
+      action: options.action ?? 'case.stage_changed',
+      reason: options.reason,
+      patch: { stage, ...(options.dueAt !== undefined ? { dueAt: options.dueAt } : {}) },
+      payload: options.payload,
+    });
+  }
+
+  /** Sets the deadline people are working to, for Temporal UI filters; no DB write. */
+  trackDeadline(dueAt: string | undefined): void {
+    this.dueAt = dueAt;
+    this.mirror();
+  }
+
+  async close(outcome: CaseOutcome, options: ChangeOptions): Promise<void> {
+    // Let any decision still writing its result land before the close, so the
+    // audit log reads in the order things happened.
+    await condition(allHandlersFinished);
+    this.stage = 'closed';
+    this.status = 'closed';
+    this.outcome = outcome;
+    this.dueAt = undefined;
+    this.mirror();
+    await acts.changeCase({
+      caseId: this.caseId,
+      actorId: options.actorId,
+      action: options.action ?? 'case.closed',
+      reason: options.reason,
+      patch: { stage: 'closed', status: 'closed', outcome, dueAt: null },
+      payload: options.payload,
+    });
+  }
+
+  snapshot(): CaseSnapshot {
+    return {
+      caseId: this.caseId,
+      stage: this.stage,
+      status: this.status,
+      outcome: this.outcome,
+      openTaskIds: [...this.openTaskIds],
+    };
+  }
+
+  private mirror(): void {
+    upsertSearchAttributes([
+      { key: GovProcess, value: this.record.process },
+      { key: GovStage, value: this.stage },
+      { key: GovRiskLevel, value: this.record.riskLevel ?? null },
+      { key: GovOwnerRole, value: this.record.ownerRole ?? null },
+      { key: GovDueAt, value: this.dueAt ? new Date(this.dueAt) : null },
+      { key: GovOutcome, value: this.outcome ?? null },
+    ]);
+  }
+}
