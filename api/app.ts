@@ -1,0 +1,82 @@
+/**
+ * Builds the Hono app from its dependencies. The server entry only calls
+ * `serve()`; tests build the same app and call `app.request()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { sql } from 'drizzle-orm';
+import { HTTPException } from 'hono/http-exception';
+import { authenticate, type AppEnv } from './auth';
+import { docsRoutes } from './docs';
+import { ApiError, errorBody, fromTemporalError } from './errors';
+import { auditRoutes } from './routes/audit';
+import { caseRoutes } from './routes/cases';
+import type { AppDeps } from './routes/common';
+import { evidenceRoutes } from './routes/evidence';
+import { taskRoutes } from './routes/tasks';
+import { userRoutes } from './routes/users';
+
+export type { AppDeps } from './routes/common';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+export function createApp(deps: AppDeps, options: { log?: (line: string) => void } = {}) {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
+    await next();
+  });
+
+  app.onError((err, c) => {
+    let apiError: ApiError | undefined = err instanceof ApiError ? err : fromTemporalError(err);
+    if (!apiError && err instanceof HTTPException && err.status < 500) {
+      apiError = new ApiError(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', err.message || 'bad request');
+    }
+    if (!apiError) {
+      log(`[${c.get('requestId')}] ${c.req.method} ${c.req.path} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      apiError = new ApiError('INTERNAL', 'internal error; quote the request id when reporting it');
+    }
+    return c.json(errorBody(c, apiError), apiError.status);
+  });
+
+  app.notFound((c) => c.json(errorBody(c, new ApiError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)), 404));
+
+  app.get('/health', async (c) => {
+    const checks = await Promise.allSettled([
+      deps.db.execute(sql`select 1`),
+      deps.temporal.workflowService.getSystemInfo({}),
+    ]);
+    const [database, temporal] = checks.map((r) => (r.status === 'fulfilled' ? 'ok' : 'unavailable'));
+    const ok = database === 'ok' && temporal === 'ok';
+    return c.json({ status: ok ? 'ok' : 'degraded', database, temporal }, ok ? 200 : 503);
+  });
+
+  app.route('/', docsRoutes());
+  app.use('/api/*', authenticate(deps.db));
+  for (const routes of [caseRoutes, taskRoutes, evidenceRoutes, auditRoutes, userRoutes]) {
+    app.route('/', routes(deps));
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'API token (gov_…), created by `npm run users` or POST /api/users/{userId}/tokens',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Governance platform API · 治理平台 API',
+      version: '0.1.0',
+      description:
+        'Governance cases (approvals, rectification items) run as Temporal workflows. Errors share one envelope: { error: { code, message, requestId } }.',
+    },
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,95 @@
+/**
+ * One error type, one code → status map, one JSON envelope:
+ * `{ error: { code, message, requestId, details? } }`. Unknown errors become a
+ * bare 500 with the request id; stacks go to the log, never to the caller.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure, type TemporalFailure } from '@temporalio/common';
+import type { Context } from 'hono';
+
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE: 422,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Refusals from workflow validators, by the code the domain rule gave. */
+const REFUSAL_STATUS: Record<string, ErrorCode> = {
+  NOT_AWAITING_DECISION: 'CONFLICT',
+  NOT_AWAITING_SUBMISSION: 'CONFLICT',
+  NOT_AWAITING_VERIFICATION: 'CONFLICT',
+  ROLE_NOT_PERMITTED: 'FORBIDDEN',
+  NOT_THE_OWNER: 'FORBIDDEN',
+  SEGREGATION_OF_DUTIES: 'UNPROCESSABLE',
+  FOUR_EYES: 'UNPROCESSABLE',
+  INVALID_DECISION: 'UNPROCESSABLE',
+  EVIDENCE_REQUIRED: 'UNPROCESSABLE',
+  REASON_REQUIRED: 'UNPROCESSABLE',
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** The domain rule's own code, when a workflow refused. */
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function errorBody(c: Context, err: ApiError) {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      requestId: (c.get('requestId' as never) as string | undefined) ?? 'unknown',
+      ...(err.reason ? { reason: err.reason } : {}),
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    },
+  };
+}
+
+function rootApplicationFailure(failure: TemporalFailure | Error | undefined): ApplicationFailure | undefined {
+  let current: unknown = failure;
+  while (current) {
+    if (current instanceof ApplicationFailure) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Maps Temporal client errors onto the API's codes; undefined when not one. */
+export function fromTemporalError(err: unknown): ApiError | undefined {
+  if (err instanceof WorkflowNotFoundError) return new ApiError('NOT_FOUND', 'no such case is running');
+  if (err instanceof WorkflowExecutionAlreadyStartedError) {
+    return new ApiError('CONFLICT', `a case with id ${err.workflowId} already exists`);
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    const failure = rootApplicationFailure(err.cause);
+    const code = (failure?.type && REFUSAL_STATUS[failure.type]) || 'UNPROCESSABLE';
+    return new ApiError(code, failure?.message ?? err.message, undefined, failure?.type ?? undefined);
+  }
+  // An Update to a workflow that has already completed.
+  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
+    return new ApiError('CONFLICT', 'this case is already closed');
+  }
+  return undefined;
+}

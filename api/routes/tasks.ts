@@ -1,0 +1,201 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, arrayOverlaps, asc, eq, inArray, ne, not, or, sql } from 'drizzle-orm';
+import { evidence, tasks } from '../../db/schema';
+import { DEFAULT_VERIFIER_ROLES } from '../../domain/rectification';
+import { hasAnyRole } from '../../domain/roles';
+import { decideUpdate, submitRectificationUpdate, verifyRectificationUpdate } from '../../workflows/definitions';
+import { toTaskDto } from '../dto';
+import { ApiError } from '../errors';
+import {
+  DecisionResultSchema,
+  DecisionSchema,
+  RectificationResultSchema,
+  SubmissionSchema,
+  TaskSchema,
+  VerificationSchema,
+} from '../schemas';
+import { actorOf, bearer, errorResponses, router, type AppDeps } from './common';
+
+const TaskIdParam = z.object({
+  taskId: z.string().min(1).max(300).openapi({ example: 'approval-request:REQ-1:approval' }),
+});
+
+const InboxSchema = z
+  .object({
+    toDecide: z.array(TaskSchema).openapi({ description: 'approvals awaiting your decision' }),
+    toDo: z.array(TaskSchema).openapi({ description: 'rectification items you own that are open or returned' }),
+    toVerify: z.array(TaskSchema).openapi({ description: 'rectification items submitted by others, awaiting verification' }),
+  })
+  .openapi('Inbox');
+
+export function taskRoutes({ db, temporal }: AppDeps) {
+  const app = router();
+
+  async function loadTask(taskId: string, kind: 'approval' | 'rectification') {
+    const [task] = await db.select().from(tasks).where(eq(tasks.id, taskId));
+    if (!task) throw new ApiError('NOT_FOUND', `no task ${taskId}`);
+    if (task.kind !== kind) throw new ApiError('CONFLICT', `task ${taskId} is a ${task.kind} task, not ${kind}`);
+    return task;
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/tasks/inbox',
+      tags: ['Tasks'],
+      summary: 'My task inbox',
+      security: bearer,
+      responses: {
+        200: { description: 'Open tasks for the caller', content: { 'application/json': { schema: InboxSchema } } },
+        ...errorResponses(401),
+      },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const now = new Date();
+      const decidable = and(
+        eq(tasks.kind, 'approval'),
+        eq(tasks.status, 'open'),
+        arrayOverlaps(tasks.candidateRoles, user.roles),
+        not(sql`${user.id} = any(${tasks.excludedUserIds})`),
+        not(sql`${tasks.votes} @> ${JSON.stringify([{ userId: user.id }])}::jsonb`),
+      );
+      const mine = and(eq(tasks.kind, 'rectification'), eq(tasks.assigneeId, user.id), inArray(tasks.status, ['open', 'returned']));
+      const verifiable = hasAnyRole(user, DEFAULT_VERIFIER_ROLES)
+        ? and(eq(tasks.kind, 'rectification'), eq(tasks.status, 'submitted'), ne(tasks.assigneeId, user.id))
+        : sql`false`;
+      const rows = await db
+        .select()
+        .from(tasks)
+        .where(or(decidable, mine, verifiable))
+        .orderBy(asc(tasks.dueAt), asc(tasks.id))
+        .limit(500);
+      const dto = rows.map((row) => toTaskDto(row, now));
+      return c.json(
+        {
+          toDecide: dto.filter((t) => t.kind === 'approval'),
+          toDo: dto.filter((t) => t.kind === 'rectification' && t.assigneeId === user.id && t.status !== 'submitted'),
+          toVerify: dto.filter((t) => t.kind === 'rectification' && t.status === 'submitted'),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/tasks/{taskId}',
+      tags: ['Tasks'],
+      summary: 'One task',
+      security: bearer,
+      request: { params: TaskIdParam },
+      responses: {
+        200: { description: 'The task', content: { 'application/json': { schema: TaskSchema } } },
+        ...errorResponses(401, 404),
+      },
+    }),
+    async (c) => {
+      const { taskId } = c.req.valid('param');
+      const [task] = await db.select().from(tasks).where(eq(tasks.id, taskId));
+      if (!task) throw new ApiError('NOT_FOUND', `no task ${taskId}`);
+      return c.json(toTaskDto(task), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/tasks/{taskId}/decision',
+      tags: ['Tasks'],
+      summary: 'Decide an approval: approve, approve with conditions, or reject',
+      description:
+        'Delivered to the case workflow as an Update. Its validator refuses, before history records anything: a task not awaiting a decision (409), a caller without the required role (403), the case initiator or owner (422 SEGREGATION_OF_DUTIES), a second vote by the same approver where two are required (422 FOUR_EYES).',
+      security: bearer,
+      request: {
+        params: TaskIdParam,
+        body: { required: true, content: { 'application/json': { schema: DecisionSchema } } },
+      },
+      responses: {
+        200: { description: 'Decision recorded', content: { 'application/json': { schema: DecisionResultSchema } } },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => {
+      const { taskId } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const task = await loadTask(taskId, 'approval');
+      const result = await temporal.workflow.getHandle(task.workflowId).executeUpdate(decideUpdate, {
+        args: [{ taskId, actor: actorOf(c), ...body, requestId: c.get('requestId') }],
+      });
+      return c.json(result, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/tasks/{taskId}/submission',
+      tags: ['Tasks'],
+      summary: 'Submit a rectification item as done, with evidence (owner only)',
+      security: bearer,
+      request: {
+        params: TaskIdParam,
+        body: { required: true, content: { 'application/json': { schema: SubmissionSchema } } },
+      },
+      responses: {
+        200: { description: 'Submitted for verification', content: { 'application/json': { schema: RectificationResultSchema } } },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => {
+      const { taskId } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const task = await loadTask(taskId, 'rectification');
+      const ids = [...new Set(body.evidenceIds)];
+      const found = await db
+        .select({ id: evidence.id, sha256: evidence.sha256 })
+        .from(evidence)
+        .where(and(inArray(evidence.id, ids), eq(evidence.caseId, task.caseId)));
+      const missing = ids.filter((id) => !found.some((f) => f.id === id));
+      if (missing.length) {
+        throw new ApiError('BAD_REQUEST', `invalid body: evidenceIds not uploaded to case ${task.caseId}: ${missing.join(', ')}`, {
+          missing,
+        });
+      }
+      const result = await temporal.workflow.getHandle(task.workflowId).executeUpdate(submitRectificationUpdate, {
+        args: [{ actor: actorOf(c), evidence: found, comment: body.comment }],
+      });
+      return c.json({ taskId, ...result }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/tasks/{taskId}/verification',
+      tags: ['Tasks'],
+      summary: 'Verify a submitted rectification item: accept, or return with a reason (not by its owner)',
+      security: bearer,
+      request: {
+        params: TaskIdParam,
+        body: { required: true, content: { 'application/json': { schema: VerificationSchema } } },
+      },
+      responses: {
+        200: { description: 'Verified or returned', content: { 'application/json': { schema: RectificationResultSchema } } },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => {
+      const { taskId } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const task = await loadTask(taskId, 'rectification');
+      const result = await temporal.workflow.getHandle(task.workflowId).executeUpdate(verifyRectificationUpdate, {
+        args: [{ actor: actorOf(c), verdict: body.verdict, reason: body.reason }],
+      });
+      return c.json({ taskId, ...result }, 200);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs the API on its own (production). `npm start` runs it in-process with
+ * the worker instead (scripts/start.ts).
+ */
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { openDatabase } from '../db/client';
+import { migrate } from '../db/migrate';
+import { loadSettings } from '../platform/config';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  if (!settings.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
+  const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
+  await migrate(database);
+  const connection = await Connection.connect({ address: settings.temporalAddress });
+  const temporal = new Client({ connection, namespace: settings.temporalNamespace });
+  const app = createApp({ db: database.db, temporal, settings });
+  const server = serve({ fetch: app.fetch, port: settings.port }, (info) => {
+    console.log(`API listening on http://localhost:${info.port} (docs at /docs)`);
+  });
+  const stop = () => {
+    server.close(async () => {
+      await connection.close();
+      await database.close();
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
