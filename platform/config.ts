@@ -1,0 +1,42 @@
+/**
+ * Runtime settings from the environment, read once, with the defaults a
+ * developer's machine needs. Production sets every one explicitly.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Settings {
+  /** PostgreSQL URL; unset means embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  /** host:port of a Temporal frontend; unset means `npm start` runs the dev server. */
+  temporalAddress?: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  temporalUiUrl: string;
+  port: number;
+  dataDir: string;
+  maxEvidenceBytes: number;
+}
+
+function intFrom(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.TEMPORAL_TASK_QUEUE || 'governance',
+    temporalUiUrl: (env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/$/, ''),
+    port: intFrom('PORT', 3000),
+    dataDir: path.resolve(env.GOVERNANCE_DATA_DIR || path.join(PROJECT_ROOT, '.data')),
+    maxEvidenceBytes: intFrom('MAX_EVIDENCE_BYTES', 10 * 1024 * 1024),
+  };
+}
