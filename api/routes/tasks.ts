@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, arrayOverlaps, asc, eq, inArray, ne, not, or, sql } from 'drizzle-orm';
 import { evidence, tasks } from '../../db/schema';
 import { DEFAULT_VERIFIER_ROLES } from '../../domain/rectification';
@@ -30,6 +31,19 @@ const InboxSchema = z
 
 export function taskRoutes({ db, temporal }: AppDeps) {
   const app = router();
+
+  /**
+   * Sends an Update to the workflow that owns a task we know exists: if that
+   * workflow has finished, the task is closed (409), not missing (404).
+   */
+  async function sendUpdate<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError('CONFLICT', 'this task’s case has finished; it awaits nothing');
+      throw err;
+    }
+  }
 
   async function loadTask(taskId: string, kind: 'approval' | 'rectification') {
     const [task] = await db.select().from(tasks).where(eq(tasks.id, taskId));
@@ -125,9 +139,11 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       const { taskId } = c.req.valid('param');
       const body = c.req.valid('json');
       const task = await loadTask(taskId, 'approval');
-      const result = await temporal.workflow.getHandle(task.workflowId).executeUpdate(decideUpdate, {
-        args: [{ taskId, actor: actorOf(c), ...body, requestId: c.get('requestId') }],
-      });
+      const result = await sendUpdate(() =>
+        temporal.workflow.getHandle(task.workflowId).executeUpdate(decideUpdate, {
+          args: [{ taskId, actor: actorOf(c), ...body, requestId: c.get('requestId') }],
+        }),
+      );
       return c.json(result, 200);
     },
   );
@@ -163,9 +179,11 @@ export function taskRoutes({ db, temporal }: AppDeps) {
           missing,
         });
       }
-      const result = await temporal.workflow.getHandle(task.workflowId).executeUpdate(submitRectificationUpdate, {
-        args: [{ actor: actorOf(c), evidence: found, comment: body.comment }],
-      });
+      const result = await sendUpdate(() =>
+        temporal.workflow.getHandle(task.workflowId).executeUpdate(submitRectificationUpdate, {
+          args: [{ actor: actorOf(c), evidence: found, comment: body.comment }],
+        }),
+      );
       return c.json({ taskId, ...result }, 200);
     },
   );
@@ -190,9 +208,11 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       const { taskId } = c.req.valid('param');
       const body = c.req.valid('json');
       const task = await loadTask(taskId, 'rectification');
-      const result = await temporal.workflow.getHandle(task.workflowId).executeUpdate(verifyRectificationUpdate, {
-        args: [{ actor: actorOf(c), verdict: body.verdict, reason: body.reason }],
-      });
+      const result = await sendUpdate(() =>
+        temporal.workflow.getHandle(task.workflowId).executeUpdate(verifyRectificationUpdate, {
+          args: [{ actor: actorOf(c), verdict: body.verdict, reason: body.reason }],
+        }),
+      );
       return c.json({ taskId, ...result }, 200);
     },
   );
