@@ -127,7 +127,12 @@ export function createActivities({ db, clock = () => new Date() }: ActivityDeps)
           action: 'case.opened',
           caseId: input.caseId,
           occurredAt: now,
-          payload: { process: input.process, title: input.title, stage: input.stage, riskLevel: input.riskLevel ?? null },
+          payload: {
+            process: input.process,
+            title: input.title,
+            stage: input.stage,
+            riskLevel: input.riskLevel ?? null,
+          },
         },
         async (tx) => {
           const row = {
@@ -150,7 +155,10 @@ export function createActivities({ db, clock = () => new Date() }: ActivityDeps)
             createdAt: now,
             updatedAt: now,
           };
-          await tx.insert(cases).values(row).onConflictDoUpdate({ target: cases.id, set: { ...row, createdAt: undefined } });
+          await tx
+            .insert(cases)
+            .values(row)
+            .onConflictDoUpdate({ target: cases.id, set: { ...row, createdAt: undefined } });
         },
       );
     },
@@ -269,7 +277,11 @@ export function createActivities({ db, clock = () => new Date() }: ActivityDeps)
           caseId: input.caseId,
           taskId: input.taskId,
           occurredAt: now,
-          payload: { recipientRole: input.recipientRole ?? null, recipientId: input.recipientId ?? null, message: input.message },
+          payload: {
+            recipientRole: input.recipientRole ?? null,
+            recipientId: input.recipientId ?? null,
+            message: input.message,
+          },
         },
         async (tx) => {
           await tx.insert(notifications).values({

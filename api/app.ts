@@ -38,7 +38,9 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
       apiError = new ApiError(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', err.message || 'bad request');
     }
     if (!apiError) {
-      log(`[${c.get('requestId')}] ${c.req.method} ${c.req.path} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      log(
+        `[${c.get('requestId')}] ${c.req.method} ${c.req.path} failed: ${err instanceof Error ? err.stack : String(err)}`,
+      );
       apiError = new ApiError('INTERNAL', 'internal error; quote the request id when reporting it');
     }
     return c.json(errorBody(c, apiError), apiError.status);

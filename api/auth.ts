@@ -32,7 +32,12 @@ export function generateToken(): string {
 }
 
 /** Creates a token for a user and returns it in clear, the only time it exists so. */
-export async function issueToken(db: Database, userId: string, label: string, token = generateToken()): Promise<string> {
+export async function issueToken(
+  db: Database,
+  userId: string,
+  label: string,
+  token = generateToken(),
+): Promise<string> {
   await db.insert(apiTokens).values({ id: randomUUID(), userId, tokenHash: hashToken(token), label });
   return token;
 }

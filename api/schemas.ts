@@ -16,7 +16,10 @@ export const ErrorSchema = z
       code: z.string().openapi({ example: 'UNPROCESSABLE' }),
       message: z.string(),
       requestId: z.string(),
-      reason: z.string().optional().openapi({ description: 'the domain rule that refused, e.g. SEGREGATION_OF_DUTIES' }),
+      reason: z
+        .string()
+        .optional()
+        .openapi({ description: 'the domain rule that refused, e.g. SEGREGATION_OF_DUTIES' }),
       details: z.unknown().optional(),
     }),
   })
@@ -45,11 +48,19 @@ export const StartApprovalRequestSchema = z
     impact: z.number().int().min(1).max(5).optional().openapi({ description: 'risk matrix impact 1–5' }),
     ownerId: z.string().min(1).optional().openapi({ description: 'carries out conditions; defaults to the initiator' }),
     approvalTimings: z
-      .object({ remindAfter: duration.optional(), escalateAfter: duration.optional(), expireAfter: duration.optional() })
+      .object({
+        remindAfter: duration.optional(),
+        escalateAfter: duration.optional(),
+        expireAfter: duration.optional(),
+      })
       .strict()
       .optional(),
     rectificationTimings: z
-      .object({ dueIn: duration.optional(), remindBefore: duration.optional(), escalateAgainAfter: duration.optional() })
+      .object({
+        dueIn: duration.optional(),
+        remindBefore: duration.optional(),
+        escalateAgainAfter: duration.optional(),
+      })
       .strict()
       .optional(),
   })
@@ -57,7 +68,11 @@ export const StartApprovalRequestSchema = z
   .superRefine((body, ctx) => {
     const matrix = body.probability !== undefined || body.impact !== undefined;
     if (body.riskLevel && matrix) {
-      ctx.addIssue({ code: 'custom', path: ['riskLevel'], message: 'give riskLevel or probability and impact, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['riskLevel'],
+        message: 'give riskLevel or probability and impact, not both',
+      });
     } else if (!body.riskLevel && (body.probability === undefined || body.impact === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['riskLevel'], message: 'give riskLevel, or both probability and impact' });
     }

@@ -45,7 +45,16 @@ export function canonicalJson(value: unknown): string {
 export function computeAuditHash(
   event: Pick<
     AuditEventRow,
-    'seq' | 'occurredAt' | 'actorId' | 'action' | 'caseId' | 'taskId' | 'reason' | 'payload' | 'evidenceHashes' | 'prevHash'
+    | 'seq'
+    | 'occurredAt'
+    | 'actorId'
+    | 'action'
+    | 'caseId'
+    | 'taskId'
+    | 'reason'
+    | 'payload'
+    | 'evidenceHashes'
+    | 'prevHash'
   >,
 ): string {
   const body = canonicalJson({
@@ -134,7 +143,12 @@ export interface ChainVerification {
   eventsChecked: number;
   lastSeq: number;
   lastHash: string;
-  firstBroken?: { seq: number; problem: 'sequence_gap' | 'prev_hash_mismatch' | 'hash_mismatch'; expected: string; found: string };
+  firstBroken?: {
+    seq: number;
+    problem: 'sequence_gap' | 'prev_hash_mismatch' | 'hash_mismatch';
+    expected: string;
+    found: string;
+  };
 }
 
 /** Recomputes the whole chain in pages and names the first broken link. */
@@ -150,7 +164,11 @@ export async function verifyAuditChain(db: Database, pageSize = 1000): Promise<C
       .orderBy(asc(auditEvents.seq))
       .limit(pageSize);
     for (const row of page) {
-      const broken = (problem: NonNullable<ChainVerification['firstBroken']>['problem'], expected: string, found: string) => ({
+      const broken = (
+        problem: NonNullable<ChainVerification['firstBroken']>['problem'],
+        expected: string,
+        found: string,
+      ) => ({
         ok: false,
         eventsChecked: checked,
         lastSeq: expectedSeq - 1,

@@ -97,7 +97,10 @@ export const tasks = pgTable(
     title: text('title').notNull(),
     candidateRoles: text('candidate_roles').array().$type<Role[]>().notNull(),
     assigneeId: text('assignee_id'),
-    excludedUserIds: text('excluded_user_ids').array().notNull().default(sql`'{}'::text[]`),
+    excludedUserIds: text('excluded_user_ids')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     status: text('status').notNull(),
     dueAt: at('due_at'),
     approvalsRequired: integer('approvals_required').notNull().default(1),

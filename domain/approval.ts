@@ -38,11 +38,7 @@ export interface DecisionRequest {
 
 /** Codes the API maps to HTTP statuses; messages are shown to the caller. */
 export type RefusalCode =
-  | 'NOT_AWAITING_DECISION'
-  | 'ROLE_NOT_PERMITTED'
-  | 'SEGREGATION_OF_DUTIES'
-  | 'FOUR_EYES'
-  | 'INVALID_DECISION';
+  'NOT_AWAITING_DECISION' | 'ROLE_NOT_PERMITTED' | 'SEGREGATION_OF_DUTIES' | 'FOUR_EYES' | 'INVALID_DECISION';
 
 export interface Refusal {
   code: RefusalCode;

@@ -15,7 +15,10 @@ export type MatrixScore = 1 | 2 | 3 | 4 | 5;
 
 /** Products up to 4 are low, 5–12 medium, 15 and above high (a 5×5 matrix). */
 export function riskLevelFromMatrix(probability: number, impact: number): RiskLevel {
-  for (const [name, v] of [['probability', probability], ['impact', impact]] as const) {
+  for (const [name, v] of [
+    ['probability', probability],
+    ['impact', impact],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1 || v > 5) {
       throw new RangeError(`${name} must be an integer from 1 to 5, got ${v}`);
     }

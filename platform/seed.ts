@@ -12,11 +12,41 @@ import { apiTokens, users } from '../db/schema';
 import type { Role } from '../domain/roles';
 
 export const DEMO_USERS: Array<{ id: string; name: string; email: string; roles: Role[]; token: string }> = [
-  { id: 'li.manager', name: 'Li Wei (运营负责人)', email: 'li.wei@example.com', roles: ['manager', 'approver'], token: 'gov_demo_manager' },
-  { id: 'wang.approver', name: 'Wang Fang (风控审批)', email: 'wang.fang@example.com', roles: ['approver'], token: 'gov_demo_approver' },
-  { id: 'zhang.compliance', name: 'Zhang Min (合规审批)', email: 'zhang.min@example.com', roles: ['approver'], token: 'gov_demo_compliance' },
-  { id: 'chen.owner', name: 'Chen Jie (责任人)', email: 'chen.jie@example.com', roles: ['action_owner'], token: 'gov_demo_owner' },
-  { id: 'zhao.auditor', name: 'Zhao Lei (内审)', email: 'zhao.lei@example.com', roles: ['auditor'], token: 'gov_demo_auditor' },
+  {
+    id: 'li.manager',
+    name: 'Li Wei (运营负责人)',
+    email: 'li.wei@example.com',
+    roles: ['manager', 'approver'],
+    token: 'gov_demo_manager',
+  },
+  {
+    id: 'wang.approver',
+    name: 'Wang Fang (风控审批)',
+    email: 'wang.fang@example.com',
+    roles: ['approver'],
+    token: 'gov_demo_approver',
+  },
+  {
+    id: 'zhang.compliance',
+    name: 'Zhang Min (合规审批)',
+    email: 'zhang.min@example.com',
+    roles: ['approver'],
+    token: 'gov_demo_compliance',
+  },
+  {
+    id: 'chen.owner',
+    name: 'Chen Jie (责任人)',
+    email: 'chen.jie@example.com',
+    roles: ['action_owner'],
+    token: 'gov_demo_owner',
+  },
+  {
+    id: 'zhao.auditor',
+    name: 'Zhao Lei (内审)',
+    email: 'zhao.lei@example.com',
+    roles: ['auditor'],
+    token: 'gov_demo_auditor',
+  },
   { id: 'admin', name: 'Platform admin', email: 'admin@example.com', roles: ['admin'], token: 'gov_demo_admin' },
 ];
 
@@ -26,7 +56,10 @@ export async function seedDemoUsers(db: Database): Promise<typeof DEMO_USERS> {
       .insert(users)
       .values({ id: demo.id, name: demo.name, email: demo.email, roles: demo.roles })
       .onConflictDoUpdate({ target: users.id, set: { name: demo.name, roles: demo.roles, active: true } });
-    const [existing] = await db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(demo.token)));
+    const [existing] = await db
+      .select({ id: apiTokens.id })
+      .from(apiTokens)
+      .where(eq(apiTokens.tokenHash, hashToken(demo.token)));
     if (!existing) await issueToken(db, demo.id, 'demo', demo.token);
   }
   return DEMO_USERS;

@@ -46,7 +46,9 @@ export async function buildTemporalCli(log: (line: string) => void = console.log
   const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
   if (!go) return undefined;
   mkdirSync(TOOLS_BIN, { recursive: true });
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into .tools/bin (about 3–4 minutes on 2 cores, once)…`);
+  log(
+    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into .tools/bin (about 3–4 minutes on 2 cores, once)…`,
+  );
   const started = Date.now();
   const child = spawn(go, ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
     env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },

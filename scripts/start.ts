@@ -47,11 +47,17 @@ async function main(): Promise<void> {
       cleanups.push(() => devServer!.teardown());
     }
 
-    const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: path.join(settings.dataDir, 'pglite') });
+    const database = await openDatabase({
+      url: settings.databaseUrl,
+      pgliteDir: path.join(settings.dataDir, 'pglite'),
+    });
     cleanups.push(() => database.close());
-    log(`database: ${database.kind === 'pglite' ? 'embedded PGlite in .data/pglite' : 'PostgreSQL from DATABASE_URL'}; applying migrations…`);
+    log(
+      `database: ${database.kind === 'pglite' ? 'embedded PGlite in .data/pglite' : 'PostgreSQL from DATABASE_URL'}; applying migrations…`,
+    );
     await migrate(database);
-    const demo = !settings.databaseUrl || process.env.SEED_DEMO_USERS === 'true' ? await seedDemoUsers(database.db) : [];
+    const demo =
+      !settings.databaseUrl || process.env.SEED_DEMO_USERS === 'true' ? await seedDemoUsers(database.db) : [];
 
     const connection = await Connection.connect({ address });
     cleanups.push(() => connection.close());
@@ -59,7 +65,9 @@ async function main(): Promise<void> {
       const added = await ensureSearchAttributes(connection, settings.temporalNamespace);
       if (added.length) log(`registered search attributes: ${added.join(', ')}`);
     } catch (err) {
-      log(`could not check search attributes (${(err as Error).message}); on a production cluster run:\n  ${searchAttributeCommands(settings.temporalNamespace).join('\n  ')}`);
+      log(
+        `could not check search attributes (${(err as Error).message}); on a production cluster run:\n  ${searchAttributeCommands(settings.temporalNamespace).join('\n  ')}`,
+      );
     }
     const temporal = new Client({ connection, namespace: settings.temporalNamespace });
 

@@ -31,7 +31,12 @@ function fail(message: string): never {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { name: { type: 'string' }, email: { type: 'string' }, roles: { type: 'string' }, label: { type: 'string' } },
+  options: {
+    name: { type: 'string' },
+    email: { type: 'string' },
+    roles: { type: 'string' },
+    label: { type: 'string' },
+  },
 });
 const [command, id] = positionals;
 if (!command) fail('no command given');
@@ -44,13 +49,19 @@ try {
   switch (command) {
     case 'list': {
       for (const u of await db.select().from(users).orderBy(users.id)) {
-        console.log(`${u.id.padEnd(20)} ${u.roles.join(',').padEnd(28)} ${u.active ? 'active' : 'inactive'}  ${u.name} <${u.email}>`);
+        console.log(
+          `${u.id.padEnd(20)} ${u.roles.join(',').padEnd(28)} ${u.active ? 'active' : 'inactive'}  ${u.name} <${u.email}>`,
+        );
       }
       break;
     }
     case 'create': {
-      if (!id || !/^[a-z0-9][a-z0-9._-]{1,63}$/.test(id)) fail('give a user id: lower-case letters, digits, ".", "_" or "-"');
-      const roles = (values.roles ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+      if (!id || !/^[a-z0-9][a-z0-9._-]{1,63}$/.test(id))
+        fail('give a user id: lower-case letters, digits, ".", "_" or "-"');
+      const roles = (values.roles ?? '')
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean);
       if (!roles.length || !roles.every(isRole)) fail(`--roles must list roles from: ${ROLES.join(', ')}`);
       if (!values.name?.trim()) fail('--name is required');
       if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) fail('--email must be an e-mail address');

@@ -16,11 +16,7 @@ import {
 import type { RectificationTimings } from '../domain/deadlines';
 import { rectificationReminderAt } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
-import {
-  checkSubmission,
-  checkVerification,
-  type RectificationState,
-} from '../domain/rectification';
+import { checkSubmission, checkVerification, type RectificationState } from '../domain/rectification';
 import { ESCALATION_ROLE, type Role } from '../domain/roles';
 import {
   caseSnapshotQuery,
@@ -57,6 +53,8 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
   const caseId = input.parentCaseId;
   const item: RectificationState = { status: 'open', ownerId: input.ownerId, verifierRoles: input.verifierRoles };
   let submissions = 0;
+  /** The task row exists; Update handlers write to it only then. */
+  let opened = false;
   let verifiedBy = '';
 
   const mirror = () =>
@@ -78,6 +76,7 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
       mirror();
       // The write finishes before the Update returns, so the caller's next
       // read of the case already shows it.
+      await condition(() => opened);
       await acts.changeTask({
         taskId,
         caseId,
@@ -101,15 +100,15 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
       if (accepted) verifiedBy = actor.userId;
       mirror();
       await acts.changeTask({
-          taskId,
-          caseId,
-          actorId: actor.userId,
-          action: accepted ? 'rectification.verified' : 'rectification.returned',
-          reason,
-          patch: accepted
-            ? { status: 'done', decision: 'verified', decidedBy: actor.userId, decidedAt: new Date().toISOString() }
-            : { status: 'returned', decision: 'returned', comment: reason },
-        });
+        taskId,
+        caseId,
+        actorId: actor.userId,
+        action: accepted ? 'rectification.verified' : 'rectification.returned',
+        reason,
+        patch: accepted
+          ? { status: 'done', decision: 'verified', decidedBy: actor.userId, decidedAt: new Date().toISOString() }
+          : { status: 'returned', decision: 'returned', comment: reason },
+      });
       if (!accepted) {
         await acts.notify({
           caseId,
@@ -143,6 +142,7 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
     dueAt: input.dueAt,
     actorId: input.openedBy,
   });
+  opened = true;
 
   const verified = () => item.status === 'verified';
   const dueMs = Date.parse(input.dueAt);

@@ -19,7 +19,10 @@ export function auditRoutes({ db }: AppDeps) {
       security: bearer,
       middleware: [requireRole('auditor', 'admin')] as const,
       responses: {
-        200: { description: 'Verification result (ok: false names the first broken link)', content: { 'application/json': { schema: ChainVerificationSchema } } },
+        200: {
+          description: 'Verification result (ok: false names the first broken link)',
+          content: { 'application/json': { schema: ChainVerificationSchema } },
+        },
         ...errorResponses(401, 403),
       },
     }),
@@ -42,7 +45,10 @@ export function auditRoutes({ db }: AppDeps) {
         }),
       },
       responses: {
-        200: { description: 'A page of events', content: { 'application/json': { schema: pageOf(AuditEventSchema, 'AuditEventPage') } } },
+        200: {
+          description: 'A page of events',
+          content: { 'application/json': { schema: pageOf(AuditEventSchema, 'AuditEventPage') } },
+        },
         ...errorResponses(400, 401, 403),
       },
     }),
@@ -54,10 +60,19 @@ export function auditRoutes({ db }: AppDeps) {
       if (q.action) filters.push(eq(auditEvents.action, q.action));
       const where = filters.length ? and(...filters) : undefined;
       const [rows, [totals]] = await Promise.all([
-        db.select().from(auditEvents).where(where).orderBy(asc(auditEvents.seq)).limit(q.pageSize).offset((q.page - 1) * q.pageSize),
+        db
+          .select()
+          .from(auditEvents)
+          .where(where)
+          .orderBy(asc(auditEvents.seq))
+          .limit(q.pageSize)
+          .offset((q.page - 1) * q.pageSize),
         db.select({ total: count() }).from(auditEvents).where(where),
       ]);
-      return c.json({ items: rows.map(toAuditDto), page: q.page, pageSize: q.pageSize, total: totals?.total ?? 0 }, 200);
+      return c.json(
+        { items: rows.map(toAuditDto), page: q.page, pageSize: q.pageSize, total: totals?.total ?? 0 },
+        200,
+      );
     },
   );
 

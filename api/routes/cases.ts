@@ -55,7 +55,8 @@ export function caseRoutes(deps: AppDeps) {
       if (timingProblem) throw new ApiError('BAD_REQUEST', `invalid body: approvalTimings ${timingProblem}`);
       if (body.ownerId && body.ownerId !== initiator.id) {
         const [owner] = await db.select({ active: users.active }).from(users).where(eq(users.id, body.ownerId));
-        if (!owner?.active) throw new ApiError('BAD_REQUEST', `invalid body: ownerId "${body.ownerId}" is not an active user`);
+        if (!owner?.active)
+          throw new ApiError('BAD_REQUEST', `invalid body: ownerId "${body.ownerId}" is not an active user`);
       }
       const requestKey = body.requestKey ?? randomUUID();
       const caseId = workflowIdFor.approvalRequest(requestKey);
@@ -107,7 +108,10 @@ export function caseRoutes(deps: AppDeps) {
       security: bearer,
       request: { query: CaseListQuerySchema },
       responses: {
-        200: { description: 'A page of cases, newest first', content: { 'application/json': { schema: pageOf(CaseSchema, 'CasePage') } } },
+        200: {
+          description: 'A page of cases, newest first',
+          content: { 'application/json': { schema: pageOf(CaseSchema, 'CasePage') } },
+        },
         ...errorResponses(400, 401),
       },
     }),
@@ -133,7 +137,15 @@ export function caseRoutes(deps: AppDeps) {
           .offset((q.page - 1) * q.pageSize),
         db.select({ total: count() }).from(cases).where(where),
       ]);
-      return c.json({ items: rows.map((row) => toCaseDto(row, now)), page: q.page, pageSize: q.pageSize, total: totals?.total ?? 0 }, 200);
+      return c.json(
+        {
+          items: rows.map((row) => toCaseDto(row, now)),
+          page: q.page,
+          pageSize: q.pageSize,
+          total: totals?.total ?? 0,
+        },
+        200,
+      );
     },
   );
 

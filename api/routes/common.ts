@@ -25,8 +25,13 @@ const ERROR_DESCRIPTIONS = {
 /** OpenAPI response entries for the error statuses a route can return. */
 export function errorResponses<S extends keyof typeof ERROR_DESCRIPTIONS>(...statuses: S[]) {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorSchema } } }]),
-  ) as unknown as { [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } } };
+    statuses.map((s) => [
+      s,
+      { description: ERROR_DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorSchema } } },
+    ]),
+  ) as unknown as {
+    [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } };
+  };
 }
 
 export const bearer = [{ bearerAuth: [] }];

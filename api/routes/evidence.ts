@@ -57,7 +57,8 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
       if (caseRow.status === 'closed') throw new ApiError('CONFLICT', `case ${caseId} is closed`);
       if (taskId) {
         const [task] = await db.select({ caseId: tasks.caseId }).from(tasks).where(eq(tasks.id, taskId));
-        if (task?.caseId !== caseId) throw new ApiError('BAD_REQUEST', `invalid form: taskId ${taskId} is not a task of ${caseId}`);
+        if (task?.caseId !== caseId)
+          throw new ApiError('BAD_REQUEST', `invalid form: taskId ${taskId} is not a task of ${caseId}`);
       }
       const content = Buffer.from(await file.arrayBuffer());
       const row = {
@@ -82,7 +83,12 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
           taskId: row.taskId,
           occurredAt: row.createdAt,
           evidenceHashes: [row.sha256],
-          payload: { evidenceId: row.id, fileName: row.fileName, sizeBytes: row.sizeBytes, requestId: c.get('requestId') },
+          payload: {
+            evidenceId: row.id,
+            fileName: row.fileName,
+            sizeBytes: row.sizeBytes,
+            requestId: c.get('requestId'),
+          },
         },
         (tx) => tx.insert(evidence).values(row),
       );
@@ -121,7 +127,10 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
       security: bearer,
       request: { params: EvidenceIdParam },
       responses: {
-        200: { description: 'The file', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+        200: {
+          description: 'The file',
+          content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+        },
         ...errorResponses(400, 401, 404),
       },
     }),

@@ -25,7 +25,9 @@ const InboxSchema = z
   .object({
     toDecide: z.array(TaskSchema).openapi({ description: 'approvals awaiting your decision' }),
     toDo: z.array(TaskSchema).openapi({ description: 'rectification items you own that are open or returned' }),
-    toVerify: z.array(TaskSchema).openapi({ description: 'rectification items submitted by others, awaiting verification' }),
+    toVerify: z
+      .array(TaskSchema)
+      .openapi({ description: 'rectification items submitted by others, awaiting verification' }),
   })
   .openapi('Inbox');
 
@@ -40,7 +42,8 @@ export function taskRoutes({ db, temporal }: AppDeps) {
     try {
       return await send();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError('CONFLICT', 'this task’s case has finished; it awaits nothing');
+      if (err instanceof WorkflowNotFoundError)
+        throw new ApiError('CONFLICT', 'this task’s case has finished; it awaits nothing');
       throw err;
     }
   }
@@ -74,7 +77,11 @@ export function taskRoutes({ db, temporal }: AppDeps) {
         not(sql`${user.id} = any(${tasks.excludedUserIds})`),
         not(sql`${tasks.votes} @> ${JSON.stringify([{ userId: user.id }])}::jsonb`),
       );
-      const mine = and(eq(tasks.kind, 'rectification'), eq(tasks.assigneeId, user.id), inArray(tasks.status, ['open', 'returned']));
+      const mine = and(
+        eq(tasks.kind, 'rectification'),
+        eq(tasks.assigneeId, user.id),
+        inArray(tasks.status, ['open', 'returned']),
+      );
       const verifiable = hasAnyRole(user, DEFAULT_VERIFIER_ROLES)
         ? and(eq(tasks.kind, 'rectification'), eq(tasks.status, 'submitted'), ne(tasks.assigneeId, user.id))
         : sql`false`;
@@ -160,7 +167,10 @@ export function taskRoutes({ db, temporal }: AppDeps) {
         body: { required: true, content: { 'application/json': { schema: SubmissionSchema } } },
       },
       responses: {
-        200: { description: 'Submitted for verification', content: { 'application/json': { schema: RectificationResultSchema } } },
+        200: {
+          description: 'Submitted for verification',
+          content: { 'application/json': { schema: RectificationResultSchema } },
+        },
         ...errorResponses(400, 401, 403, 404, 409, 422),
       },
     }),
@@ -175,9 +185,13 @@ export function taskRoutes({ db, temporal }: AppDeps) {
         .where(and(inArray(evidence.id, ids), eq(evidence.caseId, task.caseId)));
       const missing = ids.filter((id) => !found.some((f) => f.id === id));
       if (missing.length) {
-        throw new ApiError('BAD_REQUEST', `invalid body: evidenceIds not uploaded to case ${task.caseId}: ${missing.join(', ')}`, {
-          missing,
-        });
+        throw new ApiError(
+          'BAD_REQUEST',
+          `invalid body: evidenceIds not uploaded to case ${task.caseId}: ${missing.join(', ')}`,
+          {
+            missing,
+          },
+        );
       }
       const result = await sendUpdate(() =>
         temporal.workflow.getHandle(task.workflowId).executeUpdate(submitRectificationUpdate, {
@@ -200,7 +214,10 @@ export function taskRoutes({ db, temporal }: AppDeps) {
         body: { required: true, content: { 'application/json': { schema: VerificationSchema } } },
       },
       responses: {
-        200: { description: 'Verified or returned', content: { 'application/json': { schema: RectificationResultSchema } } },
+        200: {
+          description: 'Verified or returned',
+          content: { 'application/json': { schema: RectificationResultSchema } },
+        },
         ...errorResponses(400, 401, 403, 404, 409, 422),
       },
     }),

@@ -10,7 +10,11 @@ import { CreateUserSchema, NotificationSchema, pageOf, PageQuerySchema, UserSche
 import { bearer, errorResponses, router, type AppDeps } from './common';
 
 const TokenSchema = z
-  .object({ userId: z.string(), label: z.string(), token: z.string().openapi({ description: 'shown once; store it safely' }) })
+  .object({
+    userId: z.string(),
+    label: z.string(),
+    token: z.string().openapi({ description: 'shown once; store it safely' }),
+  })
   .openapi('IssuedToken');
 
 export function userRoutes({ db }: AppDeps) {
@@ -24,7 +28,14 @@ export function userRoutes({ db }: AppDeps) {
       summary: 'Who the token belongs to',
       security: bearer,
       responses: {
-        200: { description: 'The caller', content: { 'application/json': { schema: z.object({ id: z.string(), name: z.string(), roles: z.array(z.enum(ROLES)) }) } } },
+        200: {
+          description: 'The caller',
+          content: {
+            'application/json': {
+              schema: z.object({ id: z.string(), name: z.string(), roles: z.array(z.enum(ROLES)) }),
+            },
+          },
+        },
         ...errorResponses(401),
       },
     }),
@@ -41,7 +52,10 @@ export function userRoutes({ db }: AppDeps) {
       middleware: [requireRole('admin', 'manager')] as const,
       request: { query: PageQuerySchema },
       responses: {
-        200: { description: 'A page of users', content: { 'application/json': { schema: pageOf(UserSchema, 'UserPage') } } },
+        200: {
+          description: 'A page of users',
+          content: { 'application/json': { schema: pageOf(UserSchema, 'UserPage') } },
+        },
         ...errorResponses(400, 401, 403),
       },
     }),
@@ -78,9 +92,15 @@ export function userRoutes({ db }: AppDeps) {
       const body = c.req.valid('json');
       const admin = c.get('user');
       const created = await db.transaction(async (tx) => {
-        const [clash] = await tx.select({ id: users.id }).from(users).where(or(eq(users.id, body.id), eq(users.email, body.email)));
+        const [clash] = await tx
+          .select({ id: users.id })
+          .from(users)
+          .where(or(eq(users.id, body.id), eq(users.email, body.email)));
         if (clash) throw new ApiError('CONFLICT', `a user with id ${body.id} or email ${body.email} already exists`);
-        const [row] = await tx.insert(users).values({ ...body, roles: [...new Set(body.roles)] }).returning();
+        const [row] = await tx
+          .insert(users)
+          .values({ ...body, roles: [...new Set(body.roles)] })
+          .returning();
         return row!;
       });
       await appendAuditEvent(db, {
@@ -89,7 +109,10 @@ export function userRoutes({ db }: AppDeps) {
         action: 'user.created',
         payload: { userId: created.id, roles: created.roles },
       });
-      return c.json({ id: created.id, name: created.name, email: created.email, roles: created.roles, active: created.active }, 201);
+      return c.json(
+        { id: created.id, name: created.name, email: created.email, roles: created.roles, active: created.active },
+        201,
+      );
     },
   );
 
@@ -103,7 +126,10 @@ export function userRoutes({ db }: AppDeps) {
       middleware: [requireRole('admin')] as const,
       request: {
         params: z.object({ userId: z.string().min(1).max(64) }),
-        body: { required: true, content: { 'application/json': { schema: z.object({ label: z.string().trim().min(1).max(100) }).strict() } } },
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.object({ label: z.string().trim().min(1).max(100) }).strict() } },
+        },
       },
       responses: {
         201: { description: 'Issued', content: { 'application/json': { schema: TokenSchema } } },
@@ -113,7 +139,10 @@ export function userRoutes({ db }: AppDeps) {
     async (c) => {
       const { userId } = c.req.valid('param');
       const { label } = c.req.valid('json');
-      const [user] = await db.select({ id: users.id }).from(users).where(and(eq(users.id, userId), eq(users.active, true)));
+      const [user] = await db
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.id, userId), eq(users.active, true)));
       if (!user) throw new ApiError('NOT_FOUND', `no active user ${userId}`);
       const token = await issueToken(db, userId, label);
       await appendAuditEvent(db, {
@@ -135,7 +164,10 @@ export function userRoutes({ db }: AppDeps) {
       security: bearer,
       request: { query: PageQuerySchema },
       responses: {
-        200: { description: 'A page of notifications', content: { 'application/json': { schema: pageOf(NotificationSchema, 'NotificationPage') } } },
+        200: {
+          description: 'A page of notifications',
+          content: { 'application/json': { schema: pageOf(NotificationSchema, 'NotificationPage') } },
+        },
         ...errorResponses(400, 401),
       },
     }),
@@ -156,7 +188,10 @@ export function userRoutes({ db }: AppDeps) {
           .offset((q.page - 1) * q.pageSize),
         db.select({ total: count() }).from(notifications).where(where),
       ]);
-      return c.json({ items: rows.map(toNotificationDto), page: q.page, pageSize: q.pageSize, total: totals?.total ?? 0 }, 200);
+      return c.json(
+        { items: rows.map(toNotificationDto), page: q.page, pageSize: q.pageSize, total: totals?.total ?? 0 },
+        200,
+      );
     },
   );
 

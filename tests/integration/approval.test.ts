@@ -31,9 +31,16 @@ async function updateEvents(workflowId: string) {
 describe('approval step', () => {
   it('a medium-risk request is approved by one approver; Postgres, audit and search attributes follow', async () => {
     const key = h.unique('REQ');
-    const { caseId, taskId, started } = await startCase({ requestKey: key, title: 'Onboard courier partner', probability: 2, impact: 3 });
+    const { caseId, taskId, started } = await startCase({
+      requestKey: key,
+      title: 'Onboard courier partner',
+      probability: 2,
+      impact: 3,
+    });
     expect(started).toMatchObject({ riskLevel: 'medium', approvalsRequired: 1, caseId: `approval-request:${key}` });
-    expect(started.links.temporalUi).toBe(`http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(caseId)}`);
+    expect(started.links.temporalUi).toBe(
+      `http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(caseId)}`,
+    );
 
     const inbox = await h.api('GET', '/api/tasks/inbox', { as: 'approver' });
     expect(inbox.body.toDecide.map((t: { id: string }) => t.id)).toContain(taskId);
@@ -50,8 +57,19 @@ describe('approval step', () => {
 
     const detail = await h.api('GET', `/api/cases/${encodeURIComponent(caseId)}`, { as: 'auditor' });
     expect(detail.status).toBe(200);
-    expect(detail.body.case).toMatchObject({ status: 'closed', stage: 'closed', outcome: 'approved', riskLevel: 'medium', initiatorId: 'lead' });
-    expect(detail.body.tasks[0]).toMatchObject({ status: 'done', decision: 'approved', decidedBy: 'appr1', comment: 'documents complete' });
+    expect(detail.body.case).toMatchObject({
+      status: 'closed',
+      stage: 'closed',
+      outcome: 'approved',
+      riskLevel: 'medium',
+      initiatorId: 'lead',
+    });
+    expect(detail.body.tasks[0]).toMatchObject({
+      status: 'done',
+      decision: 'approved',
+      decidedBy: 'appr1',
+      comment: 'documents complete',
+    });
     expect(detail.body.timeline.map((e: { action: string }) => e.action)).toEqual([
       'case.opened',
       'approval.opened',
@@ -68,7 +86,9 @@ describe('approval step', () => {
     expect(description.typedSearchAttributes.get(GovDueAt)).toBeUndefined();
     // Auditors can filter on them in Temporal UI (visibility is eventually consistent).
     await eventually(async () => {
-      for await (const wf of h.temporal.workflow.list({ query: `GovProcess = "approval_request" AND GovOutcome = "approved" AND WorkflowId = "${caseId}"` })) {
+      for await (const wf of h.temporal.workflow.list({
+        query: `GovProcess = "approval_request" AND GovOutcome = "approved" AND WorkflowId = "${caseId}"`,
+      })) {
         return wf.workflowId === caseId;
       }
       return false;
@@ -79,7 +99,11 @@ describe('approval step', () => {
   });
 
   it('refuses the initiator (segregation of duties) before history records anything', async () => {
-    const { caseId, taskId } = await startCase({ requestKey: h.unique('SOD'), title: 'Raise refund limit', riskLevel: 'low' });
+    const { caseId, taskId } = await startCase({
+      requestKey: h.unique('SOD'),
+      title: 'Raise refund limit',
+      riskLevel: 'low',
+    });
     const refused = await decide(taskId, 'lead', { decision: 'approve' });
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({ code: 'UNPROCESSABLE', reason: 'SEGREGATION_OF_DUTIES' });
@@ -99,7 +123,12 @@ describe('approval step', () => {
   });
 
   it('high risk needs two distinct approvers (four-eyes)', async () => {
-    const { caseId, taskId, started } = await startCase({ requestKey: h.unique('4EYES'), title: 'Open crypto channel', probability: 4, impact: 5 });
+    const { caseId, taskId, started } = await startCase({
+      requestKey: h.unique('4EYES'),
+      title: 'Open crypto channel',
+      probability: 4,
+      impact: 5,
+    });
     expect(started).toMatchObject({ riskLevel: 'high', approvalsRequired: 2 });
 
     const first = await decide(taskId, 'approver', { decision: 'approve', comment: 'limits agreed' });
@@ -126,7 +155,11 @@ describe('approval step', () => {
   });
 
   it('a rejection needs its reason and ends the case rejected', async () => {
-    const { caseId, taskId } = await startCase({ requestKey: h.unique('REJ'), title: 'Waive KYC', riskLevel: 'medium' });
+    const { caseId, taskId } = await startCase({
+      requestKey: h.unique('REJ'),
+      title: 'Waive KYC',
+      riskLevel: 'medium',
+    });
     const noReason = await decide(taskId, 'approver', { decision: 'reject' });
     expect(noReason.status).toBe(422);
     expect(noReason.body.error.reason).toBe('INVALID_DECISION');
@@ -147,12 +180,16 @@ describe('approval step', () => {
     const result = await h.temporal.workflow.getHandle(caseId).result();
     expect(result.outcome).toBe('expired');
 
-    const notes = await h.sql('select kind, recipient_role from notifications where task_id = $1 order by created_at', [taskId]);
+    const notes = await h.sql('select kind, recipient_role from notifications where task_id = $1 order by created_at', [
+      taskId,
+    ]);
     expect(notes).toEqual([
       { kind: 'reminder', recipient_role: 'approver' },
       { kind: 'escalation', recipient_role: 'manager' },
     ]);
-    const [task] = await h.sql('select status, reminded_at, escalated_at, escalated_to from tasks where id = $1', [taskId]);
+    const [task] = await h.sql('select status, reminded_at, escalated_at, escalated_to from tasks where id = $1', [
+      taskId,
+    ]);
     expect(task.status).toBe('expired');
     expect(task.reminded_at).toBeInstanceOf(Date);
     expect(task.escalated_at.getTime()).toBeGreaterThan(task.reminded_at.getTime());
@@ -170,7 +207,11 @@ describe('approval step', () => {
       'case.closed',
     ]);
     const managerNotes = await h.api('GET', '/api/notifications', { as: 'manager' });
-    expect(managerNotes.body.items.some((n: { taskId: string; kind: string }) => n.taskId === taskId && n.kind === 'escalation')).toBe(true);
+    expect(
+      managerNotes.body.items.some(
+        (n: { taskId: string; kind: string }) => n.taskId === taskId && n.kind === 'escalation',
+      ),
+    ).toBe(true);
 
     const late = await decide(taskId, 'approver', { decision: 'approve' });
     expect(late.status).toBe(409);
@@ -180,11 +221,17 @@ describe('approval step', () => {
   it('refuses a second start of the same business key with 409, even after the case closed', async () => {
     const key = h.unique('DUP');
     const { caseId, taskId } = await startCase({ requestKey: key, title: 'First', riskLevel: 'low' });
-    const again = await h.api('POST', '/api/cases/approval-requests', { as: 'lead', json: { requestKey: key, title: 'Second', riskLevel: 'low' } });
+    const again = await h.api('POST', '/api/cases/approval-requests', {
+      as: 'lead',
+      json: { requestKey: key, title: 'Second', riskLevel: 'low' },
+    });
     expect(again.status).toBe(409);
     await decide(taskId, 'approver', { decision: 'approve' });
     await h.temporal.workflow.getHandle(caseId).result();
-    const afterClose = await h.api('POST', '/api/cases/approval-requests', { as: 'lead', json: { requestKey: key, title: 'Third', riskLevel: 'low' } });
+    const afterClose = await h.api('POST', '/api/cases/approval-requests', {
+      as: 'lead',
+      json: { requestKey: key, title: 'Third', riskLevel: 'low' },
+    });
     expect(afterClose.status).toBe(409);
     const [row] = await h.sql('select title from cases where id = $1', [caseId]);
     expect(row.title).toBe('First');

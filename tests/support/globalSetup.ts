@@ -37,7 +37,9 @@ export default async function setup(project: TestProject) {
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   // Leftovers of an interrupted earlier run would only take space.
-  const stale = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'gov_test_%'`);
+  const stale = await admin.query<{ datname: string }>(
+    `select datname from pg_database where datname like 'gov_test_%'`,
+  );
   for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
   await admin.query(`create database "${templateDatabase}"`);
   const template = await openDatabase({ url: databaseUrl(PG_ADMIN_URL, templateDatabase), poolSize: 1 });
@@ -58,7 +60,9 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await server.teardown();
-    const dbs = await admin.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [`${runId}%`]);
+    const dbs = await admin.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [
+      `${runId}%`,
+    ]);
     for (const { datname } of dbs.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
     await admin.end();
     rmSync(bundleDir, { recursive: true, force: true });

@@ -44,7 +44,13 @@ export interface Harness {
   api(
     method: string,
     path: string,
-    options?: { as?: TestUser; token?: string | null; json?: unknown; body?: string | FormData | Uint8Array; headers?: Record<string, string> },
+    options?: {
+      as?: TestUser;
+      token?: string | null;
+      json?: unknown;
+      body?: string | FormData | Uint8Array;
+      headers?: Record<string, string>;
+    },
   ): Promise<{ status: number; body: any; headers: Headers }>;
   /** A raw pg client on this file's database, for checks the app would not make. */
   sql<T extends pg.QueryResultRow = any>(text: string, params?: unknown[]): Promise<T[]>;
@@ -91,7 +97,9 @@ export function useHarness(name: string): Harness {
 
     const tokens = {} as Record<TestUser, string>;
     for (const [key, user] of Object.entries(TEST_USERS) as Array<[TestUser, (typeof TEST_USERS)[TestUser]]>) {
-      await harness.database.db.insert(users).values({ id: user.id, name: key, email: `${user.id}@test.example`, roles: user.roles });
+      await harness.database.db
+        .insert(users)
+        .values({ id: user.id, name: key, email: `${user.id}@test.example`, roles: user.roles });
       tokens[key] = await issueToken(harness.database.db, user.id, 'test');
     }
     harness.tokens = tokens;
@@ -143,7 +151,10 @@ export function useHarness(name: string): Harness {
 }
 
 /** Polls until `check` returns a truthy value (read models update asynchronously). */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -153,7 +164,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs}ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

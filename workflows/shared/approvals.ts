@@ -38,6 +38,8 @@ export interface ApprovalOutcome {
 
 interface PendingApproval {
   state: ApprovalTaskState;
+  /** The task row exists in the read model; decisions write to it only then. */
+  opened: boolean;
   /** Decisions accepted but whose read-model write has not finished yet. */
   writesInFlight: number;
 }
@@ -49,7 +51,8 @@ export class ApprovalDesk {
     setHandler(decideUpdate, (input) => this.decide(input), {
       validator: (input) => {
         const refusal = checkDecision(this.approvals.get(input?.taskId)?.state, input.actor, input);
-        if (refusal) throw ApplicationFailure.create({ type: refusal.code, message: refusal.message, nonRetryable: true });
+        if (refusal)
+          throw ApplicationFailure.create({ type: refusal.code, message: refusal.message, nonRetryable: true });
       },
     });
   }
@@ -77,8 +80,13 @@ export class ApprovalDesk {
         approvalsRequired: request.approvalsRequired,
         votes: [],
       },
+      opened: false,
       writesInFlight: 0,
     };
+    // Accept decisions from the moment the task can be seen in the read
+    // model: the API finds the task there, then sends its Update.
+    this.approvals.set(taskId, pending);
+    this.caseRuntime.openTaskIds.add(taskId);
     await acts.openTask({
       taskId,
       caseId,
@@ -90,8 +98,7 @@ export class ApprovalDesk {
       dueAt: new Date(escalateAt).toISOString(),
       actorId: 'system',
     });
-    this.approvals.set(taskId, pending);
-    this.caseRuntime.openTaskIds.add(taskId);
+    pending.opened = true;
     this.caseRuntime.trackDeadline(new Date(escalateAt).toISOString());
 
     const decided = () => pending.state.status !== 'open';
@@ -173,6 +180,7 @@ export class ApprovalDesk {
     state.status = tally(state);
     pending.writesInFlight += 1;
     try {
+      await condition(() => pending.opened);
       const finished = state.status !== 'open';
       await acts.changeTask({
         taskId: input.taskId,
