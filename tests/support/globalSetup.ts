@@ -31,6 +31,15 @@ export function databaseUrl(adminUrl: string, database: string): string {
   return url.toString();
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export default async function setup(project: TestProject) {
   const runId = `gov_test_${process.pid}`;
   const templateDatabase = `${runId}_template`;

@@ -1,0 +1,39 @@
+/**
+ * Replays recorded histories of the shared workflows with the current code.
+ * A change that would break cases already running (a year-long review, an
+ * overdue rectification) fails here with a non-determinism error; such a
+ * change needs `patched()`. Fixtures: `npm run test:record`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
+import { HISTORY_FIXTURES } from '../support/histories';
+
+const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json'));
+
+describe('replay of recorded histories', () => {
+  it('has fixtures for the approval step and the rectification item', () => {
+    expect(fixtures).toEqual(
+      expect.arrayContaining([
+        'approval-approved.json',
+        'approval-four-eyes.json',
+        'approval-expired.json',
+        'approval-with-conditions.json',
+        'rectification-returned-resubmitted.json',
+      ]),
+    );
+  });
+
+  it.each(fixtures)('%s replays without non-determinism', async (file) => {
+    const fixture = JSON.parse(readFileSync(path.join(HISTORY_FIXTURES, file), 'utf8'));
+    const history = historyFromJSON(fixture.history);
+    expect(history.events?.length).toBeGreaterThan(5);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      history,
+      fixture.workflowId,
+    );
+  });
+});
