@@ -23,10 +23,12 @@ const log = (line: string) => console.log(`[start] ${line}`);
 async function main(): Promise<void> {
   const settings = loadSettings();
   mkdirSync(settings.dataDir, { recursive: true });
-  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  const onStop = (name: string, run: () => Promise<unknown>) => cleanups.push({ name, run });
   const shutdown = async (code: number) => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((err) => console.error('[start] while stopping:', err));
+    for (const { name, run } of cleanups.reverse()) {
+      log(`stopping ${name}…`);
+      await run().catch((err) => console.error(`[start] while stopping ${name}:`, err));
     }
     process.exit(code);
   };
@@ -44,14 +46,14 @@ async function main(): Promise<void> {
         log,
       });
       address = devServer.address;
-      cleanups.push(() => devServer!.teardown());
+      onStop('the Temporal dev server', () => devServer!.teardown());
     }
 
     const database = await openDatabase({
       url: settings.databaseUrl,
       pgliteDir: path.join(settings.dataDir, 'pglite'),
     });
-    cleanups.push(() => database.close());
+    onStop('the database', () => database.close());
     log(
       `database: ${database.kind === 'pglite' ? 'embedded PGlite in .data/pglite' : 'PostgreSQL from DATABASE_URL'}; applying migrations…`,
     );
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
       !settings.databaseUrl || process.env.SEED_DEMO_USERS === 'true' ? await seedDemoUsers(database.db) : [];
 
     const connection = await Connection.connect({ address });
-    cleanups.push(() => connection.close());
+    onStop('the Temporal client', () => connection.close());
     try {
       const added = await ensureSearchAttributes(connection, settings.temporalNamespace);
       if (added.length) log(`registered search attributes: ${added.join(', ')}`);
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     const temporal = new Client({ connection, namespace: settings.temporalNamespace });
 
     const workerConnection = await NativeConnection.connect({ address });
-    cleanups.push(() => workerConnection.close());
+    onStop('the worker connection', () => workerConnection.close());
     log('bundling workflows and starting the worker…');
     const worker = await createWorker({
       connection: workerConnection,
@@ -81,14 +83,22 @@ async function main(): Promise<void> {
       taskQueue: settings.taskQueue,
     });
     const running = worker.run();
-    cleanups.push(async () => {
+    onStop('the worker', async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
 
     const app = createApp({ db: database.db, temporal, settings });
     const server = serve({ fetch: app.fetch, port: settings.port });
-    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    onStop(
+      'the API',
+      () =>
+        new Promise((resolve) => {
+          server.close(resolve);
+          // Keep-alive clients would otherwise hold the close open.
+          if ('closeIdleConnections' in server) server.closeIdleConnections();
+        }),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
