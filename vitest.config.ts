@@ -8,12 +8,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
         },
       },
       {
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           // Starts one in-memory Temporal dev server, a migrated template
           // database and one workflow bundle for the whole run.
           globalSetup: ['tests/support/globalSetup.ts'],

@@ -35,7 +35,15 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
   app.onError((err, c) => {
     let apiError: ApiError | undefined = err instanceof ApiError ? err : fromTemporalError(err);
     if (!apiError && err instanceof HTTPException && err.status < 500) {
-      apiError = new ApiError(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', err.message || 'bad request');
+      apiError =
+        err.status === 413
+          ? new ApiError('PAYLOAD_TOO_LARGE', err.message || 'request body too large')
+          : err.status === 415
+            ? new ApiError(
+                'UNSUPPORTED_MEDIA_TYPE',
+                `unsupported content-type "${c.req.header('content-type') ?? ''}": send application/json, or multipart/form-data for evidence`,
+              )
+            : new ApiError('BAD_REQUEST', err.message || 'bad request');
     }
     if (!apiError) {
       log(

@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { APPROVAL_DECISIONS } from '../domain/approval';
 import { BUSINESS_KEY_PATTERN } from '../domain/cases';
-import { DURATION_PATTERN } from '../domain/durations';
+import { DURATION_PATTERN, durationProblem } from '../domain/durations';
 import { RISK_LEVELS } from '../domain/risk';
 import { ROLES } from '../domain/roles';
 
@@ -28,7 +28,11 @@ export const ErrorSchema = z
 const duration = z
   .string()
   .regex(DURATION_PATTERN, 'a duration like 30s, 15m, 48h, 7d or 2w')
-  .openapi({ example: '48h' });
+  .superRefine((text, ctx) => {
+    const problem = durationProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({ example: '48h', description: 'from 1s to 3 years' });
 const isoDate = z.string().openapi({ format: 'date-time' });
 
 export const RoleSchema = z.enum(ROLES);

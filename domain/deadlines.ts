@@ -3,7 +3,7 @@
  * tests run them in seconds). The handbooks fix the complaint SLAs; the rest
  * are the platform's defaults, stated here so there is one place to change them.
  */
-import { parseDuration } from './durations';
+import { durationProblem, parseDuration } from './durations';
 
 export interface ApprovalTimings {
   /** Reminder to the candidate approvers. */
@@ -36,6 +36,10 @@ export const DEFAULT_RECTIFICATION_TIMINGS: RectificationTimings = {
 };
 
 export function validateTimings(t: ApprovalTimings): string | null {
+  for (const [name, text] of Object.entries(t)) {
+    const problem = durationProblem(text);
+    if (problem) return `${name}: ${problem}`;
+  }
   const [remind, escalate, expire] = [t.remindAfter, t.escalateAfter, t.expireAfter].map(parseDuration) as [
     number,
     number,

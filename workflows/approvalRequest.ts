@@ -40,6 +40,7 @@ export interface ApprovalRequestResult {
 
 export async function approvalRequestWorkflow(input: ApprovalRequestInput): Promise<ApprovalRequestResult> {
   const ownerId = input.ownerId ?? input.initiatorId;
+  const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.approvalTimings };
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: 'approval_request',
@@ -51,6 +52,8 @@ export async function approvalRequestWorkflow(input: ApprovalRequestInput): Prom
     initiatorId: input.initiatorId,
     ownerId,
     ownerRole: 'manager',
+    // The decision is due when the approval would escalate: past it, the case is overdue.
+    dueAt: new Date(Date.now() + parseDuration(approvalTimings.escalateAfter)).toISOString(),
     data: { label: PROCESS_LABELS.approval_request },
   });
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
@@ -63,7 +66,7 @@ export async function approvalRequestWorkflow(input: ApprovalRequestInput): Prom
     candidateRoles: input.approverRoles ?? ['approver'],
     approvalsRequired: approvalsRequiredFor(input.riskLevel),
     excludedUserIds: [...new Set([input.initiatorId, ownerId])],
-    timings: { ...DEFAULT_APPROVAL_TIMINGS, ...input.approvalTimings },
+    timings: approvalTimings,
   });
 
   const rectifications: RectificationItemResult[] = [];

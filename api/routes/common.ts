@@ -44,10 +44,15 @@ export function router() {
     defaultHook: (result) => {
       if (!result.success) {
         const part = TARGET_NAMES[result.target] ?? result.target;
-        const fields = result.error.issues.map((issue) => ({
-          field: [part, ...issue.path.map(String)].join('.'),
-          message: issue.message,
-        }));
+        const fields = result.error.issues.flatMap((issue) =>
+          // Zod reports unknown keys once, on the parent; name each of them.
+          issue.code === 'unrecognized_keys'
+            ? issue.keys.map((key) => ({
+                field: [part, ...issue.path.map(String), key].join('.'),
+                message: 'is not a known field',
+              }))
+            : [{ field: [part, ...issue.path.map(String)].join('.'), message: issue.message }],
+        );
         throw new ApiError(
           'BAD_REQUEST',
           `invalid ${part}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,

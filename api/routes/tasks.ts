@@ -51,7 +51,9 @@ export function taskRoutes({ db, temporal }: AppDeps) {
   async function loadTask(taskId: string, kind: 'approval' | 'rectification') {
     const [task] = await db.select().from(tasks).where(eq(tasks.id, taskId));
     if (!task) throw new ApiError('NOT_FOUND', `no task ${taskId}`);
-    if (task.kind !== kind) throw new ApiError('CONFLICT', `task ${taskId} is a ${task.kind} task, not ${kind}`);
+    if (task.kind !== kind) {
+      throw new ApiError('CONFLICT', `task ${taskId} is a ${task.kind} task; this endpoint is for ${kind} tasks`);
+    }
     return task;
   }
 

@@ -47,9 +47,9 @@ export function userRoutes({ db }: AppDeps) {
       method: 'get',
       path: '/api/users',
       tags: ['Users'],
-      summary: 'List users (admins; managers, to pick owners)',
+      summary: 'List users (admins; managers, to pick owners; auditors, who read everything)',
       security: bearer,
-      middleware: [requireRole('admin', 'manager')] as const,
+      middleware: [requireRole('admin', 'manager', 'auditor')] as const,
       request: { query: PageQuerySchema },
       responses: {
         200: {

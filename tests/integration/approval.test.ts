@@ -218,6 +218,28 @@ describe('approval step', () => {
     await saveHistoryFixture(h, caseId, 'approval-expired');
   });
 
+  it('lists a request past its decision deadline as overdue, and stops once decided', async () => {
+    const { caseId, taskId } = await startCase({
+      requestKey: h.unique('OVERDUE'),
+      title: 'Chargeback policy exception',
+      riskLevel: 'low',
+      approvalTimings: { remindAfter: '1s', escalateAfter: '1s', expireAfter: '1h' },
+    });
+    const [row] = await h.sql('select due_at, created_at from cases where id = $1', [caseId]);
+    expect(row.due_at.getTime() - row.created_at.getTime()).toBeGreaterThanOrEqual(900);
+    const overdueIds = async () =>
+      (await h.api('GET', '/api/cases?overdue=true&pageSize=100', { as: 'auditor' })).body.items.map(
+        (c: { id: string }) => c.id,
+      );
+    await eventually(async () => (await overdueIds()).includes(caseId));
+    const notOverdue = await h.api('GET', '/api/cases?overdue=false&pageSize=100', { as: 'auditor' });
+    expect(notOverdue.body.items.map((c: { id: string }) => c.id)).not.toContain(caseId);
+
+    await decide(taskId, 'approver', { decision: 'approve' });
+    await h.temporal.workflow.getHandle(caseId).result();
+    expect(await overdueIds()).not.toContain(caseId);
+  });
+
   it('refuses a second start of the same business key with 409, even after the case closed', async () => {
     const key = h.unique('DUP');
     const { caseId, taskId } = await startCase({ requestKey: key, title: 'First', riskLevel: 'low' });

@@ -1,0 +1,970 @@
+/**
+ * Bad input gets a clear 4xx with a reason, and nothing is half-written.
+ *
+ * Every row of BAD_INPUT is sent to the real app (real PostgreSQL, real
+ * Temporal dev server) and must come back as the one error envelope — the
+ * right status and code, a message naming the field or rule, the request id
+ * that is also in the x-request-id header, no stack — while the read model
+ * (row counts, last audit seq, last update times) and the Temporal side (no
+ * workflow started for the request key, no new event in the target
+ * workflow's history) stay exactly as they were.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually, useHarness, type TestUser } from '../support/harness';
+
+const h = useHarness('badinput');
+const MAX_EVIDENCE_BYTES = 64 * 1024; // the harness's maxEvidenceBytes
+const enc = encodeURIComponent;
+
+type Res = Awaited<ReturnType<typeof h.api>>;
+
+// ---------------------------------------------------------------- helpers
+
+function findKey(value: unknown, key: string): boolean {
+  if (!value || typeof value !== 'object') return false;
+  return Object.entries(value).some(([k, v]) => k === key || findKey(v, key));
+}
+
+/** The one error envelope, with a message that says what was wrong. */
+function expectEnvelope(res: Res, status: number, code: string, message: RegExp) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(Object.keys(res.body)).toEqual(['error']);
+  const { error } = res.body;
+  expect(error).toMatchObject({ code, message: expect.any(String), requestId: expect.any(String) });
+  expect(error.message).toMatch(message);
+  expect(error.requestId).not.toBe('unknown');
+  expect(error.requestId).toBe(res.headers.get('x-request-id'));
+  expect(findKey(res.body, 'stack')).toBe(false);
+  expect(JSON.stringify(res.body)).not.toMatch(/\\n\s+at |node_modules|\.ts:\d+|Error:/);
+}
+
+async function dbSnapshot() {
+  const [row] = await h.sql(`
+    select
+      (select count(*) from cases)::int as cases,
+      (select count(*) from tasks)::int as tasks,
+      (select count(*) from audit_events)::int as audit_events,
+      (select coalesce(max(seq), 0)::text from audit_events) as last_audit_seq,
+      (select count(*) from evidence)::int as evidence,
+      (select count(*) from notifications)::int as notifications,
+      (select count(*) from users)::int as users,
+      (select count(*) from api_tokens)::int as api_tokens,
+      (select max(updated_at)::text from cases) as cases_updated_at,
+      (select max(updated_at)::text from tasks) as tasks_updated_at`);
+  return row;
+}
+
+async function historyLength(workflowId: string) {
+  return ((await h.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? []).length;
+}
+
+async function expectNotStarted(workflowId: string) {
+  await expect(h.temporal.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  expect(await h.sql('select 1 from cases where id = $1', [workflowId])).toHaveLength(0);
+}
+
+function fileForm(content: Buffer | string | null, extra: Record<string, string> = {}, name = 'proof.txt') {
+  const form = new FormData();
+  if (content !== null)
+    form.append(
+      'file',
+      new File([typeof content === 'string' ? Buffer.from(content) : content], name, { type: 'text/plain' }),
+    );
+  for (const [k, v] of Object.entries(extra)) form.append(k, v);
+  return form;
+}
+
+async function startCase(json: Record<string, unknown>) {
+  const res = await h.api('POST', '/api/cases/approval-requests', {
+    as: 'lead',
+    json: { riskLevel: 'low', ownerId: 'owner', ...json },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const caseId: string = res.body.caseId;
+  const approvalTaskId = `${caseId}:approval`;
+  await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [approvalTaskId])).length === 1);
+  return { caseId, approvalTaskId };
+}
+
+// ---------------------------------------------------------------- fixtures
+
+const f = {} as {
+  /** Approved with one condition: its approval is decided, its rectification item open. */
+  p: { caseId: string; approvalTaskId: string; taskId: string };
+  /** An open approval, with one piece of evidence uploaded to it. */
+  q: { caseId: string; approvalTaskId: string; evidenceId: string };
+  /** Approved outright and closed. */
+  closed: { caseId: string; approvalTaskId: string };
+  /** Every workflow the fixtures started: nothing else may appear on the task queue. */
+  workflows: string[];
+};
+
+beforeAll(async () => {
+  const p = await startCase({ requestKey: h.unique('P'), title: 'Case with a condition' });
+  const decided = await h.api('POST', `/api/tasks/${enc(p.approvalTaskId)}/decision`, {
+    as: 'approver',
+    json: { decision: 'approve_with_conditions', conditions: ['Fix X'] },
+  });
+  expect(decided.status).toBe(200);
+  const taskId = `${p.caseId}:rectification:1`;
+  await eventually(async () => {
+    const [task] = await h.sql('select kind, assignee_id, status from tasks where id = $1', [taskId]);
+    return task?.kind === 'rectification' && task.assignee_id === 'owner' && task.status === 'open';
+  });
+  f.p = { ...p, taskId };
+
+  const q = await startCase({ requestKey: h.unique('Q'), title: 'Open approval' });
+  const uploaded = await h.api('POST', `/api/cases/${enc(q.caseId)}/evidence`, {
+    as: 'owner',
+    body: fileForm('hello'),
+  });
+  expect(uploaded.status).toBe(201);
+  f.q = { ...q, evidenceId: uploaded.body.id };
+
+  f.closed = await startCase({ requestKey: h.unique('C'), title: 'Approved and closed' });
+  expect(
+    (
+      await h.api('POST', `/api/tasks/${enc(f.closed.approvalTaskId)}/decision`, {
+        as: 'approver',
+        json: { decision: 'approve' },
+      })
+    ).status,
+  ).toBe(200);
+  await h.temporal.workflow.getHandle(f.closed.caseId).result();
+  await eventually(
+    async () => (await h.sql('select status from cases where id = $1', [f.closed.caseId]))[0]?.status === 'closed',
+  );
+
+  // A user who left: not a valid owner.
+  await h.sql(
+    `insert into users (id, name, email, roles, active) values ('gone', 'Gone', 'gone@test.example', '{action_owner}', false)`,
+  );
+
+  f.workflows = [f.p.caseId, f.p.taskId, f.q.caseId, f.closed.caseId];
+});
+
+// ---------------------------------------------------------------- the table
+
+interface BadInput {
+  name: string;
+  method?: 'GET' | 'POST' | 'DELETE';
+  path: () => string;
+  as?: TestUser | null;
+  json?: () => unknown;
+  raw?: { body: string; contentType: string };
+  form?: () => FormData;
+  status: number;
+  code: string;
+  /** What the message must say: the field, or the reason. */
+  message: RegExp;
+  /** details[].field entries that must be present. */
+  fields?: string[];
+  /** The workflow whose history must not change. */
+  workflowId?: () => string;
+  /** A request key whose case must not exist afterwards. */
+  requestKey?: string;
+  /** Further proof that nothing happened. */
+  unchanged?: () => Promise<void>;
+}
+
+const START = '/api/cases/approval-requests';
+/** A fresh request key (the table is built before the harness exists, so not h.unique). */
+const key = () => `BAD-${randomUUID().slice(0, 8)}`;
+
+/** A start request with a fresh key; the key's workflow must not exist afterwards. */
+function badStart(
+  name: string,
+  body: Record<string, unknown>,
+  expected: Pick<BadInput, 'message' | 'fields'> & { status?: number; code?: string },
+): BadInput {
+  const requestKey = key();
+  return {
+    name,
+    method: 'POST',
+    path: () => START,
+    json: () => ({ requestKey, title: 'Bad input', ...body }),
+    status: expected.status ?? 400,
+    code: expected.code ?? 'BAD_REQUEST',
+    message: expected.message,
+    fields: expected.fields,
+    requestKey,
+  };
+}
+
+const taskPath = (id: () => string, action: string) => () => `/api/tasks/${enc(id())}/${action}`;
+const evidencePath = (caseId: () => string) => () => `/api/cases/${enc(caseId())}/evidence`;
+const taskUnchanged = (id: () => string, expected: Record<string, unknown>) => async () => {
+  const [task] = await h.sql('select status, votes, evidence_ids from tasks where id = $1', [id()]);
+  expect(task).toMatchObject(expected);
+};
+const noEvidenceNamed = (name: string) => async () =>
+  expect(await h.sql('select 1 from evidence where file_name = $1', [name])).toHaveLength(0);
+
+const malformedKey = key();
+
+const BAD_INPUT: BadInput[] = [
+  // ---- malformed or unwelcome bodies
+  {
+    name: 'malformed JSON',
+    method: 'POST',
+    path: () => START,
+    raw: {
+      body: `{"requestKey":"${malformedKey}","title":"Half a body","riskLevel":"low",`,
+      contentType: 'application/json',
+    },
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /malformed JSON/i,
+    requestKey: malformedKey,
+  },
+  {
+    name: 'JSON sent as text/plain',
+    method: 'POST',
+    path: () => START,
+    raw: { body: JSON.stringify({ title: 'Wrong type', riskLevel: 'low' }), contentType: 'text/plain' },
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: /unsupported content-type "text\/plain": send application\/json/,
+  },
+  {
+    name: 'a JSON array instead of an object',
+    method: 'POST',
+    path: () => START,
+    raw: { body: '[]', contentType: 'application/json' },
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /expected object/,
+    fields: ['body'],
+  },
+  badStart(
+    'an unknown field',
+    { riskLevel: 'low', foo: 1 },
+    { message: /body\.foo is not a known field/, fields: ['body.foo'] },
+  ),
+  badStart(
+    'an unknown field inside approvalTimings',
+    { riskLevel: 'low', approvalTimings: { remindAfter: '1h', nag: '1h' } },
+    {
+      message: /body\.approvalTimings\.nag is not a known field/,
+      fields: ['body.approvalTimings.nag'],
+    },
+  ),
+  badStart('missing title', { title: undefined, riskLevel: 'low' }, { message: /body\.title/, fields: ['body.title'] }),
+  badStart('a blank title', { title: '   ', riskLevel: 'low' }, { message: /body\.title/, fields: ['body.title'] }),
+  badStart(
+    'a title over 200 characters',
+    { title: 'x'.repeat(201), riskLevel: 'low' },
+    { message: /body\.title .*200/, fields: ['body.title'] },
+  ),
+  badStart(
+    'riskLevel and probability both given',
+    { riskLevel: 'low', probability: 2, impact: 2 },
+    {
+      message: /not both/,
+      fields: ['body.riskLevel'],
+    },
+  ),
+  badStart(
+    'neither riskLevel nor both probability and impact',
+    { probability: 2 },
+    {
+      message: /both probability and impact/,
+      fields: ['body.riskLevel'],
+    },
+  ),
+  badStart(
+    'an unknown riskLevel',
+    { riskLevel: 'extreme' },
+    { message: /body\.riskLevel/, fields: ['body.riskLevel'] },
+  ),
+  badStart(
+    'probability above 5',
+    { probability: 6, impact: 2 },
+    { message: /body\.probability .*5/, fields: ['body.probability'] },
+  ),
+  badStart(
+    'probability below 1',
+    { probability: 0, impact: 2 },
+    { message: /body\.probability .*1/, fields: ['body.probability'] },
+  ),
+  badStart(
+    'a fractional impact',
+    { probability: 2, impact: 2.5 },
+    { message: /body\.impact .*int/, fields: ['body.impact'] },
+  ),
+  badStart(
+    'a duration written in words',
+    { riskLevel: 'low', approvalTimings: { remindAfter: '5 minutes' } },
+    {
+      message: /body\.approvalTimings\.remindAfter a duration like 30s/,
+      fields: ['body.approvalTimings.remindAfter'],
+    },
+  ),
+  badStart(
+    'a bad rectification duration',
+    { riskLevel: 'low', rectificationTimings: { dueIn: 'soon' } },
+    {
+      message: /body\.rectificationTimings\.dueIn/,
+      fields: ['body.rectificationTimings.dueIn'],
+    },
+  ),
+  badStart(
+    'timings out of order',
+    { riskLevel: 'low', approvalTimings: { remindAfter: '2h', escalateAfter: '1h', expireAfter: '3h' } },
+    {
+      message: /approvalTimings .*remindAfter ≤ escalateAfter ≤ expireAfter/,
+    },
+  ),
+  badStart(
+    'a reminder after the default escalation',
+    { riskLevel: 'low', approvalTimings: { remindAfter: '30d' } },
+    {
+      message: /approvalTimings .*remindAfter ≤ escalateAfter/,
+    },
+  ),
+  badStart(
+    'an ownerId that is no user',
+    { riskLevel: 'low', ownerId: 'ghost' },
+    { message: /ownerId "ghost" is not an active user/ },
+  ),
+  badStart(
+    'an ownerId of a deactivated user',
+    { riskLevel: 'low', ownerId: 'gone' },
+    { message: /ownerId "gone" is not an active user/ },
+  ),
+  {
+    ...badStart(
+      'a requestKey with spaces',
+      { riskLevel: 'low' },
+      { message: /body\.requestKey letters, digits/, fields: ['body.requestKey'] },
+    ),
+    json: () => ({ requestKey: 'has spaces', title: 'Bad key', riskLevel: 'low' }),
+    requestKey: 'has spaces',
+  },
+  {
+    ...badStart(
+      'a requestKey of 101 characters',
+      { riskLevel: 'low' },
+      { message: /body\.requestKey/, fields: ['body.requestKey'] },
+    ),
+    json: () => ({ requestKey: `K${'x'.repeat(100)}`, title: 'Long key', riskLevel: 'low' }),
+    requestKey: `K${'x'.repeat(100)}`,
+  },
+  {
+    name: 'a requestKey that already names a case',
+    method: 'POST',
+    path: () => START,
+    json: () => ({
+      requestKey: f.q.caseId.replace(/^approval-request:/, ''),
+      title: 'Second start',
+      riskLevel: 'high',
+    }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /already exists/,
+    workflowId: () => f.q.caseId,
+    unchanged: async () => {
+      const [row] = await h.sql('select title, risk_level from cases where id = $1', [f.q.caseId]);
+      expect(row).toEqual({ title: 'Open approval', risk_level: 'low' });
+    },
+  },
+
+  // ---- queries
+  ...[
+    ['/api/cases?pageSize=1000', 'lead', 'query.pageSize'],
+    ['/api/cases?page=0', 'lead', 'query.page'],
+    ['/api/cases?page=abc', 'lead', 'query.page'],
+    ['/api/cases?pageSize=2.5', 'lead', 'query.pageSize'],
+    ['/api/cases?riskLevel=extreme', 'lead', 'query.riskLevel'],
+    ['/api/cases?overdue=yes', 'lead', 'query.overdue'],
+    ['/api/cases?status=pending', 'lead', 'query.status'],
+    ['/api/notifications?pageSize=0', 'owner', 'query.pageSize'],
+    ['/api/users?page=-1', 'admin', 'query.page'],
+    ['/api/audit/events?pageSize=101', 'auditor', 'query.pageSize'],
+  ].map(([path, as, field]): BadInput => ({
+    name: `bad query ${path}`,
+    method: 'GET',
+    path: () => path!,
+    as: as as TestUser,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: new RegExp(`invalid query: .*${field!.replace('.', '\\.')}`),
+    fields: [field!],
+  })),
+
+  // ---- paths
+  {
+    name: 'a bad UUID for /api/evidence/{evidenceId}',
+    method: 'GET',
+    path: () => '/api/evidence/not-a-uuid',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.evidenceId Invalid UUID/,
+    fields: ['path.evidenceId'],
+  },
+  {
+    name: 'a bad UUID for /api/evidence/{evidenceId}/content',
+    method: 'GET',
+    path: () => '/api/evidence/123/content',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.evidenceId Invalid UUID/,
+    fields: ['path.evidenceId'],
+  },
+  {
+    name: 'a task id over 300 characters',
+    method: 'GET',
+    path: () => `/api/tasks/${'t'.repeat(301)}`,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.taskId/,
+    fields: ['path.taskId'],
+  },
+
+  // ---- not found
+  {
+    name: 'unknown case id',
+    method: 'GET',
+    path: () => '/api/cases/approval-request:nope',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no case approval-request:nope/,
+  },
+  {
+    name: 'unknown task',
+    method: 'GET',
+    path: () => '/api/tasks/nope:approval',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no task nope:approval/,
+  },
+  {
+    name: 'a decision on an unknown task',
+    method: 'POST',
+    path: taskPath(() => 'approval-request:nope:approval', 'decision'),
+    as: 'approver',
+    json: () => ({ decision: 'approve' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no task approval-request:nope:approval/,
+  },
+  {
+    name: 'a submission on an unknown task',
+    method: 'POST',
+    path: taskPath(() => 'nope:rectification:1', 'submission'),
+    as: 'owner',
+    json: () => ({ evidenceIds: [f.q.evidenceId] }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no task nope:rectification:1/,
+  },
+  {
+    name: 'a verification of an unknown task',
+    method: 'POST',
+    path: taskPath(() => 'nope:rectification:1', 'verification'),
+    as: 'manager',
+    json: () => ({ verdict: 'accept' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no task nope:rectification:1/,
+  },
+  {
+    name: 'unknown evidence id',
+    method: 'GET',
+    path: () => '/api/evidence/00000000-0000-4000-8000-000000000000',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no evidence 00000000-0000-4000-8000-000000000000/,
+  },
+  {
+    name: 'unknown evidence content',
+    method: 'GET',
+    path: () => '/api/evidence/00000000-0000-4000-8000-000000000000/content',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no evidence/,
+  },
+  {
+    name: 'a token for an unknown user',
+    method: 'POST',
+    path: () => '/api/users/ghost/tokens',
+    as: 'admin',
+    json: () => ({ label: 'x' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no active user ghost/,
+  },
+  {
+    name: 'unknown route',
+    method: 'GET',
+    path: () => '/api/nope',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no route GET \/api\/nope/,
+  },
+  {
+    name: 'unknown method on a known path',
+    method: 'DELETE',
+    path: () => `/api/cases/${enc(f.q.caseId)}`,
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no route DELETE/,
+    workflowId: () => f.q.caseId,
+  },
+  {
+    name: 'unknown route outside /api, no token',
+    method: 'GET',
+    path: () => '/nope',
+    as: null,
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no route GET \/nope/,
+  },
+
+  // ---- the wrong kind of task, or not awaiting this
+  {
+    name: 'a decision on a rectification task',
+    method: 'POST',
+    path: taskPath(() => f.p.taskId, 'decision'),
+    as: 'approver',
+    json: () => ({ decision: 'approve' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /is a rectification task; this endpoint is for approval tasks/,
+    workflowId: () => f.p.taskId,
+    unchanged: taskUnchanged(() => f.p.taskId, { status: 'open', votes: [] }),
+  },
+  {
+    name: 'a submission on an approval task',
+    method: 'POST',
+    path: taskPath(() => f.q.approvalTaskId, 'submission'),
+    as: 'owner',
+    json: () => ({ evidenceIds: [f.q.evidenceId] }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /is an? approval task; this endpoint is for rectification tasks/,
+    workflowId: () => f.q.caseId,
+    unchanged: taskUnchanged(() => f.q.approvalTaskId, { status: 'open', evidence_ids: [] }),
+  },
+  {
+    name: 'a second decision on an approval already decided',
+    method: 'POST',
+    path: taskPath(() => f.p.approvalTaskId, 'decision'),
+    as: 'approver2',
+    json: () => ({ decision: 'reject', comment: 'too late' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /not awaiting a decision/,
+    workflowId: () => f.p.caseId,
+    unchanged: taskUnchanged(() => f.p.approvalTaskId, { status: 'done' }),
+  },
+  {
+    name: 'a decision on a closed case',
+    method: 'POST',
+    path: taskPath(() => f.closed.approvalTaskId, 'decision'),
+    as: 'approver2',
+    json: () => ({ decision: 'reject', comment: 'too late' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /closed|finished/,
+    workflowId: () => f.closed.caseId,
+  },
+  {
+    name: 'a verification of an item not yet submitted',
+    method: 'POST',
+    path: taskPath(() => f.p.taskId, 'verification'),
+    as: 'manager',
+    json: () => ({ verdict: 'accept' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /not awaiting verification/,
+    workflowId: () => f.p.taskId,
+    unchanged: taskUnchanged(() => f.p.taskId, { status: 'open' }),
+  },
+
+  // ---- decision, submission, verification bodies
+  {
+    name: 'an unknown decision',
+    method: 'POST',
+    path: taskPath(() => f.q.approvalTaskId, 'decision'),
+    as: 'approver',
+    json: () => ({ decision: 'maybe' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.decision .*approve/,
+    fields: ['body.decision'],
+    workflowId: () => f.q.caseId,
+  },
+  {
+    name: 'a malformed decision body',
+    method: 'POST',
+    path: taskPath(() => f.q.approvalTaskId, 'decision'),
+    as: 'approver',
+    raw: { body: '{"decision": approve}', contentType: 'application/json' },
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /malformed JSON/i,
+    workflowId: () => f.q.caseId,
+  },
+  {
+    name: 'a blank condition',
+    method: 'POST',
+    path: taskPath(() => f.q.approvalTaskId, 'decision'),
+    as: 'approver',
+    json: () => ({ decision: 'approve_with_conditions', conditions: ['  '] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.conditions\.0/,
+    fields: ['body.conditions.0'],
+    workflowId: () => f.q.caseId,
+  },
+  {
+    name: 'a submission with evidence uploaded to another case',
+    method: 'POST',
+    path: taskPath(() => f.p.taskId, 'submission'),
+    as: 'owner',
+    json: () => ({ evidenceIds: [f.q.evidenceId] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /evidenceIds not uploaded to case/,
+    workflowId: () => f.p.taskId,
+    unchanged: taskUnchanged(() => f.p.taskId, { status: 'open', evidence_ids: [] }),
+  },
+  {
+    name: 'a submission with evidence never uploaded',
+    method: 'POST',
+    path: taskPath(() => f.p.taskId, 'submission'),
+    as: 'owner',
+    json: () => ({ evidenceIds: ['00000000-0000-4000-8000-000000000000'] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /evidenceIds not uploaded to case .*00000000-0000-4000-8000-000000000000/,
+    workflowId: () => f.p.taskId,
+    unchanged: taskUnchanged(() => f.p.taskId, { status: 'open', evidence_ids: [] }),
+  },
+  {
+    name: 'a submission without evidence',
+    method: 'POST',
+    path: taskPath(() => f.p.taskId, 'submission'),
+    as: 'owner',
+    json: () => ({ evidenceIds: [] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.evidenceIds attach at least one/,
+    fields: ['body.evidenceIds'],
+    workflowId: () => f.p.taskId,
+  },
+  {
+    name: 'an unknown verdict',
+    method: 'POST',
+    path: taskPath(() => f.p.taskId, 'verification'),
+    as: 'manager',
+    json: () => ({ verdict: 'fine' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.verdict/,
+    fields: ['body.verdict'],
+    workflowId: () => f.p.taskId,
+  },
+  {
+    name: 'an invalid new user',
+    method: 'POST',
+    path: () => '/api/users',
+    as: 'admin',
+    json: () => ({ id: 'A B', name: '', email: 'not-an-email', roles: ['god'] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.email/,
+    fields: ['body.id', 'body.name', 'body.email', 'body.roles.0'],
+  },
+  {
+    name: 'a new user whose id is taken',
+    method: 'POST',
+    path: () => '/api/users',
+    as: 'admin',
+    json: () => ({ id: 'owner', name: 'Impostor', email: 'impostor@test.example', roles: ['admin'] }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /already exists/,
+    unchanged: async () =>
+      expect((await h.sql(`select roles from users where id = 'owner'`))[0].roles).toEqual(['action_owner']),
+  },
+
+  // ---- evidence
+  {
+    name: 'evidence over the limit (70 KiB)',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    form: () => fileForm(Buffer.alloc(70 * 1024, 1), {}, 'too-big.bin'),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: new RegExp(`limited to ${MAX_EVIDENCE_BYTES} bytes`),
+    unchanged: noEvidenceNamed('too-big.bin'),
+  },
+  {
+    name: 'evidence far over the limit (refused while streaming)',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    form: () => fileForm(Buffer.alloc(MAX_EVIDENCE_BYTES * 3, 1), {}, 'far-too-big.bin'),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: new RegExp(`limited to ${MAX_EVIDENCE_BYTES} bytes`),
+    unchanged: noEvidenceNamed('far-too-big.bin'),
+  },
+  {
+    name: 'an empty file',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    form: () => fileForm(Buffer.alloc(0), {}, 'empty.txt'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /file is empty/,
+    unchanged: noEvidenceNamed('empty.txt'),
+  },
+  {
+    name: 'no "file" field',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    form: () => fileForm(null, { attachment: 'hello' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.file attach the file as form field "file"/,
+    fields: ['body.file'],
+  },
+  {
+    name: 'a text value where the file should be',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    form: () => fileForm(null, { file: 'hello' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.file/,
+    fields: ['body.file'],
+  },
+  {
+    name: 'evidence as JSON instead of multipart',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    json: () => ({ file: 'aGVsbG8=' }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: /multipart\/form-data for evidence/,
+  },
+  {
+    name: 'evidence to an unknown case',
+    method: 'POST',
+    path: evidencePath(() => 'approval-request:nope'),
+    as: 'owner',
+    form: () => fileForm('hello', {}, 'orphan.txt'),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no case approval-request:nope/,
+    unchanged: noEvidenceNamed('orphan.txt'),
+  },
+  {
+    name: 'evidence whose taskId belongs to another case',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    form: () => fileForm('hello', { taskId: f.p.taskId }, 'misfiled.txt'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /taskId .* is not a task of/,
+    unchanged: noEvidenceNamed('misfiled.txt'),
+  },
+  {
+    name: 'evidence for an unknown taskId',
+    method: 'POST',
+    path: evidencePath(() => f.q.caseId),
+    as: 'owner',
+    form: () => fileForm('hello', { taskId: 'nope:approval' }, 'unknown-task.txt'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /taskId nope:approval is not a task of/,
+    unchanged: noEvidenceNamed('unknown-task.txt'),
+  },
+  {
+    name: 'evidence to a closed case',
+    method: 'POST',
+    path: evidencePath(() => f.closed.caseId),
+    as: 'owner',
+    form: () => fileForm('hello', {}, 'late.txt'),
+    status: 409,
+    code: 'CONFLICT',
+    message: /is closed/,
+    unchanged: noEvidenceNamed('late.txt'),
+  },
+];
+
+async function send(c: BadInput, headers: Record<string, string> = {}) {
+  const as = c.as === undefined ? 'lead' : (c.as ?? undefined);
+  const method = c.method ?? 'GET';
+  if (c.raw)
+    return h.api(method, c.path(), {
+      as,
+      body: c.raw.body,
+      headers: { 'content-type': c.raw.contentType, ...headers },
+    });
+  return h.api(method, c.path(), { as, json: c.json?.(), body: c.form?.(), headers });
+}
+
+// ---------------------------------------------------------------- tests
+
+describe('bad input', () => {
+  it('every operation of the API is exercised with bad input here', async () => {
+    const doc = await h.api('GET', '/openapi.json');
+    const documented = Object.entries(doc.body.paths as Record<string, object>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '[^/]+')}`),
+    );
+    const sent = BAD_INPUT.map((c) => `${c.method ?? 'GET'} ${c.path().split('?')[0]}`);
+    // GET /api/me, /api/tasks/inbox and /api/audit/verify take no input at all.
+    const inputless = ['GET /api/me', 'GET /api/tasks/inbox', 'GET /api/audit/verify'];
+    for (const op of documented.filter((d) => !inputless.includes(d))) {
+      const [method, pattern] = op.split(' ') as [string, string];
+      const matcher = new RegExp(`^${method} ${pattern}$`);
+      expect(
+        sent.some((s) => matcher.test(s.replace(/%3A/gi, ':'))),
+        `no bad input for ${op}`,
+      ).toBe(true);
+    }
+  });
+
+  for (const c of BAD_INPUT) {
+    it(`${c.name} → ${c.status} ${c.code}`, async () => {
+      const workflowId = c.workflowId?.();
+      const before = { db: await dbSnapshot(), history: workflowId ? await historyLength(workflowId) : null };
+      const res = await send(c);
+      expectEnvelope(res, c.status, c.code, c.message);
+      if (c.fields) {
+        const fields = (res.body.error.details as Array<{ field: string; message: string }>).map((d) => d.field);
+        expect(fields).toEqual(expect.arrayContaining(c.fields));
+        for (const detail of res.body.error.details) expect(detail.message.length).toBeGreaterThan(3);
+      }
+      expect({ db: await dbSnapshot(), history: workflowId ? await historyLength(workflowId) : null }).toEqual(before);
+      if (c.requestKey) await expectNotStarted(`approval-request:${c.requestKey}`);
+      await c.unchanged?.();
+    });
+  }
+
+  it('an unknown field is named in the details too', async () => {
+    const res = await send(badStart('unknown field', { riskLevel: 'low', foo: 1 }, { message: /foo/ }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ field: 'body.foo', message: 'is not a known field' }]);
+  });
+
+  it('echoes a well-formed x-request-id in the error and replaces a malformed one', async () => {
+    const given = await send(
+      BAD_INPUT.find((c) => c.name === 'unknown case id')!,
+      { 'x-request-id': 'client-req.42' },
+    );
+    expect(given.headers.get('x-request-id')).toBe('client-req.42');
+    expect(given.body.error.requestId).toBe('client-req.42');
+    const bad = await send(
+      BAD_INPUT.find((c) => c.name === 'unknown case id')!,
+      { 'x-request-id': 'has spaces\tand tabs' },
+    );
+    expect(bad.body.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bad.headers.get('x-request-id')).toBe(bad.body.error.requestId);
+  });
+
+  it('evidence of exactly the limit is accepted (the limit is not off by one)', async () => {
+    const res = await h.api('POST', `/api/cases/${enc(f.q.caseId)}/evidence`, {
+      as: 'owner',
+      body: fileForm(Buffer.alloc(MAX_EVIDENCE_BYTES, 7), { taskId: f.q.approvalTaskId }, 'at-limit.bin'),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ sizeBytes: MAX_EVIDENCE_BYTES, taskId: f.q.approvalTaskId, caseId: f.q.caseId });
+    const [row] = await h.sql('select size_bytes, length(content) as stored from evidence where id = $1', [
+      res.body.id,
+    ]);
+    expect(row).toEqual({ size_bytes: MAX_EVIDENCE_BYTES, stored: MAX_EVIDENCE_BYTES });
+  });
+
+  it('no bad input started a workflow: the task queue holds only the fixtures’ workflows', async () => {
+    const listed = async () => {
+      const ids: string[] = [];
+      for await (const wf of h.temporal.workflow.list({ query: `TaskQueue = "${h.taskQueue}"` }))
+        ids.push(wf.workflowId);
+      return ids.sort();
+    };
+    const expected = [...f.workflows].sort();
+    const ids = await eventually(async () => {
+      const now = await listed();
+      return expected.every((id) => now.includes(id)) && now;
+    });
+    expect(ids).toEqual(expected);
+    const cases = await h.sql('select id from cases order by id');
+    expect(cases.map((c) => c.id)).toEqual([f.closed.caseId, f.p.caseId, f.q.caseId].sort());
+    const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
+    expect(chain.body.ok).toBe(true);
+  });
+});
+
+/**
+ * Bugs this file found and that are now fixed; each test states the wanted
+ * behaviour. They run last and terminate any workflow a regression would start.
+ */
+describe('durations and unknown fields (regressions)', () => {
+  async function terminateIfStarted(workflowId: string) {
+    await h.temporal.workflow
+      .getHandle(workflowId)
+      .terminate('bad-input test cleanup')
+      .catch(() => undefined);
+  }
+
+  it('an unknown field is named as body.<field> in error.details (common.ts ignores issue.keys)', async () => {
+    const res = await send(badStart('unknown field', { riskLevel: 'low', foo: 1 }, { message: /foo/ }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain('body.foo');
+  });
+
+  it('a zero duration in approvalTimings is a 400, not a 500 (parseDuration throws in validateTimings)', async () => {
+    const requestKey = key();
+    const res = await h.api('POST', START, {
+      as: 'lead',
+      json: { requestKey, title: 'Zero reminder', riskLevel: 'low', approvalTimings: { remindAfter: '0s' } },
+    });
+    await expectNotStarted(`approval-request:${requestKey}`);
+    expectEnvelope(res, 400, 'BAD_REQUEST', /remindAfter/);
+  });
+
+  it('a zero rectification dueIn is refused at the start (today it is accepted, and the case sticks once conditions are set)', async () => {
+    const requestKey = key();
+    try {
+      const res = await h.api('POST', START, {
+        as: 'lead',
+        json: { requestKey, title: 'Zero due', riskLevel: 'low', rectificationTimings: { dueIn: '0s' } },
+      });
+      expectEnvelope(res, 400, 'BAD_REQUEST', /dueIn/);
+    } finally {
+      await terminateIfStarted(`approval-request:${requestKey}`);
+    }
+  });
+
+  it('a duration beyond any date is refused at the start (today the workflow task fails for ever)', async () => {
+    const requestKey = key();
+    try {
+      const res = await h.api('POST', START, {
+        as: 'lead',
+        json: {
+          requestKey,
+          title: 'Forever',
+          riskLevel: 'low',
+          approvalTimings: { remindAfter: '99999999999w', escalateAfter: '99999999999w', expireAfter: '99999999999w' },
+        },
+      });
+      expectEnvelope(res, 400, 'BAD_REQUEST', /approvalTimings/);
+    } finally {
+      await terminateIfStarted(`approval-request:${requestKey}`);
+    }
+  });
+});
