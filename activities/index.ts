@@ -61,6 +61,7 @@ export interface OpenTaskInput {
   excludedUserIds?: string[];
   dueAt?: string;
   approvalsRequired?: number;
+  allowedDecisions?: string[];
   actorId: string;
 }
 
@@ -226,6 +227,7 @@ export function createActivities({ db, clock = () => new Date() }: ActivityDeps)
               status: 'open',
               dueAt: toDate(input.dueAt) ?? null,
               approvalsRequired: input.approvalsRequired ?? 1,
+              allowedDecisions: input.allowedDecisions ?? [],
               createdAt: now,
               updatedAt: now,
             })

@@ -45,6 +45,7 @@ export function toTaskDto(row: TaskRow, now = new Date()) {
     dueAt: iso(row.dueAt),
     overdue: !['done', 'expired'].includes(row.status) && !!row.dueAt && row.dueAt < now,
     approvalsRequired: row.approvalsRequired,
+    allowedDecisions: row.allowedDecisions,
     votes: row.votes,
     decision: row.decision,
     decidedBy: row.decidedBy,

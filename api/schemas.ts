@@ -134,6 +134,7 @@ export const TaskSchema = z
     dueAt: isoDate.nullable(),
     overdue: z.boolean(),
     approvalsRequired: z.number().int(),
+    allowedDecisions: z.array(z.string()).openapi({ description: 'for approvals: the decisions this task offers' }),
     votes: z.array(
       z.object({
         userId: z.string(),
@@ -219,7 +220,12 @@ export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
 
 export const DecisionSchema = z
   .object({
-    decision: z.enum(APPROVAL_DECISIONS),
+    decision: z
+      .string()
+      .regex(/^[a-z_]{1,50}$/, 'a decision such as approve, approve_with_conditions or reject')
+      .openapi({
+        description: `one of the task's allowedDecisions, e.g. ${APPROVAL_DECISIONS.join(', ')}; a supplier review also offers terminate and blacklist`,
+      }),
     comment: z.string().max(5000).optional(),
     conditions: z.array(z.string().trim().min(1).max(500)).max(20).optional(),
   })

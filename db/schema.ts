@@ -104,6 +104,10 @@ export const tasks = pgTable(
     status: text('status').notNull(),
     dueAt: at('due_at'),
     approvalsRequired: integer('approvals_required').notNull().default(1),
+    allowedDecisions: text('allowed_decisions')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     votes: jsonb('votes').$type<ApprovalVote[]>().notNull().default([]),
     decision: text('decision'),
     decidedBy: text('decided_by'),

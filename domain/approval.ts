@@ -1,7 +1,8 @@
 /**
- * Rules for a human approval (审批): who may decide, and what a decision must
- * carry. Workflows run these inside Update validators, so a decision that
- * breaks a rule is refused before the case history records it.
+ * Rules for a human approval (审批): who may decide, what a decision must
+ * carry, and when the votes amount to an outcome. Workflows run these inside
+ * Update validators, so a decision that breaks a rule is refused before the
+ * case history records it. Each process states its decisions in a policy.
  */
 import type { Actor, Role } from './roles';
 import { hasAnyRole } from './roles';
@@ -9,11 +10,41 @@ import { hasAnyRole } from './roles';
 export const APPROVAL_DECISIONS = ['approve', 'approve_with_conditions', 'reject'] as const;
 export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
 
-export type ApprovalStatus = 'open' | 'approved' | 'approved_with_conditions' | 'rejected' | 'expired';
+/** What a decision means once it stands, as the case records it. */
+export const DECISION_OUTCOME: Record<string, string> = {
+  approve: 'approved',
+  approve_with_conditions: 'approved_with_conditions',
+  reject: 'rejected',
+  terminate: 'terminated',
+  blacklist: 'blacklisted',
+};
+
+export interface ApprovalPolicy {
+  decisions: string[];
+  /** Ends the approval at once, whoever else voted (a rejection is a veto). */
+  vetoes: string[];
+  /** Need two distinct approvers whatever the risk (termination, blacklisting). */
+  fourEyes: string[];
+  needsReason: string[];
+  needsConditions: string[];
+  /** When set, every condition must start with one of these types and a colon. */
+  conditionTypes?: string[];
+}
+
+/** The general approval: approve, approve with conditions, or reject (a veto). */
+export const STANDARD_APPROVAL_POLICY: ApprovalPolicy = {
+  decisions: [...APPROVAL_DECISIONS],
+  vetoes: ['reject'],
+  fourEyes: [],
+  needsReason: ['reject'],
+  needsConditions: ['approve_with_conditions'],
+};
+
+export type ApprovalStatus = 'open' | 'expired' | string;
 
 export interface ApprovalVote {
   userId: string;
-  decision: ApprovalDecision;
+  decision: string;
   comment?: string;
   conditions?: string[];
   at: string;
@@ -24,14 +55,17 @@ export interface ApprovalTaskState {
   taskId: string;
   status: ApprovalStatus;
   candidateRoles: Role[];
-  /** Initiator and owner of the case: segregation of duties bars them. */
+  /** Whoever started, owns or prepared the case: segregation of duties bars them. */
   excludedUserIds: string[];
+  /** From the case's risk: two on high risk (four-eyes). */
   approvalsRequired: number;
   votes: ApprovalVote[];
+  /** Absent in cases started before policies existed: the standard policy. */
+  policy?: ApprovalPolicy;
 }
 
 export interface DecisionRequest {
-  decision: ApprovalDecision;
+  decision: string;
   comment?: string;
   conditions?: string[];
 }
@@ -44,6 +78,8 @@ export interface Refusal {
   code: RefusalCode;
   message: string;
 }
+
+const policyOf = (task: Pick<ApprovalTaskState, 'policy'>) => task.policy ?? STANDARD_APPROVAL_POLICY;
 
 export function checkDecision(
   task: ApprovalTaskState | undefined,
@@ -62,42 +98,80 @@ export function checkDecision(
   if (task.excludedUserIds.includes(actor.userId)) {
     return {
       code: 'SEGREGATION_OF_DUTIES',
-      message: 'whoever started or owns a case may not approve it (segregation of duties)',
+      message: 'whoever started, owns or prepared a case may not approve it (segregation of duties)',
     };
   }
   if (task.votes.some((v) => v.userId === actor.userId)) {
     return {
       code: 'FOUR_EYES',
-      message: `this decision needs ${task.approvalsRequired} distinct approvers; you have already decided`,
+      message: 'this decision needs two distinct approvers; you have already decided',
     };
   }
-  return checkDecisionContent(request);
+  return checkDecisionContent(request, policyOf(task));
 }
 
-export function checkDecisionContent(request: DecisionRequest): Refusal | null {
-  if (!(APPROVAL_DECISIONS as readonly string[]).includes(request.decision)) {
-    return { code: 'INVALID_DECISION', message: `decision must be one of ${APPROVAL_DECISIONS.join(', ')}` };
+export function checkDecisionContent(
+  request: DecisionRequest,
+  policy: ApprovalPolicy = STANDARD_APPROVAL_POLICY,
+): Refusal | null {
+  const invalid = (message: string): Refusal => ({ code: 'INVALID_DECISION', message });
+  if (!policy.decisions.includes(request.decision)) {
+    return invalid(`decision must be one of ${policy.decisions.join(', ')}`);
   }
-  if (request.decision === 'reject' && !request.comment?.trim()) {
-    return { code: 'INVALID_DECISION', message: 'a rejection must give its reason in comment' };
+  if (policy.needsReason.includes(request.decision) && !request.comment?.trim()) {
+    return invalid(`${request.decision} must give its reason in comment`);
   }
-  if (request.decision === 'approve_with_conditions' && !request.conditions?.some((c) => c.trim())) {
-    return { code: 'INVALID_DECISION', message: 'approve_with_conditions needs at least one condition' };
+  const conditions = (request.conditions ?? []).filter((c) => c.trim());
+  if (policy.needsConditions.includes(request.decision) && conditions.length === 0) {
+    return invalid(`${request.decision} needs at least one condition`);
+  }
+  if (policy.conditionTypes) {
+    const types = policy.conditionTypes;
+    const untyped = conditions.find((c) => !types.some((t) => c.startsWith(`${t}:`) && c.slice(t.length + 1).trim()));
+    if (untyped !== undefined) {
+      return invalid(`condition "${untyped}" must be "<type>: <detail>" with a type from ${types.join(', ')}`);
+    }
   }
   return null;
 }
 
-/**
- * The outcome once a valid vote is counted. A rejection by any approver ends
- * the approval; approvals count until the required number is reached, and the
- * outcome carries every condition any approver attached.
- */
-export function tally(task: ApprovalTaskState): ApprovalStatus {
-  if (task.votes.some((v) => v.decision === 'reject')) return 'rejected';
-  if (task.votes.length < task.approvalsRequired) return 'open';
-  return task.votes.some((v) => v.decision === 'approve_with_conditions') ? 'approved_with_conditions' : 'approved';
+/** Approving with or without conditions counts as the same view of the case. */
+const familyOf = (decision: string) => (decision === 'approve_with_conditions' ? 'approve' : decision);
+
+/** How many distinct approvers a decision needs to stand. */
+export function approversNeeded(task: Pick<ApprovalTaskState, 'approvalsRequired' | 'policy'>, decision: string) {
+  const policy = policyOf(task);
+  const family = familyOf(decision);
+  const fourEyes = policy.fourEyes.some((d) => familyOf(d) === family);
+  return Math.max(task.approvalsRequired, fourEyes ? 2 : 1);
 }
 
+/**
+ * The outcome once a valid vote is counted. A veto ends the approval; any
+ * other decision stands once enough distinct approvers chose it (approving
+ * with or without conditions counting together). A severe proposal that a
+ * second approver does not confirm does not stand.
+ */
+export function tally(task: ApprovalTaskState): ApprovalStatus {
+  const policy = policyOf(task);
+  const counts = new Map<string, number>();
+  for (const vote of task.votes) {
+    if (policy.vetoes.includes(vote.decision)) return DECISION_OUTCOME[vote.decision] ?? vote.decision;
+    const family = familyOf(vote.decision);
+    const count = (counts.get(family) ?? 0) + 1;
+    counts.set(family, count);
+    if (count >= approversNeeded(task, vote.decision)) {
+      if (family !== 'approve') return DECISION_OUTCOME[family] ?? family;
+      const conditional = task.votes.some((v) => familyOf(v.decision) === 'approve' && v.conditions?.length);
+      return conditional ? 'approved_with_conditions' : 'approved';
+    }
+  }
+  return 'open';
+}
+
+/** Conditions attached by the approvers whose view prevailed. */
 export function conditionsOf(task: ApprovalTaskState): string[] {
-  return task.votes.flatMap((v) => (v.conditions ?? []).map((c) => c.trim()).filter(Boolean));
+  return task.votes
+    .filter((v) => familyOf(v.decision) === 'approve')
+    .flatMap((v) => (v.conditions ?? []).map((c) => c.trim()).filter(Boolean));
 }

@@ -19,6 +19,8 @@ export const CASE_OUTCOMES = [
   'expired',
   'verified',
   'cancelled',
+  'terminated',
+  'blacklisted',
 ] as const;
 export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
 

@@ -13,7 +13,8 @@ import type { Actor } from '../domain/roles';
 export interface DecideInput {
   taskId: string;
   actor: Actor;
-  decision: ApprovalDecision;
+  /** One of the decisions the task's policy offers (see tasks.allowedDecisions). */
+  decision: ApprovalDecision | (string & {});
   comment?: string;
   conditions?: string[];
   /** Lets the API key its audit entry on the HTTP request. */

@@ -587,11 +587,24 @@ const BAD_INPUT: BadInput[] = [
 
   // ---- decision, submission, verification bodies
   {
-    name: 'an unknown decision',
+    // Each task offers its own decisions: the workflow's validator refuses
+    // one it does not offer, before history records anything.
+    name: 'a decision this task does not offer',
     method: 'POST',
     path: taskPath(() => f.q.approvalTaskId, 'decision'),
     as: 'approver',
-    json: () => ({ decision: 'maybe' }),
+    json: () => ({ decision: 'blacklist' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    message: /decision must be one of approve, approve_with_conditions, reject/,
+    workflowId: () => f.q.caseId,
+  },
+  {
+    name: 'a malformed decision',
+    method: 'POST',
+    path: taskPath(() => f.q.approvalTaskId, 'decision'),
+    as: 'approver',
+    json: () => ({ decision: 'Approve!' }),
     status: 400,
     code: 'BAD_REQUEST',
     message: /body\.decision .*approve/,

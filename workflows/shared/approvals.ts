@@ -7,11 +7,14 @@ import { ApplicationFailure, condition, setHandler, workflowInfo } from '@tempor
 import {
   checkDecision,
   conditionsOf,
+  STANDARD_APPROVAL_POLICY,
   tally,
+  type ApprovalPolicy,
   type ApprovalStatus,
   type ApprovalTaskState,
   type ApprovalVote,
 } from '../../domain/approval';
+import type { CaseOutcome } from '../../domain/cases';
 import type { ApprovalTimings } from '../../domain/deadlines';
 import { parseDuration } from '../../domain/durations';
 import { ESCALATION_ROLE, type Role } from '../../domain/roles';
@@ -27,11 +30,13 @@ export interface ApprovalRequest {
   approvalsRequired: number;
   excludedUserIds: string[];
   timings: ApprovalTimings;
+  /** The decisions this process offers; the standard approve/conditions/reject when absent. */
+  policy?: ApprovalPolicy;
 }
 
 export interface ApprovalOutcome {
   taskId: string;
-  status: Exclude<ApprovalStatus, 'open'>;
+  status: CaseOutcome;
   votes: ApprovalVote[];
   conditions: string[];
 }
@@ -79,6 +84,7 @@ export class ApprovalDesk {
         excludedUserIds: request.excludedUserIds,
         approvalsRequired: request.approvalsRequired,
         votes: [],
+        ...(request.policy ? { policy: request.policy } : {}),
       },
       opened: false,
       writesInFlight: 0,
@@ -95,6 +101,7 @@ export class ApprovalDesk {
       candidateRoles: request.candidateRoles,
       excludedUserIds: request.excludedUserIds,
       approvalsRequired: request.approvalsRequired,
+      allowedDecisions: (request.policy ?? STANDARD_APPROVAL_POLICY).decisions,
       dueAt: new Date(escalateAt).toISOString(),
       actorId: 'system',
     });
@@ -158,7 +165,7 @@ export class ApprovalDesk {
     const { status, votes } = pending.state;
     return {
       taskId,
-      status: status as ApprovalOutcome['status'],
+      status: status as CaseOutcome,
       votes: [...votes],
       conditions: conditionsOf(pending.state),
     };

@@ -1,0 +1,1 @@
+ALTER TABLE "tasks" ADD COLUMN "allowed_decisions" text[] DEFAULT '{}'::text[] NOT NULL;
