@@ -4,7 +4,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities } from './activities';
+import type { SupplierCheckProvider } from './activities/suppliers';
 import type { Database } from './db/client';
 import { openDatabase } from './db/client';
 import { migrate } from './db/migrate';
@@ -17,6 +19,9 @@ export interface WorkerDeps {
   db: Database;
   namespace: string;
   taskQueue: string;
+  /** For activities that start reviews and manage Schedules. */
+  temporal: Client;
+  checkProvider?: SupplierCheckProvider;
   /** A prebuilt bundle (tests build one per run); otherwise bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   clock?: () => Date;
@@ -28,7 +33,13 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: deps.db, clock: deps.clock }),
+    activities: createActivities({
+      db: deps.db,
+      clock: deps.clock,
+      temporal: deps.temporal,
+      taskQueue: deps.taskQueue,
+      checkProvider: deps.checkProvider,
+    }),
   });
 }
 
@@ -38,14 +49,17 @@ async function main(): Promise<void> {
   const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
   await migrate(database);
   const connection = await NativeConnection.connect({ address: settings.temporalAddress });
+  const clientConnection = await Connection.connect({ address: settings.temporalAddress });
   const worker = await createWorker({
     connection,
+    temporal: new Client({ connection: clientConnection, namespace: settings.temporalNamespace }),
     db: database.db,
     namespace: settings.temporalNamespace,
     taskQueue: settings.taskQueue,
   });
   console.log(`worker polling task queue "${settings.taskQueue}" on ${settings.temporalAddress}`);
   await worker.run();
+  await clientConnection.close();
   await connection.close();
   await database.close();
 }

@@ -11,8 +11,9 @@ import { withAuditedWrite } from '../db/audit';
 import { cases, notifications, tasks } from '../db/schema';
 import type { ApprovalVote } from '../domain/approval';
 import type { Role } from '../domain/roles';
+import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
-export interface ActivityDeps {
+export interface ActivityDeps extends SupplierDeps {
   db: Database;
   clock?: () => Date;
 }
@@ -30,6 +31,8 @@ export interface OpenCaseInput {
   ownerRole?: Role;
   dueAt?: string;
   parentCaseId?: string;
+  subjectType?: string;
+  subjectId?: string;
   data?: Record<string, unknown>;
 }
 
@@ -54,7 +57,7 @@ export interface CaseChangeInput {
 export interface OpenTaskInput {
   taskId: string;
   caseId: string;
-  kind: 'approval' | 'rectification';
+  kind: 'approval' | 'rectification' | 'review';
   title: string;
   candidateRoles: Role[];
   assigneeId?: string;
@@ -115,8 +118,10 @@ function activityKey(): string {
 
 const toDate = (iso: string | null | undefined) => (iso ? new Date(iso) : iso === null ? null : undefined);
 
-export function createActivities({ db, clock = () => new Date() }: ActivityDeps) {
+export function createActivities(deps: ActivityDeps) {
+  const { db, clock = () => new Date() } = deps;
   return {
+    ...createSupplierActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();
       const now = clock();
@@ -150,6 +155,8 @@ export function createActivities({ db, clock = () => new Date() }: ActivityDeps)
             ownerRole: input.ownerRole ?? null,
             dueAt: toDate(input.dueAt) ?? null,
             parentCaseId: input.parentCaseId ?? null,
+            subjectType: input.subjectType ?? null,
+            subjectId: input.subjectId ?? null,
             workflowId: execution.workflowId,
             runId: execution.runId,
             data: input.data ?? {},

@@ -14,6 +14,8 @@ import { caseRoutes } from './routes/cases';
 import type { AppDeps } from './routes/common';
 import { evidenceRoutes } from './routes/evidence';
 import { taskRoutes } from './routes/tasks';
+import { supplierReviewRoutes } from './routes/supplierReviews';
+import { supplierRoutes } from './routes/suppliers';
 import { userRoutes } from './routes/users';
 
 export type { AppDeps } from './routes/common';
@@ -68,7 +70,15 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
 
   app.route('/', docsRoutes());
   app.use('/api/*', authenticate(deps.db));
-  for (const routes of [caseRoutes, taskRoutes, evidenceRoutes, auditRoutes, userRoutes]) {
+  for (const routes of [
+    caseRoutes,
+    taskRoutes,
+    evidenceRoutes,
+    auditRoutes,
+    userRoutes,
+    supplierRoutes,
+    supplierReviewRoutes,
+  ]) {
     app.route('/', routes(deps));
   }
 

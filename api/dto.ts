@@ -65,6 +65,7 @@ export function toEvidenceDto(row: Omit<EvidenceRow, 'content'>) {
     id: row.id,
     caseId: row.caseId,
     taskId: row.taskId,
+    documentType: row.documentType,
     fileName: row.fileName,
     contentType: row.contentType,
     sizeBytes: row.sizeBytes,

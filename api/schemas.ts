@@ -25,7 +25,7 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
-const duration = z
+export const durationSchema = z
   .string()
   .regex(DURATION_PATTERN, 'a duration like 30s, 15m, 48h, 7d or 2w')
   .superRefine((text, ctx) => {
@@ -53,17 +53,17 @@ export const StartApprovalRequestSchema = z
     ownerId: z.string().min(1).optional().openapi({ description: 'carries out conditions; defaults to the initiator' }),
     approvalTimings: z
       .object({
-        remindAfter: duration.optional(),
-        escalateAfter: duration.optional(),
-        expireAfter: duration.optional(),
+        remindAfter: durationSchema.optional(),
+        escalateAfter: durationSchema.optional(),
+        expireAfter: durationSchema.optional(),
       })
       .strict()
       .optional(),
     rectificationTimings: z
       .object({
-        dueIn: duration.optional(),
-        remindBefore: duration.optional(),
-        escalateAgainAfter: duration.optional(),
+        dueIn: durationSchema.optional(),
+        remindBefore: durationSchema.optional(),
+        escalateAgainAfter: durationSchema.optional(),
       })
       .strict()
       .optional(),
@@ -162,6 +162,7 @@ export const EvidenceSchema = z
     id: z.string(),
     caseId: z.string(),
     taskId: z.string().nullable(),
+    documentType: z.string().nullable(),
     fileName: z.string(),
     contentType: z.string(),
     sizeBytes: z.number().int(),

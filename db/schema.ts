@@ -8,10 +8,12 @@ import {
   bigint,
   boolean,
   customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -67,6 +69,9 @@ export const cases = pgTable(
     ownerRole: text('owner_role'),
     dueAt: at('due_at'),
     parentCaseId: text('parent_case_id'),
+    /** What the case is about, e.g. subjectType 'supplier' with the supplier's id. */
+    subjectType: text('subject_type'),
+    subjectId: text('subject_id'),
     workflowId: text('workflow_id').notNull(),
     runId: text('run_id').notNull(),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
@@ -80,6 +85,7 @@ export const cases = pgTable(
     index('cases_due_idx').on(t.dueAt),
     index('cases_parent_idx').on(t.parentCaseId),
     index('cases_created_idx').on(t.createdAt, t.id),
+    index('cases_subject_idx').on(t.subjectType, t.subjectId),
   ],
 );
 
@@ -136,6 +142,8 @@ export const evidence = pgTable(
       .notNull()
       .references(() => cases.id),
     taskId: text('task_id'),
+    /** For a review's required documents: business_licence, operating_permit, … */
+    documentType: text('document_type'),
     fileName: text('file_name').notNull(),
     contentType: text('content_type').notNull(),
     sizeBytes: integer('size_bytes').notNull(),
@@ -190,7 +198,60 @@ export const notifications = pgTable(
   (t) => [index('notifications_recipient_idx').on(t.recipientRole, t.recipientId)],
 );
 
+/**
+ * Suppliers and cooperation partners (合作方). The id is the unified social
+ * credit code (统一社会信用代码), validated with its check character.
+ */
+export const suppliers = pgTable(
+  'suppliers',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    category: text('category').notNull(),
+    tier: text('tier').notNull(),
+    status: text('status').notNull().default('active'),
+    /** Relationship owner: reviews the supplier each year. */
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    contactName: text('contact_name'),
+    contactPhone: text('contact_phone'),
+    contactEmail: text('contact_email'),
+    conditions: jsonb('conditions')
+      .$type<Array<{ type: string; detail: string; since: string; caseId: string }>>()
+      .notNull()
+      .default([]),
+    lastReviewCaseId: text('last_review_case_id'),
+    lastRiskGrade: text('last_risk_grade'),
+    nextReviewDue: at('next_review_due'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('suppliers_status_idx').on(t.status), index('suppliers_name_idx').on(t.name)],
+);
+
+/** Per-supplier, per-year performance: what the handbook's review rules read. */
+export const supplierPerformance = pgTable(
+  'supplier_performance',
+  {
+    supplierId: text('supplier_id')
+      .notNull()
+      .references(() => suppliers.id),
+    year: integer('year').notNull(),
+    samplingResult: text('sampling_result').notNull(),
+    complaints: integer('complaints').notNull(),
+    logisticsDelayRate: doublePrecision('logistics_delay_rate').notNull(),
+    financialStatementsAbnormal: boolean('financial_statements_abnormal').notNull(),
+    qualityScore: integer('quality_score').notNull(),
+    recordedBy: text('recorded_by').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.supplierId, t.year] })],
+);
+
 export type User = typeof users.$inferSelect;
+export type SupplierRow = typeof suppliers.$inferSelect;
+export type SupplierPerformanceRow = typeof supplierPerformance.$inferSelect;
 export type CaseRow = typeof cases.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;
 export type EvidenceRow = typeof evidence.$inferSelect;

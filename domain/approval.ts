@@ -169,9 +169,13 @@ export function tally(task: ApprovalTaskState): ApprovalStatus {
   return 'open';
 }
 
-/** Conditions attached by the approvers whose view prevailed. */
+/**
+ * Conditions attached by the approvers whose view prevailed, each once: two
+ * approvers naming the same condition ask for one piece of work, not two.
+ */
 export function conditionsOf(task: ApprovalTaskState): string[] {
-  return task.votes
+  const all = task.votes
     .filter((v) => familyOf(v.decision) === 'approve')
     .flatMap((v) => (v.conditions ?? []).map((c) => c.trim()).filter(Boolean));
+  return [...new Set(all)];
 }

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     log('bundling workflows and starting the worker…');
     const worker = await createWorker({
       connection: workerConnection,
+      temporal,
       db: database.db,
       namespace: settings.temporalNamespace,
       taskQueue: settings.taskQueue,

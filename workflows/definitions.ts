@@ -66,3 +66,40 @@ export const verifyRectificationUpdate = defineUpdate<RectificationResult, [Veri
   'verifyRectification',
 );
 export const caseSnapshotQuery = defineQuery<CaseSnapshot>('caseSnapshot');
+
+// ---- Supplier review (合作方风险评估)
+
+export interface ReviewDocumentInput {
+  actor: Actor;
+  documentType: string;
+  evidence: EvidenceRef & { fileName: string };
+}
+
+export interface ReviewChecksInput {
+  actor: Actor;
+  /** Credit rating (信用评级) as the agency states it, e.g. AAA … C. */
+  creditRating: string;
+  creditAgency?: string;
+  /** Background check (背景调查). */
+  backgroundCheck: 'clear' | 'concerns';
+  notes?: string;
+}
+
+export interface ReviewScoresInput {
+  actor: Actor;
+  /** Each dimension 1 (poor) … 5 (excellent). */
+  scores: Record<string, number>;
+  /** Impact on the platform if this supplier fails, 1 … 5 (the matrix's other axis). */
+  impact: number;
+  comment?: string;
+}
+
+export interface ReviewStepResult {
+  stage: string;
+  received?: string[];
+  missing?: string[];
+}
+
+export const submitReviewDocumentUpdate = defineUpdate<ReviewStepResult, [ReviewDocumentInput]>('submitReviewDocument');
+export const recordReviewChecksUpdate = defineUpdate<ReviewStepResult, [ReviewChecksInput]>('recordReviewChecks');
+export const scoreReviewUpdate = defineUpdate<ReviewStepResult, [ReviewScoresInput]>('scoreReview');

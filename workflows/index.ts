@@ -2,3 +2,4 @@
 // does not read tsconfig paths.
 export { approvalRequestWorkflow } from './approvalRequest';
 export { rectificationItemWorkflow } from './rectificationItem';
+export { supplierReviewLauncherWorkflow, supplierReviewWorkflow } from './supplierReview';

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
 import { withAuditedWrite } from '../../db/audit';
-import { cases, evidence, tasks } from '../../db/schema';
+import { cases, evidence, tasks, type EvidenceRow } from '../../db/schema';
 import { toEvidenceDto } from '../dto';
 import { ApiError } from '../errors';
 import { EvidenceSchema } from '../schemas';
@@ -18,6 +18,70 @@ const UploadSchema = z.object({
   taskId: z.string().max(300).optional().openapi({ description: 'the task this evidence supports' }),
 });
 
+/**
+ * Stores one evidence file with its SHA-256 and appends its audit event, in
+ * one transaction. Returns the metadata (never the content).
+ */
+export async function storeEvidence(
+  db: AppDeps['db'],
+  input: {
+    caseId: string;
+    taskId: string | null;
+    documentType: string | null;
+    file: File;
+    uploadedBy: string;
+    requestId: string;
+  },
+): Promise<Omit<EvidenceRow, 'content'>> {
+  const content = Buffer.from(await input.file.arrayBuffer());
+  const row = {
+    id: randomUUID(),
+    caseId: input.caseId,
+    taskId: input.taskId,
+    documentType: input.documentType,
+    fileName: input.file.name || 'evidence',
+    contentType: input.file.type || 'application/octet-stream',
+    sizeBytes: content.length,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    content,
+    uploadedBy: input.uploadedBy,
+    createdAt: new Date(),
+  };
+  await withAuditedWrite(
+    db,
+    {
+      idempotencyKey: `evidence:${row.id}`,
+      actorId: row.uploadedBy,
+      action: 'evidence.uploaded',
+      caseId: row.caseId,
+      taskId: row.taskId,
+      occurredAt: row.createdAt,
+      evidenceHashes: [row.sha256],
+      payload: {
+        evidenceId: row.id,
+        fileName: row.fileName,
+        sizeBytes: row.sizeBytes,
+        documentType: row.documentType,
+        requestId: input.requestId,
+      },
+    },
+    (tx) => tx.insert(evidence).values(row),
+  );
+  const { content: _content, ...metadata } = row;
+  return metadata;
+}
+
+/** The multipart body limit for an evidence upload of at most `max` bytes. */
+export function evidenceBodyLimit(max: number) {
+  // Multipart framing adds a little to the file itself.
+  return bodyLimit({
+    maxSize: max + 64 * 1024,
+    onError: () => {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `evidence files are limited to ${max} bytes`);
+    },
+  });
+}
+
 export function evidenceRoutes({ db, settings }: AppDeps) {
   const app = router();
   const max = settings.maxEvidenceBytes;
@@ -29,15 +93,7 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
       tags: ['Evidence'],
       summary: 'Upload evidence to a case (multipart field "file"); returns its SHA-256',
       security: bearer,
-      middleware: [
-        // Multipart framing adds a little to the file itself.
-        bodyLimit({
-          maxSize: max + 64 * 1024,
-          onError: () => {
-            throw new ApiError('PAYLOAD_TOO_LARGE', `evidence files are limited to ${max} bytes`);
-          },
-        }),
-      ] as const,
+      middleware: [evidenceBodyLimit(max)] as const,
       request: {
         params: CaseIdParam,
         body: { required: true, content: { 'multipart/form-data': { schema: UploadSchema } } },
@@ -60,40 +116,15 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
         if (task?.caseId !== caseId)
           throw new ApiError('BAD_REQUEST', `invalid form: taskId ${taskId} is not a task of ${caseId}`);
       }
-      const content = Buffer.from(await file.arrayBuffer());
-      const row = {
-        id: randomUUID(),
+      const stored = await storeEvidence(db, {
         caseId,
         taskId: taskId ?? null,
-        fileName: file.name || 'evidence',
-        contentType: file.type || 'application/octet-stream',
-        sizeBytes: content.length,
-        sha256: createHash('sha256').update(content).digest('hex'),
-        content,
+        documentType: null,
+        file,
         uploadedBy: c.get('user').id,
-        createdAt: new Date(),
-      };
-      await withAuditedWrite(
-        db,
-        {
-          idempotencyKey: `evidence:${row.id}`,
-          actorId: row.uploadedBy,
-          action: 'evidence.uploaded',
-          caseId,
-          taskId: row.taskId,
-          occurredAt: row.createdAt,
-          evidenceHashes: [row.sha256],
-          payload: {
-            evidenceId: row.id,
-            fileName: row.fileName,
-            sizeBytes: row.sizeBytes,
-            requestId: c.get('requestId'),
-          },
-        },
-        (tx) => tx.insert(evidence).values(row),
-      );
-      const { content: _content, ...metadata } = row;
-      return c.json(toEvidenceDto(metadata), 201);
+        requestId: c.get('requestId'),
+      });
+      return c.json(toEvidenceDto(stored), 201);
     },
   );
 

@@ -14,7 +14,7 @@ import { HISTORY_FIXTURES } from '../support/histories';
 const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
-  it('has fixtures for the approval step and the rectification item', () => {
+  it('has fixtures for the approval step, the rectification item and the supplier review', () => {
     expect(fixtures).toEqual(
       expect.arrayContaining([
         'approval-approved.json',
@@ -22,6 +22,8 @@ describe('replay of recorded histories', () => {
         'approval-expired.json',
         'approval-with-conditions.json',
         'rectification-returned-resubmitted.json',
+        'supplier-review-approved.json',
+        'supplier-review-blacklisted.json',
       ]),
     );
   });

@@ -88,6 +88,7 @@ export function useHarness(name: string): Harness {
     harness.taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
     harness.worker = await createWorker({
       connection: nativeConnection,
+      temporal: harness.temporal,
       db: harness.database.db,
       namespace: 'default',
       taskQueue: harness.taskQueue,

@@ -74,5 +74,13 @@ describe('tally', () => {
     });
     expect(tally(conditional)).toBe('approved_with_conditions');
     expect(conditionsOf(conditional)).toEqual(['guarantee', 'limit scope']);
+    const same = task({
+      approvalsRequired: 2,
+      votes: [
+        vote('a', 'approve_with_conditions', ['guarantee']),
+        vote('b', 'approve_with_conditions', [' guarantee']),
+      ],
+    });
+    expect(conditionsOf(same)).toEqual(['guarantee']);
   });
 });

@@ -38,16 +38,37 @@ export class CaseRuntime {
     await acts.openCase(this.record);
   }
 
-  async moveTo(stage: string, options: ChangeOptions & { dueAt?: string | null }): Promise<void> {
+  async moveTo(
+    stage: string,
+    options: ChangeOptions & { dueAt?: string | null; riskLevel?: string; data?: Record<string, unknown> },
+  ): Promise<void> {
     this.stage = stage;
     if (options.dueAt !== undefined) this.dueAt = options.dueAt ?? undefined;
+    if (options.riskLevel) this.record.riskLevel = options.riskLevel;
     this.mirror();
     await acts.changeCase({
       caseId: this.caseId,
       actorId: options.actorId,
       action: options.action ?? 'case.stage_changed',
       reason: options.reason,
-      patch: { stage, ...(options.dueAt !== undefined ? { dueAt: options.dueAt } : {}) },
+      patch: {
+        stage,
+        ...(options.dueAt !== undefined ? { dueAt: options.dueAt } : {}),
+        ...(options.riskLevel ? { riskLevel: options.riskLevel } : {}),
+        ...(options.data ? { data: options.data } : {}),
+      },
+      payload: options.payload,
+    });
+  }
+
+  /** Records case data (the process's own details) without changing the stage. */
+  async recordData(action: string, options: ChangeOptions & { data: Record<string, unknown> }): Promise<void> {
+    await acts.changeCase({
+      caseId: this.caseId,
+      actorId: options.actorId,
+      action,
+      reason: options.reason,
+      patch: { data: options.data },
       payload: options.payload,
     });
   }
@@ -58,7 +79,7 @@ export class CaseRuntime {
     this.mirror();
   }
 
-  async close(outcome: CaseOutcome, options: ChangeOptions): Promise<void> {
+  async close(outcome: CaseOutcome, options: ChangeOptions & { data?: Record<string, unknown> }): Promise<void> {
     // Let any decision still writing its result land before the close, so the
     // audit log reads in the order things happened.
     await condition(allHandlersFinished);
@@ -72,7 +93,13 @@ export class CaseRuntime {
       actorId: options.actorId,
       action: options.action ?? 'case.closed',
       reason: options.reason,
-      patch: { stage: 'closed', status: 'closed', outcome, dueAt: null },
+      patch: {
+        stage: 'closed',
+        status: 'closed',
+        outcome,
+        dueAt: null,
+        ...(options.data ? { data: options.data } : {}),
+      },
       payload: options.payload,
     });
   }

@@ -1,0 +1,451 @@
+/**
+ * Supplier reviews through the API: start one, run the annual campaign, and
+ * deliver the reviewer's steps (documents, checks, scores) to the workflow as
+ * Updates. Decisions go through POST /api/tasks/{taskId}/decision like every
+ * approval. The appraisal report is JSON and a printable page.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { asc, eq } from 'drizzle-orm';
+import { startSupplierReviewCase } from '../../activities/suppliers';
+import { auditEvents, cases, evidence, suppliers, tasks } from '../../db/schema';
+import { REVIEW_DOCUMENTS, SCORE_DIMENSIONS } from '../../domain/supplierReview';
+import { recordReviewChecksUpdate, scoreReviewUpdate, submitReviewDocumentUpdate } from '../../workflows/definitions';
+import type { SupplierReviewData } from '../../workflows/supplierReview';
+import { requireRole } from '../auth';
+import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
+import { ApiError } from '../errors';
+import { renderSupplierReport, type SupplierReport } from '../reports/supplierReport';
+import { durationSchema } from '../schemas';
+import { actorOf, bearer, errorResponses, router, type AppDeps } from './common';
+import { evidenceBodyLimit, storeEvidence } from './evidence';
+
+const TimingsSchema = z
+  .object({
+    documentsDueIn: durationSchema.optional(),
+    stepDueIn: durationSchema.optional(),
+    remindBefore: durationSchema.optional(),
+    approval: z
+      .object({
+        remindAfter: durationSchema.optional(),
+        escalateAfter: durationSchema.optional(),
+        expireAfter: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    rectification: z
+      .object({
+        dueIn: durationSchema.optional(),
+        remindBefore: durationSchema.optional(),
+        escalateAgainAfter: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .openapi('SupplierReviewTimings');
+
+const StartReviewSchema = z
+  .object({
+    supplierId: z.string().trim().min(1).max(18),
+    year: z.number().int().min(2000).max(2100),
+    reviewerId: z.string().min(1).max(64).optional().openapi({ description: 'defaults to the supplier’s owner' }),
+    timings: TimingsSchema.optional(),
+  })
+  .strict()
+  .openapi('StartSupplierReview');
+
+const CampaignSchema = z
+  .object({ year: z.number().int().min(2000).max(2100), timings: TimingsSchema.optional() })
+  .strict()
+  .openapi('SupplierReviewCampaign');
+
+const CaseIdParam = z.object({
+  caseId: z
+    .string()
+    .regex(/^supplier-review:[0-9A-Z]{18}:\d{4}$/, 'a supplier review id: supplier-review:<credit code>:<year>'),
+});
+
+const StepResultSchema = z
+  .object({ stage: z.string(), received: z.array(z.string()).optional(), missing: z.array(z.string()).optional() })
+  .openapi('ReviewStepResult');
+
+export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
+  const app = router();
+  const max = settings.maxEvidenceBytes;
+
+  async function loadReview(caseId: string) {
+    const [row] = await db.select().from(cases).where(eq(cases.id, caseId));
+    if (!row || row.process !== 'supplier_review') throw new ApiError('NOT_FOUND', `no supplier review ${caseId}`);
+    return row;
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/supplier-reviews',
+      tags: ['Supplier reviews'],
+      summary: 'Start a supplier’s review for a year (one per supplier per year)',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: { body: { required: true, content: { 'application/json': { schema: StartReviewSchema } } } },
+      responses: {
+        201: {
+          description: 'Started',
+          content: {
+            'application/json': {
+              schema: z.object({
+                caseId: z.string(),
+                runId: z.string(),
+                links: z.object({ self: z.string(), temporalUi: z.string() }),
+              }),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const outcome = await startSupplierReviewCase(
+        { db, temporal, taskQueue: settings.taskQueue },
+        {
+          supplierId: body.supplierId.toUpperCase(),
+          year: body.year,
+          initiatorId: c.get('user').id,
+          reviewerId: body.reviewerId,
+          timings: body.timings,
+        },
+      );
+      if (!outcome.started) {
+        throw new ApiError(outcome.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', outcome.message);
+      }
+      return c.json(
+        {
+          caseId: outcome.caseId,
+          runId: outcome.runId,
+          links: {
+            self: `/api/cases/${encodeURIComponent(outcome.caseId)}`,
+            temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, outcome.caseId),
+          },
+        },
+        201,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/supplier-reviews/campaigns',
+      tags: ['Supplier reviews'],
+      summary: 'Annual campaign: start the year’s review of every active or restricted supplier (idempotent)',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: { body: { required: true, content: { 'application/json': { schema: CampaignSchema } } } },
+      responses: {
+        200: {
+          description: 'What was started and what was skipped, and why',
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  year: z.number().int(),
+                  started: z.array(z.object({ supplierId: z.string(), caseId: z.string() })),
+                  skipped: z.array(
+                    z.object({ supplierId: z.string(), caseId: z.string(), reason: z.string(), message: z.string() }),
+                  ),
+                })
+                .openapi('CampaignSummary'),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const initiatorId = c.get('user').id;
+      const started: Array<{ supplierId: string; caseId: string }> = [];
+      const skipped: Array<{ supplierId: string; caseId: string; reason: string; message: string }> = [];
+      const all = await db.select({ id: suppliers.id }).from(suppliers).orderBy(asc(suppliers.id));
+      // A few at a time: a campaign over thousands of suppliers should not
+      // open thousands of concurrent starts.
+      for (let i = 0; i < all.length; i += 16) {
+        const batch = all.slice(i, i + 16);
+        const outcomes = await Promise.all(
+          batch.map((s) =>
+            startSupplierReviewCase(
+              { db, temporal, taskQueue: settings.taskQueue },
+              { supplierId: s.id, year: body.year, initiatorId, timings: body.timings },
+            ),
+          ),
+        );
+        outcomes.forEach((o, j) => {
+          const supplierId = batch[j]!.id;
+          if (o.started) started.push({ supplierId, caseId: o.caseId });
+          else skipped.push({ supplierId, caseId: o.caseId, reason: o.reason, message: o.message });
+        });
+      }
+      return c.json({ year: body.year, started, skipped }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/supplier-reviews/{caseId}/documents',
+      tags: ['Supplier reviews'],
+      summary: 'Upload a required document (multipart: file, documentType); stored as evidence with its SHA-256',
+      security: bearer,
+      middleware: [evidenceBodyLimit(max)] as const,
+      request: {
+        params: CaseIdParam,
+        body: {
+          required: true,
+          content: {
+            'multipart/form-data': {
+              schema: z.object({
+                file: z
+                  .custom<File>((v) => v instanceof File, 'attach the file as form field "file"')
+                  .openapi({ type: 'string', format: 'binary' }),
+                documentType: z.enum(REVIEW_DOCUMENTS),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: {
+          description: 'Received; what is still missing',
+          content: {
+            'application/json': { schema: StepResultSchema.extend({ evidenceId: z.string(), sha256: z.string() }) },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404, 409, 413),
+      },
+    }),
+    async (c) => {
+      const { caseId } = c.req.valid('param');
+      const { file, documentType } = c.req.valid('form');
+      if (file.size > max) throw new ApiError('PAYLOAD_TOO_LARGE', `evidence files are limited to ${max} bytes`);
+      if (file.size === 0) throw new ApiError('BAD_REQUEST', 'invalid body: file is empty');
+      const review = await loadReview(caseId);
+      if (review.stage !== 'documents')
+        throw new ApiError('CONFLICT', `review ${caseId} is past its documents stage (now ${review.stage})`);
+      // The workflow refuses before anything is stored when it is not awaiting
+      // documents; the file is stored first so the Update carries its hash.
+      const stored = await storeEvidence(db, {
+        caseId,
+        taskId: `${caseId}:documents`,
+        documentType,
+        file,
+        uploadedBy: c.get('user').id,
+        requestId: c.get('requestId'),
+      });
+      const result = await temporal.workflow.getHandle(caseId).executeUpdate(submitReviewDocumentUpdate, {
+        args: [
+          {
+            actor: actorOf(c),
+            documentType,
+            evidence: { id: stored.id, sha256: stored.sha256, fileName: stored.fileName },
+          },
+        ],
+      });
+      return c.json({ ...result, evidenceId: stored.id, sha256: stored.sha256 }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/supplier-reviews/{caseId}/checks',
+      tags: ['Supplier reviews'],
+      summary: 'Enter the credit rating (信用评级) and background check (背景调查) — the reviewer',
+      security: bearer,
+      request: {
+        params: CaseIdParam,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  creditRating: z.enum(['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'CC', 'C', 'D']),
+                  creditAgency: z.string().trim().min(1).max(200).optional(),
+                  backgroundCheck: z.enum(['clear', 'concerns']),
+                  notes: z.string().max(5000).optional(),
+                })
+                .strict()
+                .openapi('ReviewChecks'),
+            },
+          },
+        },
+      },
+      responses: {
+        200: { description: 'Recorded', content: { 'application/json': { schema: StepResultSchema } } },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => {
+      const { caseId } = c.req.valid('param');
+      await loadReview(caseId);
+      const result = await temporal.workflow
+        .getHandle(caseId)
+        .executeUpdate(recordReviewChecksUpdate, { args: [{ actor: actorOf(c), ...c.req.valid('json') }] });
+      return c.json(result, 200);
+    },
+  );
+
+  const score = z.number().int().min(1).max(5);
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/supplier-reviews/{caseId}/scores',
+      tags: ['Supplier reviews'],
+      summary: 'Score the five dimensions 1–5 and the impact 1–5 — the reviewer; the grade follows',
+      security: bearer,
+      request: {
+        params: CaseIdParam,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  scores: z
+                    .object(
+                      Object.fromEntries(SCORE_DIMENSIONS.map((d) => [d, score])) as Record<
+                        (typeof SCORE_DIMENSIONS)[number],
+                        typeof score
+                      >,
+                    )
+                    .strict(),
+                  impact: score.openapi({ description: 'impact on the platform if this supplier fails' }),
+                  comment: z.string().max(5000).optional(),
+                })
+                .strict()
+                .openapi('ReviewScores'),
+            },
+          },
+        },
+      },
+      responses: {
+        200: { description: 'Scored', content: { 'application/json': { schema: StepResultSchema } } },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => {
+      const { caseId } = c.req.valid('param');
+      await loadReview(caseId);
+      const result = await temporal.workflow
+        .getHandle(caseId)
+        .executeUpdate(scoreReviewUpdate, { args: [{ actor: actorOf(c), ...c.req.valid('json') }] });
+      return c.json(result, 200);
+    },
+  );
+
+  async function buildReport(caseId: string): Promise<SupplierReport> {
+    const review = await loadReview(caseId);
+    const data = review.data as SupplierReviewData;
+    const [taskRows, documents, timeline] = await Promise.all([
+      db.select().from(tasks).where(eq(tasks.caseId, caseId)).orderBy(asc(tasks.createdAt), asc(tasks.id)),
+      db
+        .select({
+          id: evidence.id,
+          documentType: evidence.documentType,
+          fileName: evidence.fileName,
+          sha256: evidence.sha256,
+          sizeBytes: evidence.sizeBytes,
+          uploadedBy: evidence.uploadedBy,
+          createdAt: evidence.createdAt,
+        })
+        .from(evidence)
+        .where(eq(evidence.caseId, caseId))
+        .orderBy(asc(evidence.createdAt)),
+      db.select().from(auditEvents).where(eq(auditEvents.caseId, caseId)).orderBy(asc(auditEvents.seq)),
+    ]);
+    const decisionTask = taskRows.find((t) => t.kind === 'approval');
+    const decisionEvents = timeline.filter((e) => e.taskId === decisionTask?.id && e.action.startsWith('approval.'));
+    return {
+      caseId,
+      supplier: { id: data.supplierId, name: data.supplierName },
+      reviewYear: data.reviewYear,
+      reviewerId: data.reviewerId,
+      initiatorId: review.initiatorId,
+      status: review.status,
+      stage: review.stage,
+      outcome: review.outcome,
+      documents: REVIEW_DOCUMENTS.map((type) => {
+        const doc = data.documents?.[type];
+        const file = doc && documents.find((d) => d.id === doc.evidenceId);
+        return {
+          type,
+          received: !!doc,
+          fileName: doc?.fileName ?? null,
+          sha256: doc?.sha256 ?? null,
+          sizeBytes: file?.sizeBytes ?? null,
+          uploadedBy: doc?.by ?? null,
+          at: doc?.at ?? null,
+        };
+      }),
+      missingDocuments: data.missingDocuments ?? [],
+      checks: data.checks ?? null,
+      scores: data.scores ?? null,
+      grade: data.grade ?? null,
+      findings: data.findings ?? [],
+      decisionChain: (decisionTask?.votes ?? []).map((v) => ({ ...v, conditions: v.conditions ?? [] })),
+      decisionEvents: decisionEvents.map((e) => ({
+        seq: e.seq,
+        action: e.action,
+        actorId: e.actorId,
+        at: e.occurredAt.toISOString(),
+        reason: e.reason,
+      })),
+      conditions: data.decision?.conditions ?? [],
+      rectificationItems: taskRows.filter((t) => t.kind === 'rectification').map((t) => toTaskDto(t)),
+      nextReviewDue: data.nextReviewDue ?? null,
+      timeline: timeline.map(toAuditDto),
+      links: { temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, caseId) },
+    };
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/supplier-reviews/{caseId}/report',
+      tags: ['Supplier reviews'],
+      summary:
+        'Appraisal report (供应商考评报告): documents and hashes, checks, scores, grade, rules fired, decision chain, conditions and their items',
+      security: bearer,
+      request: { params: CaseIdParam },
+      responses: {
+        200: {
+          description: 'The report',
+          content: {
+            'application/json': { schema: z.record(z.string(), z.unknown()).openapi('SupplierAppraisalReport') },
+          },
+        },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => c.json((await buildReport(c.req.valid('param').caseId)) as unknown as Record<string, unknown>, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/supplier-reviews/{caseId}/report.html',
+      tags: ['Supplier reviews'],
+      summary: 'The appraisal report as a printable page (English and 中文)',
+      security: bearer,
+      request: { params: CaseIdParam },
+      responses: {
+        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => c.html(renderSupplierReport(await buildReport(c.req.valid('param').caseId))),
+  );
+
+  return app;
+}

@@ -1,0 +1,504 @@
+/**
+ * Annual supplier and partner review (合作方风险评估, 供应商年度审核),
+ * DOMAIN.md §1: documents → checks → scoring and grading → decision under
+ * segregation of duties and four-eyes → outcome on the supplier, conditions
+ * tracked to closure as rectification items → next review scheduled.
+ *
+ * One case per supplier per year: the workflow id is
+ * supplier-review:<credit code>:<year>, so a second start is refused.
+ */
+import { ApplicationFailure, condition, executeChild, setHandler } from '@temporalio/workflow';
+import type { ApprovalPolicy } from '../domain/approval';
+import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
+import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS, rectificationReminderAt } from '../domain/deadlines';
+import { parseDuration } from '../domain/durations';
+import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
+import { hasAnyRole } from '../domain/roles';
+import {
+  applyHandbookRules,
+  CONDITION_TYPES,
+  conditionNeedsRectification,
+  gradeReview,
+  LABELS,
+  nextReviewDue,
+  REVIEW_DOCUMENTS,
+  scoreProblem,
+  SUPPLIER_DECISIONS,
+  type ConditionType,
+  type DimensionScores,
+  type ReviewCondition,
+  type ReviewDocument,
+  type ReviewGrade,
+  type RuleFinding,
+  type SupplierDecision,
+} from '../domain/supplierReview';
+import {
+  caseSnapshotQuery,
+  recordReviewChecksUpdate,
+  scoreReviewUpdate,
+  submitReviewDocumentUpdate,
+  type ReviewChecksInput,
+} from './definitions';
+import { rectificationItemWorkflow, type RectificationItemResult } from './rectificationItem';
+import { acts } from './shared/activities';
+import { ApprovalDesk, type ApprovalOutcome } from './shared/approvals';
+import { CaseRuntime } from './shared/caseRuntime';
+
+export interface SupplierReviewTimings {
+  /** Documents are due this long after the review opens. */
+  documentsDueIn: string;
+  /** Checks and scoring are each due this long after their step opens. */
+  stepDueIn: string;
+  /** Reminder this long before a step's due date. */
+  remindBefore: string;
+  approval: ApprovalTimings;
+  rectification: RectificationTimings;
+}
+
+export const DEFAULT_SUPPLIER_REVIEW_TIMINGS: SupplierReviewTimings = {
+  documentsDueIn: '14d',
+  stepDueIn: '7d',
+  remindBefore: '2d',
+  approval: DEFAULT_APPROVAL_TIMINGS,
+  rectification: DEFAULT_RECTIFICATION_TIMINGS,
+};
+
+export interface SupplierReviewInput {
+  caseId: string;
+  supplierId: string;
+  supplierName: string;
+  reviewYear: number;
+  initiatorId: string;
+  /** Collects documents, enters checks and scores; may not approve. */
+  reviewerId: string;
+  timings?: Partial<Omit<SupplierReviewTimings, 'approval' | 'rectification'>> & {
+    approval?: Partial<ApprovalTimings>;
+    rectification?: Partial<RectificationTimings>;
+  };
+}
+
+export interface ReviewDocumentRecord {
+  evidenceId: string;
+  sha256: string;
+  fileName: string;
+  by: string;
+  at: string;
+}
+
+/** The review as the read model and the appraisal report show it. */
+export interface SupplierReviewData extends Record<string, unknown> {
+  supplierId: string;
+  supplierName: string;
+  reviewYear: number;
+  reviewerId: string;
+  documents: Partial<Record<ReviewDocument, ReviewDocumentRecord>>;
+  missingDocuments: ReviewDocument[];
+  checks?: Omit<ReviewChecksInput, 'actor'> & { provider: string; by: string; at: string };
+  scores?: { dimensions: DimensionScores; impact: number; comment?: string; by: string; at: string };
+  findings: RuleFinding[];
+  grade?: ReviewGrade;
+  decision?: { outcome: string; votes: ApprovalOutcome['votes']; conditions: ReviewCondition[] };
+  rectificationTaskIds: string[];
+  nextReviewDue?: string | null;
+}
+
+export interface SupplierReviewResult {
+  outcome: string;
+  riskGrade?: string;
+  recommendation?: string;
+  rectifications: RectificationItemResult[];
+  nextReviewDue: string | null;
+}
+
+/** Supplier decisions: no plain rejection; termination and blacklisting need two approvers and a reason. */
+export const SUPPLIER_REVIEW_POLICY: ApprovalPolicy = {
+  decisions: [...SUPPLIER_DECISIONS],
+  vetoes: [],
+  fourEyes: ['terminate', 'blacklist'],
+  needsReason: ['terminate', 'blacklist'],
+  needsConditions: ['approve_with_conditions'],
+  conditionTypes: [...CONDITION_TYPES],
+};
+
+function refuse(code: string, message: string): never {
+  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
+}
+
+export function parseCondition(text: string): ReviewCondition {
+  const at = text.indexOf(':');
+  return { type: text.slice(0, at) as ConditionType, detail: text.slice(at + 1).trim() };
+}
+
+export async function supplierReviewWorkflow(input: SupplierReviewInput): Promise<SupplierReviewResult> {
+  const timings = {
+    ...DEFAULT_SUPPLIER_REVIEW_TIMINGS,
+    ...input.timings,
+    approval: { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval },
+    rectification: { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification },
+  };
+  const review: SupplierReviewData = {
+    supplierId: input.supplierId,
+    supplierName: input.supplierName,
+    reviewYear: input.reviewYear,
+    reviewerId: input.reviewerId,
+    documents: {},
+    missingDocuments: [],
+    findings: [],
+    rectificationTaskIds: [],
+  };
+  const documentsDueAt = new Date(Date.now() + parseDuration(timings.documentsDueIn)).toISOString();
+  const caseRuntime = new CaseRuntime({
+    caseId: input.caseId,
+    process: 'supplier_review',
+    businessKey: `${input.supplierId}:${input.reviewYear}`,
+    title: `Supplier review ${input.reviewYear}: ${input.supplierName}`,
+    stage: 'documents',
+    initiatorId: input.initiatorId,
+    ownerId: input.reviewerId,
+    ownerRole: 'manager',
+    dueAt: documentsDueAt,
+    subjectType: 'supplier',
+    subjectId: input.supplierId,
+    data: review,
+  });
+  setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
+  const desk = new ApprovalDesk(caseRuntime);
+  const isReviewer = (userId: string) => userId === input.reviewerId;
+
+  setHandler(
+    submitReviewDocumentUpdate,
+    async ({ actor, documentType, evidence }) => {
+      review.documents[documentType as ReviewDocument] = {
+        evidenceId: evidence.id,
+        sha256: evidence.sha256,
+        fileName: evidence.fileName,
+        by: actor.userId,
+        at: new Date().toISOString(),
+      };
+      const received = REVIEW_DOCUMENTS.filter((d) => review.documents[d]);
+      await caseRuntime.recordData('supplier_review.document_received', {
+        actorId: actor.userId,
+        data: review,
+        payload: { documentType, evidenceId: evidence.id, sha256: evidence.sha256 },
+      });
+      return { stage: caseRuntime.stage, received, missing: REVIEW_DOCUMENTS.filter((d) => !review.documents[d]) };
+    },
+    {
+      validator: ({ actor, documentType }) => {
+        if (caseRuntime.stage !== 'documents')
+          refuse('NOT_AWAITING_DOCUMENTS', 'the review is past its documents stage');
+        if (!(REVIEW_DOCUMENTS as readonly string[]).includes(documentType)) {
+          refuse('INVALID_DOCUMENT', `documentType must be one of ${REVIEW_DOCUMENTS.join(', ')}`);
+        }
+        if (!isReviewer(actor.userId) && !hasAnyRole(actor, ['manager', 'action_owner'])) {
+          refuse('ROLE_NOT_PERMITTED', 'documents are supplied by the reviewer, a manager or an action owner');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    recordReviewChecksUpdate,
+    async ({ actor, ...checks }) => {
+      review.checks = { ...checks, provider: 'reviewer', by: actor.userId, at: new Date().toISOString() };
+      await caseRuntime.recordData('supplier_review.checks_recorded', {
+        actorId: actor.userId,
+        data: review,
+        payload: { creditRating: checks.creditRating, backgroundCheck: checks.backgroundCheck },
+      });
+      return { stage: caseRuntime.stage };
+    },
+    {
+      validator: ({ actor, creditRating, backgroundCheck }) => {
+        if (caseRuntime.stage !== 'checks' || review.checks)
+          refuse('NOT_AWAITING_CHECKS', 'the review is not awaiting checks');
+        if (!isReviewer(actor.userId)) refuse('NOT_THE_REVIEWER', 'only the review’s reviewer enters the checks');
+        if (!/^(AAA|AA|A|BBB|BB|B|CCC|CC|C|D)$/.test(creditRating ?? '')) {
+          refuse('INVALID_CHECKS', 'creditRating must be one of AAA, AA, A, BBB, BB, B, CCC, CC, C, D');
+        }
+        if (backgroundCheck !== 'clear' && backgroundCheck !== 'concerns') {
+          refuse('INVALID_CHECKS', 'backgroundCheck must be clear or concerns');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    scoreReviewUpdate,
+    async ({ actor, scores, impact, comment }) => {
+      review.scores = {
+        dimensions: scores as DimensionScores,
+        impact,
+        comment,
+        by: actor.userId,
+        at: new Date().toISOString(),
+      };
+      return { stage: caseRuntime.stage };
+    },
+    {
+      validator: ({ actor, scores, impact }) => {
+        if (caseRuntime.stage !== 'scoring' || review.scores)
+          refuse('NOT_AWAITING_SCORES', 'the review is not awaiting scores');
+        if (!isReviewer(actor.userId)) refuse('NOT_THE_REVIEWER', 'only the review’s reviewer scores it');
+        const problem = scoreProblem(scores);
+        if (problem) refuse('INVALID_SCORES', problem);
+        if (!Number.isInteger(impact) || impact < 1 || impact > 5)
+          refuse('INVALID_SCORES', 'impact must be an integer from 1 to 5');
+      },
+    },
+  );
+
+  await caseRuntime.open();
+
+  /**
+   * A step the reviewer owes: a task in their inbox, a reminder before it is
+   * due, an escalation to the next role up when it is late.
+   */
+  async function reviewerStep(name: string, title: string, dueAt: string, done: () => boolean) {
+    const taskId = `${input.caseId}:${name}`;
+    const openedAt = Date.now();
+    const dueMs = Date.parse(dueAt);
+    caseRuntime.openTaskIds.add(taskId);
+    await acts.openTask({
+      taskId,
+      caseId: input.caseId,
+      kind: 'review',
+      title,
+      candidateRoles: ['manager'],
+      assigneeId: input.reviewerId,
+      dueAt,
+      actorId: 'system',
+    });
+    const remindAt = rectificationReminderAt(openedAt, dueMs, timings.remindBefore);
+    if (!(await condition(done, Math.max(0, remindAt - Date.now())))) {
+      await acts.notify({
+        caseId: input.caseId,
+        taskId,
+        kind: 'reminder',
+        recipientId: input.reviewerId,
+        message: `Reminder: "${title}" is due ${dueAt}`,
+      });
+    }
+    const onTime = await condition(done, Math.max(0, dueMs - Date.now()));
+    if (!onTime) {
+      await acts.notify({
+        caseId: input.caseId,
+        taskId,
+        kind: 'escalation',
+        recipientRole: 'manager',
+        message: `Overdue: "${title}" for ${input.supplierName} was due ${dueAt}`,
+      });
+      await acts.changeTask({
+        taskId,
+        caseId: input.caseId,
+        actorId: 'system',
+        action: 'review.escalated',
+        reason: 'overdue',
+        patch: { escalatedAt: new Date().toISOString(), escalatedTo: 'manager' },
+      });
+    }
+    return { taskId, onTime };
+  }
+
+  const closeStep = (taskId: string, status: 'done' | 'expired', reason?: string) => {
+    caseRuntime.openTaskIds.delete(taskId);
+    return acts.changeTask({
+      taskId,
+      caseId: input.caseId,
+      actorId: 'system',
+      action: status === 'done' ? 'review.step_done' : 'review.step_lapsed',
+      reason,
+      patch: { status },
+    });
+  };
+
+  // 1. Documents. What is still missing at the deadline escalates and
+  //    becomes a finding; the review goes on without it.
+  const allDocuments = () => REVIEW_DOCUMENTS.every((d) => review.documents[d]);
+  const documentsStep = await reviewerStep(
+    'documents',
+    `Collect review documents: ${input.supplierName}`,
+    documentsDueAt,
+    allDocuments,
+  );
+  await condition(() => allDocuments() || Date.now() >= Date.parse(documentsDueAt));
+  review.missingDocuments = REVIEW_DOCUMENTS.filter((d) => !review.documents[d]);
+  await closeStep(
+    documentsStep.taskId,
+    review.missingDocuments.length ? 'expired' : 'done',
+    review.missingDocuments.length ? `missing at the deadline: ${review.missingDocuments.join(', ')}` : undefined,
+  );
+
+  // 2. Checks: the configured provider first; the reviewer enters what it cannot.
+  const records = await acts.loadSupplierPerformance({ supplierId: input.supplierId, upToYear: input.reviewYear });
+  review.findings = applyHandbookRules(records, input.reviewYear);
+  const provided = await acts.runSupplierChecks({ supplierId: input.supplierId, supplierName: input.supplierName });
+  const checksDueAt = new Date(Date.now() + parseDuration(timings.stepDueIn)).toISOString();
+  await caseRuntime.moveTo('checks', {
+    actorId: 'system',
+    dueAt: checksDueAt,
+    data: review,
+    payload: { missingDocuments: review.missingDocuments, findings: review.findings.map((f) => f.rule) },
+  });
+  if (provided.creditRating && provided.backgroundCheck) {
+    review.checks = {
+      creditRating: provided.creditRating,
+      backgroundCheck: provided.backgroundCheck,
+      notes: provided.notes,
+      provider: provided.provider,
+      by: 'system',
+      at: new Date().toISOString(),
+    };
+  } else {
+    const checksStep = await reviewerStep(
+      'checks',
+      `Enter credit rating and background check: ${input.supplierName}`,
+      checksDueAt,
+      () => !!review.checks,
+    );
+    await condition(() => !!review.checks);
+    await closeStep(checksStep.taskId, 'done');
+  }
+
+  // 3. Scoring and grading by the risk matrix and the handbook's rules.
+  const scoringDueAt = new Date(Date.now() + parseDuration(timings.stepDueIn)).toISOString();
+  await caseRuntime.moveTo('scoring', { actorId: 'system', dueAt: scoringDueAt, data: review });
+  const scoringStep = await reviewerStep(
+    'scoring',
+    `Score the five dimensions: ${input.supplierName}`,
+    scoringDueAt,
+    () => !!review.scores,
+  );
+  await condition(() => !!review.scores);
+  await closeStep(scoringStep.taskId, 'done');
+  const scores = review.scores!;
+  review.grade = gradeReview({
+    scores: scores.dimensions,
+    impact: scores.impact,
+    findings: review.findings,
+    missingDocuments: review.missingDocuments,
+    creditRating: review.checks?.creditRating,
+    backgroundCheck: review.checks?.backgroundCheck,
+  });
+  const grade = review.grade;
+  await caseRuntime.moveTo('decision', {
+    actorId: scores.by,
+    action: 'supplier_review.graded',
+    riskLevel: grade.riskGrade,
+    dueAt: new Date(Date.now() + parseDuration(timings.approval.escalateAfter)).toISOString(),
+    data: review,
+    payload: { riskGrade: grade.riskGrade, recommendation: grade.recommendation, reasons: grade.reasons },
+  });
+
+  // 4. Decision. Nobody who started or scored the review may approve it.
+  const approval = await desk.request({
+    name: 'decision',
+    title: `Decide supplier review ${input.reviewYear}: ${input.supplierName} (recommended: ${LABELS.decision[grade.recommendation].en})`,
+    candidateRoles: ['approver'],
+    approvalsRequired: grade.riskGrade === 'high' ? 2 : 1,
+    excludedUserIds: [...new Set([input.initiatorId, input.reviewerId, scores.by])],
+    timings: timings.approval,
+    policy: SUPPLIER_REVIEW_POLICY,
+  });
+  const conditions = approval.conditions.map(parseCondition);
+  review.decision = { outcome: approval.status, votes: approval.votes, conditions };
+  if (approval.status === 'expired') {
+    await caseRuntime.close('expired', {
+      actorId: 'system',
+      reason: 'no decision by the final deadline',
+      data: review,
+    });
+    return {
+      outcome: 'expired',
+      riskGrade: grade.riskGrade,
+      recommendation: grade.recommendation,
+      rectifications: [],
+      nextReviewDue: null,
+    };
+  }
+
+  // 5. Outcome on the supplier; conditions that need work are tracked to closure.
+  const decision = (
+    approval.status === 'approved'
+      ? 'approve'
+      : approval.status === 'approved_with_conditions'
+        ? 'approve_with_conditions'
+        : approval.status === 'terminated'
+          ? 'terminate'
+          : 'blacklist'
+  ) as SupplierDecision;
+  const due = nextReviewDue(new Date(), grade.riskGrade, decision);
+  review.nextReviewDue = due ? due.toISOString() : null;
+  await acts.applySupplierDecision({
+    caseId: input.caseId,
+    supplierId: input.supplierId,
+    decision,
+    conditions,
+    riskGrade: grade.riskGrade,
+    nextReviewDue: review.nextReviewDue,
+    decidedBy: approval.votes.at(-1)?.userId ?? 'system',
+  });
+
+  const workItems = conditions.filter((c) => conditionNeedsRectification(c.type));
+  const rectifications: RectificationItemResult[] = [];
+  if (workItems.length) {
+    const itemsDueAt = new Date(Date.now() + parseDuration(timings.rectification.dueIn)).toISOString();
+    review.rectificationTaskIds = workItems.map((_, i) => `${input.caseId}:rectification:${i + 1}`);
+    await caseRuntime.moveTo('rectification', { actorId: 'system', dueAt: itemsDueAt, data: review });
+    rectifications.push(
+      ...(await Promise.all(
+        workItems.map((item, i) =>
+          executeChild(rectificationItemWorkflow, {
+            workflowId: review.rectificationTaskIds[i]!,
+            args: [
+              {
+                parentCaseId: input.caseId,
+                title: `${LABELS.condition[item.type].en} (${LABELS.condition[item.type].zh}): ${item.detail}`,
+                ownerId: input.reviewerId,
+                verifierRoles: DEFAULT_VERIFIER_ROLES,
+                dueAt: itemsDueAt,
+                timings: timings.rectification,
+                riskLevel: grade.riskGrade,
+                openedBy: 'system',
+              },
+            ],
+          }),
+        ),
+      )),
+    );
+  }
+
+  // 6. Recurrence: next year's review is started by a Temporal Schedule.
+  if (review.nextReviewDue) {
+    await acts.scheduleNextSupplierReview({ supplierId: input.supplierId, dueAt: review.nextReviewDue });
+  } else {
+    await acts.removeSupplierReviewSchedule({ supplierId: input.supplierId });
+  }
+  await caseRuntime.close(approval.status, {
+    actorId: 'system',
+    reason: rectifications.length ? 'every condition carried out and verified' : undefined,
+    data: review,
+    payload: { nextReviewDue: review.nextReviewDue },
+  });
+  return {
+    outcome: approval.status,
+    riskGrade: grade.riskGrade,
+    recommendation: grade.recommendation,
+    rectifications,
+    nextReviewDue: review.nextReviewDue,
+  };
+}
+
+/**
+ * Started by a supplier's Schedule when its next review falls due: opens
+ * that year's review (a review already open for the year is left alone).
+ */
+export async function supplierReviewLauncherWorkflow(input: {
+  supplierId: string;
+}): Promise<{ started: boolean; reason?: string; caseId?: string }> {
+  return acts.startSupplierReview({
+    supplierId: input.supplierId,
+    year: new Date().getUTCFullYear(),
+    initiatorId: 'system',
+  });
+}
