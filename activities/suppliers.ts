@@ -188,6 +188,8 @@ export function createSupplierActivities(deps: SupplierDeps) {
       decision: SupplierDecision;
       conditions: ReviewCondition[];
       riskGrade: RiskLevel;
+      /** Applied when the review approves; cooperation that ends keeps its last tier. */
+      tier?: string;
       nextReviewDue: string | null;
       decidedBy: string;
     }): Promise<void> {
@@ -215,6 +217,9 @@ export function createSupplierActivities(deps: SupplierDeps) {
             .update(suppliers)
             .set({
               status,
+              ...(input.tier && (input.decision === 'approve' || input.decision === 'approve_with_conditions')
+                ? { tier: input.tier }
+                : {}),
               conditions: input.conditions.map((c) => ({ ...c, since: now.toISOString(), caseId: input.caseId })),
               lastReviewCaseId: input.caseId,
               lastRiskGrade: input.riskGrade,

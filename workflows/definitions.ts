@@ -91,6 +91,8 @@ export interface ReviewScoresInput {
   scores: Record<string, number>;
   /** Impact on the platform if this supplier fails, 1 … 5 (the matrix's other axis). */
   impact: number;
+  /** Tiered management (分级管理): the tier the supplier should hold if approved. */
+  proposedTier?: string;
   comment?: string;
 }
 

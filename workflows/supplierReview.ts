@@ -24,6 +24,7 @@ import {
   REVIEW_DOCUMENTS,
   scoreProblem,
   SUPPLIER_DECISIONS,
+  SUPPLIER_TIERS,
   type ConditionType,
   type DimensionScores,
   type ReviewCondition,
@@ -94,7 +95,14 @@ export interface SupplierReviewData extends Record<string, unknown> {
   documents: Partial<Record<ReviewDocument, ReviewDocumentRecord>>;
   missingDocuments: ReviewDocument[];
   checks?: Omit<ReviewChecksInput, 'actor'> & { provider: string; by: string; at: string };
-  scores?: { dimensions: DimensionScores; impact: number; comment?: string; by: string; at: string };
+  scores?: {
+    dimensions: DimensionScores;
+    impact: number;
+    proposedTier?: string;
+    comment?: string;
+    by: string;
+    at: string;
+  };
   findings: RuleFinding[];
   grade?: ReviewGrade;
   decision?: { outcome: string; votes: ApprovalOutcome['votes']; conditions: ReviewCondition[] };
@@ -225,10 +233,11 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
 
   setHandler(
     scoreReviewUpdate,
-    async ({ actor, scores, impact, comment }) => {
+    async ({ actor, scores, impact, proposedTier, comment }) => {
       review.scores = {
         dimensions: scores as DimensionScores,
         impact,
+        proposedTier,
         comment,
         by: actor.userId,
         at: new Date().toISOString(),
@@ -236,12 +245,15 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
       return { stage: caseRuntime.stage };
     },
     {
-      validator: ({ actor, scores, impact }) => {
+      validator: ({ actor, scores, impact, proposedTier }) => {
         if (caseRuntime.stage !== 'scoring' || review.scores)
           refuse('NOT_AWAITING_SCORES', 'the review is not awaiting scores');
         if (!isReviewer(actor.userId)) refuse('NOT_THE_REVIEWER', 'only the review’s reviewer scores it');
         const problem = scoreProblem(scores);
         if (problem) refuse('INVALID_SCORES', problem);
+        if (proposedTier !== undefined && !(SUPPLIER_TIERS as readonly string[]).includes(proposedTier)) {
+          refuse('INVALID_SCORES', `proposedTier must be one of ${SUPPLIER_TIERS.join(', ')}`);
+        }
         if (!Number.isInteger(impact) || impact < 1 || impact > 5)
           refuse('INVALID_SCORES', 'impact must be an integer from 1 to 5');
       },
@@ -435,6 +447,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     decision,
     conditions,
     riskGrade: grade.riskGrade,
+    tier: scores.proposedTier,
     nextReviewDue: review.nextReviewDue,
     decidedBy: approval.votes.at(-1)?.userId ?? 'system',
   });

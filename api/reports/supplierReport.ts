@@ -110,6 +110,7 @@ export function renderSupplierReport(r: SupplierReport): string {
           [
             ...Object.entries(r.scores.dimensions).map(([d, s]) => [label('dimension', d), s]),
             ['Impact · 影响', r.scores.impact],
+            ['Proposed tier · 建议分级', r.scores.proposedTier ? label('tier', r.scores.proposedTier) : null],
             ['Scored by · 评分人', `${r.scores.by} at ${r.scores.at}`],
           ],
         )

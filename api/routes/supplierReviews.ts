@@ -8,7 +8,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { asc, eq } from 'drizzle-orm';
 import { startSupplierReviewCase } from '../../activities/suppliers';
 import { auditEvents, cases, evidence, suppliers, tasks } from '../../db/schema';
-import { REVIEW_DOCUMENTS, SCORE_DIMENSIONS } from '../../domain/supplierReview';
+import { REVIEW_DOCUMENTS, SCORE_DIMENSIONS, SUPPLIER_TIERS } from '../../domain/supplierReview';
 import { recordReviewChecksUpdate, scoreReviewUpdate, submitReviewDocumentUpdate } from '../../workflows/definitions';
 import type { SupplierReviewData } from '../../workflows/supplierReview';
 import { requireRole } from '../auth';
@@ -321,6 +321,10 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
                     )
                     .strict(),
                   impact: score.openapi({ description: 'impact on the platform if this supplier fails' }),
+                  proposedTier: z
+                    .enum(SUPPLIER_TIERS)
+                    .optional()
+                    .openapi({ description: 'tier (分级) the supplier should hold if the review approves' }),
                   comment: z.string().max(5000).optional(),
                 })
                 .strict()

@@ -93,7 +93,12 @@ async function reviewToDecision(
   await waitForTask(task(caseId, 'scoring'));
   const scored = await h.api('POST', `/api/supplier-reviews/${encodeURIComponent(caseId)}/scores`, {
     as: 'manager',
-    json: { scores: scoresOf(options.score ?? 5), impact: options.impact ?? 2, comment: 'annual review' },
+    json: {
+      scores: scoresOf(options.score ?? 5),
+      impact: options.impact ?? 2,
+      proposedTier: 'strategic',
+      comment: 'annual review',
+    },
   });
   expect(scored.status, JSON.stringify(scored.body)).toBe(200);
   const decisionTaskId = task(caseId, 'decision');
@@ -157,7 +162,12 @@ describe('supplier review', () => {
     expect(outcome).toMatchObject({ outcome: 'approved', riskGrade: 'low', recommendation: 'approve' });
 
     const supplier = await supplierRow(supplierId);
-    expect(supplier).toMatchObject({ status: 'active', last_risk_grade: 'low', last_review_case_id: caseId });
+    expect(supplier).toMatchObject({
+      status: 'active',
+      tier: 'strategic',
+      last_risk_grade: 'low',
+      last_review_case_id: caseId,
+    });
     const dueIn = supplier.next_review_due.getTime() - Date.now();
     expect(dueIn).toBeGreaterThan(360 * 86_400_000);
     expect(dueIn).toBeLessThan(367 * 86_400_000);
@@ -327,7 +337,8 @@ describe('supplier review', () => {
     const second = await decide(decisionTaskId, 'approver2', { decision: 'blacklist', comment: 'agreed' });
     expect(second.body.status).toBe('blacklisted');
     expect((await result(caseId)).outcome).toBe('blacklisted');
-    expect(await supplierRow(supplierId)).toMatchObject({ status: 'blacklisted', next_review_due: null });
+    // Cooperation that ends keeps its last tier: the proposal applies only to an approval.
+    expect(await supplierRow(supplierId)).toMatchObject({ status: 'blacklisted', tier: 'core', next_review_due: null });
     await expect(scheduleOf(supplierId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     const again = await h.api('POST', '/api/supplier-reviews', { as: 'lead', json: { supplierId, year: 2027 } });
     expect(again.status).toBe(409);
