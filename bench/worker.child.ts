@@ -1,0 +1,67 @@
+/**
+ * The worker in a process of its own, for `npm run bench -- --worker process`
+ * (production runs the worker as its own service). Forked by
+ * approval.bench.ts with an IPC channel: says "ready" once polling, stops
+ * cleanly on "stop" (or when the parent goes away).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { openDatabase } from '../db/client';
+import { createWorker } from '../worker';
+
+async function main(): Promise<void> {
+  const address = process.env.BENCH_TEMPORAL_ADDRESS;
+  const url = process.env.BENCH_DATABASE_URL;
+  const taskQueue = process.env.BENCH_TASK_QUEUE;
+  const namespace = process.env.BENCH_NAMESPACE ?? 'default';
+  if (!address || !url || !taskQueue || !process.send) {
+    throw new Error('worker.child.ts is forked by bench/approval.bench.ts (needs BENCH_* env and an IPC channel)');
+  }
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const database = await openDatabase({ url, poolSize: 10 });
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
+  // `temporal` is for activities that start workflows themselves (not on the
+  // approval path). A variable, not a literal, so this compiles whether or
+  // not WorkerDeps has that field yet.
+  const deps = {
+    connection,
+    db: database.db,
+    namespace,
+    taskQueue,
+    temporal: new Client({ connection: clientConnection, namespace }),
+  };
+  const worker = await createWorker(deps);
+  const stop = () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  process.on('message', (message) => {
+    if (message === 'stop') stop();
+  });
+  process.on('disconnect', () => {
+    // The parent is gone (perhaps killed): stop, and do not linger if the
+    // server went with it.
+    stop();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  });
+  // Ctrl-C reaches the whole process group: the parent decides when to stop.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', stop);
+  const running = worker.run();
+  process.send('ready');
+  try {
+    await running;
+  } finally {
+    await clientConnection.close();
+    await connection.close();
+    await database.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error('[bench worker]', err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);
