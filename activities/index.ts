@@ -5,11 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { eq } from 'drizzle-orm';
+import { and, desc, eq, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { withAuditedWrite } from '../db/audit';
 import { cases, notifications, tasks } from '../db/schema';
 import type { ApprovalVote } from '../domain/approval';
+import type { IncidentCategory } from '../domain/incidents';
 import type { Role } from '../domain/roles';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
@@ -273,6 +274,61 @@ export function createActivities(deps: ActivityDeps) {
             .where(eq(tasks.id, input.taskId));
         },
       );
+    },
+
+    /** Earlier incidents of the same category on the same system: repeat detection reads these. */
+    async findPriorIncidents(input: {
+      category: string;
+      system: string;
+      occurredAt: string;
+      excludeCaseId: string;
+    }): Promise<Array<{ id: string; category: IncidentCategory; system: string; occurredAt: string }>> {
+      const rows = await db
+        .select({ id: cases.id, data: cases.data, subjectId: cases.subjectId })
+        .from(cases)
+        .where(
+          and(
+            eq(cases.process, 'incident'),
+            eq(cases.subjectType, 'system'),
+            sql`lower(${cases.subjectId}) = lower(${input.system.trim()})`,
+            sql`${cases.data}->>'category' = ${input.category}`,
+            ne(cases.id, input.excludeCaseId),
+          ),
+        )
+        .orderBy(desc(cases.createdAt))
+        .limit(200);
+      return rows.map((r) => ({
+        id: String(r.data.incidentId ?? r.id),
+        category: r.data.category as IncidentCategory,
+        system: r.subjectId ?? '',
+        occurredAt: String(r.data.occurredAt),
+      }));
+    },
+
+    /** The same customer's earlier complaints: repeat detection reads these. */
+    async findPriorComplaints(input: {
+      customerRef: string;
+      excludeCaseId: string;
+    }): Promise<Array<{ id: string; customerRef: string; subject: string; acceptedAt: string }>> {
+      const rows = await db
+        .select({ id: cases.id, data: cases.data })
+        .from(cases)
+        .where(
+          and(
+            eq(cases.process, 'complaint'),
+            eq(cases.subjectType, 'customer'),
+            eq(cases.subjectId, input.customerRef),
+            ne(cases.id, input.excludeCaseId),
+          ),
+        )
+        .orderBy(desc(cases.createdAt))
+        .limit(200);
+      return rows.map((r) => ({
+        id: String(r.data.complaintId ?? r.id),
+        customerRef: input.customerRef,
+        subject: String(r.data.subject ?? ''),
+        acceptedAt: String(r.data.acceptedAt),
+      }));
     },
 
     async notify(input: NotifyInput): Promise<void> {

@@ -14,6 +14,8 @@ import { caseRoutes } from './routes/cases';
 import type { AppDeps } from './routes/common';
 import { evidenceRoutes } from './routes/evidence';
 import { taskRoutes } from './routes/tasks';
+import { complaintRoutes } from './routes/complaints';
+import { incidentRoutes } from './routes/incidents';
 import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
 import { userRoutes } from './routes/users';
@@ -78,6 +80,8 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     userRoutes,
     supplierRoutes,
     supplierReviewRoutes,
+    incidentRoutes,
+    complaintRoutes,
   ]) {
     app.route('/', routes(deps));
   }

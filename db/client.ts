@@ -23,6 +23,9 @@ export async function openDatabase(options: {
 }): Promise<DatabaseHandle> {
   if (options.url) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // An idle connection the server closes (restart, failover) must not crash
+    // the process: the pool drops it and the next query opens a new one.
+    pool.on('error', (err) => console.error(`[db] idle connection lost: ${err.message}`));
     const db = drizzlePg(pool, { schema, casing: 'snake_case' }) as unknown as Database;
     return { db, kind: 'postgres', close: () => pool.end() };
   }

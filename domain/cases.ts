@@ -21,6 +21,8 @@ export const CASE_OUTCOMES = [
   'cancelled',
   'terminated',
   'blacklisted',
+  'closed_out',
+  'resolved',
 ] as const;
 export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
 

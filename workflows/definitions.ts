@@ -105,3 +105,99 @@ export interface ReviewStepResult {
 export const submitReviewDocumentUpdate = defineUpdate<ReviewStepResult, [ReviewDocumentInput]>('submitReviewDocument');
 export const recordReviewChecksUpdate = defineUpdate<ReviewStepResult, [ReviewChecksInput]>('recordReviewChecks');
 export const scoreReviewUpdate = defineUpdate<ReviewStepResult, [ReviewScoresInput]>('scoreReview');
+
+// ---- Incidents (突发事件, 事件闭环)
+
+export interface IncidentActorInput {
+  actor: Actor;
+}
+export interface IncidentTimelineInput extends IncidentActorInput {
+  entry: string;
+  /** When it happened; defaults to now. */
+  at?: string;
+}
+export interface IncidentNotificationInput extends IncidentActorInput {
+  audience: string;
+  notifiedAt: string;
+  summary: string;
+}
+export interface IncidentStabiliseInput extends IncidentActorInput {
+  summary: string;
+}
+export interface IncidentRegradeInput extends IncidentActorInput {
+  grade: string;
+  reason: string;
+}
+export interface IncidentEvaluationInput extends IncidentActorInput {
+  rootCause: string;
+  contributingFactors: string[];
+  lessons: string;
+  rectificationItems: Array<{ title: string; ownerId: string; dueIn?: string }>;
+}
+export interface IncidentStepResult {
+  stage: string;
+  grade: string;
+}
+
+export const acknowledgeIncidentUpdate = defineUpdate<IncidentStepResult, [IncidentActorInput]>('acknowledgeIncident');
+export const addIncidentTimelineUpdate = defineUpdate<IncidentStepResult, [IncidentTimelineInput]>(
+  'addIncidentTimeline',
+);
+export const recordIncidentNotificationUpdate = defineUpdate<IncidentStepResult, [IncidentNotificationInput]>(
+  'recordIncidentNotification',
+);
+export const stabiliseIncidentUpdate = defineUpdate<IncidentStepResult, [IncidentStabiliseInput]>('stabiliseIncident');
+export const regradeIncidentUpdate = defineUpdate<IncidentStepResult, [IncidentRegradeInput]>('regradeIncident');
+export const submitIncidentEvaluationUpdate = defineUpdate<IncidentStepResult, [IncidentEvaluationInput]>(
+  'submitIncidentEvaluation',
+);
+export const requestIncidentCloseOutUpdate = defineUpdate<IncidentStepResult, [IncidentActorInput]>(
+  'requestIncidentCloseOut',
+);
+
+// ---- Complaints (客户投诉)
+
+export interface ComplaintInvestigationInput {
+  actor: Actor;
+  findings: string;
+}
+export interface ComplaintHandlingInput {
+  actor: Actor;
+  action: string;
+}
+export interface ComplaintFeedbackInput {
+  actor: Actor;
+  cause: string;
+  measures: string;
+  followUpPlan: string;
+}
+export interface ComplaintLinkIncidentInput {
+  actor: Actor;
+  incidentCaseId: string;
+}
+export interface ComplaintRectificationInput {
+  actor: Actor;
+  title: string;
+  ownerId: string;
+  dueIn?: string;
+}
+export interface ComplaintStepResult {
+  stage: string;
+  rectificationTaskId?: string;
+}
+
+export const recordInitialInvestigationUpdate = defineUpdate<ComplaintStepResult, [ComplaintInvestigationInput]>(
+  'recordInitialInvestigation',
+);
+export const recordComplaintHandlingUpdate = defineUpdate<ComplaintStepResult, [ComplaintHandlingInput]>(
+  'recordComplaintHandling',
+);
+export const sendComplaintFeedbackUpdate = defineUpdate<ComplaintStepResult, [ComplaintFeedbackInput]>(
+  'sendComplaintFeedback',
+);
+export const linkComplaintIncidentUpdate = defineUpdate<ComplaintStepResult, [ComplaintLinkIncidentInput]>(
+  'linkComplaintIncident',
+);
+export const addComplaintRectificationUpdate = defineUpdate<ComplaintStepResult, [ComplaintRectificationInput]>(
+  'addComplaintRectification',
+);

@@ -12,5 +12,7 @@ export const GovRiskLevel = defineSearchAttributeKey('GovRiskLevel', SearchAttri
 export const GovDueAt = defineSearchAttributeKey('GovDueAt', SearchAttributeType.DATETIME);
 export const GovOwnerRole = defineSearchAttributeKey('GovOwnerRole', SearchAttributeType.KEYWORD);
 export const GovOutcome = defineSearchAttributeKey('GovOutcome', SearchAttributeType.KEYWORD);
+/** Incident grade I–IV (分级), apart from the risk level other processes use. */
+export const GovGrade = defineSearchAttributeKey('GovGrade', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [GovProcess, GovStage, GovRiskLevel, GovDueAt, GovOwnerRole, GovOutcome];
+export const SEARCH_ATTRIBUTE_KEYS = [GovProcess, GovStage, GovRiskLevel, GovDueAt, GovOwnerRole, GovOutcome, GovGrade];

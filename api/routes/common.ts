@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Database } from '../../db/client';
 import type { Settings } from '../../platform/config';
 import type { AppEnv } from '../auth';
@@ -61,6 +62,25 @@ export function router() {
       }
     },
   });
+}
+
+/**
+ * Sends an Update to a case's workflow. A finished workflow awaits nothing:
+ * that is a 409 with a clear message, not a 404.
+ */
+export async function sendCaseUpdate<Ret, Args extends [unknown, ...unknown[]]>(
+  temporal: Client,
+  workflowId: string,
+  update: UpdateDefinition<Ret, Args>,
+  ...args: Args
+): Promise<Ret> {
+  try {
+    return await temporal.workflow.getHandle(workflowId).executeUpdate(update, { args });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new ApiError('CONFLICT', `case ${workflowId} has finished; it awaits nothing`);
+    throw err;
+  }
 }
 
 export function actorOf(c: { get(key: 'user'): AppEnv['Variables']['user'] }) {

@@ -47,7 +47,7 @@ export default async function setup(project: TestProject) {
   await admin.connect();
   // Leftovers of an interrupted earlier run would only take space.
   const stale = await admin.query<{ datname: string }>(
-    `select datname from pg_database where datname like 'gov_test_%'`,
+    `select datname from pg_database where starts_with(datname, 'gov_test_')`,
   );
   for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
   await admin.query(`create database "${templateDatabase}"`);
@@ -69,9 +69,12 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await server.teardown();
-    const dbs = await admin.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [
-      `${runId}%`,
-    ]);
+    // An exact prefix: LIKE would treat "_" as a wildcard, and pid 3222's run
+    // must not drop pid 32229's databases.
+    const dbs = await admin.query<{ datname: string }>(
+      `select datname from pg_database where starts_with(datname, $1)`,
+      [`${runId}_`],
+    );
     for (const { datname } of dbs.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
     await admin.end();
     rmSync(bundleDir, { recursive: true, force: true });

@@ -115,7 +115,7 @@ export function useHarness(name: string): Harness {
           maxEvidenceBytes: 64 * 1024,
         },
       },
-      { log: () => undefined },
+      { log: process.env.DEBUG_API ? (line) => console.error(line) : () => undefined },
     );
     harness.api = async (method, path, options = {}) => {
       const headers: Record<string, string> = { ...options.headers };

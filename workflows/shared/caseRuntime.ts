@@ -7,7 +7,7 @@ import { allHandlersFinished, condition, upsertSearchAttributes } from '@tempora
 import type { OpenCaseInput } from '../../activities';
 import type { CaseOutcome, CaseStatus } from '../../domain/cases';
 import type { CaseSnapshot } from '../definitions';
-import { GovDueAt, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../searchAttributes';
+import { GovDueAt, GovGrade, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../searchAttributes';
 import { acts } from './activities';
 
 export interface ChangeOptions {
@@ -22,6 +22,8 @@ export class CaseRuntime {
   status: CaseStatus = 'open';
   outcome?: CaseOutcome;
   dueAt?: string;
+  /** Incident grade, mirrored as GovGrade; other processes leave it unset. */
+  grade?: string;
   readonly openTaskIds = new Set<string>();
 
   constructor(readonly record: OpenCaseInput) {
@@ -122,6 +124,7 @@ export class CaseRuntime {
       { key: GovOwnerRole, value: this.record.ownerRole ?? null },
       { key: GovDueAt, value: this.dueAt ? new Date(this.dueAt) : null },
       { key: GovOutcome, value: this.outcome ?? null },
+      ...(this.grade ? [{ key: GovGrade, value: this.grade }] : []),
     ]);
   }
 }

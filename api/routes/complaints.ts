@@ -1,0 +1,245 @@
+/**
+ * Customer complaints (客户投诉) through the API: accept, record the initial
+ * investigation, handling and feedback, open rectification items, and raise a
+ * complaint to an incident (linked both ways).
+ */
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { eq } from 'drizzle-orm';
+import { cases, users } from '../../db/schema';
+import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
+import { COMPLAINT_CHANNELS, COMPLAINT_SEVERITIES } from '../../domain/complaints';
+import {
+  addComplaintRectificationUpdate,
+  linkComplaintIncidentUpdate,
+  recordComplaintHandlingUpdate,
+  recordInitialInvestigationUpdate,
+  sendComplaintFeedbackUpdate,
+} from '../../workflows/definitions';
+import type { complaintWorkflow } from '../../workflows/complaint';
+import { GovOwnerRole, GovProcess, GovStage } from '../../workflows/searchAttributes';
+import { requireRole } from '../auth';
+import { temporalUiLink } from '../dto';
+import { ApiError } from '../errors';
+import { durationSchema } from '../schemas';
+import { actorOf, bearer, errorResponses, router, sendCaseUpdate, type AppDeps } from './common';
+import { reportIncident, ReportIncidentSchema } from './incidents';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
+const IdParam = z.object({ complaintId: z.string().regex(BUSINESS_KEY_PATTERN, 'a complaint id') });
+const StepSchema = z.object({ stage: z.string(), rectificationTaskId: z.string().optional() }).openapi('ComplaintStep');
+
+export function complaintRoutes(deps: AppDeps) {
+  const { db, temporal, settings } = deps;
+  const app = router();
+  const caseIdOf = (complaintId: string) => `complaint:${complaintId}`;
+  async function loadComplaint(complaintId: string) {
+    const [row] = await db
+      .select()
+      .from(cases)
+      .where(eq(cases.id, caseIdOf(complaintId)));
+    if (!row) throw new ApiError('NOT_FOUND', `no complaint ${complaintId}`);
+    return row;
+  }
+  async function requireActiveUser(userId: string, field: string) {
+    const [user] = await db.select({ active: users.active }).from(users).where(eq(users.id, userId));
+    if (!user?.active) throw new ApiError('BAD_REQUEST', `invalid body: ${field} "${userId}" is not an active user`);
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/complaints',
+      tags: ['Complaints'],
+      summary: 'Accept a customer complaint (受理); the 24 h and 48 h SLAs start now',
+      security: bearer,
+      middleware: [requireRole('manager', 'action_owner')] as const,
+      request: {
+        body: json(
+          z
+            .object({
+              complaintId: z.string().regex(BUSINESS_KEY_PATTERN).optional(),
+              customerRef: z
+                .string()
+                .trim()
+                .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'the CRM reference, not personal data')
+                .openapi({ example: 'CUST-88120' }),
+              channel: z.enum(COMPLAINT_CHANNELS),
+              subject: text(200),
+              description: z.string().max(10_000).optional(),
+              severity: z.enum(COMPLAINT_SEVERITIES).default('normal'),
+              handlerId: z.string().min(1).max(64).optional().openapi({ description: 'defaults to the caller' }),
+              timings: z
+                .object({
+                  initialInvestigationWithin: durationSchema.optional(),
+                  resultWithin: durationSchema.optional(),
+                })
+                .strict()
+                .optional(),
+            })
+            .strict()
+            .openapi('AcceptComplaint'),
+        ),
+      },
+      responses: {
+        201: {
+          description: 'Accepted',
+          content: {
+            'application/json': {
+              schema: z.object({
+                caseId: z.string(),
+                complaintId: z.string(),
+                links: z.object({ temporalUi: z.string() }),
+              }),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 409),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const user = c.get('user');
+      const handlerId = body.handlerId ?? user.id;
+      if (body.handlerId) await requireActiveUser(body.handlerId, 'handlerId');
+      const complaintId = body.complaintId ?? `CMP-${randomUUID().slice(0, 8).toUpperCase()}`;
+      const caseId = caseIdOf(complaintId);
+      try {
+        await temporal.workflow.start<typeof complaintWorkflow>('complaintWorkflow', {
+          taskQueue: settings.taskQueue,
+          workflowId: caseId,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: GovProcess, value: 'complaint' },
+            { key: GovStage, value: 'investigating' },
+            { key: GovOwnerRole, value: 'manager' },
+          ],
+          args: [
+            {
+              caseId,
+              complaintId,
+              customerRef: body.customerRef,
+              channel: body.channel,
+              subject: body.subject,
+              description: body.description,
+              severity: body.severity,
+              acceptedBy: user.id,
+              handlerId,
+              timings: body.timings,
+            },
+          ],
+        });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          throw new ApiError('CONFLICT', `complaint ${complaintId} already exists`);
+        throw err;
+      }
+      return c.json(
+        {
+          caseId,
+          complaintId,
+          links: { temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, caseId) },
+        },
+        201,
+      );
+    },
+  );
+
+  const step = <S extends z.ZodTypeAny>(
+    path: string,
+    summary: string,
+    schema: S,
+    send: (caseId: string, actor: ReturnType<typeof actorOf>, body: z.infer<S>) => Promise<unknown>,
+  ) =>
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/api/complaints/{complaintId}/${path}`,
+        tags: ['Complaints'],
+        summary,
+        security: bearer,
+        request: { params: IdParam, body: json(schema) },
+        responses: {
+          200: { description: 'Recorded', content: { 'application/json': { schema: StepSchema } } },
+          ...errorResponses(400, 401, 403, 404, 409, 422),
+        },
+      }),
+      async (c) => {
+        // The generic path loses the param types; the schema still validated them.
+        const { complaintId } = c.req.valid('param' as never) as { complaintId: string };
+        await loadComplaint(complaintId);
+        const result = await send(caseIdOf(complaintId), actorOf(c), c.req.valid('json' as never) as z.infer<S>);
+        return c.json(result as z.infer<typeof StepSchema>, 200);
+      },
+    );
+
+  step(
+    'investigation',
+    'Record the initial investigation (due within 24 h of acceptance)',
+    z.object({ findings: text(5000) }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, recordInitialInvestigationUpdate, { actor, ...body }),
+  );
+  step('handling', 'Record a handling action', z.object({ action: text(5000) }).strict(), (id, actor, body) =>
+    sendCaseUpdate(temporal, id, recordComplaintHandlingUpdate, { actor, ...body }),
+  );
+  step(
+    'feedback',
+    'Feed back to the customer: cause, measures and follow-up plan (the result, due within 48 h)',
+    z.object({ cause: text(5000), measures: text(5000), followUpPlan: text(5000) }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, sendComplaintFeedbackUpdate, { actor, ...body }),
+  );
+  step(
+    'rectifications',
+    'Open a rectification item from this complaint (managers); the complaint closes only when it is verified',
+    z.object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() }).strict(),
+    async (id, actor, body) => {
+      await requireActiveUser(body.ownerId, 'ownerId');
+      return sendCaseUpdate(temporal, id, addComplaintRectificationUpdate, { actor, ...body });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/complaints/{complaintId}/raise-incident',
+      tags: ['Complaints'],
+      summary: 'Raise a serious or repeated complaint to an incident (managers), linked both ways',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: { params: IdParam, body: json(ReportIncidentSchema.partial({ title: true })) },
+      responses: {
+        201: {
+          description: 'The incident',
+          content: {
+            'application/json': {
+              schema: z.object({ incidentCaseId: z.string(), incidentId: z.string(), grade: z.string() }),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const { complaintId } = c.req.valid('param');
+      const complaint = await loadComplaint(complaintId);
+      if (complaint.data.linkedIncidentCaseId)
+        throw new ApiError('CONFLICT', `already raised to ${complaint.data.linkedIncidentCaseId}`);
+      const body = c.req.valid('json');
+      const incident = await reportIncident(
+        deps,
+        c.get('user'),
+        { ...body, title: body.title ?? `From complaint ${complaintId}: ${complaint.title}` },
+        complaint.id,
+      );
+      await sendCaseUpdate(temporal, complaint.id, linkComplaintIncidentUpdate, {
+        actor: actorOf(c),
+        incidentCaseId: incident.caseId,
+      });
+      return c.json({ incidentCaseId: incident.caseId, incidentId: incident.incidentId, grade: incident.grade }, 201);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,416 @@
+/**
+ * Incidents (突发事件) through the API: report with a suggested grade (an
+ * override needs its reason), then each step of the close-out loop as an
+ * Update to the incident's workflow. Close-out decisions go through
+ * POST /api/tasks/{taskId}/decision; the review report is JSON and HTML.
+ */
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { asc, eq } from 'drizzle-orm';
+import type { Database } from '../../db/client';
+import { auditEvents, cases, tasks, users } from '../../db/schema';
+import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
+import { INCIDENT_CATEGORIES, INCIDENT_GRADES, suggestGrade, type IncidentGrade } from '../../domain/incidents';
+import {
+  acknowledgeIncidentUpdate,
+  addIncidentTimelineUpdate,
+  recordIncidentNotificationUpdate,
+  regradeIncidentUpdate,
+  requestIncidentCloseOutUpdate,
+  stabiliseIncidentUpdate,
+  submitIncidentEvaluationUpdate,
+} from '../../workflows/definitions';
+import type { IncidentData, incidentWorkflow } from '../../workflows/incident';
+import { GovGrade, GovOwnerRole, GovProcess, GovStage } from '../../workflows/searchAttributes';
+import type { AuthUser } from '../auth';
+import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
+import { ApiError } from '../errors';
+import { renderIncidentReport, type IncidentReport } from '../reports/incidentReport';
+import { durationSchema } from '../schemas';
+import { actorOf, bearer, errorResponses, router, sendCaseUpdate, type AppDeps } from './common';
+
+export const ImpactSchema = z
+  .object({
+    affectedUsers: z.number().int().min(0).max(10_000_000_000),
+    amountCny: z.number().min(0).max(1e15),
+    dataRecordsExposed: z.number().int().min(0).optional(),
+    outageMinutes: z.number().int().min(0).optional(),
+  })
+  .strict()
+  .openapi('IncidentImpact');
+
+export const ReportIncidentSchema = z
+  .object({
+    incidentId: z.string().regex(BUSINESS_KEY_PATTERN, 'letters, digits, ".", "_" or "-"').optional(),
+    title: z.string().trim().min(1).max(200),
+    description: z.string().max(10_000).optional(),
+    category: z.enum(INCIDENT_CATEGORIES),
+    system: z.string().trim().min(1).max(100).openapi({
+      description: 'the affected system or service; a repeat is the same category and system within 90 days',
+    }),
+    occurredAt: z.iso.datetime({ offset: true }),
+    impact: ImpactSchema,
+    grade: z
+      .enum(INCIDENT_GRADES)
+      .optional()
+      .openapi({ description: 'defaults to the grade suggested from the impact' }),
+    gradeReason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(2000)
+      .optional()
+      .openapi({ description: 'required when grade differs from the suggestion' }),
+    ownerId: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: 'the incident owner (a manager); defaults to the reporter when a manager' }),
+    timings: z
+      .object({
+        acknowledgeWithin: durationSchema.optional(),
+        stabiliseWithin: durationSchema.optional(),
+        approval: z
+          .object({
+            remindAfter: durationSchema.optional(),
+            escalateAfter: durationSchema.optional(),
+            expireAfter: durationSchema.optional(),
+          })
+          .strict()
+          .optional(),
+        rectification: z
+          .object({
+            dueIn: durationSchema.optional(),
+            remindBefore: durationSchema.optional(),
+            escalateAgainAfter: durationSchema.optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .openapi('ReportIncident');
+
+export type ReportIncidentBody = z.infer<typeof ReportIncidentSchema>;
+
+/** Reports an incident: shared by POST /api/incidents and raising a complaint. */
+export async function reportIncident(
+  deps: Pick<AppDeps, 'db' | 'temporal' | 'settings'>,
+  reporter: AuthUser,
+  body: ReportIncidentBody,
+  sourceComplaintId?: string,
+) {
+  if (Date.parse(body.occurredAt) > Date.now() + 5 * 60_000) {
+    throw new ApiError('BAD_REQUEST', 'invalid body: occurredAt is in the future');
+  }
+  const suggestion = suggestGrade({ ...body.impact, category: body.category });
+  const grade: IncidentGrade = body.grade ?? suggestion.grade;
+  if (grade !== suggestion.grade && !body.gradeReason) {
+    throw new ApiError(
+      'BAD_REQUEST',
+      `invalid body: gradeReason is required to override the suggested grade ${suggestion.grade} with ${grade}`,
+      [{ field: 'body.gradeReason', message: 'required when grade differs from the suggestion' }],
+    );
+  }
+  const ownerId = body.ownerId ?? (reporter.roles.includes('manager') ? reporter.id : undefined);
+  if (!ownerId) throw new ApiError('BAD_REQUEST', 'invalid body: ownerId is required (the reporter is not a manager)');
+  await requireManager(deps.db, ownerId);
+  const incidentId = body.incidentId ?? `INC-${randomUUID().slice(0, 8).toUpperCase()}`;
+  const caseId = `incident:${incidentId}`;
+  try {
+    const handle = await deps.temporal.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
+      taskQueue: deps.settings.taskQueue,
+      workflowId: caseId,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: GovProcess, value: 'incident' },
+        { key: GovStage, value: 'reported' },
+        { key: GovGrade, value: grade },
+        { key: GovOwnerRole, value: 'manager' },
+      ],
+      args: [
+        {
+          caseId,
+          incidentId,
+          title: body.title,
+          description: body.description,
+          category: body.category,
+          system: body.system,
+          occurredAt: new Date(body.occurredAt).toISOString(),
+          impact: body.impact,
+          grade,
+          suggestedGrade: suggestion.grade,
+          gradeReason: body.gradeReason,
+          reporterId: reporter.id,
+          ownerId,
+          sourceComplaintId,
+          timings: body.timings,
+        },
+      ],
+    });
+    return {
+      caseId,
+      incidentId,
+      runId: handle.firstExecutionRunId,
+      grade,
+      suggestedGrade: suggestion.grade,
+      reasons: suggestion.reasons,
+    };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new ApiError('CONFLICT', `incident ${incidentId} already exists`);
+    throw err;
+  }
+}
+
+async function requireManager(db: Database, userId: string) {
+  const [user] = await db.select({ active: users.active, roles: users.roles }).from(users).where(eq(users.id, userId));
+  if (!user?.active || !user.roles.includes('manager')) {
+    throw new ApiError('BAD_REQUEST', `invalid body: ownerId "${userId}" is not an active manager`);
+  }
+}
+
+const IdParam = z.object({ incidentId: z.string().regex(BUSINESS_KEY_PATTERN, 'an incident id') });
+const StepSchema = z.object({ stage: z.string(), grade: z.string() }).openapi('IncidentStep');
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
+
+export function incidentRoutes(deps: AppDeps) {
+  const { db, temporal, settings } = deps;
+  const app = router();
+  const caseIdOf = (incidentId: string) => `incident:${incidentId}`;
+  async function loadIncident(incidentId: string) {
+    const [row] = await db
+      .select()
+      .from(cases)
+      .where(eq(cases.id, caseIdOf(incidentId)));
+    if (!row) throw new ApiError('NOT_FOUND', `no incident ${incidentId}`);
+    return row;
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/incidents',
+      tags: ['Incidents'],
+      summary: 'Report an incident (事件报告); the grade is suggested from the impact',
+      security: bearer,
+      request: { body: json(ReportIncidentSchema) },
+      responses: {
+        201: {
+          description: 'Reported',
+          content: {
+            'application/json': {
+              schema: z.object({
+                caseId: z.string(),
+                incidentId: z.string(),
+                runId: z.string(),
+                grade: z.string(),
+                suggestedGrade: z.string(),
+                reasons: z.array(z.string()),
+                links: z.object({ temporalUi: z.string() }),
+              }),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 409),
+      },
+    }),
+    async (c) => {
+      const started = await reportIncident(deps, c.get('user'), c.req.valid('json'));
+      return c.json(
+        {
+          ...started,
+          links: { temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, started.caseId) },
+        },
+        201,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/incidents/grade-suggestion',
+      tags: ['Incidents'],
+      summary: 'The grade the impact suggests, with the reasons',
+      security: bearer,
+      request: { body: json(z.object({ category: z.enum(INCIDENT_CATEGORIES), impact: ImpactSchema }).strict()) },
+      responses: {
+        200: {
+          description: 'Suggestion',
+          content: { 'application/json': { schema: z.object({ grade: z.string(), reasons: z.array(z.string()) }) } },
+        },
+        ...errorResponses(400, 401),
+      },
+    }),
+    (c) => {
+      const body = c.req.valid('json');
+      return c.json(suggestGrade({ ...body.impact, category: body.category }), 200);
+    },
+  );
+
+  const step = <S extends z.ZodTypeAny>(
+    path: string,
+    summary: string,
+    schema: S,
+    send: (caseId: string, actor: ReturnType<typeof actorOf>, body: z.infer<S>) => Promise<unknown>,
+  ) =>
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/api/incidents/{incidentId}/${path}`,
+        tags: ['Incidents'],
+        summary,
+        security: bearer,
+        request: { params: IdParam, body: json(schema) },
+        responses: {
+          200: { description: 'Recorded', content: { 'application/json': { schema: StepSchema } } },
+          ...errorResponses(400, 401, 403, 404, 409, 422),
+        },
+      }),
+      async (c) => {
+        // The generic path loses the param types; the schema still validated them.
+        const { incidentId } = c.req.valid('param' as never) as { incidentId: string };
+        await loadIncident(incidentId);
+        const result = await send(caseIdOf(incidentId), actorOf(c), c.req.valid('json' as never) as z.infer<S>);
+        return c.json(result as z.infer<typeof StepSchema>, 200);
+      },
+    );
+
+  const text = (max: number) => z.string().trim().min(1).max(max);
+  step('acknowledge', 'Acknowledge (the owner or a manager)', z.object({}).strict(), (id, actor) =>
+    sendCaseUpdate(temporal, id, acknowledgeIncidentUpdate, { actor }),
+  );
+  step(
+    'timeline',
+    'Add an on-site handling entry (现场处置)',
+    z.object({ entry: text(5000), at: z.iso.datetime({ offset: true }).optional() }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, addIncidentTimelineUpdate, { actor, ...body }),
+  );
+  step(
+    'notifications',
+    'Record who was informed and when (信息通报); regulators where the grade requires',
+    z
+      .object({
+        audience: z.enum(['management', 'regulator', 'affected_users', 'board', 'partners']),
+        notifiedAt: z.iso.datetime({ offset: true }),
+        summary: text(5000),
+      })
+      .strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, recordIncidentNotificationUpdate, { actor, ...body }),
+  );
+  step(
+    'stabilise',
+    'Declare the incident stabilised (refused while required notifications are missing)',
+    z.object({ summary: text(5000) }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, stabiliseIncidentUpdate, { actor, ...body }),
+  );
+  step(
+    'regrade',
+    'Regrade up or down with a reason (managers); the response plan follows',
+    z.object({ grade: z.enum(INCIDENT_GRADES), reason: text(2000) }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, regradeIncidentUpdate, { actor, ...body }),
+  );
+  step(
+    'evaluation',
+    'Follow-up evaluation (后续评估): root cause, contributing factors, lessons, rectification items',
+    z
+      .object({
+        rootCause: text(5000),
+        contributingFactors: z.array(text(1000)).max(20).default([]),
+        lessons: text(5000),
+        rectificationItems: z
+          .array(
+            z
+              .object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() })
+              .strict(),
+          )
+          .max(20)
+          .default([]),
+      })
+      .strict(),
+    async (id, actor, body) => {
+      for (const item of body.rectificationItems) {
+        const [owner] = await db.select({ active: users.active }).from(users).where(eq(users.id, item.ownerId));
+        if (!owner?.active)
+          throw new ApiError(
+            'BAD_REQUEST',
+            `invalid body: rectification item owner "${item.ownerId}" is not an active user`,
+          );
+      }
+      return sendCaseUpdate(temporal, id, submitIncidentEvaluationUpdate, { actor, ...body });
+    },
+  );
+  step(
+    'close-out',
+    'Request close-out approval (refused, with the reasons, while an item is open or a required review is missing)',
+    z.object({}).strict(),
+    (id, actor) => sendCaseUpdate(temporal, id, requestIncidentCloseOutUpdate, { actor }),
+  );
+
+  async function buildReport(incidentId: string): Promise<IncidentReport> {
+    const row = await loadIncident(incidentId);
+    const data = row.data as IncidentData;
+    const [taskRows, timeline] = await Promise.all([
+      db.select().from(tasks).where(eq(tasks.caseId, row.id)).orderBy(asc(tasks.createdAt), asc(tasks.id)),
+      db.select().from(auditEvents).where(eq(auditEvents.caseId, row.id)).orderBy(asc(auditEvents.seq)),
+    ]);
+    return {
+      caseId: row.id,
+      incidentId,
+      title: row.title,
+      status: row.status,
+      stage: row.stage,
+      outcome: row.outcome,
+      ownerId: row.ownerId,
+      reporterId: row.initiatorId,
+      data,
+      approvals: taskRows.filter((t) => t.kind === 'approval').map((t) => toTaskDto(t)),
+      rectificationItems: taskRows.filter((t) => t.kind === 'rectification').map((t) => toTaskDto(t)),
+      auditTrail: timeline.map(toAuditDto),
+      links: { temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, row.id) },
+    };
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/incidents/{incidentId}/report',
+      tags: ['Incidents'],
+      summary:
+        'Incident review report: timeline, grade history, response times against deadlines, root cause, rectification status',
+      security: bearer,
+      request: { params: IdParam },
+      responses: {
+        200: {
+          description: 'The report',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('IncidentReport') } },
+        },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) =>
+      c.json((await buildReport(c.req.valid('param').incidentId)) as unknown as Record<string, unknown>, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/incidents/{incidentId}/report.html',
+      tags: ['Incidents'],
+      summary: 'The incident review report as a printable page',
+      security: bearer,
+      request: { params: IdParam },
+      responses: {
+        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => c.html(renderIncidentReport(await buildReport(c.req.valid('param').incidentId))),
+  );
+
+  return app;
+}

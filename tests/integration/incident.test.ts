@@ -1,0 +1,341 @@
+/**
+ * Incident close-out and complaints (DOMAIN.md §3) through the API, on the
+ * real Temporal dev server and PostgreSQL, with deadlines shortened by
+ * configuration.
+ */
+import { describe, expect, it } from 'vitest';
+import type { complaintWorkflow } from '../../workflows/complaint';
+import type { incidentWorkflow } from '../../workflows/incident';
+import { GovGrade, GovProcess, GovStage } from '../../workflows/searchAttributes';
+import { eventually, useHarness, type TestUser } from '../support/harness';
+import { saveHistoryFixture } from '../support/histories';
+
+const h = useHarness('incident');
+
+const post = (path: string, as: TestUser, json: unknown) => h.api('POST', path, { as, json });
+const caseRow = async (caseId: string) => (await h.sql('select * from cases where id = $1', [caseId]))[0];
+const waitForCase = (caseId: string) => eventually(async () => caseRow(caseId));
+const waitForStage = (caseId: string, stage: string) =>
+  eventually(async () => (await caseRow(caseId))?.stage === stage, 20_000);
+
+const GRADE_I_IMPACT = { affectedUsers: 2_000_000, amountCny: 5_000_000 };
+
+async function reportIncident(json: Record<string, unknown>, as: TestUser = 'manager') {
+  const res = await post('/api/incidents', as, {
+    title: 'Payment gateway outage',
+    category: 'system_failure',
+    system: 'payment-gateway',
+    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    impact: { affectedUsers: 500, amountCny: 0 },
+    ...json,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  await waitForCase(res.body.caseId);
+  return res.body as { caseId: string; incidentId: string; grade: string; suggestedGrade: string };
+}
+const step = (incidentId: string, path: string, as: TestUser, json: unknown = {}) =>
+  post(`/api/incidents/${incidentId}/${path}`, as, json);
+
+async function notifyAll(incidentId: string, audiences: string[]) {
+  for (const audience of audiences) {
+    const res = await step(incidentId, 'notifications', 'manager', {
+      audience,
+      notifiedAt: new Date().toISOString(),
+      summary: `informed ${audience}`,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+}
+
+describe('incidents', () => {
+  it('a grade I incident runs end to end and needs two close-out approvers, neither the owner', async () => {
+    const incidentId = h.unique('INC');
+    const reported = await reportIncident({ incidentId, impact: GRADE_I_IMPACT, ownerId: 'lead' });
+    expect(reported).toMatchObject({ grade: 'I', suggestedGrade: 'I', caseId: `incident:${incidentId}` });
+    const { caseId } = reported;
+
+    expect((await step(incidentId, 'acknowledge', 'owner')).status).toBe(403);
+    expect((await step(incidentId, 'acknowledge', 'lead')).body).toMatchObject({ stage: 'handling', grade: 'I' });
+    expect((await step(incidentId, 'acknowledge', 'lead')).status).toBe(409);
+    await step(incidentId, 'timeline', 'lead', { entry: 'Failed over to the standby gateway' });
+
+    // Stabilising before the required audiences are informed is refused, naming them.
+    const early = await step(incidentId, 'stabilise', 'lead', { summary: 'traffic restored' });
+    expect(early.status).toBe(422);
+    expect(early.body.error.reason).toBe('NOTIFICATION_MISSING');
+    expect(early.body.error.message).toMatch(/regulator/);
+    const [row] = await h.sql('select data from cases where id = $1', [caseId]);
+    await notifyAll(incidentId, row.data.plan.mustNotify);
+    expect((await step(incidentId, 'stabilise', 'lead', { summary: 'traffic restored' })).status).toBe(200);
+    await waitForStage(caseId, 'evaluation').catch(async (err) => {
+      throw new Error(`${err.message}; case is ${JSON.stringify(await caseRow(caseId))}`);
+    });
+
+    // Closing before the required review is refused with the reason.
+    const noReview = await step(incidentId, 'close-out', 'lead');
+    expect(noReview.status).toBe(422);
+    expect(noReview.body.error.reason).toBe('CLOSE_OUT_REFUSED');
+    expect(noReview.body.error.message).toMatch(/evaluation/i);
+
+    const evaluated = await step(incidentId, 'evaluation', 'lead', {
+      rootCause: 'Certificate expired on the primary gateway',
+      contributingFactors: ['no expiry monitoring'],
+      lessons: 'Monitor certificate expiry',
+    });
+    expect(evaluated.body.stage).toBe('evaluation');
+    expect((await step(incidentId, 'close-out', 'lead')).body.stage).toBe('close_out');
+
+    const taskId = `${caseId}:close-out-1`;
+    await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1);
+    const decide = (as: TestUser, json: unknown) =>
+      h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, { as, json });
+    expect((await decide('lead', { decision: 'approve' })).body.error.reason).toBe('SEGREGATION_OF_DUTIES');
+    expect((await decide('approver', { decision: 'approve' })).body.status).toBe('open');
+    expect((await decide('approver2', { decision: 'approve' })).body.status).toBe('approved');
+
+    const result = await h.temporal.workflow.getHandle<typeof incidentWorkflow>(caseId).result();
+    expect(result).toMatchObject({ grade: 'I', repeatOf: null, closeOutAttempts: 1 });
+    expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'closed_out' });
+    const description = await h.temporal.workflow.getHandle(caseId).describe();
+    expect(description.typedSearchAttributes.get(GovProcess)).toBe('incident');
+    expect(description.typedSearchAttributes.get(GovGrade)).toBe('I');
+    expect(description.typedSearchAttributes.get(GovStage)).toBe('closed');
+
+    const report = await h.api('GET', `/api/incidents/${incidentId}/report`, { as: 'auditor' });
+    expect(report.body.data.gradeHistory).toHaveLength(1);
+    expect(report.body.data.notifications.map((n: { audience: string }) => n.audience).sort()).toEqual(
+      [...row.data.plan.mustNotify].sort(),
+    );
+    expect(report.body.data.evaluation.rootCause).toBe('Certificate expired on the primary gateway');
+    expect(report.body.approvals[0].votes.map((v: { userId: string }) => v.userId)).toEqual(['appr1', 'appr2']);
+    const html = await h.app.request(`/api/incidents/${incidentId}/report.html`, {
+      headers: { authorization: `Bearer ${h.tokens.auditor}` },
+    });
+    const page = await html.text();
+    expect(page).toContain('事件复盘报告');
+    expect(page).toContain('Certificate expired on the primary gateway');
+    await saveHistoryFixture(h, caseId, 'incident-grade-I');
+  });
+
+  it('refuses to close while a rectification item is open, then closes once it is verified', async () => {
+    const incidentId = h.unique('INC');
+    const { caseId } = await reportIncident({ incidentId, impact: { affectedUsers: 20_000, amountCny: 0 } });
+    await step(incidentId, 'acknowledge', 'manager');
+    const [row] = await h.sql('select data from cases where id = $1', [caseId]);
+    expect(row.data.grade).toBe('III');
+    await notifyAll(incidentId, row.data.plan.mustNotify);
+    await step(incidentId, 'stabilise', 'manager', { summary: 'rolled back' });
+    await waitForStage(caseId, 'evaluation');
+    const evaluated = await step(incidentId, 'evaluation', 'manager', {
+      rootCause: 'Bad deploy',
+      lessons: 'Canary first',
+      rectificationItems: [{ title: 'Add canary stage', ownerId: 'owner' }],
+    });
+    expect(evaluated.body.stage).toBe('rectification');
+    const itemId = `${caseId}:rectification:1`;
+    await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [itemId])).length === 1);
+
+    const refused = await step(incidentId, 'close-out', 'manager');
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toMatch(/1 rectification item/);
+    expect((await caseRow(caseId)).stage).toBe('rectification');
+
+    const form = new FormData();
+    form.append('file', new File([Buffer.from('canary pipeline')], 'pipeline.yml'));
+    const proof = await h.api('POST', `/api/cases/${encodeURIComponent(caseId)}/evidence`, { as: 'owner', body: form });
+    await h.api('POST', `/api/tasks/${encodeURIComponent(itemId)}/submission`, {
+      as: 'owner',
+      json: { evidenceIds: [proof.body.id] },
+    });
+    await h.api('POST', `/api/tasks/${encodeURIComponent(itemId)}/verification`, {
+      as: 'approver',
+      json: { verdict: 'accept' },
+    });
+    await eventually(async () => (await step(incidentId, 'close-out', 'manager')).status === 200, 10_000);
+    const taskId = `${caseId}:close-out-1`;
+    await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1);
+    // Grade III: one approver closes it out.
+    const decided = await h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, {
+      as: 'approver',
+      json: { decision: 'approve' },
+    });
+    expect(decided.body.status).toBe('approved');
+    expect((await h.temporal.workflow.getHandle<typeof incidentWorkflow>(caseId).result()).rectifications).toBe(1);
+  });
+
+  it('escalates an unacknowledged incident to the next level, and again', async () => {
+    const incidentId = h.unique('INC');
+    const { caseId } = await reportIncident({
+      incidentId,
+      impact: { affectedUsers: 10, amountCny: 0 },
+      timings: { acknowledgeWithin: '1s' },
+    });
+    await eventually(async () => ((await caseRow(caseId)).data.escalations ?? []).length >= 2, 20_000);
+    const [row] = await h.sql('select data from cases where id = $1', [caseId]);
+    expect(row.data.grade).toBe('IV');
+    expect(row.data.escalations.slice(0, 2).map((e: { toLevel: string }) => e.toLevel)).toEqual(['III', 'II']);
+    const notes = await h.sql(
+      `select recipient_role, message from notifications where case_id = $1 and kind = 'escalation' order by created_at`,
+      [caseId],
+    );
+    expect(notes.some((n) => /escalated to level III/.test(n.message))).toBe(true);
+    expect(notes.some((n) => /escalated to level II/.test(n.message) && n.recipient_role === 'admin')).toBe(true);
+    expect((await step(incidentId, 'acknowledge', 'manager')).body.stage).toBe('handling');
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
+  });
+
+  it('regrading changes what is required from then on, and needs a reason', async () => {
+    const incidentId = h.unique('INC');
+    const { caseId } = await reportIncident({
+      incidentId,
+      system: h.unique('wallet'),
+      impact: { affectedUsers: 50, amountCny: 0 },
+    });
+    await step(incidentId, 'acknowledge', 'manager');
+    expect((await caseRow(caseId)).data.plan).toMatchObject({ reviewRequired: false, closeOutApprovers: 1 });
+    expect((await step(incidentId, 'regrade', 'manager', { grade: 'II', reason: ' ' })).status).toBe(400);
+    expect((await step(incidentId, 'regrade', 'owner', { grade: 'II', reason: 'more users' })).status).toBe(403);
+    const up = await step(incidentId, 'regrade', 'manager', { grade: 'II', reason: '120k users affected after all' });
+    expect(up.body).toMatchObject({ grade: 'II' });
+    const after = await caseRow(caseId);
+    expect(after.data.plan).toMatchObject({ grade: 'II', reviewRequired: true, closeOutApprovers: 2 });
+    expect(after.data.plan.mustNotify).toContain('regulator');
+    expect(after.risk_level).toBe('high');
+    expect(after.data.gradeHistory.map((g: { grade: string }) => g.grade)).toEqual(['IV', 'II']);
+    expect((await h.temporal.workflow.getHandle(caseId).describe()).typedSearchAttributes.get(GovGrade)).toBe('II');
+    // Now the regulator must be informed before the incident is stabilised.
+    const early = await step(incidentId, 'stabilise', 'manager', { summary: 'done' });
+    expect(early.body.error.message).toMatch(/regulator/);
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
+  });
+
+  it('flags a repeat (same category and system within 90 days) and makes its review required', async () => {
+    const system = h.unique('ledger');
+    const first = await reportIncident({
+      incidentId: h.unique('INC'),
+      system,
+      impact: { affectedUsers: 5, amountCny: 0 },
+    });
+    const second = await reportIncident({
+      incidentId: h.unique('INC'),
+      system: system.toUpperCase(),
+      impact: { affectedUsers: 5, amountCny: 0 },
+    });
+    await eventually(async () => (await caseRow(second.caseId)).data.repeatOf === first.incidentId);
+    const [row] = await h.sql('select data from cases where id = $1', [second.caseId]);
+    expect(row.data.plan.reviewRequired).toBe(true);
+    expect((await caseRow(first.caseId)).data.repeatOf).toBeNull();
+    const otherCategory = await reportIncident({
+      incidentId: h.unique('INC'),
+      system,
+      category: 'network_security',
+      impact: { affectedUsers: 5, amountCny: 0 },
+    });
+    await eventually(
+      async () =>
+        (
+          await h.sql(`select 1 from audit_events where case_id = $1 and action = 'incident.opened'`, [
+            otherCategory.caseId,
+          ])
+        ).length === 0 || true,
+    );
+    expect((await caseRow(otherCategory.caseId)).data.repeatOf).toBeNull();
+    for (const c of [first, second, otherCategory])
+      await h.temporal.workflow.getHandle(c.caseId).terminate('test done');
+  });
+
+  it('an override of the suggested grade needs its reason, which is recorded', async () => {
+    const refused = await post('/api/incidents', 'manager', {
+      title: 'x',
+      category: 'system_failure',
+      system: 's',
+      occurredAt: new Date().toISOString(),
+      impact: { affectedUsers: 5, amountCny: 0 },
+      grade: 'II',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/gradeReason/);
+    const { caseId } = await reportIncident({
+      incidentId: h.unique('INC'),
+      grade: 'II',
+      gradeReason: 'regulator already asking',
+    });
+    const [row] = await h.sql('select data from cases where id = $1', [caseId]);
+    expect(row.data.gradeHistory[0].reason).toMatch(/overrides the suggested grade IV: regulator already asking/);
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
+  });
+});
+
+describe('complaints', () => {
+  it('escalates and records 24 h and 48 h breaches, then closes on feedback', async () => {
+    const res = await post('/api/complaints', 'manager', {
+      customerRef: h.unique('CUST'),
+      channel: 'hotline',
+      subject: 'Refund not received',
+      timings: { initialInvestigationWithin: '1s', resultWithin: '2s' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const { caseId, complaintId } = res.body;
+    await eventually(async () => ((await caseRow(caseId))?.data.breaches ?? []).length === 2, 20_000);
+    const row = await caseRow(caseId);
+    expect(row.data.breaches.map((b: { sla: string }) => b.sla)).toEqual(['initial_investigation_24h', 'result_48h']);
+    const notes = await h.sql(`select message from notifications where case_id = $1 and kind = 'escalation'`, [caseId]);
+    expect(notes.map((n) => n.message).join('\n')).toMatch(/initial_investigation_24h[\s\S]*result_48h/);
+
+    const c = (path: string, json: unknown) => post(`/api/complaints/${complaintId}/${path}`, 'manager', json);
+    expect((await c('feedback', { cause: 'a', measures: 'b', followUpPlan: 'c' })).status).toBe(409);
+    expect((await c('investigation', { findings: 'Refund stuck at the bank' })).body.stage).toBe('handling');
+    const missing = await post(`/api/complaints/${complaintId}/feedback`, 'manager', {
+      cause: 'bank',
+      measures: 'resent',
+    });
+    expect(missing.status).toBe(400);
+    expect(
+      (
+        await c('feedback', {
+          cause: 'Bank file rejected',
+          measures: 'Refund resent',
+          followUpPlan: 'Call back in 3 days',
+        })
+      ).status,
+    ).toBe(200);
+    const result = await h.temporal.workflow.getHandle<typeof complaintWorkflow>(caseId).result();
+    expect(result.breaches).toEqual(['initial_investigation_24h', 'result_48h']);
+    expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'resolved' });
+  });
+
+  it('a repeated complaint is flagged, raised to an incident, and linked both ways', async () => {
+    const customerRef = h.unique('CUST');
+    const accept = () => post('/api/complaints', 'owner', { customerRef, channel: 'app', subject: 'Double charge' });
+    const first = await accept();
+    await waitForCase(first.body.caseId);
+    const second = await accept();
+    await eventually(async () => (await caseRow(second.body.caseId))?.data.raiseSuggested);
+    expect((await caseRow(second.body.caseId)).data.repeated).toBe(true);
+    expect((await caseRow(first.body.caseId)).data.repeated).toBe(false);
+
+    expect((await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'owner', {})).status).toBe(403);
+    const raised = await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'manager', {
+      category: 'transaction_fraud',
+      system: 'billing',
+      occurredAt: new Date(Date.now() - 3_600_000).toISOString(),
+      impact: { affectedUsers: 2, amountCny: 300 },
+    });
+    expect(raised.status, JSON.stringify(raised.body)).toBe(201);
+    const incidentCase = await waitForCase(raised.body.incidentCaseId);
+    expect(incidentCase.data.sourceComplaintId).toBe(second.body.caseId);
+    await eventually(
+      async () => (await caseRow(second.body.caseId)).data.linkedIncidentCaseId === raised.body.incidentCaseId,
+    );
+    const again = await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'manager', {
+      category: 'transaction_fraud',
+      system: 'billing',
+      occurredAt: new Date().toISOString(),
+      impact: { affectedUsers: 2, amountCny: 300 },
+    });
+    expect(again.status).toBe(409);
+    for (const id of [first.body.caseId, second.body.caseId, raised.body.incidentCaseId]) {
+      await h.temporal.workflow.getHandle(id).terminate('test done');
+    }
+  });
+});
