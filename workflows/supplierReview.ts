@@ -184,12 +184,14 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
         at: new Date().toISOString(),
       };
       const received = REVIEW_DOCUMENTS.filter((d) => review.documents[d]);
+      // The stage the step was taken in: the main flow may move on meanwhile.
+      const stage = caseRuntime.stage;
       await caseRuntime.recordData('supplier_review.document_received', {
         actorId: actor.userId,
         data: review,
         payload: { documentType, evidenceId: evidence.id, sha256: evidence.sha256 },
       });
-      return { stage: caseRuntime.stage, received, missing: REVIEW_DOCUMENTS.filter((d) => !review.documents[d]) };
+      return { stage, received, missing: REVIEW_DOCUMENTS.filter((d) => !review.documents[d]) };
     },
     {
       validator: ({ actor, documentType }) => {
@@ -209,12 +211,13 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     recordReviewChecksUpdate,
     async ({ actor, ...checks }) => {
       review.checks = { ...checks, provider: 'reviewer', by: actor.userId, at: new Date().toISOString() };
+      const stage = caseRuntime.stage;
       await caseRuntime.recordData('supplier_review.checks_recorded', {
         actorId: actor.userId,
         data: review,
         payload: { creditRating: checks.creditRating, backgroundCheck: checks.backgroundCheck },
       });
-      return { stage: caseRuntime.stage };
+      return { stage };
     },
     {
       validator: ({ actor, creditRating, backgroundCheck }) => {

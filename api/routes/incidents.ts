@@ -28,6 +28,7 @@ import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderIncidentReport, type IncidentReport } from '../reports/incidentReport';
 import { durationSchema } from '../schemas';
+import { approvalTimingsProblem } from './supplierReviews';
 import { actorOf, bearer, errorResponses, router, sendCaseUpdate, type AppDeps } from './common';
 
 export const ImpactSchema = z
@@ -104,6 +105,8 @@ export async function reportIncident(
   body: ReportIncidentBody,
   sourceComplaintId?: string,
 ) {
+  const timingProblem = approvalTimingsProblem(body.timings?.approval);
+  if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
   if (Date.parse(body.occurredAt) > Date.now() + 5 * 60_000) {
     throw new ApiError('BAD_REQUEST', 'invalid body: occurredAt is in the future');
   }

@@ -7,10 +7,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { asc, eq } from 'drizzle-orm';
 import { startSupplierReviewCase } from '../../activities/suppliers';
-import { auditEvents, cases, evidence, suppliers, tasks } from '../../db/schema';
+import { auditEvents, cases, evidence, suppliers, tasks, users } from '../../db/schema';
+import { DEFAULT_APPROVAL_TIMINGS, validateTimings, type ApprovalTimings } from '../../domain/deadlines';
 import { REVIEW_DOCUMENTS, SCORE_DIMENSIONS, SUPPLIER_TIERS } from '../../domain/supplierReview';
 import { recordReviewChecksUpdate, scoreReviewUpdate, submitReviewDocumentUpdate } from '../../workflows/definitions';
 import type { SupplierReviewData } from '../../workflows/supplierReview';
+import { hasAnyRole, isReadOnly } from '../../domain/roles';
 import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -69,6 +71,13 @@ const StepResultSchema = z
   .object({ stage: z.string(), received: z.array(z.string()).optional(), missing: z.array(z.string()).optional() })
   .openapi('ReviewStepResult');
 
+/** Approval timings must still escalate before they expire, as for every approval. */
+export function approvalTimingsProblem(approval: Partial<ApprovalTimings> | undefined): string | null {
+  if (!approval) return null;
+  const problem = validateTimings({ ...DEFAULT_APPROVAL_TIMINGS, ...approval });
+  return problem ? `invalid body: timings.approval ${problem}` : null;
+}
+
 export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
   const app = router();
   const max = settings.maxEvidenceBytes;
@@ -106,6 +115,22 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
+      const timingProblem = approvalTimingsProblem(body.timings?.approval);
+      if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
+      if (body.reviewerId) {
+        const [reviewer] = await db
+          .select({ active: users.active, roles: users.roles })
+          .from(users)
+          .where(eq(users.id, body.reviewerId));
+        // The reviewer enters checks and scores: an auditor, who changes nothing, cannot.
+        if (!reviewer?.active || isReadOnly(reviewer)) {
+          throw new ApiError(
+            'BAD_REQUEST',
+            `invalid body: reviewerId "${body.reviewerId}" is not an active user who may review`,
+            [{ field: 'body.reviewerId', message: 'not an active user who may review' }],
+          );
+        }
+      }
       const outcome = await startSupplierReviewCase(
         { db, temporal, taskQueue: settings.taskQueue },
         {
@@ -164,6 +189,8 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
+      const timingProblem = approvalTimingsProblem(body.timings?.approval);
+      if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
       const initiatorId = c.get('user').id;
       const started: Array<{ supplierId: string; caseId: string }> = [];
       const skipped: Array<{ supplierId: string; caseId: string; reason: string; message: string }> = [];
@@ -232,8 +259,25 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
       const review = await loadReview(caseId);
       if (review.stage !== 'documents')
         throw new ApiError('CONFLICT', `review ${caseId} is past its documents stage (now ${review.stage})`);
-      // The workflow refuses before anything is stored when it is not awaiting
-      // documents; the file is stored first so the Update carries its hash.
+      // The workflow's validator is the authority, but the file is stored
+      // before the Update (which carries its hash): check the same rule here
+      // first so a refused upload stores nothing. (A deadline passing between
+      // this check and the Update leaves a stored, audited, unused file.)
+      const user = c.get('user');
+      if (user.id !== review.ownerId && !hasAnyRole(user, ['manager', 'action_owner'])) {
+        throw new ApiError(
+          'FORBIDDEN',
+          'documents are supplied by the reviewer, a manager or an action owner',
+          undefined,
+          'ROLE_NOT_PERMITTED',
+        );
+      }
+      // A workflow ended from outside (terminated) would refuse the Update
+      // after the file was stored: ask it first.
+      const { status } = await temporal.workflow.getHandle(caseId).describe();
+      if (status.name !== 'RUNNING') {
+        throw new ApiError('CONFLICT', `review ${caseId} is closed (its workflow is ${status.name.toLowerCase()})`);
+      }
       const stored = await storeEvidence(db, {
         caseId,
         taskId: `${caseId}:documents`,

@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { creditCodeCheckChar } from '../../domain/uscc';
 import { eventually, TEST_USERS, useHarness, type TestUser } from '../support/harness';
 
 const h = useHarness('authz');
@@ -50,8 +51,12 @@ async function dbSnapshot() {
       (select count(*) from api_tokens where revoked_at is null)::int as live_tokens,
       (select count(*) from evidence)::int as evidence,
       (select count(*) from notifications)::int as notifications,
+      (select count(*) from suppliers)::int as suppliers,
+      (select count(*) from supplier_performance)::int as supplier_performance,
       (select max(updated_at)::text from cases) as cases_updated_at,
-      (select max(updated_at)::text from tasks) as tasks_updated_at`);
+      (select max(updated_at)::text from tasks) as tasks_updated_at,
+      (select max(updated_at)::text from suppliers) as suppliers_updated_at,
+      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at`);
   return row;
 }
 
@@ -129,6 +134,128 @@ async function submittedRectification() {
   return r;
 }
 
+// ---------------------------------------------------------------- supplier helpers
+
+/** Codes of this file (organisation code prefix MA2); supplierReview.test.ts uses MA1. */
+let supplierSerial = 0;
+function newCreditCode(): string {
+  supplierSerial += 1;
+  const first17 = `91440300MA2${String(process.pid % 1000).padStart(3, '0')}${String(supplierSerial).padStart(3, '0')}`;
+  return first17 + creditCodeCheckChar(first17);
+}
+
+/** Review years no other call uses: each successful start gets its own case. */
+let reviewYear = 2060;
+const freshReviewYear = () => reviewYear++;
+/** Campaign years: each successful campaign starts a review of every active supplier for its year. */
+let campaignYear = 2040;
+const REFUSED_CAMPAIGN_YEAR = 2039;
+const REFUSED_REVIEW_YEAR = 2035;
+const REFUSED_PERFORMANCE_YEAR = 2030;
+let performanceYear = 2010;
+
+const REVIEW_DOCUMENTS = ['business_licence', 'operating_permit', 'financial_statements', 'product_certificates'];
+const SCORES = {
+  legal_compliance: 4,
+  financial_stability: 4,
+  technical_capability: 4,
+  market_reputation: 4,
+  cooperation_history: 4,
+};
+const PERFORMANCE = {
+  samplingResult: 'pass',
+  complaints: 1,
+  logisticsDelayRate: 0.02,
+  financialStatementsAbnormal: false,
+  qualityScore: 90,
+};
+
+/** Every review workflow this file started and has not yet terminated. */
+const reviewWorkflows = new Set<string>();
+
+async function registerSupplier(name = 'Matrix supplier') {
+  const creditCode = newCreditCode();
+  const res = await h.api('POST', '/api/suppliers', {
+    as: 'manager',
+    json: { creditCode, name: `${name} ${creditCode.slice(-6)}`, category: 'logistics', tier: 'core', ownerId: 'mgr' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return creditCode;
+}
+
+const waitForTask = (taskId: string) =>
+  eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1, 20_000);
+
+/**
+ * Waits until a workflow is blocked on its conditions and timers (no activity
+ * and no workflow task pending): it writes nothing more, to the read model or
+ * its history, until someone acts or a timer days away fires.
+ */
+async function quiet(workflowId: string) {
+  await eventually(async () => {
+    const { raw } = await h.temporal.workflow.getHandle(workflowId).describe();
+    return (raw.pendingActivities?.length ?? 0) === 0 && !raw.pendingWorkflowTask;
+  }, 20_000);
+}
+
+/** Quiet first, so no activity still in flight writes after the termination. */
+async function finishReview(caseId: string) {
+  await quiet(caseId);
+  await h.temporal.workflow.getHandle(caseId).terminate('auth matrix: done with it');
+  reviewWorkflows.delete(caseId);
+}
+
+function documentForm(documentType = 'business_licence', text = EVIDENCE_TEXT) {
+  const form = evidenceForm(text);
+  form.append('documentType', documentType);
+  return form;
+}
+
+/** A review started by lead, reviewed by mgr (the supplier's owner), waiting for documents. */
+async function reviewAtDocuments(supplierId: string, year: number) {
+  const res = await h.api('POST', '/api/supplier-reviews', { as: 'lead', json: { supplierId, year } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const caseId: string = res.body.caseId;
+  reviewWorkflows.add(caseId);
+  await waitForTask(`${caseId}:documents`);
+  await quiet(caseId);
+  return { supplierId, caseId };
+}
+
+/** Every document uploaded: waiting for the reviewer's checks. */
+async function reviewAtChecks(supplierId: string, year: number) {
+  const r = await reviewAtDocuments(supplierId, year);
+  for (const documentType of REVIEW_DOCUMENTS) {
+    const res = await h.api('POST', `/api/supplier-reviews/${enc(r.caseId)}/documents`, {
+      as: 'manager',
+      body: documentForm(documentType, `${documentType} of ${r.caseId}`),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  await waitForTask(`${r.caseId}:checks`);
+  await quiet(r.caseId);
+  return r;
+}
+
+/** Checks entered: waiting for the reviewer's scores. */
+async function reviewAtScoring(supplierId: string, year: number) {
+  const r = await reviewAtChecks(supplierId, year);
+  const res = await h.api('POST', `/api/supplier-reviews/${enc(r.caseId)}/checks`, {
+    as: 'manager',
+    json: { creditRating: 'AA', backgroundCheck: 'clear' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await waitForTask(`${r.caseId}:scoring`);
+  await quiet(r.caseId);
+  return r;
+}
+
+const reviewData = async (caseId: string) =>
+  (await h.sql('select stage, data from cases where id = $1', [caseId]))[0] as {
+    stage: string;
+    data: Record<string, unknown>;
+  };
+
 // ---------------------------------------------------------------- fixtures
 
 interface Fixtures {
@@ -142,6 +269,12 @@ interface Fixtures {
   revoked: Record<TestUser, string>;
   /** A token of a user with every role but auditor, then deactivated. */
   inactive: string;
+  /** An active supplier owned by mgr, with a performance record for 2025. */
+  supplierId: string;
+  /** Its reviews (started by lead, reviewer mgr): waiting for documents, for checks, for scores. */
+  reviewDocuments: { supplierId: string; caseId: string };
+  reviewChecks: { supplierId: string; caseId: string };
+  reviewScoring: { supplierId: string; caseId: string };
 }
 const f = {} as Fixtures;
 
@@ -180,6 +313,27 @@ beforeAll(async () => {
   f.inactive = issued.body.token;
   expect((await h.api('GET', '/api/me', { token: f.inactive })).status).toBe(200);
   await h.sql(`update users set active = false where id = 'gone'`);
+
+  f.supplierId = await registerSupplier('Shared supplier');
+  const performance = await h.api('PUT', `/api/suppliers/${f.supplierId}/performance/2025`, {
+    as: 'manager',
+    json: PERFORMANCE,
+  });
+  expect(performance.status, JSON.stringify(performance.body)).toBe(200);
+  f.reviewDocuments = await reviewAtDocuments(f.supplierId, 2026);
+  f.reviewChecks = await reviewAtChecks(f.supplierId, 2027);
+  f.reviewScoring = await reviewAtScoring(f.supplierId, 2028);
+  // The approval fixtures too: nothing may still be writing when the first snapshot is taken.
+  for (const id of [f.openApproval.caseId, f.rectOpen.taskId, f.rectSubmitted.taskId]) await quiet(id);
+});
+
+afterAll(async () => {
+  for (const id of reviewWorkflows) {
+    await h.temporal.workflow
+      .getHandle(id)
+      .terminate('auth matrix: done')
+      .catch(() => undefined);
+  }
 });
 
 // ---------------------------------------------------------------- the table
@@ -191,6 +345,12 @@ interface Outcome {
   reason?: string;
   /** What the refusal message must say. */
   message?: RegExp;
+  /**
+   * A known app bug: the refusal itself is right, but the call still writes
+   * something. "Changes nothing" is then checked in an it.fails of its own,
+   * which starts failing (and must become a plain check) once it is fixed.
+   */
+  bug?: string;
 }
 
 interface Call {
@@ -206,7 +366,7 @@ interface Call {
 }
 
 interface Endpoint {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   /** As in openapi.json. */
   route: string;
   /** Outcome per role; roles not listed get `others`. */
@@ -551,6 +711,319 @@ const ENDPOINTS: Endpoint[] = [
         expect(res.body.items.map((e: { action: string }) => e.action)).toEqual(['case.opened', 'approval.opened']),
     }),
   },
+  // ---- the supplier registry
+  {
+    method: 'POST',
+    route: '/api/suppliers',
+    allowed: { manager: ok(201), lead: ok(201), admin: ok(201) },
+    others: forbidden(/needs the role manager or admin/),
+    call: (role) => {
+      const creditCode = newCreditCode();
+      return {
+        path: '/api/suppliers',
+        json: { creditCode, name: `Registered by ${role}`, category: 'logistics', tier: 'general' },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({
+            id: creditCode,
+            creditCode,
+            name: `Registered by ${role}`,
+            status: 'active',
+            // The caller owns it when no owner is named.
+            ownerId: TEST_USERS[role].id,
+          });
+          expect(
+            await h.sql(
+              `select actor_id from audit_events where action = 'supplier.registered' and payload->>'supplierId' = $1`,
+              [creditCode],
+            ),
+          ).toEqual([{ actor_id: TEST_USERS[role].id }]);
+        },
+        refused: async () => expect(await h.sql('select 1 from suppliers where id = $1', [creditCode])).toHaveLength(0),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/suppliers',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/suppliers?pageSize=100',
+      succeeded: (res) => {
+        expect(res.body.items.map((s: { id: string }) => s.id)).toContain(f.supplierId);
+        expect(res.body.total).toBe(res.body.items.length);
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/suppliers/{supplierId}',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/suppliers/${f.supplierId}`,
+      succeeded: (res) => {
+        expect(res.body.supplier).toMatchObject({ id: f.supplierId, status: 'active', ownerId: 'mgr' });
+        expect(res.body.performance).toContainEqual(expect.objectContaining({ year: 2025, ...PERFORMANCE }));
+        expect(res.body.reviews.map((c: { id: string }) => c.id)).toEqual(
+          expect.arrayContaining([f.reviewDocuments.caseId, f.reviewChecks.caseId, f.reviewScoring.caseId]),
+        );
+      },
+    }),
+  },
+  {
+    method: 'PATCH',
+    route: '/api/suppliers/{supplierId}',
+    allowed: { manager: ok(), lead: ok(), admin: ok() },
+    others: forbidden(/needs the role manager or admin/),
+    call: async (role, fresh) => {
+      const supplierId = fresh ? await registerSupplier('To suspend') : f.supplierId;
+      return {
+        path: `/api/suppliers/${supplierId}`,
+        json: { status: 'suspended', tier: 'general', reason: 'quality hold' },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ id: supplierId, status: 'suspended', tier: 'general' });
+          expect(
+            await h.sql(
+              `select actor_id, reason from audit_events where action = 'supplier.suspended' and payload->>'supplierId' = $1`,
+              [supplierId],
+            ),
+          ).toEqual([{ actor_id: TEST_USERS[role].id, reason: 'quality hold' }]);
+        },
+        refused: async () => {
+          const [row] = await h.sql('select status, tier from suppliers where id = $1', [supplierId]);
+          expect(row).toEqual({ status: 'active', tier: 'core' });
+        },
+      };
+    },
+  },
+  {
+    method: 'PUT',
+    route: '/api/suppliers/{supplierId}/performance/{year}',
+    allowed: { manager: ok(), lead: ok(), admin: ok() },
+    others: forbidden(/needs the role manager or admin/),
+    call: (role, fresh) => {
+      // A year of the shared supplier's record nobody has written: a fresh one per success.
+      const year = fresh ? performanceYear++ : REFUSED_PERFORMANCE_YEAR;
+      const record = { ...PERFORMANCE, complaints: 7 };
+      return {
+        path: `/api/suppliers/${f.supplierId}/performance/${year}`,
+        json: record,
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ year, ...record });
+          const [row] = await h.sql(
+            'select complaints, recorded_by from supplier_performance where supplier_id = $1 and year = $2',
+            [f.supplierId, year],
+          );
+          expect(row).toEqual({ complaints: 7, recorded_by: TEST_USERS[role].id });
+        },
+        refused: async () =>
+          expect(
+            await h.sql('select 1 from supplier_performance where supplier_id = $1 and year = $2', [
+              f.supplierId,
+              year,
+            ]),
+          ).toHaveLength(0),
+      };
+    },
+  },
+
+  // ---- supplier reviews
+  {
+    method: 'POST',
+    route: '/api/supplier-reviews',
+    // Managers only: admins administer users and suppliers, not reviews.
+    allowed: { manager: ok(201), lead: ok(201) },
+    others: forbidden(/needs the role manager$/),
+    call: (role, fresh) => {
+      const year = fresh ? freshReviewYear() : REFUSED_REVIEW_YEAR;
+      const caseId = `supplier-review:${f.supplierId}:${year}`;
+      return {
+        path: '/api/supplier-reviews',
+        json: { supplierId: f.supplierId, year },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ caseId, runId: expect.any(String) });
+          reviewWorkflows.add(caseId);
+          await waitForTask(`${caseId}:documents`);
+          const [row] = await h.sql('select initiator_id, owner_id, stage from cases where id = $1', [caseId]);
+          expect(row).toEqual({ initiator_id: TEST_USERS[role].id, owner_id: 'mgr', stage: 'documents' });
+          await finishReview(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/supplier-reviews/campaigns',
+    allowed: { manager: ok(), lead: ok() },
+    others: forbidden(/needs the role manager$/),
+    call: (_role, fresh) => {
+      const year = fresh ? campaignYear++ : REFUSED_CAMPAIGN_YEAR;
+      return {
+        path: '/api/supplier-reviews/campaigns',
+        json: { year },
+        succeeded: async (res) => {
+          const active = await h.sql(`select id from suppliers where status = 'active' order by id`);
+          const started = res.body.started as Array<{ supplierId: string; caseId: string }>;
+          expect(res.body.year).toBe(year);
+          expect(started.map((s) => s.supplierId).sort()).toEqual(active.map((r) => r.id).sort());
+          expect(started.map((s) => s.supplierId)).toContain(f.supplierId);
+          for (const s of started) expect(s.caseId).toBe(`supplier-review:${s.supplierId}:${year}`);
+          // Suspended suppliers (the PATCH row's) are skipped with the reason.
+          for (const s of res.body.skipped) expect(s.reason).toBe('not_reviewable');
+          // Settle, then end them: every review of the year is opened before the next snapshot.
+          for (const s of started) reviewWorkflows.add(s.caseId);
+          for (const s of started) {
+            await waitForTask(`${s.caseId}:documents`);
+            await finishReview(s.caseId);
+          }
+        },
+        refused: async () => {
+          expect(await h.sql(`select 1 from cases where id like $1`, [`supplier-review:%:${year}`])).toHaveLength(0);
+          await expectNotStarted(`supplier-review:${f.supplierId}:${year}`);
+        },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/supplier-reviews/{caseId}/documents',
+    // The workflow takes documents from the reviewer, managers and action owners.
+    allowed: {
+      manager: ok(),
+      lead: ok(),
+      owner: ok(),
+    },
+    // approver, approver2 and admin: refused (by the route, with the
+    // workflow validator's rule) before the file is stored.
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /supplied by the reviewer, a manager or an action owner/),
+    call: async (role, fresh) => {
+      const target = fresh ? await reviewAtDocuments(f.supplierId, freshReviewYear()) : f.reviewDocuments;
+      return {
+        path: `/api/supplier-reviews/${enc(target.caseId)}/documents`,
+        form: () => documentForm('business_licence'),
+        workflowId: target.caseId,
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({
+            stage: 'documents',
+            received: ['business_licence'],
+            missing: ['operating_permit', 'financial_statements', 'product_certificates'],
+            sha256: EVIDENCE_SHA256,
+          });
+          const [row] = await h.sql('select case_id, uploaded_by, document_type from evidence where id = $1', [
+            res.body.evidenceId,
+          ]);
+          expect(row).toEqual({
+            case_id: target.caseId,
+            uploaded_by: TEST_USERS[role].id,
+            document_type: 'business_licence',
+          });
+          expect((await reviewData(target.caseId)).data.documents).toMatchObject({
+            business_licence: { evidenceId: res.body.evidenceId, by: TEST_USERS[role].id },
+          });
+          await finishReview(target.caseId);
+        },
+        refused: async () => {
+          expect(await reviewData(target.caseId)).toMatchObject({ stage: 'documents', data: { documents: {} } });
+        },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/supplier-reviews/{caseId}/checks',
+    // Only the review's reviewer (mgr); lead is a manager too, but not the reviewer.
+    allowed: { manager: ok() },
+    others: refusal(403, 'NOT_THE_REVIEWER', /reviewer enters the checks/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await reviewAtChecks(f.supplierId, freshReviewYear()) : f.reviewChecks;
+      return {
+        path: `/api/supplier-reviews/${enc(target.caseId)}/checks`,
+        json: { creditRating: 'A', creditAgency: 'China Chengxin', backgroundCheck: 'concerns', notes: 'matrix' },
+        workflowId: target.caseId,
+        succeeded: async (res) => {
+          // The Update answers once the checks are written; by then the workflow may already have moved on.
+          expect(['checks', 'scoring']).toContain(res.body.stage);
+          // Settle: the workflow moves on to scoring.
+          await waitForTask(`${target.caseId}:scoring`);
+          const review = await reviewData(target.caseId);
+          expect(review.stage).toBe('scoring');
+          expect(review.data.checks).toMatchObject({ creditRating: 'A', backgroundCheck: 'concerns', by: 'mgr' });
+          await finishReview(target.caseId);
+        },
+        refused: async () => {
+          const review = await reviewData(target.caseId);
+          expect(review.stage).toBe('checks');
+          expect(review.data).not.toHaveProperty('checks');
+        },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/supplier-reviews/{caseId}/scores',
+    allowed: { manager: ok() },
+    others: refusal(403, 'NOT_THE_REVIEWER', /reviewer scores it/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await reviewAtScoring(f.supplierId, freshReviewYear()) : f.reviewScoring;
+      return {
+        path: `/api/supplier-reviews/${enc(target.caseId)}/scores`,
+        json: { scores: SCORES, impact: 2, proposedTier: 'strategic', comment: 'matrix' },
+        workflowId: target.caseId,
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'scoring' });
+          // Settle: graded, and the decision task is open.
+          await waitForTask(`${target.caseId}:decision`);
+          const review = await reviewData(target.caseId);
+          expect(review.stage).toBe('decision');
+          expect(review.data.scores).toMatchObject({ impact: 2, proposedTier: 'strategic', by: 'mgr' });
+          expect(review.data.grade).toMatchObject({ riskGrade: expect.any(String) });
+          await finishReview(target.caseId);
+        },
+        refused: async () => {
+          const review = await reviewData(target.caseId);
+          expect(review.stage).toBe('scoring');
+          expect(review.data).not.toHaveProperty('scores');
+        },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/supplier-reviews/{caseId}/report',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/supplier-reviews/${enc(f.reviewScoring.caseId)}/report`,
+      succeeded: (res) => {
+        expect(res.body).toMatchObject({
+          caseId: f.reviewScoring.caseId,
+          supplier: { id: f.supplierId },
+          reviewYear: 2028,
+          reviewerId: 'mgr',
+          initiatorId: 'lead',
+          stage: 'scoring',
+          missingDocuments: [],
+          checks: { creditRating: 'AA', backgroundCheck: 'clear', by: 'mgr' },
+          scores: null,
+        });
+        expect(res.body.documents.map((d: { type: string; received: boolean }) => [d.type, d.received])).toEqual(
+          REVIEW_DOCUMENTS.map((d) => [d, true]),
+        );
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/supplier-reviews/{caseId}/report.html',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/supplier-reviews/${enc(f.reviewScoring.caseId)}/report.html`,
+      succeeded: (res) => {
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(res.body).toContain('供应商考评报告');
+        expect(res.body).toContain(f.supplierId);
+      },
+    }),
+  },
 ];
 
 /** What a role gets: the auditor is read-only on every mutating endpoint, whatever the row says. */
@@ -645,23 +1118,36 @@ describe('auth matrix', () => {
         const title = isSuccess(expected)
           ? `${role} → ${expected.status}`
           : `${role} → ${expected.status} ${expected.reason ?? expected.code}`;
-        it(title, async () => {
-          const mutating = endpoint.method !== 'GET';
-          const call = await endpoint.call(role, isSuccess(expected) && mutating);
-          if (isSuccess(expected)) {
-            const res = await send(call, endpoint.method, { as: role });
-            expect(res.status, JSON.stringify(res.body)).toBe(expected.status);
-            await call.succeeded?.(res);
-            return;
-          }
+        const refuse = async (whole: boolean) => {
+          const call = await endpoint.call(role, false);
           const before = await snapshot(call.workflowId);
           const res = await send(call, endpoint.method, { as: role });
           expectEnvelope(res, expected.status, expected.code!);
           if (expected.reason) expect(res.body.error.reason).toBe(expected.reason);
           else expect(res.body.error).not.toHaveProperty('reason');
           if (expected.message) expect(res.body.error.message).toMatch(expected.message);
-          expect(await snapshot(call.workflowId)).toEqual(before);
+          const after = await snapshot(call.workflowId);
+          expect(after.history).toBe(before.history);
           await call.refused?.();
+          if (whole) expect(after).toEqual(before);
+        };
+        if (!isSuccess(expected) && expected.bug) {
+          // The refusal, its envelope and the workflow's history are checked here…
+          it(`${title} (history and target unchanged)`, () => refuse(false));
+          // …and the whole snapshot in an it.fails until the bug is fixed.
+          it.fails(`${role}: the refused call changes nothing — KNOWN APP BUG: ${expected.bug}`, () => refuse(true));
+          continue;
+        }
+        it(title, async () => {
+          const mutating = endpoint.method !== 'GET';
+          if (isSuccess(expected)) {
+            const call = await endpoint.call(role, mutating);
+            const res = await send(call, endpoint.method, { as: role });
+            expect(res.status, JSON.stringify(res.body)).toBe(expected.status);
+            await call.succeeded?.(res);
+            return;
+          }
+          await refuse(true);
         });
       }
     });
@@ -683,6 +1169,22 @@ describe('auth matrix', () => {
       [f.rectOpen.taskId]: 'open',
       [f.rectSubmitted.taskId]: 'submitted',
     });
+    // The supplier reviews: only the uploads, checks and scores of the fixtures themselves.
+    expect(await accepted(f.reviewDocuments.caseId)).toBe(0);
+    expect(await accepted(f.reviewChecks.caseId)).toBe(REVIEW_DOCUMENTS.length);
+    expect(await accepted(f.reviewScoring.caseId)).toBe(REVIEW_DOCUMENTS.length + 1);
+    const reviews = await h.sql('select id, stage from cases where id = any($1)', [
+      [f.reviewDocuments.caseId, f.reviewChecks.caseId, f.reviewScoring.caseId],
+    ]);
+    expect(Object.fromEntries(reviews.map((r) => [r.id, r.stage]))).toEqual({
+      [f.reviewDocuments.caseId]: 'documents',
+      [f.reviewChecks.caseId]: 'checks',
+      [f.reviewScoring.caseId]: 'scoring',
+    });
+    // Every review a successful call started was ended once it had settled.
+    expect([...reviewWorkflows].sort()).toEqual(
+      [f.reviewDocuments.caseId, f.reviewChecks.caseId, f.reviewScoring.caseId].sort(),
+    );
     const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(chain.body.ok).toBe(true);
   });

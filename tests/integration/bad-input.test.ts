@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { creditCodeCheckChar } from '../../domain/uscc';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 
 const h = useHarness('badinput');
@@ -52,8 +53,12 @@ async function dbSnapshot() {
       (select count(*) from notifications)::int as notifications,
       (select count(*) from users)::int as users,
       (select count(*) from api_tokens)::int as api_tokens,
+      (select count(*) from suppliers)::int as suppliers,
+      (select count(*) from supplier_performance)::int as supplier_performance,
       (select max(updated_at)::text from cases) as cases_updated_at,
-      (select max(updated_at)::text from tasks) as tasks_updated_at`);
+      (select max(updated_at)::text from tasks) as tasks_updated_at,
+      (select max(updated_at)::text from suppliers) as suppliers_updated_at,
+      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at`);
   return row;
 }
 
@@ -89,6 +94,70 @@ async function startCase(json: Record<string, unknown>) {
   return { caseId, approvalTaskId };
 }
 
+// ---------------------------------------------------------------- supplier helpers
+
+/**
+ * Credit codes of this file (organisation code prefix MA3; supplierReview.test.ts
+ * uses MA1 and auth-matrix.test.ts MA2: review workflow ids are global on the
+ * shared dev server). Built at import time too, so no harness needed.
+ */
+let supplierSerial = 0;
+function newCreditCode(): string {
+  supplierSerial += 1;
+  const first17 = `91110000MA3${String(process.pid % 1000).padStart(3, '0')}${String(supplierSerial).padStart(3, '0')}`;
+  return first17 + creditCodeCheckChar(first17);
+}
+
+async function registerSupplier(status?: 'suspended' | 'terminated') {
+  const creditCode = newCreditCode();
+  const res = await h.api('POST', '/api/suppliers', {
+    as: 'manager',
+    json: {
+      creditCode,
+      name: `Bad input ${creditCode.slice(-6)}`,
+      category: 'logistics',
+      tier: 'core',
+      ownerId: 'mgr',
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  if (status) {
+    const changed = await h.api('PATCH', `/api/suppliers/${creditCode}`, {
+      as: 'manager',
+      json: { status, reason: 'fixture' },
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+  }
+  return creditCode;
+}
+
+/** Blocked on its conditions and timers: writes nothing more until someone acts. */
+async function quiet(workflowId: string) {
+  await eventually(async () => {
+    const { raw } = await h.temporal.workflow.getHandle(workflowId).describe();
+    return (raw.pendingActivities?.length ?? 0) === 0 && !raw.pendingWorkflowTask;
+  }, 20_000);
+}
+
+const REVIEW_DOCUMENTS = ['business_licence', 'operating_permit', 'financial_statements', 'product_certificates'];
+
+function documentForm(documentType: string | null, content: Buffer | string | null = 'a licence', name = 'doc.pdf') {
+  return fileForm(content, documentType === null ? {} : { documentType }, name);
+}
+
+/** A review started by lead, reviewed by mgr, waiting for its documents. */
+async function startReview(supplierId: string, year: number) {
+  const res = await h.api('POST', '/api/supplier-reviews', { as: 'lead', json: { supplierId, year } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const caseId: string = res.body.caseId;
+  await eventually(
+    async () => (await h.sql('select 1 from tasks where id = $1', [`${caseId}:documents`])).length === 1,
+    20_000,
+  );
+  await quiet(caseId);
+  return caseId;
+}
+
 // ---------------------------------------------------------------- fixtures
 
 const f = {} as {
@@ -100,6 +169,14 @@ const f = {} as {
   closed: { caseId: string; approvalTaskId: string };
   /** Every workflow the fixtures started: nothing else may appear on the task queue. */
   workflows: string[];
+  /** An active supplier owned by mgr, with a performance record for 2025. */
+  supplierId: string;
+  /** A suspended and a terminated supplier. */
+  suspendedId: string;
+  terminatedId: string;
+  /** Reviews of the active supplier (reviewer mgr): waiting for documents (2026), for checks (2027). */
+  reviewDocuments: string;
+  reviewChecks: string;
 };
 
 beforeAll(async () => {
@@ -143,14 +220,38 @@ beforeAll(async () => {
     `insert into users (id, name, email, roles, active) values ('gone', 'Gone', 'gone@test.example', '{action_owner}', false)`,
   );
 
-  f.workflows = [f.p.caseId, f.p.taskId, f.q.caseId, f.closed.caseId];
+  f.supplierId = await registerSupplier();
+  const performance = await h.api('PUT', `/api/suppliers/${f.supplierId}/performance/2025`, {
+    as: 'manager',
+    json: PERFORMANCE,
+  });
+  expect(performance.status, JSON.stringify(performance.body)).toBe(200);
+  f.suspendedId = await registerSupplier('suspended');
+  f.terminatedId = await registerSupplier('terminated');
+  f.reviewDocuments = await startReview(f.supplierId, 2026);
+  f.reviewChecks = await startReview(f.supplierId, 2027);
+  for (const documentType of REVIEW_DOCUMENTS) {
+    const res = await h.api('POST', `/api/supplier-reviews/${enc(f.reviewChecks)}/documents`, {
+      as: 'manager',
+      body: documentForm(documentType, `${documentType} of ${f.reviewChecks}`),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  await eventually(
+    async () => (await h.sql('select 1 from tasks where id = $1', [`${f.reviewChecks}:checks`])).length === 1,
+    20_000,
+  );
+
+  f.workflows = [f.p.caseId, f.p.taskId, f.q.caseId, f.closed.caseId, f.reviewDocuments, f.reviewChecks];
+  // Nothing may still be writing when the first snapshot is taken.
+  for (const id of f.workflows.filter((w) => w !== f.closed.caseId)) await quiet(id);
 });
 
 // ---------------------------------------------------------------- the table
 
 interface BadInput {
   name: string;
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   path: () => string;
   as?: TestUser | null;
   json?: () => unknown;
@@ -160,6 +261,8 @@ interface BadInput {
   code: string;
   /** What the message must say: the field, or the reason. */
   message: RegExp;
+  /** The domain rule's code, for refusals from a workflow validator. */
+  reason?: string;
   /** details[].field entries that must be present. */
   fields?: string[];
   /** The workflow whose history must not change. */
@@ -202,6 +305,662 @@ const taskUnchanged = (id: () => string, expected: Record<string, unknown>) => a
 };
 const noEvidenceNamed = (name: string) => async () =>
   expect(await h.sql('select 1 from evidence where file_name = $1', [name])).toHaveLength(0);
+
+// ---------------------------------------------------------------- suppliers and their reviews
+
+const PERFORMANCE = {
+  samplingResult: 'pass',
+  complaints: 1,
+  logisticsDelayRate: 0.02,
+  financialStatementsAbnormal: false,
+  qualityScore: 90,
+};
+const SCORES = {
+  legal_compliance: 4,
+  financial_stability: 4,
+  technical_capability: 4,
+  market_reputation: 4,
+  cooperation_history: 4,
+};
+
+const REGISTER = '/api/suppliers';
+const supplierPath =
+  (id: () => string, rest = '') =>
+  () =>
+    `/api/suppliers/${id()}${rest}`;
+const reviewPath = (caseId: () => string, rest: string) => () => `/api/supplier-reviews/${enc(caseId())}/${rest}`;
+const supplierUnchanged = (id: () => string, expected: Record<string, unknown>) => async () => {
+  const [row] = await h.sql('select name, status, tier, owner_id from suppliers where id = $1', [id()]);
+  expect(row).toMatchObject(expected);
+};
+const noSupplier = (id: string) => async () =>
+  expect(await h.sql('select 1 from suppliers where id = $1', [id])).toHaveLength(0);
+const noReview = (supplierId: () => string, year: number) => () =>
+  expectNotStarted(`supplier-review:${supplierId()}:${year}`);
+const reviewUnchanged = (caseId: () => string, stage: string) => async () => {
+  const [row] = await h.sql('select stage, data from cases where id = $1', [caseId()]);
+  expect(row.stage).toBe(stage);
+  if (stage === 'documents') expect(row.data.documents).toEqual({});
+  expect(row.data).not.toHaveProperty('checks');
+  expect(row.data).not.toHaveProperty('scores');
+};
+
+/** A valid code, and the same code with its check character changed. */
+const goodCode = newCreditCode();
+const mistypedCode = goodCode.slice(0, 17) + (goodCode[17] === '0' ? '1' : '0');
+const unknownCode = newCreditCode();
+const unknownReview = `supplier-review:${unknownCode}:2026`;
+const newSupplier = (extra: Record<string, unknown>) => {
+  const creditCode = newCreditCode();
+  return {
+    creditCode,
+    json: () => ({ creditCode, name: 'Bad supplier', category: 'logistics', tier: 'core', ...extra }),
+    unchanged: noSupplier(creditCode),
+  };
+};
+
+const SUPPLIER_BAD_INPUT: BadInput[] = [
+  // ---- POST /api/suppliers
+  {
+    name: 'a credit code with a mistyped check character',
+    method: 'POST',
+    path: () => REGISTER,
+    as: 'manager',
+    json: () => ({ creditCode: mistypedCode, name: 'Typo', category: 'logistics', tier: 'core' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: new RegExp(`body\\.creditCode The check character \\(position 18\\) should be "${goodCode[17]}"`),
+    fields: ['body.creditCode'],
+    unchanged: async () => {
+      await noSupplier(mistypedCode)();
+      await noSupplier(goodCode)();
+    },
+  },
+  (() => {
+    const s = newSupplier({});
+    const withO = s.creditCode.slice(0, 8) + 'O' + s.creditCode.slice(9);
+    return {
+      name: 'a credit code with a letter the standard leaves out (O)',
+      method: 'POST',
+      path: () => REGISTER,
+      as: 'manager',
+      json: () => ({ ...(s.json() as object), creditCode: withO }),
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: /body\.creditCode Character "O" at position 9 is not allowed/,
+      fields: ['body.creditCode'],
+      unchanged: s.unchanged,
+    } satisfies BadInput;
+  })(),
+  (() => {
+    const s = newSupplier({});
+    return {
+      name: 'a credit code of 17 characters',
+      method: 'POST',
+      path: () => REGISTER,
+      as: 'manager',
+      json: () => ({ ...(s.json() as object), creditCode: s.creditCode.slice(0, 17) }),
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: /body\.creditCode .*must have 18 characters, but 17 were given/,
+      fields: ['body.creditCode'],
+      unchanged: s.unchanged,
+    } satisfies BadInput;
+  })(),
+  (() => {
+    const s = newSupplier({ tier: 'gold', contact: { email: 'not-an-email' } });
+    return {
+      name: 'an unknown tier and a malformed contact email',
+      method: 'POST',
+      path: () => REGISTER,
+      as: 'manager',
+      json: s.json,
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: /body\.tier .*body\.contact\.email/,
+      fields: ['body.tier', 'body.contact.email'],
+      unchanged: s.unchanged,
+    } satisfies BadInput;
+  })(),
+  (() => {
+    const s = newSupplier({ riskGrade: 'low' });
+    return {
+      name: 'a supplier registered with a field the registry does not take',
+      method: 'POST',
+      path: () => REGISTER,
+      as: 'manager',
+      json: s.json,
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: /body\.riskGrade is not a known field/,
+      fields: ['body.riskGrade'],
+      unchanged: s.unchanged,
+    } satisfies BadInput;
+  })(),
+  (() => {
+    const s = newSupplier({ ownerId: 'gone' });
+    return {
+      name: 'a supplier owner who has left',
+      method: 'POST',
+      path: () => REGISTER,
+      as: 'manager',
+      json: s.json,
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: /ownerId "gone" is not an active user/,
+      unchanged: s.unchanged,
+    } satisfies BadInput;
+  })(),
+  {
+    name: 'a supplier registered twice',
+    method: 'POST',
+    path: () => REGISTER,
+    as: 'manager',
+    json: () => ({ creditCode: f.supplierId.toLowerCase(), name: 'Impostor', category: 'retail', tier: 'strategic' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /supplier 91110000MA3\w+ is already registered/,
+    unchanged: supplierUnchanged(() => f.supplierId, { tier: 'core', status: 'active', owner_id: 'mgr' }),
+  },
+
+  // ---- GET /api/suppliers/{supplierId}
+  {
+    name: 'an unknown supplier',
+    method: 'GET',
+    path: () => `/api/suppliers/${unknownCode}`,
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no supplier ${unknownCode}`),
+  },
+  {
+    name: 'a supplier id over 18 characters',
+    method: 'GET',
+    path: () => `/api/suppliers/${unknownCode}X`,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.supplierId .*18/,
+    fields: ['path.supplierId'],
+  },
+
+  // ---- PATCH /api/suppliers/{supplierId}
+  {
+    name: 'a supplier status change without its reason',
+    method: 'PATCH',
+    path: supplierPath(() => f.supplierId),
+    as: 'manager',
+    json: () => ({ status: 'suspended' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.reason a status change needs its reason/,
+    fields: ['body.reason'],
+    unchanged: supplierUnchanged(() => f.supplierId, { status: 'active' }),
+  },
+  {
+    name: 'a supplier update with nothing but a reason',
+    method: 'PATCH',
+    path: supplierPath(() => f.supplierId),
+    as: 'manager',
+    json: () => ({ reason: 'no change' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /change at least one field/,
+  },
+  {
+    name: 'blacklisting by PATCH (a review decision, not an edit)',
+    method: 'PATCH',
+    path: supplierPath(() => f.supplierId),
+    as: 'manager',
+    json: () => ({ status: 'blacklisted', reason: 'shortcut' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.status/,
+    fields: ['body.status'],
+    unchanged: supplierUnchanged(() => f.supplierId, { status: 'active' }),
+  },
+  {
+    name: 'a supplier handed to an owner who has left',
+    method: 'PATCH',
+    path: supplierPath(() => f.supplierId),
+    as: 'admin',
+    json: () => ({ ownerId: 'gone', tier: 'general' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /ownerId "gone" is not an active user/,
+    unchanged: supplierUnchanged(() => f.supplierId, { owner_id: 'mgr', tier: 'core' }),
+  },
+  {
+    name: 'reactivating a supplier whose cooperation was terminated',
+    method: 'PATCH',
+    path: supplierPath(() => f.terminatedId),
+    as: 'manager',
+    json: () => ({ status: 'active', reason: 'changed our minds', tier: 'general' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /is terminated; that is final/,
+    unchanged: supplierUnchanged(() => f.terminatedId, { status: 'terminated', tier: 'core' }),
+  },
+  {
+    name: 'an update of an unknown supplier',
+    method: 'PATCH',
+    path: () => `/api/suppliers/${unknownCode}`,
+    as: 'manager',
+    json: () => ({ name: 'Nobody' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no supplier ${unknownCode}`),
+    unchanged: noSupplier(unknownCode),
+  },
+
+  // ---- PUT /api/suppliers/{supplierId}/performance/{year}
+  {
+    name: 'performance for a year before 2000',
+    method: 'PUT',
+    path: supplierPath(() => f.supplierId, '/performance/1999'),
+    as: 'manager',
+    json: () => PERFORMANCE,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.year .*2000/,
+    fields: ['path.year'],
+  },
+  {
+    name: 'a logistics delay rate given as a percentage (15 for 15%)',
+    method: 'PUT',
+    path: supplierPath(() => f.supplierId, '/performance/2025'),
+    as: 'manager',
+    json: () => ({ ...PERFORMANCE, logisticsDelayRate: 15 }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.logisticsDelayRate .*1/,
+    fields: ['body.logisticsDelayRate'],
+    unchanged: async () => {
+      const [row] = await h.sql(
+        'select logistics_delay_rate from supplier_performance where supplier_id = $1 and year = 2025',
+        [f.supplierId],
+      );
+      expect(row).toEqual({ logistics_delay_rate: 0.02 });
+    },
+  },
+  {
+    name: 'performance with an unknown sampling result and no quality score',
+    method: 'PUT',
+    path: supplierPath(() => f.supplierId, '/performance/2024'),
+    as: 'manager',
+    json: () => ({ ...PERFORMANCE, samplingResult: 'ok', qualityScore: undefined }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.samplingResult .*body\.qualityScore/,
+    fields: ['body.samplingResult', 'body.qualityScore'],
+  },
+  {
+    name: 'performance of an unknown supplier',
+    method: 'PUT',
+    path: () => `/api/suppliers/${unknownCode}/performance/2025`,
+    as: 'manager',
+    json: () => PERFORMANCE,
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no supplier ${unknownCode}`),
+  },
+
+  // ---- POST /api/supplier-reviews
+  {
+    name: 'a review of an unknown supplier',
+    method: 'POST',
+    path: () => '/api/supplier-reviews',
+    json: () => ({ supplierId: unknownCode, year: 2026 }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no supplier ${unknownCode}`),
+    unchanged: noReview(() => unknownCode, 2026),
+  },
+  {
+    name: 'a review for a year before 2000',
+    method: 'POST',
+    path: () => '/api/supplier-reviews',
+    json: () => ({ supplierId: f.supplierId, year: 1999 }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.year .*2000/,
+    fields: ['body.year'],
+    unchanged: noReview(() => f.supplierId, 1999),
+  },
+  {
+    name: 'a second review of the same supplier and year',
+    method: 'POST',
+    path: () => '/api/supplier-reviews',
+    json: () => ({ supplierId: f.supplierId, year: 2026, reviewerId: 'lead' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /the 2026 review of 91110000MA3\w+ already exists/,
+    workflowId: () => f.reviewDocuments,
+    unchanged: async () => {
+      const [row] = await h.sql('select owner_id from cases where id = $1', [f.reviewDocuments]);
+      expect(row).toEqual({ owner_id: 'mgr' });
+    },
+  },
+  {
+    name: 'a review of a suspended supplier',
+    method: 'POST',
+    path: () => '/api/supplier-reviews',
+    json: () => ({ supplierId: f.suspendedId, year: 2026 }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /suspended; lift the suspension before starting a review/,
+    unchanged: noReview(() => f.suspendedId, 2026),
+  },
+  {
+    name: 'a review of a supplier whose cooperation was terminated',
+    method: 'POST',
+    path: () => '/api/supplier-reviews',
+    json: () => ({ supplierId: f.terminatedId, year: 2026 }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /terminated, so there is nothing to review/,
+    unchanged: noReview(() => f.terminatedId, 2026),
+  },
+  {
+    name: 'a review with a documents deadline in words and an unknown timing',
+    method: 'POST',
+    path: () => '/api/supplier-reviews',
+    json: () => ({ supplierId: f.supplierId, year: 2030, timings: { documentsDueIn: 'two weeks', nag: '1d' } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.timings\.documentsDueIn a duration like 30s/,
+    fields: ['body.timings.documentsDueIn', 'body.timings.nag'],
+    unchanged: noReview(() => f.supplierId, 2030),
+  },
+
+  // ---- POST /api/supplier-reviews/campaigns
+  {
+    name: 'a campaign year given as text',
+    method: 'POST',
+    path: () => '/api/supplier-reviews/campaigns',
+    json: () => ({ year: '2031' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.year .*number/,
+    fields: ['body.year'],
+    unchanged: noReview(() => f.supplierId, 2031),
+  },
+  {
+    name: 'a campaign with a zero step deadline',
+    method: 'POST',
+    path: () => '/api/supplier-reviews/campaigns',
+    json: () => ({ year: 2031, timings: { stepDueIn: '0s' } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.timings\.stepDueIn/,
+    fields: ['body.timings.stepDueIn'],
+    unchanged: noReview(() => f.supplierId, 2031),
+  },
+
+  // ---- POST /api/supplier-reviews/{caseId}/documents
+  {
+    name: 'a document of an unknown type',
+    method: 'POST',
+    path: reviewPath(() => f.reviewDocuments, 'documents'),
+    as: 'manager',
+    form: () => documentForm('tax_certificate', 'a certificate', 'tax.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.documentType/,
+    fields: ['body.documentType'],
+    workflowId: () => f.reviewDocuments,
+    unchanged: async () => {
+      await noEvidenceNamed('tax.pdf')();
+      await reviewUnchanged(() => f.reviewDocuments, 'documents')();
+    },
+  },
+  {
+    name: 'a document without its type',
+    method: 'POST',
+    path: reviewPath(() => f.reviewDocuments, 'documents'),
+    as: 'manager',
+    form: () => documentForm(null, 'a licence', 'untyped.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.documentType/,
+    fields: ['body.documentType'],
+    workflowId: () => f.reviewDocuments,
+    unchanged: noEvidenceNamed('untyped.pdf'),
+  },
+  {
+    name: 'a document type without the file',
+    method: 'POST',
+    path: reviewPath(() => f.reviewDocuments, 'documents'),
+    as: 'manager',
+    form: () => documentForm('business_licence', null),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.file attach the file as form field "file"/,
+    fields: ['body.file'],
+    workflowId: () => f.reviewDocuments,
+  },
+  {
+    name: 'an empty document',
+    method: 'POST',
+    path: reviewPath(() => f.reviewDocuments, 'documents'),
+    as: 'manager',
+    form: () => documentForm('business_licence', Buffer.alloc(0), 'empty-licence.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /file is empty/,
+    workflowId: () => f.reviewDocuments,
+    unchanged: noEvidenceNamed('empty-licence.pdf'),
+  },
+  {
+    name: 'a document over the limit (70 KiB)',
+    method: 'POST',
+    path: reviewPath(() => f.reviewDocuments, 'documents'),
+    as: 'manager',
+    form: () => documentForm('financial_statements', Buffer.alloc(70 * 1024, 1), 'big-statements.pdf'),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: new RegExp(`limited to ${MAX_EVIDENCE_BYTES} bytes`),
+    workflowId: () => f.reviewDocuments,
+    unchanged: noEvidenceNamed('big-statements.pdf'),
+  },
+  {
+    name: 'a document as JSON instead of multipart',
+    method: 'POST',
+    path: reviewPath(() => f.reviewDocuments, 'documents'),
+    as: 'manager',
+    json: () => ({ documentType: 'business_licence', file: 'aGVsbG8=' }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: /multipart\/form-data/,
+    workflowId: () => f.reviewDocuments,
+  },
+  {
+    name: 'a document for a review past its documents stage',
+    method: 'POST',
+    path: reviewPath(() => f.reviewChecks, 'documents'),
+    as: 'manager',
+    form: () => documentForm('business_licence', 'a late licence', 'late-licence.pdf'),
+    status: 409,
+    code: 'CONFLICT',
+    message: /past its documents stage \(now checks\)/,
+    workflowId: () => f.reviewChecks,
+    unchanged: noEvidenceNamed('late-licence.pdf'),
+  },
+  {
+    name: 'a document for an unknown review',
+    method: 'POST',
+    path: reviewPath(() => unknownReview, 'documents'),
+    as: 'manager',
+    form: () => documentForm('business_licence', 'a licence', 'orphan-licence.pdf'),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no supplier review supplier-review:/,
+    unchanged: noEvidenceNamed('orphan-licence.pdf'),
+  },
+  {
+    name: 'a document for an approval case (not a supplier review id)',
+    method: 'POST',
+    path: reviewPath(() => f.q.caseId, 'documents'),
+    as: 'manager',
+    form: () => documentForm('business_licence', 'a licence', 'misrouted.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a supplier review id/,
+    fields: ['path.caseId'],
+    workflowId: () => f.q.caseId,
+    unchanged: noEvidenceNamed('misrouted.pdf'),
+  },
+
+  // ---- POST /api/supplier-reviews/{caseId}/checks
+  {
+    name: 'an unknown credit rating',
+    method: 'POST',
+    path: reviewPath(() => f.reviewChecks, 'checks'),
+    as: 'manager',
+    json: () => ({ creditRating: 'A+', backgroundCheck: 'clear' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.creditRating/,
+    fields: ['body.creditRating'],
+    workflowId: () => f.reviewChecks,
+    unchanged: reviewUnchanged(() => f.reviewChecks, 'checks'),
+  },
+  {
+    name: 'checks with an unknown field and no background check',
+    method: 'POST',
+    path: reviewPath(() => f.reviewChecks, 'checks'),
+    as: 'manager',
+    json: () => ({ creditRating: 'AA', rating: 'AA' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.backgroundCheck/,
+    fields: ['body.backgroundCheck', 'body.rating'],
+    workflowId: () => f.reviewChecks,
+  },
+  {
+    name: 'checks while the review still waits for documents',
+    method: 'POST',
+    path: reviewPath(() => f.reviewDocuments, 'checks'),
+    as: 'manager',
+    json: () => ({ creditRating: 'AA', backgroundCheck: 'clear' }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_AWAITING_CHECKS',
+    message: /not awaiting checks/,
+    workflowId: () => f.reviewDocuments,
+    unchanged: reviewUnchanged(() => f.reviewDocuments, 'documents'),
+  },
+  {
+    name: 'checks for an unknown review',
+    method: 'POST',
+    path: reviewPath(() => unknownReview, 'checks'),
+    as: 'manager',
+    json: () => ({ creditRating: 'AA', backgroundCheck: 'clear' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no supplier review supplier-review:/,
+  },
+
+  // ---- POST /api/supplier-reviews/{caseId}/scores
+  {
+    name: 'a score of 6',
+    method: 'POST',
+    path: reviewPath(() => f.reviewChecks, 'scores'),
+    as: 'manager',
+    json: () => ({ scores: { ...SCORES, legal_compliance: 6 }, impact: 2 }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.scores\.legal_compliance .*5/,
+    fields: ['body.scores.legal_compliance'],
+    workflowId: () => f.reviewChecks,
+  },
+  {
+    name: 'scores with a dimension missing, one unknown and no impact',
+    method: 'POST',
+    path: reviewPath(() => f.reviewChecks, 'scores'),
+    as: 'manager',
+    json: () => ({ scores: { ...SCORES, market_reputation: undefined, price: 5 } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.scores\.market_reputation/,
+    fields: ['body.scores.market_reputation', 'body.scores.price', 'body.impact'],
+    workflowId: () => f.reviewChecks,
+  },
+  {
+    name: 'a proposed tier that is no tier',
+    method: 'POST',
+    path: reviewPath(() => f.reviewChecks, 'scores'),
+    as: 'manager',
+    json: () => ({ scores: SCORES, impact: 2, proposedTier: 'gold' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.proposedTier/,
+    fields: ['body.proposedTier'],
+    workflowId: () => f.reviewChecks,
+  },
+  {
+    name: 'scores before the checks are in',
+    method: 'POST',
+    path: reviewPath(() => f.reviewChecks, 'scores'),
+    as: 'manager',
+    json: () => ({ scores: SCORES, impact: 2 }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_AWAITING_SCORES',
+    message: /not awaiting scores/,
+    workflowId: () => f.reviewChecks,
+    unchanged: reviewUnchanged(() => f.reviewChecks, 'checks'),
+  },
+  {
+    name: 'scores for a malformed review id',
+    method: 'POST',
+    path: reviewPath(() => 'supplier-review:short:2026', 'scores'),
+    as: 'manager',
+    json: () => ({ scores: SCORES, impact: 2 }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a supplier review id/,
+    fields: ['path.caseId'],
+  },
+
+  // ---- GET /api/supplier-reviews/{caseId}/report and report.html
+  {
+    name: 'a report for an unknown review',
+    method: 'GET',
+    path: reviewPath(() => unknownReview, 'report'),
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no supplier review supplier-review:/,
+  },
+  {
+    name: 'a report for a review id with a two-digit year',
+    method: 'GET',
+    path: reviewPath(() => `supplier-review:${unknownCode}:26`, 'report'),
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a supplier review id/,
+    fields: ['path.caseId'],
+  },
+  {
+    name: 'a printable report for an unknown review',
+    method: 'GET',
+    path: reviewPath(() => unknownReview, 'report.html'),
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no supplier review supplier-review:/,
+  },
+  {
+    name: 'a printable report for an approval case',
+    method: 'GET',
+    path: reviewPath(() => f.q.caseId, 'report.html'),
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a supplier review id/,
+    fields: ['path.caseId'],
+  },
+];
 
 const malformedKey = key();
 
@@ -384,6 +1143,10 @@ const BAD_INPUT: BadInput[] = [
     ['/api/notifications?pageSize=0', 'owner', 'query.pageSize'],
     ['/api/users?page=-1', 'admin', 'query.page'],
     ['/api/audit/events?pageSize=101', 'auditor', 'query.pageSize'],
+    ['/api/suppliers?status=pending', 'auditor', 'query.status'],
+    ['/api/suppliers?tier=gold', 'lead', 'query.tier'],
+    ['/api/suppliers?q=%20%20', 'lead', 'query.q'],
+    ['/api/suppliers?pageSize=0', 'owner', 'query.pageSize'],
   ].map(([path, as, field]): BadInput => ({
     name: `bad query ${path}`,
     method: 'GET',
@@ -816,6 +1579,7 @@ const BAD_INPUT: BadInput[] = [
     message: /is closed/,
     unchanged: noEvidenceNamed('late.txt'),
   },
+  ...SUPPLIER_BAD_INPUT,
 ];
 
 async function send(c: BadInput, headers: Record<string, string> = {}) {
@@ -857,6 +1621,7 @@ describe('bad input', () => {
       const before = { db: await dbSnapshot(), history: workflowId ? await historyLength(workflowId) : null };
       const res = await send(c);
       expectEnvelope(res, c.status, c.code, c.message);
+      if (c.reason) expect(res.body.error.reason).toBe(c.reason);
       if (c.fields) {
         const fields = (res.body.error.details as Array<{ field: string; message: string }>).map((d) => d.field);
         expect(fields).toEqual(expect.arrayContaining(c.fields));
@@ -915,8 +1680,13 @@ describe('bad input', () => {
       return expected.every((id) => now.includes(id)) && now;
     });
     expect(ids).toEqual(expected);
-    const cases = await h.sql('select id from cases order by id');
-    expect(cases.map((c) => c.id)).toEqual([f.closed.caseId, f.p.caseId, f.q.caseId].sort());
+    const cases = await h.sql('select id from cases');
+    expect(cases.map((c) => c.id).sort()).toEqual(
+      [f.closed.caseId, f.p.caseId, f.q.caseId, f.reviewDocuments, f.reviewChecks].sort(),
+    );
+    // And no bad input reached a review: they still wait where the fixtures left them.
+    await reviewUnchanged(() => f.reviewDocuments, 'documents')();
+    await reviewUnchanged(() => f.reviewChecks, 'checks')();
     const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(chain.body.ok).toBe(true);
   });
@@ -979,5 +1749,73 @@ describe('durations and unknown fields (regressions)', () => {
     } finally {
       await terminateIfStarted(`approval-request:${requestKey}`);
     }
+  });
+});
+
+/**
+ * Supplier review bugs this file found, now fixed: each test states the wanted
+ * behaviour. They run last, after the check that no bad input started a
+ * workflow, and end whatever workflow a regression would start.
+ */
+describe('supplier reviews (regressions of fixed bugs)', () => {
+  async function endReview(caseId: string) {
+    const handle = h.temporal.workflow.getHandle(caseId);
+    try {
+      await handle.describe();
+    } catch {
+      return; // never started: the wanted behaviour
+    }
+    // Quiet first, so no activity still in flight writes after the termination.
+    await quiet(caseId).catch(() => undefined);
+    await handle.terminate('bad-input test cleanup').catch(() => undefined);
+  }
+
+  it('a reviewerId that is no active user is refused with 400 (today the review starts, and nobody can ever enter its checks or scores)', async () => {
+    const caseId = `supplier-review:${f.supplierId}:2040`;
+    try {
+      const before = await dbSnapshot();
+      const res = await h.api('POST', '/api/supplier-reviews', {
+        as: 'lead',
+        json: { supplierId: f.supplierId, year: 2040, reviewerId: 'ghost' },
+      });
+      expectEnvelope(res, 400, 'BAD_REQUEST', /reviewerId "ghost" is not an active user/);
+      await expectNotStarted(caseId);
+      expect(await dbSnapshot()).toEqual(before);
+    } finally {
+      await endReview(caseId);
+    }
+  });
+
+  it('approval timings out of order are refused with 400, as for approval requests (today the review starts with them)', async () => {
+    const caseId = `supplier-review:${f.supplierId}:2041`;
+    try {
+      const before = await dbSnapshot();
+      const res = await h.api('POST', '/api/supplier-reviews', {
+        as: 'lead',
+        // The default escalateAfter is 48h: a reminder after 30 days comes after the escalation.
+        json: { supplierId: f.supplierId, year: 2041, timings: { approval: { remindAfter: '30d' } } },
+      });
+      expectEnvelope(res, 400, 'BAD_REQUEST', /remindAfter ≤ escalateAfter ≤ expireAfter/);
+      await expectNotStarted(caseId);
+      expect(await dbSnapshot()).toEqual(before);
+    } finally {
+      await endReview(caseId);
+    }
+  });
+
+  it('a document for a review whose workflow has ended is refused and not stored', async () => {
+    // A review whose workflow has ended while its read model still says "documents".
+    const caseId = await startReview(f.supplierId, 2042);
+    await h.temporal.workflow.getHandle(caseId).terminate('ended before its documents arrived');
+    const before = await dbSnapshot();
+    const res = await h.api('POST', `/api/supplier-reviews/${enc(caseId)}/documents`, {
+      as: 'manager',
+      body: documentForm('business_licence', 'a licence', 'after-the-end.pdf'),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(409);
+    expect(res.body.error.message).toMatch(/is closed \(its workflow is terminated\)/);
+    // …and nothing of it may stay behind.
+    await noEvidenceNamed('after-the-end.pdf')();
+    expect(await dbSnapshot()).toEqual(before);
   });
 });
