@@ -68,7 +68,8 @@ describe('incidents', () => {
     await notifyAll(incidentId, row.data.plan.mustNotify);
     expect((await step(incidentId, 'stabilise', 'lead', { summary: 'traffic restored' })).status).toBe(200);
     await waitForStage(caseId, 'evaluation').catch(async (err) => {
-      throw new Error(`${err.message}; case is ${JSON.stringify(await caseRow(caseId))}`);
+      const stack = await h.temporal.workflow.getHandle(caseId).query('__stack_trace');
+      throw new Error(`${err.message}; workflow is at ${String(stack)}`);
     });
 
     // Closing before the required review is refused with the reason.

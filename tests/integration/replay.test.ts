@@ -14,7 +14,7 @@ import { HISTORY_FIXTURES } from '../support/histories';
 const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
-  it('has fixtures for the approval step, the rectification item and the supplier review', () => {
+  it('has fixtures for the approval step, rectification items, supplier reviews and incidents', () => {
     expect(fixtures).toEqual(
       expect.arrayContaining([
         'approval-approved.json',
@@ -24,6 +24,7 @@ describe('replay of recorded histories', () => {
         'rectification-returned-resubmitted.json',
         'supplier-review-approved.json',
         'supplier-review-blacklisted.json',
+        'incident-grade-I.json',
       ]),
     );
   });

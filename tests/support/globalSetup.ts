@@ -31,23 +31,18 @@ export function databaseUrl(adminUrl: string, database: string): string {
   return url.toString();
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export default async function setup(project: TestProject) {
   const runId = `gov_test_${process.pid}`;
   const templateDatabase = `${runId}_template`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
-  // Leftovers of an interrupted earlier run would only take space.
+  // Leftovers of interrupted runs take space. Another run may be going on
+  // (perhaps from another process namespace, so a pid says nothing here):
+  // drop only test databases whose files are older than six hours.
   const stale = await admin.query<{ datname: string }>(
-    `select datname from pg_database where starts_with(datname, 'gov_test_')`,
+    `select datname from pg_database
+      where starts_with(datname, 'gov_test_')
+        and (pg_stat_file('base/' || oid || '/PG_VERSION')).modification < now() - interval '6 hours'`,
   );
   for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
   await admin.query(`create database "${templateDatabase}"`);

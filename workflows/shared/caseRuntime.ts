@@ -17,6 +17,9 @@ export interface ChangeOptions {
   payload?: Record<string, unknown>;
 }
 
+/** The case data as it is now: a write queued behind others must not see later changes. */
+const snapshotOf = (data: Record<string, unknown>) => JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
+
 export class CaseRuntime {
   stage: string;
   status: CaseStatus = 'open';
@@ -25,6 +28,19 @@ export class CaseRuntime {
   /** Incident grade, mirrored as GovGrade; other processes leave it unset. */
   grade?: string;
   readonly openTaskIds = new Set<string>();
+  /**
+   * Read-model writes, one after another. An Update handler and the main
+   * flow may both change the case in one activation; run as concurrent
+   * activities, the older write could commit last and the read model would
+   * show a stage the case has left.
+   */
+  private writes: Promise<void> = Promise.resolve();
+
+  private inOrder(write: () => Promise<void>): Promise<void> {
+    const next = this.writes.then(write);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
 
   constructor(readonly record: OpenCaseInput) {
     this.stage = record.stage;
@@ -37,7 +53,7 @@ export class CaseRuntime {
 
   async open(): Promise<void> {
     this.mirror();
-    await acts.openCase(this.record);
+    await this.inOrder(() => acts.openCase(this.record));
   }
 
   async moveTo(
@@ -48,31 +64,37 @@ export class CaseRuntime {
     if (options.dueAt !== undefined) this.dueAt = options.dueAt ?? undefined;
     if (options.riskLevel) this.record.riskLevel = options.riskLevel;
     this.mirror();
-    await acts.changeCase({
-      caseId: this.caseId,
-      actorId: options.actorId,
-      action: options.action ?? 'case.stage_changed',
-      reason: options.reason,
-      patch: {
-        stage,
-        ...(options.dueAt !== undefined ? { dueAt: options.dueAt } : {}),
-        ...(options.riskLevel ? { riskLevel: options.riskLevel } : {}),
-        ...(options.data ? { data: options.data } : {}),
-      },
-      payload: options.payload,
-    });
+    const data = options.data ? snapshotOf(options.data) : undefined;
+    await this.inOrder(() =>
+      acts.changeCase({
+        caseId: this.caseId,
+        actorId: options.actorId,
+        action: options.action ?? 'case.stage_changed',
+        reason: options.reason,
+        patch: {
+          stage,
+          ...(options.dueAt !== undefined ? { dueAt: options.dueAt } : {}),
+          ...(options.riskLevel ? { riskLevel: options.riskLevel } : {}),
+          ...(data ? { data } : {}),
+        },
+        payload: options.payload,
+      }),
+    );
   }
 
   /** Records case data (the process's own details) without changing the stage. */
   async recordData(action: string, options: ChangeOptions & { data: Record<string, unknown> }): Promise<void> {
-    await acts.changeCase({
-      caseId: this.caseId,
-      actorId: options.actorId,
-      action,
-      reason: options.reason,
-      patch: { data: options.data },
-      payload: options.payload,
-    });
+    const data = snapshotOf(options.data);
+    await this.inOrder(() =>
+      acts.changeCase({
+        caseId: this.caseId,
+        actorId: options.actorId,
+        action,
+        reason: options.reason,
+        patch: { data },
+        payload: options.payload,
+      }),
+    );
   }
 
   /** Sets the deadline people are working to, for Temporal UI filters; no DB write. */
@@ -90,20 +112,22 @@ export class CaseRuntime {
     this.outcome = outcome;
     this.dueAt = undefined;
     this.mirror();
-    await acts.changeCase({
-      caseId: this.caseId,
-      actorId: options.actorId,
-      action: options.action ?? 'case.closed',
-      reason: options.reason,
-      patch: {
-        stage: 'closed',
-        status: 'closed',
-        outcome,
-        dueAt: null,
-        ...(options.data ? { data: options.data } : {}),
-      },
-      payload: options.payload,
-    });
+    await this.inOrder(() =>
+      acts.changeCase({
+        caseId: this.caseId,
+        actorId: options.actorId,
+        action: options.action ?? 'case.closed',
+        reason: options.reason,
+        patch: {
+          stage: 'closed',
+          status: 'closed',
+          outcome,
+          dueAt: null,
+          ...(options.data ? { data: snapshotOf(options.data) } : {}),
+        },
+        payload: options.payload,
+      }),
+    );
   }
 
   snapshot(): CaseSnapshot {
