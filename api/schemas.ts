@@ -35,6 +35,26 @@ export const durationSchema = z
   .openapi({ example: '48h', description: 'from 1s to 3 years' });
 const isoDate = z.string().openapi({ format: 'date-time' });
 
+/** Overrides of an approval's reminder, escalation and expiry. */
+export const ApprovalTimingsSchema = z
+  .object({
+    remindAfter: durationSchema.optional(),
+    escalateAfter: durationSchema.optional(),
+    expireAfter: durationSchema.optional(),
+  })
+  .strict()
+  .openapi('ApprovalTimings');
+
+/** Overrides of a rectification item's due date, reminder and second escalation. */
+export const RectificationTimingsSchema = z
+  .object({
+    dueIn: durationSchema.optional(),
+    remindBefore: durationSchema.optional(),
+    escalateAgainAfter: durationSchema.optional(),
+  })
+  .strict()
+  .openapi('RectificationTimings');
+
 export const RoleSchema = z.enum(ROLES);
 export const RiskLevelSchema = z.enum(RISK_LEVELS);
 
@@ -51,22 +71,8 @@ export const StartApprovalRequestSchema = z
     probability: z.number().int().min(1).max(5).optional().openapi({ description: 'risk matrix probability 1–5' }),
     impact: z.number().int().min(1).max(5).optional().openapi({ description: 'risk matrix impact 1–5' }),
     ownerId: z.string().min(1).optional().openapi({ description: 'carries out conditions; defaults to the initiator' }),
-    approvalTimings: z
-      .object({
-        remindAfter: durationSchema.optional(),
-        escalateAfter: durationSchema.optional(),
-        expireAfter: durationSchema.optional(),
-      })
-      .strict()
-      .optional(),
-    rectificationTimings: z
-      .object({
-        dueIn: durationSchema.optional(),
-        remindBefore: durationSchema.optional(),
-        escalateAgainAfter: durationSchema.optional(),
-      })
-      .strict()
-      .optional(),
+    approvalTimings: ApprovalTimingsSchema.optional(),
+    rectificationTimings: RectificationTimingsSchema.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {

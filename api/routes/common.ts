@@ -1,7 +1,9 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import { eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
+import { users } from '../../db/schema';
 import type { Settings } from '../../platform/config';
 import type { AppEnv } from '../auth';
 import { ApiError } from '../errors';
@@ -81,6 +83,62 @@ export async function sendCaseUpdate<Ret, Args extends [unknown, ...unknown[]]>(
       throw new ApiError('CONFLICT', `case ${workflowId} has finished; it awaits nothing`);
     throw err;
   }
+}
+
+/** A user named in a request body must exist and be active: 400 naming the field otherwise. */
+export async function requireActiveUser(db: Database, userId: string, field: string): Promise<void> {
+  const [user] = await db.select({ active: users.active }).from(users).where(eq(users.id, userId));
+  if (!user?.active) {
+    throw new ApiError('BAD_REQUEST', `invalid body: ${field} "${userId}" is not an active user`, [
+      { field: `body.${field}`, message: 'not an active user' },
+    ]);
+  }
+}
+
+/**
+ * Routes for the steps of one kind of case: POST {resource}/{id}/{step} with a
+ * JSON body, answered with the workflow's step result. Each step is an Update
+ * whose validator is the authority; the route checks the case exists first.
+ */
+export function caseSteps(
+  app: ReturnType<typeof router>,
+  config: {
+    resource: string;
+    idName: string;
+    idParam: z.ZodObject<z.ZodRawShape>;
+    tag: string;
+    resultSchema: z.ZodTypeAny;
+    /** Resolves the case id, throwing NOT_FOUND when there is no such case. */
+    load: (id: string) => Promise<string>;
+  },
+) {
+  return <S extends z.ZodTypeAny>(
+    path: string,
+    summary: string,
+    schema: S,
+    send: (caseId: string, actor: ReturnType<typeof actorOf>, body: z.infer<S>) => Promise<unknown>,
+  ) =>
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `${config.resource}/{${config.idName}}/${path}`,
+        tags: [config.tag],
+        summary,
+        security: bearer,
+        request: { params: config.idParam, body: { required: true, content: { 'application/json': { schema } } } },
+        responses: {
+          200: { description: 'Recorded', content: { 'application/json': { schema: config.resultSchema } } },
+          ...errorResponses(400, 401, 403, 404, 409, 422),
+        },
+      }),
+      async (c) => {
+        // The generic path loses the param types; the schema still validated them.
+        const params = c.req.valid('param' as never) as Record<string, string>;
+        const caseId = await config.load(params[config.idName]!);
+        const result = await send(caseId, actorOf(c), c.req.valid('json' as never) as z.infer<S>);
+        return c.json(result as never, 200);
+      },
+    );
 }
 
 export function actorOf(c: { get(key: 'user'): AppEnv['Variables']['user'] }) {

@@ -23,7 +23,16 @@ import { requireRole } from '../auth';
 import { temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
 import { durationSchema } from '../schemas';
-import { actorOf, bearer, errorResponses, router, sendCaseUpdate, type AppDeps } from './common';
+import {
+  actorOf,
+  bearer,
+  errorResponses,
+  router,
+  sendCaseUpdate,
+  type AppDeps,
+  requireActiveUser,
+  caseSteps,
+} from './common';
 import { reportIncident, ReportIncidentSchema } from './incidents';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -42,10 +51,6 @@ export function complaintRoutes(deps: AppDeps) {
       .where(eq(cases.id, caseIdOf(complaintId)));
     if (!row) throw new ApiError('NOT_FOUND', `no complaint ${complaintId}`);
     return row;
-  }
-  async function requireActiveUser(userId: string, field: string) {
-    const [user] = await db.select({ active: users.active }).from(users).where(eq(users.id, userId));
-    if (!user?.active) throw new ApiError('BAD_REQUEST', `invalid body: ${field} "${userId}" is not an active user`);
   }
 
   app.openapi(
@@ -103,7 +108,7 @@ export function complaintRoutes(deps: AppDeps) {
       const body = c.req.valid('json');
       const user = c.get('user');
       const handlerId = body.handlerId ?? user.id;
-      if (body.handlerId) await requireActiveUser(body.handlerId, 'handlerId');
+      if (body.handlerId) await requireActiveUser(db, body.handlerId, 'handlerId');
       const complaintId = body.complaintId ?? `CMP-${randomUUID().slice(0, 8).toUpperCase()}`;
       const caseId = caseIdOf(complaintId);
       try {
@@ -147,33 +152,14 @@ export function complaintRoutes(deps: AppDeps) {
     },
   );
 
-  const step = <S extends z.ZodTypeAny>(
-    path: string,
-    summary: string,
-    schema: S,
-    send: (caseId: string, actor: ReturnType<typeof actorOf>, body: z.infer<S>) => Promise<unknown>,
-  ) =>
-    app.openapi(
-      createRoute({
-        method: 'post',
-        path: `/api/complaints/{complaintId}/${path}`,
-        tags: ['Complaints'],
-        summary,
-        security: bearer,
-        request: { params: IdParam, body: json(schema) },
-        responses: {
-          200: { description: 'Recorded', content: { 'application/json': { schema: StepSchema } } },
-          ...errorResponses(400, 401, 403, 404, 409, 422),
-        },
-      }),
-      async (c) => {
-        // The generic path loses the param types; the schema still validated them.
-        const { complaintId } = c.req.valid('param' as never) as { complaintId: string };
-        await loadComplaint(complaintId);
-        const result = await send(caseIdOf(complaintId), actorOf(c), c.req.valid('json' as never) as z.infer<S>);
-        return c.json(result as z.infer<typeof StepSchema>, 200);
-      },
-    );
+  const step = caseSteps(app, {
+    resource: '/api/complaints',
+    idName: 'complaintId',
+    idParam: IdParam,
+    tag: 'Complaints',
+    resultSchema: StepSchema,
+    load: async (id) => (await loadComplaint(id)).id,
+  });
 
   step(
     'investigation',
@@ -195,7 +181,7 @@ export function complaintRoutes(deps: AppDeps) {
     'Open a rectification item from this complaint (managers); the complaint closes only when it is verified',
     z.object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() }).strict(),
     async (id, actor, body) => {
-      await requireActiveUser(body.ownerId, 'ownerId');
+      await requireActiveUser(db, body.ownerId, 'ownerId');
       return sendCaseUpdate(temporal, id, addComplaintRectificationUpdate, { actor, ...body });
     },
   );

@@ -27,9 +27,9 @@ import type { AuthUser } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderIncidentReport, type IncidentReport } from '../reports/incidentReport';
-import { durationSchema } from '../schemas';
+import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
 import { approvalTimingsProblem } from './supplierReviews';
-import { actorOf, bearer, errorResponses, router, sendCaseUpdate, type AppDeps } from './common';
+import { actorOf, bearer, errorResponses, router, sendCaseUpdate, type AppDeps, caseSteps } from './common';
 
 export const ImpactSchema = z
   .object({
@@ -73,22 +73,8 @@ export const ReportIncidentSchema = z
       .object({
         acknowledgeWithin: durationSchema.optional(),
         stabiliseWithin: durationSchema.optional(),
-        approval: z
-          .object({
-            remindAfter: durationSchema.optional(),
-            escalateAfter: durationSchema.optional(),
-            expireAfter: durationSchema.optional(),
-          })
-          .strict()
-          .optional(),
-        rectification: z
-          .object({
-            dueIn: durationSchema.optional(),
-            remindBefore: durationSchema.optional(),
-            escalateAgainAfter: durationSchema.optional(),
-          })
-          .strict()
-          .optional(),
+        approval: ApprovalTimingsSchema.optional(),
+        rectification: RectificationTimingsSchema.optional(),
       })
       .strict()
       .optional(),
@@ -256,33 +242,14 @@ export function incidentRoutes(deps: AppDeps) {
     },
   );
 
-  const step = <S extends z.ZodTypeAny>(
-    path: string,
-    summary: string,
-    schema: S,
-    send: (caseId: string, actor: ReturnType<typeof actorOf>, body: z.infer<S>) => Promise<unknown>,
-  ) =>
-    app.openapi(
-      createRoute({
-        method: 'post',
-        path: `/api/incidents/{incidentId}/${path}`,
-        tags: ['Incidents'],
-        summary,
-        security: bearer,
-        request: { params: IdParam, body: json(schema) },
-        responses: {
-          200: { description: 'Recorded', content: { 'application/json': { schema: StepSchema } } },
-          ...errorResponses(400, 401, 403, 404, 409, 422),
-        },
-      }),
-      async (c) => {
-        // The generic path loses the param types; the schema still validated them.
-        const { incidentId } = c.req.valid('param' as never) as { incidentId: string };
-        await loadIncident(incidentId);
-        const result = await send(caseIdOf(incidentId), actorOf(c), c.req.valid('json' as never) as z.infer<S>);
-        return c.json(result as z.infer<typeof StepSchema>, 200);
-      },
-    );
+  const step = caseSteps(app, {
+    resource: '/api/incidents',
+    idName: 'incidentId',
+    idParam: IdParam,
+    tag: 'Incidents',
+    resultSchema: StepSchema,
+    load: async (id) => (await loadIncident(id)).id,
+  });
 
   const text = (max: number) => z.string().trim().min(1).max(max);
   step('acknowledge', 'Acknowledge (the owner or a manager)', z.object({}).strict(), (id, actor) =>

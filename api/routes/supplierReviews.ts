@@ -17,7 +17,7 @@ import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderSupplierReport, type SupplierReport } from '../reports/supplierReport';
-import { durationSchema } from '../schemas';
+import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
 import { actorOf, bearer, errorResponses, router, type AppDeps } from './common';
 import { evidenceBodyLimit, storeEvidence } from './evidence';
 
@@ -26,22 +26,8 @@ const TimingsSchema = z
     documentsDueIn: durationSchema.optional(),
     stepDueIn: durationSchema.optional(),
     remindBefore: durationSchema.optional(),
-    approval: z
-      .object({
-        remindAfter: durationSchema.optional(),
-        escalateAfter: durationSchema.optional(),
-        expireAfter: durationSchema.optional(),
-      })
-      .strict()
-      .optional(),
-    rectification: z
-      .object({
-        dueIn: durationSchema.optional(),
-        remindBefore: durationSchema.optional(),
-        escalateAgainAfter: durationSchema.optional(),
-      })
-      .strict()
-      .optional(),
+    approval: ApprovalTimingsSchema.optional(),
+    rectification: RectificationTimingsSchema.optional(),
   })
   .strict()
   .openapi('SupplierReviewTimings');

@@ -14,7 +14,7 @@ import { requireRole } from '../auth';
 import { toCaseDto } from '../dto';
 import { ApiError } from '../errors';
 import { CaseSchema, pageOf, PageQuerySchema } from '../schemas';
-import { bearer, errorResponses, router, type AppDeps } from './common';
+import { bearer, errorResponses, router, type AppDeps, requireActiveUser } from './common';
 
 const ContactSchema = z
   .object({
@@ -145,10 +145,6 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
     if (!row) throw new ApiError('NOT_FOUND', `no supplier ${supplierId}`);
     return row;
   }
-  async function requireActiveUser(userId: string, field: string) {
-    const [user] = await db.select({ active: users.active }).from(users).where(eq(users.id, userId));
-    if (!user?.active) throw new ApiError('BAD_REQUEST', `invalid body: ${field} "${userId}" is not an active user`);
-  }
 
   app.openapi(
     createRoute({
@@ -168,7 +164,7 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
       const body = c.req.valid('json');
       const actor = c.get('user');
       const ownerId = body.ownerId ?? actor.id;
-      if (body.ownerId) await requireActiveUser(body.ownerId, 'ownerId');
+      if (body.ownerId) await requireActiveUser(db, body.ownerId, 'ownerId');
       const row = {
         id: body.creditCode,
         name: body.name,
@@ -305,7 +301,7 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
     async (c) => {
       const supplier = await loadSupplier(c.req.valid('param').supplierId);
       const body = c.req.valid('json');
-      if (body.ownerId) await requireActiveUser(body.ownerId, 'ownerId');
+      if (body.ownerId) await requireActiveUser(db, body.ownerId, 'ownerId');
       if (body.status && ['terminated', 'blacklisted'].includes(supplier.status)) {
         throw new ApiError('CONFLICT', `supplier ${supplier.id} is ${supplier.status}; that is final`);
       }

@@ -225,8 +225,11 @@ describe('approval step', () => {
       riskLevel: 'low',
       approvalTimings: { remindAfter: '1s', escalateAfter: '1s', expireAfter: '1h' },
     });
-    const [row] = await h.sql('select due_at, created_at from cases where id = $1', [caseId]);
-    expect(row.due_at.getTime() - row.created_at.getTime()).toBeGreaterThanOrEqual(900);
+    // Due when the approval would escalate: 1s after the workflow started.
+    const [row] = await h.sql('select due_at from cases where id = $1', [caseId]);
+    const { startTime } = await h.temporal.workflow.getHandle(caseId).describe();
+    expect(row.due_at.getTime() - startTime.getTime()).toBeGreaterThanOrEqual(1000);
+    expect(row.due_at.getTime() - startTime.getTime()).toBeLessThan(2000);
     const overdueIds = async () =>
       (await h.api('GET', '/api/cases?overdue=true&pageSize=100', { as: 'auditor' })).body.items.map(
         (c: { id: string }) => c.id,
