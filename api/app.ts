@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
       title: 'Governance platform API · 治理平台 API',
       version: '0.1.0',
       description:
-        'Governance cases (approvals, rectification items) run as Temporal workflows. Errors share one envelope: { error: { code, message, requestId } }.',
+        'Governance cases — approval requests, supplier reviews, incidents, complaints and their rectification items — run as Temporal workflows. Errors share one envelope: { error: { code, message, requestId } }.',
     },
   });
   return app;
