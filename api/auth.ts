@@ -23,6 +23,9 @@ export type AppEnv = {
 
 export const TOKEN_PREFIX = 'gov_';
 
+/** POSTs that only compute an answer and write nothing: auditors may call them. */
+const READ_ONLY_POSTS = new Set(['/api/incidents/grade-suggestion']);
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -55,7 +58,7 @@ export function authenticate(db: Database): MiddlewareHandler<AppEnv> {
       .limit(1);
     if (!row) throw new ApiError('UNAUTHENTICATED', 'the API token is unknown or revoked');
     c.set('user', row);
-    const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method);
+    const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method) && !READ_ONLY_POSTS.has(c.req.path);
     if (mutating && isReadOnly(row)) throw new ApiError('FORBIDDEN', 'auditors have read-only access');
     await next();
   };

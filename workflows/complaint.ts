@@ -200,6 +200,7 @@ export async function complaintWorkflow(
     },
     {
       validator: ({ actor }) => {
+        if (!notClosed()) refuse('COMPLAINT_CLOSED', 'the complaint is closed');
         if (complaint.linkedIncidentCaseId)
           refuse('ALREADY_RAISED', `already raised to ${complaint.linkedIncidentCaseId}`);
         if (!hasAnyRole(actor, ['manager']))

@@ -206,8 +206,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
       return { stage: caseRuntime.stage, grade: incident.grade };
     },
     {
-      validator: ({ entry, at }) => {
+      validator: ({ actor, entry, at }) => {
         if (caseRuntime.status === 'closed') refuse('INCIDENT_CLOSED', 'the incident is closed');
+        if (!isResponder(actor)) refuse('ROLE_NOT_PERMITTED', 'the incident owner or a manager adds timeline entries');
         if (!entry?.trim()) refuse('INVALID_ENTRY', 'a timeline entry needs its text');
         if (at !== undefined && Number.isNaN(Date.parse(at))) refuse('INVALID_ENTRY', 'at must be an ISO date-time');
       },

@@ -4,6 +4,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { users } from '../../db/schema';
+import { isReadOnly } from '../../domain/roles';
 import type { Settings } from '../../platform/config';
 import type { AppEnv } from '../auth';
 import { ApiError } from '../errors';
@@ -86,9 +87,15 @@ export async function sendCaseUpdate<Ret, Args extends [unknown, ...unknown[]]>(
 }
 
 /** A user named in a request body must exist and be active: 400 naming the field otherwise. */
-export async function requireActiveUser(db: Database, userId: string, field: string): Promise<void> {
-  const [user] = await db.select({ active: users.active }).from(users).where(eq(users.id, userId));
-  if (!user?.active) {
+export async function requireActiveUser(
+  db: Database,
+  userId: string,
+  field: string,
+  options: { mayAct?: boolean } = {},
+): Promise<void> {
+  const [user] = await db.select({ active: users.active, roles: users.roles }).from(users).where(eq(users.id, userId));
+  // Someone who must act on a case cannot be an auditor, who changes nothing.
+  if (!user?.active || (options.mayAct && isReadOnly(user))) {
     throw new ApiError('BAD_REQUEST', `invalid body: ${field} "${userId}" is not an active user`, [
       { field: `body.${field}`, message: 'not an active user' },
     ]);

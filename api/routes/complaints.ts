@@ -108,7 +108,7 @@ export function complaintRoutes(deps: AppDeps) {
       const body = c.req.valid('json');
       const user = c.get('user');
       const handlerId = body.handlerId ?? user.id;
-      if (body.handlerId) await requireActiveUser(db, body.handlerId, 'handlerId');
+      if (body.handlerId) await requireActiveUser(db, body.handlerId, 'handlerId', { mayAct: true });
       const complaintId = body.complaintId ?? `CMP-${randomUUID().slice(0, 8).toUpperCase()}`;
       const caseId = caseIdOf(complaintId);
       try {
@@ -212,6 +212,7 @@ export function complaintRoutes(deps: AppDeps) {
       const complaint = await loadComplaint(complaintId);
       if (complaint.data.linkedIncidentCaseId)
         throw new ApiError('CONFLICT', `already raised to ${complaint.data.linkedIncidentCaseId}`);
+      if (complaint.status === 'closed') throw new ApiError('CONFLICT', `complaint ${complaintId} is closed`);
       const body = c.req.valid('json');
       const incident = await reportIncident(
         deps,
@@ -219,10 +220,19 @@ export function complaintRoutes(deps: AppDeps) {
         { ...body, title: body.title ?? `From complaint ${complaintId}: ${complaint.title}` },
         complaint.id,
       );
-      await sendCaseUpdate(temporal, complaint.id, linkComplaintIncidentUpdate, {
-        actor: actorOf(c),
-        incidentCaseId: incident.caseId,
-      });
+      try {
+        await sendCaseUpdate(temporal, complaint.id, linkComplaintIncidentUpdate, {
+          actor: actorOf(c),
+          incidentCaseId: incident.caseId,
+        });
+      } catch (err) {
+        // The complaint closed (or was raised) meanwhile: leave no orphan incident.
+        await temporal.workflow
+          .getHandle(incident.caseId)
+          .terminate(`complaint ${complaintId} could not be linked`)
+          .catch(() => undefined);
+        throw err;
+      }
       return c.json({ incidentCaseId: incident.caseId, incidentId: incident.incidentId, grade: incident.grade }, 201);
     },
   );

@@ -165,6 +165,11 @@ async function requireManager(db: Database, userId: string) {
 
 const IdParam = z.object({ incidentId: z.string().regex(BUSINESS_KEY_PATTERN, 'an incident id') });
 const StepSchema = z.object({ stage: z.string(), grade: z.string() }).openapi('IncidentStep');
+/** A moment that has happened: a notification not yet made satisfies no rule. */
+const pastInstant = z.iso
+  .datetime({ offset: true })
+  .refine((t) => Date.parse(t) <= Date.now() + 5 * 60_000, 'is in the future');
+
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 
 export function incidentRoutes(deps: AppDeps) {
@@ -258,7 +263,7 @@ export function incidentRoutes(deps: AppDeps) {
   step(
     'timeline',
     'Add an on-site handling entry (现场处置)',
-    z.object({ entry: text(5000), at: z.iso.datetime({ offset: true }).optional() }).strict(),
+    z.object({ entry: text(5000), at: pastInstant.optional() }).strict(),
     (id, actor, body) => sendCaseUpdate(temporal, id, addIncidentTimelineUpdate, { actor, ...body }),
   );
   step(
@@ -267,7 +272,7 @@ export function incidentRoutes(deps: AppDeps) {
     z
       .object({
         audience: z.enum(['management', 'regulator', 'affected_users', 'board', 'partners']),
-        notifiedAt: z.iso.datetime({ offset: true }),
+        notifiedAt: pastInstant,
         summary: text(5000),
       })
       .strict(),

@@ -256,6 +256,125 @@ const reviewData = async (caseId: string) =>
     data: Record<string, unknown>;
   };
 
+// ---------------------------------------------------------------- incident and complaint helpers
+
+type CaseRef = { caseId: string };
+type IncidentRef = CaseRef & { incidentId: string };
+type ComplaintRef = CaseRef & { complaintId: string };
+
+/** Every incident, complaint (and their rectification item) workflow this file started and has not yet ended. */
+const caseWorkflows = new Set<string>();
+
+const caseRow = async (caseId: string) =>
+  (await h.sql('select stage, status, outcome, initiator_id, owner_id, data from cases where id = $1', [caseId]))[0] as
+    | {
+        stage: string;
+        status: string;
+        outcome: string | null;
+        initiator_id: string;
+        owner_id: string;
+        data: Record<string, any>;
+      }
+    | undefined;
+
+const waitForStage = (caseId: string, stage: string) =>
+  eventually(async () => (await caseRow(caseId))?.stage === stage, 20_000);
+
+/** Quiet first, so nothing still in flight writes after the termination; one that has ended is left as it is. */
+async function finishCase(workflowId: string) {
+  const handle = h.temporal.workflow.getHandle(workflowId);
+  if ((await handle.describe()).status.name === 'RUNNING') {
+    await quiet(workflowId);
+    await handle.terminate('auth matrix: done with it');
+  }
+  caseWorkflows.delete(workflowId);
+}
+
+/**
+ * A grade IV report on a system of its own: a repeat (same category and
+ * system within 90 days) would make the review required and change what
+ * close-out accepts.
+ */
+function incidentReport(incidentId: string, extra: Record<string, unknown> = {}) {
+  return {
+    incidentId,
+    title: `Matrix incident ${incidentId}`,
+    category: 'system_failure',
+    system: h.unique('matrix-system'),
+    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    impact: { affectedUsers: 50, amountCny: 0 },
+    ...extra,
+  };
+}
+
+/** A grade IV incident reported by mgr, its owner: waiting to be acknowledged. */
+async function incidentReported(): Promise<IncidentRef> {
+  const incidentId = h.unique('INC');
+  const caseId = `incident:${incidentId}`;
+  const res = await h.api('POST', '/api/incidents', { as: 'manager', json: incidentReport(incidentId) });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  caseWorkflows.add(caseId);
+  await waitForStage(caseId, 'reported');
+  await quiet(caseId);
+  return { incidentId, caseId };
+}
+
+async function incidentStep(target: IncidentRef, step: string, json: unknown = {}) {
+  const res = await h.api('POST', `/api/incidents/${target.incidentId}/${step}`, { as: 'manager', json });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await quiet(target.caseId);
+}
+
+/** Acknowledged by its owner: on-site handling. */
+async function incidentHandling(): Promise<IncidentRef> {
+  const target = await incidentReported();
+  await incidentStep(target, 'acknowledge');
+  return target;
+}
+
+/** Stabilised (grade IV must notify no one first): waiting for its evaluation or close-out. */
+async function incidentEvaluation(): Promise<IncidentRef> {
+  const target = await incidentHandling();
+  await incidentStep(target, 'stabilise', { summary: 'Rolled back the release' });
+  await waitForStage(target.caseId, 'evaluation');
+  await quiet(target.caseId);
+  return target;
+}
+
+/** A complaint accepted by mgr and handled by owner (an action owner): investigating. */
+async function complaintInvestigating(): Promise<ComplaintRef> {
+  const complaintId = h.unique('CMP');
+  const caseId = `complaint:${complaintId}`;
+  const res = await h.api('POST', '/api/complaints', {
+    as: 'manager',
+    // A customer of its own: a repeated complaint would be flagged (and notified) as it starts.
+    json: {
+      complaintId,
+      customerRef: h.unique('CUST'),
+      channel: 'email',
+      subject: 'Refund not received',
+      handlerId: 'owner',
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  caseWorkflows.add(caseId);
+  await waitForStage(caseId, 'investigating');
+  await quiet(caseId);
+  return { complaintId, caseId };
+}
+
+/** Its initial investigation recorded: handling, waiting for the feedback. */
+async function complaintHandling(): Promise<ComplaintRef> {
+  const target = await complaintInvestigating();
+  const res = await h.api('POST', `/api/complaints/${target.complaintId}/investigation`, {
+    as: 'manager',
+    json: { findings: 'The refund file was rejected by the bank' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await quiet(target.caseId);
+  return target;
+}
+
 // ---------------------------------------------------------------- fixtures
 
 interface Fixtures {
@@ -275,6 +394,13 @@ interface Fixtures {
   reviewDocuments: { supplierId: string; caseId: string };
   reviewChecks: { supplierId: string; caseId: string };
   reviewScoring: { supplierId: string; caseId: string };
+  /** Grade IV incidents owned and reported by mgr: waiting to be acknowledged, being handled, stabilised (evaluation). */
+  incidentReported: IncidentRef;
+  incidentHandling: IncidentRef;
+  incidentEvaluation: IncidentRef;
+  /** Complaints accepted by mgr, handled by owner: investigating, and handling (investigation recorded). */
+  complaintInvestigating: ComplaintRef;
+  complaintHandling: ComplaintRef;
 }
 const f = {} as Fixtures;
 
@@ -323,11 +449,24 @@ beforeAll(async () => {
   f.reviewDocuments = await reviewAtDocuments(f.supplierId, 2026);
   f.reviewChecks = await reviewAtChecks(f.supplierId, 2027);
   f.reviewScoring = await reviewAtScoring(f.supplierId, 2028);
+  f.incidentReported = await incidentReported();
+  f.incidentHandling = await incidentHandling();
+  f.incidentEvaluation = await incidentEvaluation();
+  f.complaintInvestigating = await complaintInvestigating();
+  f.complaintHandling = await complaintHandling();
   // The approval fixtures too: nothing may still be writing when the first snapshot is taken.
   for (const id of [f.openApproval.caseId, f.rectOpen.taskId, f.rectSubmitted.taskId]) await quiet(id);
 });
 
 afterAll(async () => {
+  // Whatever an incident or complaint row left running (the fixtures, or a check that failed half-way).
+  for (const id of caseWorkflows) {
+    await quiet(id).catch(() => undefined);
+    await h.temporal.workflow
+      .getHandle(id)
+      .terminate('auth matrix: done')
+      .catch(() => undefined);
+  }
   for (const id of reviewWorkflows) {
     await h.temporal.workflow
       .getHandle(id)
@@ -351,6 +490,13 @@ interface Outcome {
    * which starts failing (and must become a plain check) once it is fixed.
    */
   bug?: string;
+  /**
+   * A known app bug of the other kind: this is the wanted outcome, and today
+   * the app gives another (the string says which, and why). Checked only in an
+   * it.fails, on a fresh target since today's call may change it; it starts
+   * failing once the bug is fixed, and then this field goes.
+   */
+  notYet?: string;
 }
 
 interface Call {
@@ -363,6 +509,8 @@ interface Call {
   succeeded?: (res: Res) => Promise<void> | void;
   /** Proof, beyond the snapshot, that a refusal did nothing. */
   refused?: () => Promise<void>;
+  /** Ends a fresh target's workflows, whatever the checks found (for the it.fails of a known bug). */
+  cleanup?: () => Promise<void>;
 }
 
 interface Endpoint {
@@ -372,6 +520,8 @@ interface Endpoint {
   /** Outcome per role; roles not listed get `others`. */
   allowed: Partial<Record<TestUser, Outcome>>;
   others?: Outcome;
+  /** The auditor's outcome where it is not the read-only refusal every other mutating endpoint gives. */
+  auditor?: Outcome;
   /** The request; `fresh` when it is expected to succeed and changes state, so it needs its own target. */
   call: (role: TestUser, fresh: boolean) => Promise<Call> | Call;
 }
@@ -391,6 +541,36 @@ const allBut = (excluded: TestUser[], status: number) =>
   >;
 
 const READ_ONLY = forbidden(/auditors have read-only access/);
+
+/**
+ * An Update through an incident's or a complaint's step route. A success's
+ * target is ended once it is checked; a fresh target is also ended by the
+ * it.fails of a known bug, whatever that found.
+ */
+function stepCall(
+  path: string,
+  target: CaseRef,
+  fresh: boolean,
+  json: unknown,
+  checks: { succeeded: (res: Res) => Promise<void>; refused: () => Promise<void> },
+): Call {
+  return {
+    path,
+    json,
+    workflowId: target.caseId,
+    succeeded: async (res) => {
+      await checks.succeeded(res);
+      await finishCase(target.caseId);
+    },
+    refused: checks.refused,
+    cleanup: fresh ? () => finishCase(target.caseId) : undefined,
+  };
+}
+const incidentCall = (target: IncidentRef, fresh: boolean, step: string, json: unknown, checks: StepChecks) =>
+  stepCall(`/api/incidents/${target.incidentId}/${step}`, target, fresh, json, checks);
+const complaintCall = (target: ComplaintRef, fresh: boolean, step: string, json: unknown, checks: StepChecks) =>
+  stepCall(`/api/complaints/${target.complaintId}/${step}`, target, fresh, json, checks);
+type StepChecks = Parameters<typeof stepCall>[4];
 
 const ENDPOINTS: Endpoint[] = [
   {
@@ -1024,11 +1204,493 @@ const ENDPOINTS: Endpoint[] = [
       },
     }),
   },
+
+  // ---- incidents
+  {
+    method: 'POST',
+    route: '/api/incidents',
+    // Anyone but the auditor may report. The owner must be a manager: a
+    // reporting manager owns it by default, anyone else names one (without
+    // one it is a 400, in bad-input.test.ts).
+    allowed: allBut(['auditor'], 201),
+    call: (role) => {
+      const incidentId = h.unique('INC');
+      const caseId = `incident:${incidentId}`;
+      const reporterIsManager = TEST_USERS[role].roles.includes('manager');
+      return {
+        path: '/api/incidents',
+        json: incidentReport(incidentId, reporterIsManager ? {} : { ownerId: 'mgr' }),
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({
+            caseId,
+            incidentId,
+            runId: expect.any(String),
+            grade: 'IV',
+            suggestedGrade: 'IV',
+            links: { temporalUi: expect.stringContaining(enc(caseId)) },
+          });
+          caseWorkflows.add(caseId);
+          await waitForStage(caseId, 'reported');
+          const row = await caseRow(caseId);
+          expect([row?.initiator_id, row?.owner_id]).toEqual([
+            TEST_USERS[role].id,
+            reporterIsManager ? TEST_USERS[role].id : 'mgr',
+          ]);
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/grade-suggestion',
+    // Pure computation, nothing is written: anyone signed in.
+    allowed: allBut(['auditor'], 200),
+    // Writes nothing, so auditors may call it too.
+    auditor: ok(),
+    call: () => ({
+      path: '/api/incidents/grade-suggestion',
+      json: { category: 'data_leak', impact: { affectedUsers: 20, amountCny: 0, dataRecordsExposed: 3 } },
+      succeeded: (res) =>
+        expect(res.body).toEqual({
+          grade: 'III',
+          reasons: [expect.stringMatching(/^A data leak exposed 3 records; .*at least III\.$/)],
+        }),
+    }),
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/{incidentId}/acknowledge',
+    // The owner (mgr) or a manager; the owner is always a manager.
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the incident owner or a manager acknowledges it/),
+    call: async (role, fresh) => {
+      const target = fresh ? await incidentReported() : f.incidentReported;
+      return incidentCall(
+        target,
+        fresh,
+        'acknowledge',
+        {},
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'handling', grade: 'IV' });
+            const row = await caseRow(target.caseId);
+            expect(row).toMatchObject({ stage: 'handling', data: { acknowledgedBy: TEST_USERS[role].id } });
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'reported',
+              data: { acknowledgedAt: null, acknowledgedBy: null },
+            }),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/{incidentId}/timeline',
+    allowed: { manager: ok(), lead: ok() },
+    // On-site handling is the owner's and the managers', as every other step.
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the incident owner or a manager adds timeline entries/),
+    call: async (role, fresh) => {
+      const target = fresh ? await incidentHandling() : f.incidentHandling;
+      const entry = `Failed over to the standby gateway (${role})`;
+      return incidentCall(
+        target,
+        fresh,
+        'timeline',
+        { entry },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'handling', grade: 'IV' });
+            expect((await caseRow(target.caseId))?.data.timeline).toEqual([
+              { at: expect.any(String), by: TEST_USERS[role].id, entry },
+            ]);
+          },
+          refused: async () => expect((await caseRow(target.caseId))?.data.timeline).toEqual([]),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/{incidentId}/notifications',
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the incident owner or a manager records notifications/),
+    call: async (role, fresh) => {
+      const target = fresh ? await incidentHandling() : f.incidentHandling;
+      const notifiedAt = new Date(Date.now() - 1000).toISOString();
+      return incidentCall(
+        target,
+        fresh,
+        'notifications',
+        { audience: 'management', notifiedAt, summary: 'Told the duty director' },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'notification', grade: 'IV' });
+            const row = await caseRow(target.caseId);
+            expect(row?.stage).toBe('notification');
+            expect(row?.data.notifications).toEqual([
+              { audience: 'management', notifiedAt, summary: 'Told the duty director', by: TEST_USERS[role].id },
+            ]);
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({ stage: 'handling', data: { notifications: [] } }),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/{incidentId}/stabilise',
+    // Grade IV: no audience must be told first.
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the incident owner or a manager declares it stabilised/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await incidentHandling() : f.incidentHandling;
+      return incidentCall(
+        target,
+        fresh,
+        'stabilise',
+        { summary: 'Traffic restored' },
+        {
+          succeeded: async (res) => {
+            // The Update answers once it is written; by then the workflow may already have moved on.
+            expect(res.body).toEqual({ stage: expect.stringMatching(/^(stabilised|evaluation)$/), grade: 'IV' });
+            // Settle: the workflow moves on to the evaluation.
+            await waitForStage(target.caseId, 'evaluation');
+            expect((await caseRow(target.caseId))?.data.stabilisedAt).toEqual(expect.any(String));
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({ stage: 'handling', data: { stabilisedAt: null } }),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/{incidentId}/regrade',
+    // Managers only: the owner's say does not count here.
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /a manager regrades an incident/),
+    call: async (role, fresh) => {
+      const target = fresh ? await incidentHandling() : f.incidentHandling;
+      return incidentCall(
+        target,
+        fresh,
+        'regrade',
+        { grade: 'III', reason: '12,000 users affected after all' },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'handling', grade: 'III' });
+            const row = await caseRow(target.caseId);
+            expect(row?.data.grade).toBe('III');
+            expect(row?.data.gradeHistory.map((g: { grade: string; by: string }) => [g.grade, g.by])).toEqual([
+              ['IV', 'mgr'],
+              ['III', TEST_USERS[role].id],
+            ]);
+          },
+          refused: async () => {
+            const row = await caseRow(target.caseId);
+            expect(row?.data.grade).toBe('IV');
+            expect(row?.data.gradeHistory).toHaveLength(1);
+          },
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/{incidentId}/evaluation',
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the incident owner or a manager submits the evaluation/),
+    call: async (role, fresh) => {
+      const target = fresh ? await incidentEvaluation() : f.incidentEvaluation;
+      return incidentCall(
+        target,
+        fresh,
+        'evaluation',
+        { rootCause: 'An expired certificate', contributingFactors: ['no expiry alert'], lessons: 'Alert on expiry' },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'evaluation', grade: 'IV' });
+            expect((await caseRow(target.caseId))?.data.evaluation).toMatchObject({
+              rootCause: 'An expired certificate',
+              contributingFactors: ['no expiry alert'],
+              by: TEST_USERS[role].id,
+            });
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({ stage: 'evaluation', data: { evaluation: null } }),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/incidents/{incidentId}/close-out',
+    // Grade IV, not a repeat: no evaluation is required before close-out.
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the incident owner or a manager requests close-out/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await incidentEvaluation() : f.incidentEvaluation;
+      const approvalTaskId = `${target.caseId}:close-out-1`;
+      return incidentCall(
+        target,
+        fresh,
+        'close-out',
+        {},
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'close_out', grade: 'IV' });
+            // Settle: the close-out approval is open.
+            await waitForTask(approvalTaskId);
+            expect((await caseRow(target.caseId))?.stage).toBe('close_out');
+          },
+          refused: async () => {
+            expect((await caseRow(target.caseId))?.stage).toBe('evaluation');
+            expect(await h.sql('select 1 from tasks where id = $1', [approvalTaskId])).toHaveLength(0);
+          },
+        },
+      );
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/incidents/{incidentId}/report',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/incidents/${f.incidentEvaluation.incidentId}/report`,
+      succeeded: (res) => {
+        expect(res.body).toMatchObject({
+          caseId: f.incidentEvaluation.caseId,
+          incidentId: f.incidentEvaluation.incidentId,
+          stage: 'evaluation',
+          status: 'open',
+          ownerId: 'mgr',
+          reporterId: 'mgr',
+          data: { grade: 'IV', acknowledgedBy: 'mgr', evaluation: null },
+          approvals: [],
+          rectificationItems: [],
+        });
+        expect(res.body.auditTrail.map((e: { action: string }) => e.action)).toEqual(
+          expect.arrayContaining(['incident.acknowledged', 'incident.stabilised']),
+        );
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/incidents/{incidentId}/report.html',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/incidents/${f.incidentEvaluation.incidentId}/report.html`,
+      succeeded: (res) => {
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(res.body).toContain('事件复盘报告');
+        expect(res.body).toContain(f.incidentEvaluation.incidentId);
+      },
+    }),
+  },
+
+  // ---- complaints
+  {
+    method: 'POST',
+    route: '/api/complaints',
+    allowed: { manager: ok(201), lead: ok(201), owner: ok(201) },
+    others: forbidden(/needs the role manager or action_owner/),
+    call: (role) => {
+      const complaintId = h.unique('CMP');
+      const caseId = `complaint:${complaintId}`;
+      return {
+        path: '/api/complaints',
+        json: { complaintId, customerRef: h.unique('CUST'), channel: 'app', subject: 'Double charge' },
+        succeeded: async (res) => {
+          expect(res.body).toEqual({
+            caseId,
+            complaintId,
+            links: { temporalUi: expect.stringContaining(enc(caseId)) },
+          });
+          caseWorkflows.add(caseId);
+          await waitForStage(caseId, 'investigating');
+          // The caller handles it when no handler is named.
+          const row = await caseRow(caseId);
+          expect([row?.initiator_id, row?.owner_id, row?.data.handlerId]).toEqual(Array(3).fill(TEST_USERS[role].id));
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/complaints/{complaintId}/investigation',
+    // The handler (owner) or a manager.
+    allowed: { manager: ok(), lead: ok(), owner: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the complaint handler or a manager records the investigation/),
+    call: async (role, fresh) => {
+      const target = fresh ? await complaintInvestigating() : f.complaintInvestigating;
+      return complaintCall(
+        target,
+        fresh,
+        'investigation',
+        { findings: 'The refund file was rejected' },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'handling' });
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'handling',
+              data: { initialInvestigation: { findings: 'The refund file was rejected', by: TEST_USERS[role].id } },
+            });
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'investigating',
+              data: { initialInvestigation: null },
+            }),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/complaints/{complaintId}/handling',
+    allowed: { manager: ok(), lead: ok(), owner: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the complaint handler or a manager records handling/),
+    call: async (role, fresh) => {
+      const target = fresh ? await complaintHandling() : f.complaintHandling;
+      return complaintCall(
+        target,
+        fresh,
+        'handling',
+        { action: 'Resent the refund' },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'handling' });
+            expect((await caseRow(target.caseId))?.data.handling).toEqual([
+              { action: 'Resent the refund', by: TEST_USERS[role].id, at: expect.any(String) },
+            ]);
+          },
+          refused: async () => expect((await caseRow(target.caseId))?.data.handling).toEqual([]),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/complaints/{complaintId}/feedback',
+    allowed: { manager: ok(), lead: ok(), owner: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the complaint handler or a manager sends the feedback/),
+    call: async (role, fresh) => {
+      const target = fresh ? await complaintHandling() : f.complaintHandling;
+      const feedback = { cause: 'The bank rejected the file', measures: 'Refund resent', followUpPlan: 'Call back' };
+      return complaintCall(target, fresh, 'feedback', feedback, {
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'feedback' });
+          // Settle: with no rectification item open, the complaint closes on its feedback.
+          const result = await h.temporal.workflow.getHandle(target.caseId).result();
+          expect(result).toEqual({ breaches: [], linkedIncidentCaseId: null });
+          await eventually(async () => (await caseRow(target.caseId))?.status === 'closed');
+          expect(await caseRow(target.caseId)).toMatchObject({
+            outcome: 'resolved',
+            data: { feedback: { ...feedback, by: TEST_USERS[role].id } },
+          });
+        },
+        refused: async () =>
+          expect(await caseRow(target.caseId)).toMatchObject({ stage: 'handling', data: { feedback: null } }),
+      });
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/complaints/{complaintId}/rectifications',
+    // Managers only: the handler (owner) may not open one.
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /a manager opens rectification items/),
+    call: async (role, fresh) => {
+      const target = fresh ? await complaintHandling() : f.complaintHandling;
+      const taskId = `${target.caseId}:rectification:1`;
+      return complaintCall(
+        target,
+        fresh,
+        'rectifications',
+        { title: 'Validate refund files before sending', ownerId: 'owner', dueIn: '14d' },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'handling', rectificationTaskId: taskId });
+            caseWorkflows.add(taskId);
+            // Settle: the item is open for its owner, and its workflow ends before the complaint's.
+            await waitForTask(taskId);
+            const [task] = await h.sql('select kind, assignee_id, status from tasks where id = $1', [taskId]);
+            expect(task).toEqual({ kind: 'rectification', assignee_id: 'owner', status: 'open' });
+            expect((await caseRow(target.caseId))?.data.rectificationTaskIds).toEqual([taskId]);
+            expect(
+              await h.sql(`select actor_id from audit_events where case_id = $1 and action = $2`, [
+                target.caseId,
+                'complaint.rectification_added',
+              ]),
+            ).toEqual([{ actor_id: TEST_USERS[role].id }]);
+            // Ending the complaint ends its item too (the child's parent close policy).
+            await quiet(taskId);
+            await finishCase(target.caseId);
+            await eventually(
+              async () => (await h.temporal.workflow.getHandle(taskId).describe()).status.name === 'TERMINATED',
+            );
+            caseWorkflows.delete(taskId);
+          },
+          refused: async () => {
+            expect((await caseRow(target.caseId))?.data.rectificationTaskIds).toEqual([]);
+            expect(await h.sql('select 1 from tasks where case_id = $1', [target.caseId])).toHaveLength(0);
+          },
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/complaints/{complaintId}/raise-incident',
+    allowed: { manager: ok(201), lead: ok(201) },
+    others: forbidden(/needs the role manager$/),
+    call: async (role, fresh) => {
+      const target = fresh ? await complaintInvestigating() : f.complaintHandling;
+      const incidentId = h.unique('INC');
+      const incidentCaseId = `incident:${incidentId}`;
+      const { title: _title, ...report } = incidentReport(incidentId, {
+        category: 'transaction_fraud',
+        impact: { affectedUsers: 2, amountCny: 300 },
+      });
+      return {
+        path: `/api/complaints/${target.complaintId}/raise-incident`,
+        json: report,
+        workflowId: target.caseId,
+        cleanup: fresh ? () => finishCase(target.caseId) : undefined,
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ incidentCaseId, incidentId, grade: 'IV' });
+          caseWorkflows.add(incidentCaseId);
+          // Linked both ways; the complaint's manager reported it.
+          await waitForStage(incidentCaseId, 'reported');
+          expect(await caseRow(incidentCaseId)).toMatchObject({
+            initiator_id: TEST_USERS[role].id,
+            owner_id: TEST_USERS[role].id,
+            data: { sourceComplaintId: target.caseId },
+          });
+          expect((await caseRow(target.caseId))?.data.linkedIncidentCaseId).toBe(incidentCaseId);
+          await finishCase(incidentCaseId);
+          await finishCase(target.caseId);
+        },
+        refused: async () => {
+          await expectNotStarted(incidentCaseId);
+          expect((await caseRow(target.caseId))?.data.linkedIncidentCaseId).toBeNull();
+        },
+      };
+    },
+  },
 ];
 
 /** What a role gets: the auditor is read-only on every mutating endpoint, whatever the row says. */
 function outcomeFor(endpoint: Endpoint, role: TestUser): Outcome {
-  if (role === 'auditor' && endpoint.method !== 'GET') return READ_ONLY;
+  if (role === 'auditor' && endpoint.method !== 'GET') return endpoint.auditor ?? READ_ONLY;
   const outcome = endpoint.allowed[role] ?? endpoint.others;
   if (!outcome) throw new Error(`no expectation for ${role} on ${endpoint.method} ${endpoint.route}`);
   return outcome;
@@ -1118,8 +1780,8 @@ describe('auth matrix', () => {
         const title = isSuccess(expected)
           ? `${role} → ${expected.status}`
           : `${role} → ${expected.status} ${expected.reason ?? expected.code}`;
-        const refuse = async (whole: boolean) => {
-          const call = await endpoint.call(role, false);
+        const refuse = async (whole: boolean, call?: Call) => {
+          call ??= await endpoint.call(role, false);
           const before = await snapshot(call.workflowId);
           const res = await send(call, endpoint.method, { as: role });
           expectEnvelope(res, expected.status, expected.code!);
@@ -1131,6 +1793,21 @@ describe('auth matrix', () => {
           await call.refused?.();
           if (whole) expect(after).toEqual(before);
         };
+        if (expected.notYet) {
+          // The wanted outcome, on a fresh target: today's call may change it.
+          it.fails(`${title} — KNOWN APP BUG: ${expected.notYet}`, async () => {
+            const call = await endpoint.call(role, true);
+            try {
+              if (!isSuccess(expected)) return await refuse(true, call);
+              const res = await send(call, endpoint.method, { as: role });
+              expect(res.status, JSON.stringify(res.body)).toBe(expected.status);
+              await call.succeeded?.(res);
+            } finally {
+              await call.cleanup?.();
+            }
+          });
+          continue;
+        }
         if (!isSuccess(expected) && expected.bug) {
           // The refusal, its envelope and the workflow's history are checked here…
           it(`${title} (history and target unchanged)`, () => refuse(false));
@@ -1184,6 +1861,30 @@ describe('auth matrix', () => {
     // Every review a successful call started was ended once it had settled.
     expect([...reviewWorkflows].sort()).toEqual(
       [f.reviewDocuments.caseId, f.reviewChecks.caseId, f.reviewScoring.caseId].sort(),
+    );
+    // The incidents and complaints: only the fixtures' own steps, and each still waits where they left it.
+    expect(await accepted(f.incidentReported.caseId)).toBe(0);
+    expect(await accepted(f.incidentHandling.caseId)).toBe(1); // acknowledged
+    expect(await accepted(f.incidentEvaluation.caseId)).toBe(2); // acknowledged, stabilised
+    expect(await accepted(f.complaintInvestigating.caseId)).toBe(0);
+    expect(await accepted(f.complaintHandling.caseId)).toBe(1); // its investigation
+    const loops = await h.sql('select id, stage, status from cases where id = any($1)', [
+      [f.incidentReported, f.incidentHandling, f.incidentEvaluation, f.complaintInvestigating, f.complaintHandling].map(
+        (c) => c.caseId,
+      ),
+    ]);
+    expect(Object.fromEntries(loops.map((r) => [r.id, `${r.status} ${r.stage}`]))).toEqual({
+      [f.incidentReported.caseId]: 'open reported',
+      [f.incidentHandling.caseId]: 'open handling',
+      [f.incidentEvaluation.caseId]: 'open evaluation',
+      [f.complaintInvestigating.caseId]: 'open investigating',
+      [f.complaintHandling.caseId]: 'open handling',
+    });
+    // Every incident, complaint and item a successful call started was ended once it had settled.
+    expect([...caseWorkflows].sort()).toEqual(
+      [f.incidentReported, f.incidentHandling, f.incidentEvaluation, f.complaintInvestigating, f.complaintHandling]
+        .map((c) => c.caseId)
+        .sort(),
     );
     const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(chain.body.ok).toBe(true);

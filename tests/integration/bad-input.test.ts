@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { creditCodeCheckChar } from '../../domain/uscc';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 
@@ -158,6 +158,88 @@ async function startReview(supplierId: string, year: number) {
   return caseId;
 }
 
+// ---------------------------------------------------------------- incident and complaint helpers
+
+type IncidentRef = { incidentId: string; caseId: string };
+type ComplaintRef = { complaintId: string; caseId: string };
+
+const caseRow = async (caseId: string) =>
+  (await h.sql('select stage, status, data from cases where id = $1', [caseId]))[0] as
+    { stage: string; status: string; data: Record<string, any> } | undefined;
+
+const waitForStage = (caseId: string, stage: string) =>
+  eventually(async () => (await caseRow(caseId))?.stage === stage, 20_000);
+
+/** Impact of 50 users (grade IV), or of 20,000 (grade III: management must be told before it is stabilised). */
+const IMPACT = { IV: { affectedUsers: 50, amountCny: 0 }, III: { affectedUsers: 20_000, amountCny: 0 } };
+
+/** A report on a system of its own: a repeat (same category and system within 90 days) changes the plan. */
+function incidentReport(incidentId: string, extra: Record<string, unknown> = {}) {
+  return {
+    incidentId,
+    title: `Bad input incident ${incidentId}`,
+    category: 'system_failure',
+    system: `system-${incidentId}`,
+    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    impact: IMPACT.IV,
+    ...extra,
+  };
+}
+
+/** Reported by mgr, its owner: waiting to be acknowledged. */
+async function reportIncident(grade: 'III' | 'IV'): Promise<IncidentRef> {
+  const incidentId = `INC-${randomUUID().slice(0, 8)}`;
+  const caseId = `incident:${incidentId}`;
+  const res = await h.api('POST', '/api/incidents', {
+    as: 'manager',
+    json: incidentReport(incidentId, { impact: IMPACT[grade] }),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  expect(res.body.grade).toBe(grade);
+  await waitForStage(caseId, 'reported');
+  await quiet(caseId);
+  return { incidentId, caseId };
+}
+
+async function incidentStep(target: IncidentRef, step: string, json: unknown = {}) {
+  const res = await h.api('POST', `/api/incidents/${target.incidentId}/${step}`, { as: 'manager', json });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await quiet(target.caseId);
+}
+
+/** A complaint accepted by mgr, handled by owner: investigating. */
+async function acceptComplaint(): Promise<ComplaintRef> {
+  const complaintId = `CMP-${randomUUID().slice(0, 8)}`;
+  const caseId = `complaint:${complaintId}`;
+  const res = await h.api('POST', '/api/complaints', {
+    as: 'manager',
+    // A customer of its own: a repeated complaint would be flagged as it starts.
+    json: {
+      complaintId,
+      customerRef: `CUST-${complaintId}`,
+      channel: 'email',
+      subject: 'Refund not received',
+      handlerId: 'owner',
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  await waitForStage(caseId, 'investigating');
+  await quiet(caseId);
+  return { complaintId, caseId };
+}
+
+async function complaintStep(target: ComplaintRef, step: string, json: unknown) {
+  const res = await h.api('POST', `/api/complaints/${target.complaintId}/${step}`, { as: 'manager', json });
+  expect(res.status, JSON.stringify(res.body)).toBe(step === 'raise-incident' ? 201 : 200);
+  return res.body;
+}
+
+const FEEDBACK = {
+  cause: 'The bank rejected the file',
+  measures: 'Refund resent',
+  followUpPlan: 'Call back in 3 days',
+};
+
 // ---------------------------------------------------------------- fixtures
 
 const f = {} as {
@@ -177,6 +259,22 @@ const f = {} as {
   /** Reviews of the active supplier (reviewer mgr): waiting for documents (2026), for checks (2027). */
   reviewDocuments: string;
   reviewChecks: string;
+  /** Incidents owned and reported by mgr: grade IV waiting to be acknowledged; grade III acknowledged, nobody told yet. */
+  incidentReported: IncidentRef;
+  incidentHandling: IncidentRef;
+  /** Grade III, management told, stabilised: in evaluation, none recorded (so close-out is refused). */
+  incidentEvaluation: IncidentRef;
+  /** Reported, then its workflow ended (terminated): its read model still says "reported". */
+  incidentEnded: IncidentRef;
+  /** Complaints accepted by mgr, handled by owner: investigating; handling (investigated); resolved (feedback sent, closed). */
+  complaintInvestigating: ComplaintRef;
+  complaintHandling: ComplaintRef;
+  complaintResolved: ComplaintRef;
+  /** A complaint raised to an incident (raisedIncident), linked both ways. */
+  complaintRaised: ComplaintRef;
+  raisedIncident: IncidentRef;
+  /** The incident and complaint workflows of the fixtures, ended after the file. */
+  loops: string[];
 };
 
 beforeAll(async () => {
@@ -242,9 +340,65 @@ beforeAll(async () => {
     20_000,
   );
 
-  f.workflows = [f.p.caseId, f.p.taskId, f.q.caseId, f.closed.caseId, f.reviewDocuments, f.reviewChecks];
+  f.incidentReported = await reportIncident('IV');
+  f.incidentHandling = await reportIncident('III');
+  await incidentStep(f.incidentHandling, 'acknowledge');
+  f.incidentEvaluation = await reportIncident('III');
+  await incidentStep(f.incidentEvaluation, 'acknowledge');
+  await incidentStep(f.incidentEvaluation, 'notifications', {
+    audience: 'management',
+    notifiedAt: new Date().toISOString(),
+    summary: 'Told the duty director',
+  });
+  await incidentStep(f.incidentEvaluation, 'stabilise', { summary: 'Rolled back the release' });
+  await waitForStage(f.incidentEvaluation.caseId, 'evaluation');
+  f.incidentEnded = await reportIncident('IV');
+  await h.temporal.workflow.getHandle(f.incidentEnded.caseId).terminate('ended before anyone acknowledged it');
+
+  f.complaintInvestigating = await acceptComplaint();
+  f.complaintHandling = await acceptComplaint();
+  await complaintStep(f.complaintHandling, 'investigation', { findings: 'The refund file was rejected by the bank' });
+  f.complaintResolved = await acceptComplaint();
+  await complaintStep(f.complaintResolved, 'investigation', { findings: 'The refund file was rejected by the bank' });
+  await complaintStep(f.complaintResolved, 'feedback', FEEDBACK);
+  await h.temporal.workflow.getHandle(f.complaintResolved.caseId).result();
+  await eventually(async () => (await caseRow(f.complaintResolved.caseId))?.status === 'closed');
+  f.complaintRaised = await acceptComplaint();
+  const raisedId = `INC-${randomUUID().slice(0, 8)}`;
+  const { title: _title, ...raise } = incidentReport(raisedId, { category: 'transaction_fraud' });
+  await complaintStep(f.complaintRaised, 'raise-incident', raise);
+  f.raisedIncident = { incidentId: raisedId, caseId: `incident:${raisedId}` };
+  await waitForStage(f.raisedIncident.caseId, 'reported');
+  await eventually(
+    async () => (await caseRow(f.complaintRaised.caseId))?.data.linkedIncidentCaseId === f.raisedIncident.caseId,
+  );
+
+  f.loops = [
+    f.incidentReported,
+    f.incidentHandling,
+    f.incidentEvaluation,
+    f.incidentEnded,
+    f.complaintInvestigating,
+    f.complaintHandling,
+    f.complaintResolved,
+    f.complaintRaised,
+    f.raisedIncident,
+  ].map((c) => c.caseId);
+  f.workflows = [f.p.caseId, f.p.taskId, f.q.caseId, f.closed.caseId, f.reviewDocuments, f.reviewChecks, ...f.loops];
   // Nothing may still be writing when the first snapshot is taken.
-  for (const id of f.workflows.filter((w) => w !== f.closed.caseId)) await quiet(id);
+  const ended = [f.closed.caseId, f.incidentEnded.caseId, f.complaintResolved.caseId];
+  for (const id of f.workflows.filter((w) => !ended.includes(w))) await quiet(id);
+});
+
+afterAll(async () => {
+  // The incidents and complaints wait for people for days: end them (quiet first, so nothing writes after).
+  for (const id of f.loops ?? []) {
+    await quiet(id).catch(() => undefined);
+    await h.temporal.workflow
+      .getHandle(id)
+      .terminate('bad input: done')
+      .catch(() => undefined);
+  }
 });
 
 // ---------------------------------------------------------------- the table
@@ -962,6 +1116,765 @@ const SUPPLIER_BAD_INPUT: BadInput[] = [
   },
 ];
 
+// ---------------------------------------------------------------- incidents and complaints
+
+const incidentPath = (target: () => IncidentRef | string, rest: string) => () => {
+  const t = target();
+  return `/api/incidents/${typeof t === 'string' ? t : t.incidentId}/${rest}`;
+};
+const complaintPath = (target: () => ComplaintRef | string, rest: string) => () => {
+  const t = target();
+  return `/api/complaints/${typeof t === 'string' ? t : t.complaintId}/${rest}`;
+};
+const noIncident = (incidentId: string) => () => expectNotStarted(`incident:${incidentId}`);
+const incidentUnchanged = (target: () => IncidentRef, expected: Record<string, unknown>) => async () => {
+  expect(await caseRow(target().caseId)).toMatchObject(expected);
+};
+const complaintUnchanged = (target: () => ComplaintRef, expected: Record<string, unknown>) => async () => {
+  expect(await caseRow(target().caseId)).toMatchObject(expected);
+};
+const noTasksOf = (caseId: () => string) => async () =>
+  expect(await h.sql('select id from tasks where case_id = $1', [caseId()])).toEqual([]);
+const UNKNOWN_INCIDENT = 'INC-NEVER-REPORTED';
+const UNKNOWN_COMPLAINT = 'CMP-NEVER-ACCEPTED';
+
+/** A report with a fresh incident id; that incident must not exist afterwards. */
+function badReport(
+  name: string,
+  extra: Record<string, unknown>,
+  expected: Pick<BadInput, 'message' | 'fields' | 'as'> & { status?: number; code?: string },
+): BadInput {
+  const incidentId = `BAD-INC-${randomUUID().slice(0, 8)}`;
+  return {
+    name,
+    method: 'POST',
+    path: () => '/api/incidents',
+    as: expected.as ?? 'manager',
+    json: () => incidentReport(incidentId, extra),
+    status: expected.status ?? 400,
+    code: expected.code ?? 'BAD_REQUEST',
+    message: expected.message,
+    fields: expected.fields,
+    unchanged: noIncident(incidentId),
+  };
+}
+
+/** A complaint with a fresh id; that complaint must not exist afterwards. */
+function badComplaint(
+  name: string,
+  extra: Record<string, unknown>,
+  expected: Pick<BadInput, 'message' | 'fields'>,
+): BadInput {
+  const complaintId = `BAD-CMP-${randomUUID().slice(0, 8)}`;
+  return {
+    name,
+    method: 'POST',
+    path: () => '/api/complaints',
+    as: 'manager',
+    json: () => ({
+      complaintId,
+      customerRef: `CUST-${complaintId}`,
+      channel: 'app',
+      subject: 'Double charge',
+      ...extra,
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: expected.message,
+    fields: expected.fields,
+    unchanged: () => expectNotStarted(`complaint:${complaintId}`),
+  };
+}
+
+/** A raise-incident body with a fresh incident id; that incident must not exist afterwards. */
+function raiseBody(extra: Record<string, unknown> = {}) {
+  const incidentId = `BAD-INC-${randomUUID().slice(0, 8)}`;
+  return {
+    incidentId,
+    json: () => {
+      const { title: _title, ...body } = incidentReport(incidentId, { category: 'transaction_fraud', ...extra });
+      return body;
+    },
+    unchanged: noIncident(incidentId),
+  };
+}
+
+const INCIDENT_BAD_INPUT: BadInput[] = [
+  // ---- POST /api/incidents
+  badReport(
+    'an impact with a misspelt criterion (outageMinute): it would quietly lower the grade',
+    { impact: { affectedUsers: 50, amountCny: 0, outageMinute: 600 } },
+    { message: /body\.impact\.outageMinute is not a known field/, fields: ['body.impact.outageMinute'] },
+  ),
+  badReport(
+    'a grade overriding the suggested one without its reason',
+    { grade: 'II' },
+    {
+      message: /gradeReason is required to override the suggested grade IV with II/,
+      fields: ['body.gradeReason'],
+    },
+  ),
+  badReport(
+    'an incident that occurred tomorrow',
+    { occurredAt: new Date(Date.now() + 86_400_000).toISOString() },
+    { message: /occurredAt is in the future/ },
+  ),
+  badReport(
+    'an occurredAt without its time zone',
+    { occurredAt: '2026-03-01T10:00:00' },
+    { message: /body\.occurredAt/, fields: ['body.occurredAt'] },
+  ),
+  badReport(
+    'a reporter who is not a manager, naming no owner',
+    {},
+    { as: 'approver', message: /ownerId is required \(the reporter is not a manager\)/ },
+  ),
+  badReport(
+    'an owner who is not a manager',
+    { ownerId: 'owner' },
+    { message: /ownerId "owner" is not an active manager/ },
+  ),
+  badReport(
+    'an unknown category and a negative number of affected users',
+    { category: 'alien_invasion', impact: { affectedUsers: -1, amountCny: 0 } },
+    { message: /body\.category .*body\.impact\.affectedUsers/, fields: ['body.category', 'body.impact.affectedUsers'] },
+  ),
+  badReport(
+    'an incident timing in words',
+    { timings: { acknowledgeWithin: 'half an hour' } },
+    { message: /body\.timings\.acknowledgeWithin a duration like 30s/, fields: ['body.timings.acknowledgeWithin'] },
+  ),
+  {
+    name: 'an incident id that is already reported',
+    method: 'POST',
+    path: () => '/api/incidents',
+    as: 'manager',
+    json: () => incidentReport(f.incidentReported.incidentId, { title: 'Second report', impact: IMPACT.III }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /incident INC-\w+ already exists/,
+    workflowId: () => f.incidentReported.caseId,
+    unchanged: async () => {
+      const [row] = await h.sql('select title, risk_level from cases where id = $1', [f.incidentReported.caseId]);
+      expect(row).toEqual({ title: `Bad input incident ${f.incidentReported.incidentId}`, risk_level: 'low' });
+    },
+  },
+
+  // ---- POST /api/incidents/grade-suggestion
+  {
+    name: 'a grade suggestion with a negative number of affected users and no amount',
+    method: 'POST',
+    path: () => '/api/incidents/grade-suggestion',
+    as: 'owner',
+    json: () => ({ category: 'system_failure', impact: { affectedUsers: -5 } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.impact\.affectedUsers .*body\.impact\.amountCny/,
+    fields: ['body.impact.affectedUsers', 'body.impact.amountCny'],
+  },
+  {
+    name: 'a grade suggestion with half a data record and the category inside the impact',
+    method: 'POST',
+    path: () => '/api/incidents/grade-suggestion',
+    as: 'approver',
+    json: () => ({ impact: { affectedUsers: 1, amountCny: 0, dataRecordsExposed: 2.5, category: 'data_leak' } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.category/,
+    fields: ['body.category', 'body.impact.dataRecordsExposed', 'body.impact.category'],
+  },
+
+  // ---- POST /api/incidents/{incidentId}/acknowledge
+  {
+    name: 'an acknowledgement of an unknown incident',
+    method: 'POST',
+    path: incidentPath(() => UNKNOWN_INCIDENT, 'acknowledge'),
+    as: 'manager',
+    json: () => ({}),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no incident ${UNKNOWN_INCIDENT}`),
+  },
+  {
+    name: 'a second acknowledgement',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'acknowledge'),
+    as: 'lead',
+    json: () => ({}),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_AWAITING_ACKNOWLEDGEMENT',
+    message: /the incident is already acknowledged/,
+    workflowId: () => f.incidentHandling.caseId,
+    unchanged: incidentUnchanged(() => f.incidentHandling, { stage: 'handling', data: { acknowledgedBy: 'mgr' } }),
+  },
+  {
+    name: 'an acknowledgement naming who acknowledged (the caller does)',
+    method: 'POST',
+    path: incidentPath(() => f.incidentReported, 'acknowledge'),
+    as: 'manager',
+    json: () => ({ by: 'lead' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.by is not a known field/,
+    fields: ['body.by'],
+    workflowId: () => f.incidentReported.caseId,
+    unchanged: incidentUnchanged(() => f.incidentReported, { stage: 'reported', data: { acknowledgedAt: null } }),
+  },
+  {
+    name: 'an incident addressed by its case id (incident:…)',
+    method: 'POST',
+    path: incidentPath(() => enc(f.incidentReported.caseId), 'acknowledge'),
+    as: 'manager',
+    json: () => ({}),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.incidentId an incident id/,
+    fields: ['path.incidentId'],
+    workflowId: () => f.incidentReported.caseId,
+  },
+
+  // ---- POST /api/incidents/{incidentId}/timeline
+  {
+    name: 'a blank timeline entry',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'timeline'),
+    as: 'manager',
+    json: () => ({ entry: '   ' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.entry/,
+    fields: ['body.entry'],
+    workflowId: () => f.incidentHandling.caseId,
+    unchanged: incidentUnchanged(() => f.incidentHandling, { data: { timeline: [] } }),
+  },
+  {
+    name: 'a timeline entry time without its time zone',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'timeline'),
+    as: 'manager',
+    json: () => ({ entry: 'Failed over', at: '2026-03-01 10:00' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.at/,
+    fields: ['body.at'],
+    workflowId: () => f.incidentHandling.caseId,
+    unchanged: incidentUnchanged(() => f.incidentHandling, { data: { timeline: [] } }),
+  },
+  {
+    name: 'a timeline entry for an incident whose workflow has ended',
+    method: 'POST',
+    path: incidentPath(() => f.incidentEnded, 'timeline'),
+    as: 'manager',
+    json: () => ({ entry: 'Too late' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /has finished|already closed/,
+    unchanged: incidentUnchanged(() => f.incidentEnded, { data: { timeline: [] } }),
+  },
+
+  // ---- POST /api/incidents/{incidentId}/notifications
+  {
+    name: 'a notification to an audience the plan does not know (press)',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'notifications'),
+    as: 'manager',
+    json: () => ({ audience: 'press', notifiedAt: new Date().toISOString(), summary: 'Statement issued' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.audience/,
+    fields: ['body.audience'],
+    workflowId: () => f.incidentHandling.caseId,
+  },
+  {
+    name: 'a notification without when or what',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'notifications'),
+    as: 'manager',
+    json: () => ({ audience: 'management' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.notifiedAt .*body\.summary/,
+    fields: ['body.notifiedAt', 'body.summary'],
+    workflowId: () => f.incidentHandling.caseId,
+  },
+  {
+    name: 'a notification before the incident is acknowledged',
+    method: 'POST',
+    path: incidentPath(() => f.incidentReported, 'notifications'),
+    as: 'manager',
+    json: () => ({ audience: 'management', notifiedAt: new Date().toISOString(), summary: 'Told the director' }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_HANDLING',
+    message: /notifications are recorded once the incident is acknowledged \(now reported\)/,
+    workflowId: () => f.incidentReported.caseId,
+    unchanged: incidentUnchanged(() => f.incidentReported, { stage: 'reported', data: { notifications: [] } }),
+  },
+
+  // ---- POST /api/incidents/{incidentId}/stabilise
+  {
+    name: 'stabilising a grade III incident before management is told',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'stabilise'),
+    as: 'manager',
+    json: () => ({ summary: 'Traffic restored' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'NOTIFICATION_MISSING',
+    message: /a grade III incident must first notify: management/,
+    workflowId: () => f.incidentHandling.caseId,
+    unchanged: incidentUnchanged(() => f.incidentHandling, { stage: 'handling', data: { stabilisedAt: null } }),
+  },
+  {
+    name: 'stabilising an incident nobody has acknowledged',
+    method: 'POST',
+    path: incidentPath(() => f.incidentReported, 'stabilise'),
+    as: 'manager',
+    json: () => ({ summary: 'Traffic restored' }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_HANDLING',
+    message: /the incident is reported/,
+    workflowId: () => f.incidentReported.caseId,
+    unchanged: incidentUnchanged(() => f.incidentReported, { stage: 'reported', data: { stabilisedAt: null } }),
+  },
+  {
+    name: 'a blank stabilisation summary',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'stabilise'),
+    as: 'manager',
+    json: () => ({ summary: '' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.summary/,
+    fields: ['body.summary'],
+    workflowId: () => f.incidentHandling.caseId,
+  },
+
+  // ---- POST /api/incidents/{incidentId}/regrade
+  {
+    name: 'a regrade to the grade it already has',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'regrade'),
+    as: 'manager',
+    json: () => ({ grade: 'III', reason: 'to be sure' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'INVALID_GRADE',
+    message: /the incident is already grade III/,
+    workflowId: () => f.incidentHandling.caseId,
+    unchanged: async () => {
+      const row = await caseRow(f.incidentHandling.caseId);
+      expect(row?.data.gradeHistory).toHaveLength(1);
+    },
+  },
+  {
+    name: 'a regrade to grade V',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'regrade'),
+    as: 'manager',
+    json: () => ({ grade: 'V', reason: 'hardly anything' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.grade/,
+    fields: ['body.grade'],
+    workflowId: () => f.incidentHandling.caseId,
+  },
+  {
+    name: 'a regrade without its reason',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'regrade'),
+    as: 'manager',
+    json: () => ({ grade: 'II', reason: '  ' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.reason/,
+    fields: ['body.reason'],
+    workflowId: () => f.incidentHandling.caseId,
+    unchanged: incidentUnchanged(() => f.incidentHandling, { data: { grade: 'III' } }),
+  },
+
+  // ---- POST /api/incidents/{incidentId}/evaluation
+  {
+    name: 'an evaluation before the incident is stabilised',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'evaluation'),
+    as: 'manager',
+    json: () => ({ rootCause: 'A bad deploy', lessons: 'Canary first' }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_AWAITING_EVALUATION',
+    message: /the evaluation follows stabilisation \(the incident is handling\)/,
+    workflowId: () => f.incidentHandling.caseId,
+    unchanged: incidentUnchanged(() => f.incidentHandling, { data: { evaluation: null } }),
+  },
+  {
+    name: 'an evaluation without its root cause or lessons',
+    method: 'POST',
+    path: incidentPath(() => f.incidentEvaluation, 'evaluation'),
+    as: 'manager',
+    json: () => ({ contributingFactors: ['no canary'] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.rootCause .*body\.lessons/,
+    fields: ['body.rootCause', 'body.lessons'],
+    workflowId: () => f.incidentEvaluation.caseId,
+  },
+  {
+    name: 'an evaluation whose rectification item owner has left',
+    method: 'POST',
+    path: incidentPath(() => f.incidentEvaluation, 'evaluation'),
+    as: 'manager',
+    json: () => ({
+      rootCause: 'A bad deploy',
+      lessons: 'Canary first',
+      rectificationItems: [{ title: 'Add a canary stage', ownerId: 'gone' }],
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /rectification item owner "gone" is not an active user/,
+    workflowId: () => f.incidentEvaluation.caseId,
+    unchanged: async () => {
+      await incidentUnchanged(() => f.incidentEvaluation, { data: { evaluation: null, rectificationTaskIds: [] } })();
+      await noTasksOf(() => f.incidentEvaluation.caseId)();
+    },
+  },
+  {
+    name: 'a rectification item due "next week"',
+    method: 'POST',
+    path: incidentPath(() => f.incidentEvaluation, 'evaluation'),
+    as: 'manager',
+    json: () => ({
+      rootCause: 'A bad deploy',
+      lessons: 'Canary first',
+      rectificationItems: [{ title: 'Add a canary stage', ownerId: 'owner', dueIn: 'next week' }],
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.rectificationItems\.0\.dueIn a duration like 30s/,
+    fields: ['body.rectificationItems.0.dueIn'],
+    workflowId: () => f.incidentEvaluation.caseId,
+    unchanged: noTasksOf(() => f.incidentEvaluation.caseId),
+  },
+
+  // ---- POST /api/incidents/{incidentId}/close-out
+  {
+    name: 'a close-out before the incident is stabilised',
+    method: 'POST',
+    path: incidentPath(() => f.incidentHandling, 'close-out'),
+    as: 'manager',
+    json: () => ({}),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_READY_TO_CLOSE',
+    message: /an incident is closed out after it is stabilised \(now handling\)/,
+    workflowId: () => f.incidentHandling.caseId,
+  },
+  {
+    name: 'a grade III close-out without its follow-up evaluation',
+    method: 'POST',
+    path: incidentPath(() => f.incidentEvaluation, 'close-out'),
+    as: 'lead',
+    json: () => ({}),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'CLOSE_OUT_REFUSED',
+    message: /closing is refused: A grade III incident requires a follow-up evaluation with root-cause analysis/,
+    workflowId: () => f.incidentEvaluation.caseId,
+    unchanged: async () => {
+      await incidentUnchanged(() => f.incidentEvaluation, { stage: 'evaluation' })();
+      await noTasksOf(() => f.incidentEvaluation.caseId)();
+    },
+  },
+  {
+    name: 'a close-out that asks to skip the checks',
+    method: 'POST',
+    path: incidentPath(() => f.incidentEvaluation, 'close-out'),
+    as: 'manager',
+    json: () => ({ force: true }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.force is not a known field/,
+    fields: ['body.force'],
+    workflowId: () => f.incidentEvaluation.caseId,
+  },
+
+  // ---- GET /api/incidents/{incidentId}/report and report.html
+  {
+    name: 'a report of an unknown incident',
+    method: 'GET',
+    path: incidentPath(() => UNKNOWN_INCIDENT, 'report'),
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no incident ${UNKNOWN_INCIDENT}`),
+  },
+  {
+    name: 'a report of an incident id starting with a dot',
+    method: 'GET',
+    path: incidentPath(() => '.hidden', 'report'),
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.incidentId an incident id/,
+    fields: ['path.incidentId'],
+  },
+  {
+    name: 'a printable report of an unknown incident',
+    method: 'GET',
+    path: incidentPath(() => UNKNOWN_INCIDENT, 'report.html'),
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no incident ${UNKNOWN_INCIDENT}`),
+  },
+  {
+    name: 'a printable report addressed by the complaint case id',
+    method: 'GET',
+    path: incidentPath(() => enc(f.complaintRaised.caseId), 'report.html'),
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.incidentId an incident id/,
+    fields: ['path.incidentId'],
+  },
+
+  // ---- POST /api/complaints
+  badComplaint(
+    'a customer named instead of referenced (personal data)',
+    { customerRef: 'Zhang Wei 138 0013 8000' },
+    { message: /body\.customerRef the CRM reference, not personal data/, fields: ['body.customerRef'] },
+  ),
+  badComplaint(
+    'an unknown channel and severity',
+    { channel: 'fax', severity: 'urgent' },
+    { message: /body\.channel .*body\.severity/, fields: ['body.channel', 'body.severity'] },
+  ),
+  badComplaint(
+    'a complaint handler who has left',
+    { handlerId: 'gone' },
+    { message: /handlerId "gone" is not an active user/ },
+  ),
+  badComplaint(
+    'a complaint SLA in words',
+    { timings: { resultWithin: 'two days' } },
+    { message: /body\.timings\.resultWithin a duration like 30s/, fields: ['body.timings.resultWithin'] },
+  ),
+  {
+    name: 'a complaint id that already names a complaint',
+    method: 'POST',
+    path: () => '/api/complaints',
+    as: 'owner',
+    json: () => ({
+      complaintId: f.complaintInvestigating.complaintId,
+      customerRef: 'CUST-OTHER',
+      channel: 'hotline',
+      subject: 'Something else',
+    }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /complaint CMP-\w+ already exists/,
+    workflowId: () => f.complaintInvestigating.caseId,
+    unchanged: complaintUnchanged(() => f.complaintInvestigating, { data: { subject: 'Refund not received' } }),
+  },
+
+  // ---- POST /api/complaints/{complaintId}/investigation
+  {
+    name: 'blank investigation findings',
+    method: 'POST',
+    path: complaintPath(() => f.complaintInvestigating, 'investigation'),
+    as: 'owner',
+    json: () => ({ findings: ' ' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.findings/,
+    fields: ['body.findings'],
+    workflowId: () => f.complaintInvestigating.caseId,
+    unchanged: complaintUnchanged(() => f.complaintInvestigating, {
+      stage: 'investigating',
+      data: { initialInvestigation: null },
+    }),
+  },
+  {
+    name: 'a second initial investigation',
+    method: 'POST',
+    path: complaintPath(() => f.complaintHandling, 'investigation'),
+    as: 'owner',
+    json: () => ({ findings: 'Something else entirely' }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_INVESTIGATING',
+    message: /the complaint is handling/,
+    workflowId: () => f.complaintHandling.caseId,
+    unchanged: complaintUnchanged(() => f.complaintHandling, {
+      data: { initialInvestigation: { findings: 'The refund file was rejected by the bank' } },
+    }),
+  },
+  {
+    name: 'an investigation of an unknown complaint',
+    method: 'POST',
+    path: complaintPath(() => UNKNOWN_COMPLAINT, 'investigation'),
+    as: 'owner',
+    json: () => ({ findings: 'Nothing' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no complaint ${UNKNOWN_COMPLAINT}`),
+  },
+
+  // ---- POST /api/complaints/{complaintId}/handling
+  {
+    name: 'a handling record without its action',
+    method: 'POST',
+    path: complaintPath(() => f.complaintHandling, 'handling'),
+    as: 'owner',
+    json: () => ({ note: 'called the bank' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.action/,
+    fields: ['body.action', 'body.note'],
+    workflowId: () => f.complaintHandling.caseId,
+    unchanged: complaintUnchanged(() => f.complaintHandling, { data: { handling: [] } }),
+  },
+  {
+    name: 'handling recorded on a resolved complaint',
+    method: 'POST',
+    path: complaintPath(() => f.complaintResolved, 'handling'),
+    as: 'manager',
+    json: () => ({ action: 'Called the customer again' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /has finished|already closed/,
+    workflowId: () => f.complaintResolved.caseId,
+    unchanged: complaintUnchanged(() => f.complaintResolved, { status: 'closed', data: { handling: [] } }),
+  },
+
+  // ---- POST /api/complaints/{complaintId}/feedback
+  {
+    name: 'feedback without its follow-up plan',
+    method: 'POST',
+    path: complaintPath(() => f.complaintHandling, 'feedback'),
+    as: 'owner',
+    json: () => ({ cause: FEEDBACK.cause, measures: FEEDBACK.measures }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.followUpPlan/,
+    fields: ['body.followUpPlan'],
+    workflowId: () => f.complaintHandling.caseId,
+    unchanged: complaintUnchanged(() => f.complaintHandling, { stage: 'handling', data: { feedback: null } }),
+  },
+  {
+    name: 'feedback before the initial investigation',
+    method: 'POST',
+    path: complaintPath(() => f.complaintInvestigating, 'feedback'),
+    as: 'owner',
+    json: () => FEEDBACK,
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'NOT_HANDLING',
+    message: /feedback follows the initial investigation \(the complaint is investigating\)/,
+    workflowId: () => f.complaintInvestigating.caseId,
+    unchanged: complaintUnchanged(() => f.complaintInvestigating, { stage: 'investigating', data: { feedback: null } }),
+  },
+
+  // ---- POST /api/complaints/{complaintId}/rectifications
+  {
+    name: 'a complaint rectification owned by someone who has left',
+    method: 'POST',
+    path: complaintPath(() => f.complaintHandling, 'rectifications'),
+    as: 'manager',
+    json: () => ({ title: 'Validate refund files', ownerId: 'gone' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /ownerId "gone" is not an active user/,
+    workflowId: () => f.complaintHandling.caseId,
+    unchanged: async () => {
+      await complaintUnchanged(() => f.complaintHandling, { data: { rectificationTaskIds: [] } })();
+      await noTasksOf(() => f.complaintHandling.caseId)();
+    },
+  },
+  {
+    name: 'a complaint rectification due in 0s',
+    method: 'POST',
+    path: complaintPath(() => f.complaintHandling, 'rectifications'),
+    as: 'manager',
+    json: () => ({ title: 'Validate refund files', ownerId: 'owner', dueIn: '0s' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.dueIn/,
+    fields: ['body.dueIn'],
+    workflowId: () => f.complaintHandling.caseId,
+    unchanged: noTasksOf(() => f.complaintHandling.caseId),
+  },
+  {
+    name: 'a rectification item on a resolved complaint',
+    method: 'POST',
+    path: complaintPath(() => f.complaintResolved, 'rectifications'),
+    as: 'manager',
+    json: () => ({ title: 'Validate refund files', ownerId: 'owner' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /has finished|already closed/,
+    workflowId: () => f.complaintResolved.caseId,
+    unchanged: noTasksOf(() => f.complaintResolved.caseId),
+  },
+
+  // ---- POST /api/complaints/{complaintId}/raise-incident
+  (() => {
+    const body = raiseBody();
+    return {
+      name: 'raising a complaint a second time',
+      method: 'POST',
+      path: complaintPath(() => f.complaintRaised, 'raise-incident'),
+      as: 'manager',
+      json: body.json,
+      status: 409,
+      code: 'CONFLICT',
+      message: /already raised to incident:INC-\w+/,
+      workflowId: () => f.complaintRaised.caseId,
+      unchanged: async () => {
+        await body.unchanged();
+        await complaintUnchanged(() => f.complaintRaised, {
+          data: { linkedIncidentCaseId: f.raisedIncident.caseId },
+        })();
+      },
+    } satisfies BadInput;
+  })(),
+  (() => {
+    const body = raiseBody();
+    return {
+      name: 'raising an unknown complaint',
+      method: 'POST',
+      path: complaintPath(() => UNKNOWN_COMPLAINT, 'raise-incident'),
+      as: 'lead',
+      json: body.json,
+      status: 404,
+      code: 'NOT_FOUND',
+      message: new RegExp(`no complaint ${UNKNOWN_COMPLAINT}`),
+      unchanged: body.unchanged,
+    } satisfies BadInput;
+  })(),
+  (() => {
+    const body = raiseBody({ impact: { amountCny: 300 } });
+    return {
+      name: 'raising a complaint with an impact missing the affected users',
+      method: 'POST',
+      path: complaintPath(() => f.complaintHandling, 'raise-incident'),
+      as: 'manager',
+      json: body.json,
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: /body\.impact\.affectedUsers/,
+      fields: ['body.impact.affectedUsers'],
+      workflowId: () => f.complaintHandling.caseId,
+      unchanged: async () => {
+        await body.unchanged();
+        await complaintUnchanged(() => f.complaintHandling, { data: { linkedIncidentCaseId: null } })();
+      },
+    } satisfies BadInput;
+  })(),
+];
+
 const malformedKey = key();
 
 const BAD_INPUT: BadInput[] = [
@@ -1580,6 +2493,7 @@ const BAD_INPUT: BadInput[] = [
     unchanged: noEvidenceNamed('late.txt'),
   },
   ...SUPPLIER_BAD_INPUT,
+  ...INCIDENT_BAD_INPUT,
 ];
 
 async function send(c: BadInput, headers: Record<string, string> = {}) {
@@ -1682,11 +2596,24 @@ describe('bad input', () => {
     expect(ids).toEqual(expected);
     const cases = await h.sql('select id from cases');
     expect(cases.map((c) => c.id).sort()).toEqual(
-      [f.closed.caseId, f.p.caseId, f.q.caseId, f.reviewDocuments, f.reviewChecks].sort(),
+      [f.closed.caseId, f.p.caseId, f.q.caseId, f.reviewDocuments, f.reviewChecks, ...f.loops].sort(),
     );
     // And no bad input reached a review: they still wait where the fixtures left them.
     await reviewUnchanged(() => f.reviewDocuments, 'documents')();
     await reviewUnchanged(() => f.reviewChecks, 'checks')();
+    // …nor an incident or complaint.
+    const loops = await h.sql('select id, status, stage from cases where id = any($1)', [f.loops]);
+    expect(Object.fromEntries(loops.map((r) => [r.id, `${r.status} ${r.stage}`]))).toEqual({
+      [f.incidentReported.caseId]: 'open reported',
+      [f.incidentHandling.caseId]: 'open handling',
+      [f.incidentEvaluation.caseId]: 'open evaluation',
+      [f.incidentEnded.caseId]: 'open reported',
+      [f.complaintInvestigating.caseId]: 'open investigating',
+      [f.complaintHandling.caseId]: 'open handling',
+      [f.complaintResolved.caseId]: 'closed closed',
+      [f.complaintRaised.caseId]: 'open investigating',
+      [f.raisedIncident.caseId]: 'open reported',
+    });
     const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(chain.body.ok).toBe(true);
   });
@@ -1817,5 +2744,61 @@ describe('supplier reviews (regressions of fixed bugs)', () => {
     // …and nothing of it may stay behind.
     await noEvidenceNamed('after-the-end.pdf')();
     expect(await dbSnapshot()).toEqual(before);
+  });
+});
+
+/**
+ * Incident and complaint bugs this file found, now fixed: each test states the
+ * wanted behaviour. They run last, after the check that no bad input started a
+ * workflow, and end whatever workflow a regression would start.
+ */
+describe('incidents and complaints (regressions of fixed bugs)', () => {
+  /** Quiet first, so nothing in flight writes after the termination. */
+  async function endIfStarted(workflowId: string) {
+    const handle = h.temporal.workflow.getHandle(workflowId);
+    try {
+      await handle.describe();
+    } catch {
+      return; // never started: the wanted behaviour
+    }
+    await quiet(workflowId).catch(() => undefined);
+    await handle.terminate('bad-input test cleanup').catch(() => undefined);
+  }
+
+  it('raising a resolved complaint is refused with 409 before any incident is reported', async () => {
+    const body = raiseBody();
+    const incidentCaseId = `incident:${body.incidentId}`;
+    try {
+      const before = { db: await dbSnapshot(), history: await historyLength(f.complaintResolved.caseId) };
+      const res = await h.api('POST', `/api/complaints/${f.complaintResolved.complaintId}/raise-incident`, {
+        as: 'manager',
+        json: body.json(),
+      });
+      expectEnvelope(res, 409, 'CONFLICT', /closed|finished/);
+      await expectNotStarted(incidentCaseId);
+      expect({ db: await dbSnapshot(), history: await historyLength(f.complaintResolved.caseId) }).toEqual(before);
+    } finally {
+      await endIfStarted(incidentCaseId);
+    }
+  });
+  it('a notification dated in the future is refused with 400 naming notifiedAt, as occurredAt is', async () => {
+    const target = await reportIncident('IV');
+    try {
+      await incidentStep(target, 'acknowledge');
+      const before = { db: await dbSnapshot(), history: await historyLength(target.caseId) };
+      const res = await h.api('POST', `/api/incidents/${target.incidentId}/notifications`, {
+        as: 'manager',
+        json: {
+          audience: 'regulator',
+          notifiedAt: new Date(Date.now() + 86_400_000).toISOString(),
+          summary: 'We will call the regulator tomorrow',
+        },
+      });
+      expectEnvelope(res, 400, 'BAD_REQUEST', /notifiedAt/);
+      expect({ db: await dbSnapshot(), history: await historyLength(target.caseId) }).toEqual(before);
+      expect((await caseRow(target.caseId))?.data.notifications).toEqual([]);
+    } finally {
+      await endIfStarted(target.caseId);
+    }
   });
 });
