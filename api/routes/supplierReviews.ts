@@ -18,7 +18,7 @@ import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderSupplierReport, type SupplierReport } from '../reports/supplierReport';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
-import { actorOf, bearer, errorResponses, router, type AppDeps } from './common';
+import { actorOf, bearer, caseSteps, errorResponses, router, sendCaseUpdate, type AppDeps } from './common';
 import { evidenceBodyLimit, storeEvidence } from './evidence';
 
 const TimingsSchema = z
@@ -285,97 +285,54 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/supplier-reviews/{caseId}/checks',
-      tags: ['Supplier reviews'],
-      summary: 'Enter the credit rating (信用评级) and background check (背景调查) — the reviewer',
-      security: bearer,
-      request: {
-        params: CaseIdParam,
-        body: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: z
-                .object({
-                  creditRating: z.enum(['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'CC', 'C', 'D']),
-                  creditAgency: z.string().trim().min(1).max(200).optional(),
-                  backgroundCheck: z.enum(['clear', 'concerns']),
-                  notes: z.string().max(5000).optional(),
-                })
-                .strict()
-                .openapi('ReviewChecks'),
-            },
-          },
-        },
-      },
-      responses: {
-        200: { description: 'Recorded', content: { 'application/json': { schema: StepResultSchema } } },
-        ...errorResponses(400, 401, 403, 404, 409, 422),
-      },
-    }),
-    async (c) => {
-      const { caseId } = c.req.valid('param');
-      await loadReview(caseId);
-      const result = await temporal.workflow
-        .getHandle(caseId)
-        .executeUpdate(recordReviewChecksUpdate, { args: [{ actor: actorOf(c), ...c.req.valid('json') }] });
-      return c.json(result, 200);
-    },
+  const step = caseSteps(app, {
+    resource: '/api/supplier-reviews',
+    idName: 'caseId',
+    idParam: CaseIdParam,
+    tag: 'Supplier reviews',
+    resultSchema: StepResultSchema,
+    load: async (caseId) => (await loadReview(caseId)).id,
+  });
+
+  step(
+    'checks',
+    'Enter the credit rating (信用评级) and background check (背景调查) — the reviewer',
+    z
+      .object({
+        creditRating: z.enum(['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'CC', 'C', 'D']),
+        creditAgency: z.string().trim().min(1).max(200).optional(),
+        backgroundCheck: z.enum(['clear', 'concerns']),
+        notes: z.string().max(5000).optional(),
+      })
+      .strict()
+      .openapi('ReviewChecks'),
+    (caseId, actor, body) => sendCaseUpdate(temporal, caseId, recordReviewChecksUpdate, { actor, ...body }),
   );
 
   const score = z.number().int().min(1).max(5);
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/supplier-reviews/{caseId}/scores',
-      tags: ['Supplier reviews'],
-      summary: 'Score the five dimensions 1–5 and the impact 1–5 — the reviewer; the grade follows',
-      security: bearer,
-      request: {
-        params: CaseIdParam,
-        body: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: z
-                .object({
-                  scores: z
-                    .object(
-                      Object.fromEntries(SCORE_DIMENSIONS.map((d) => [d, score])) as Record<
-                        (typeof SCORE_DIMENSIONS)[number],
-                        typeof score
-                      >,
-                    )
-                    .strict(),
-                  impact: score.openapi({ description: 'impact on the platform if this supplier fails' }),
-                  proposedTier: z
-                    .enum(SUPPLIER_TIERS)
-                    .optional()
-                    .openapi({ description: 'tier (分级) the supplier should hold if the review approves' }),
-                  comment: z.string().max(5000).optional(),
-                })
-                .strict()
-                .openapi('ReviewScores'),
-            },
-          },
-        },
-      },
-      responses: {
-        200: { description: 'Scored', content: { 'application/json': { schema: StepResultSchema } } },
-        ...errorResponses(400, 401, 403, 404, 409, 422),
-      },
-    }),
-    async (c) => {
-      const { caseId } = c.req.valid('param');
-      await loadReview(caseId);
-      const result = await temporal.workflow
-        .getHandle(caseId)
-        .executeUpdate(scoreReviewUpdate, { args: [{ actor: actorOf(c), ...c.req.valid('json') }] });
-      return c.json(result, 200);
-    },
+  step(
+    'scores',
+    'Score the five dimensions 1–5 and the impact 1–5 — the reviewer; the grade follows',
+    z
+      .object({
+        scores: z
+          .object(
+            Object.fromEntries(SCORE_DIMENSIONS.map((d) => [d, score])) as Record<
+              (typeof SCORE_DIMENSIONS)[number],
+              typeof score
+            >,
+          )
+          .strict(),
+        impact: score.openapi({ description: 'impact on the platform if this supplier fails' }),
+        proposedTier: z
+          .enum(SUPPLIER_TIERS)
+          .optional()
+          .openapi({ description: 'tier (分级) the supplier should hold if the review approves' }),
+        comment: z.string().max(5000).optional(),
+      })
+      .strict()
+      .openapi('ReviewScores'),
+    (caseId, actor, body) => sendCaseUpdate(temporal, caseId, scoreReviewUpdate, { actor, ...body }),
   );
 
   async function buildReport(caseId: string): Promise<SupplierReport> {
