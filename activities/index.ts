@@ -12,6 +12,7 @@ import { cases, notifications, tasks } from '../db/schema';
 import type { ApprovalVote } from '../domain/approval';
 import type { IncidentCategory } from '../domain/incidents';
 import type { Role } from '../domain/roles';
+import { createDrillActivities } from './drills';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
 export interface ActivityDeps extends SupplierDeps {
@@ -123,6 +124,7 @@ export function createActivities(deps: ActivityDeps) {
   const { db, clock = () => new Date() } = deps;
   return {
     ...createSupplierActivities(deps),
+    ...createDrillActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();
       const now = clock();

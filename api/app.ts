@@ -15,6 +15,7 @@ import type { AppDeps } from './routes/common';
 import { evidenceRoutes } from './routes/evidence';
 import { taskRoutes } from './routes/tasks';
 import { complaintRoutes } from './routes/complaints';
+import { drillRoutes } from './routes/drills';
 import { incidentRoutes } from './routes/incidents';
 import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     supplierReviewRoutes,
     incidentRoutes,
     complaintRoutes,
+    drillRoutes,
   ]) {
     app.route('/', routes(deps));
   }

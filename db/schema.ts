@@ -249,8 +249,46 @@ export const supplierPerformance = pgTable(
   (t) => [primaryKey({ columns: [t.supplierId, t.year] })],
 );
 
+/** Emergency plans (应急预案) by type, with their current version and revision due date. */
+export const emergencyPlans = pgTable('emergency_plans', {
+  id: text('id').primaryKey(),
+  title: text('title').notNull(),
+  type: text('type').notNull(),
+  ownerId: text('owner_id')
+    .notNull()
+    .references(() => users.id),
+  status: text('status').notNull().default('draft'),
+  currentVersion: integer('current_version'),
+  lastApprovedAt: at('last_approved_at'),
+  revisionDueAt: at('revision_due_at'),
+  /** Overrides of the revision interval and reminder lead, for drills of the process itself and tests. */
+  timings: jsonb('timings').$type<{ revisionInterval?: string; revisionRemindBefore?: string }>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** Version history of each plan (预案版本管理): what changed, who approved it, the document. */
+export const planVersions = pgTable(
+  'plan_versions',
+  {
+    planId: text('plan_id')
+      .notNull()
+      .references(() => emergencyPlans.id),
+    version: integer('version').notNull(),
+    summary: text('summary').notNull(),
+    documentEvidenceId: text('document_evidence_id').notNull(),
+    documentSha256: text('document_sha256').notNull(),
+    approvedBy: text('approved_by').array().notNull(),
+    approvedAt: at('approved_at').notNull(),
+    revisionCaseId: text('revision_case_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.version] })],
+);
+
 export type User = typeof users.$inferSelect;
 export type SupplierRow = typeof suppliers.$inferSelect;
+export type EmergencyPlanRow = typeof emergencyPlans.$inferSelect;
+export type PlanVersionRow = typeof planVersions.$inferSelect;
 export type SupplierPerformanceRow = typeof supplierPerformance.$inferSelect;
 export type CaseRow = typeof cases.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;

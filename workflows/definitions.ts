@@ -201,3 +201,44 @@ export const linkComplaintIncidentUpdate = defineUpdate<ComplaintStepResult, [Co
 export const addComplaintRectificationUpdate = defineUpdate<ComplaintStepResult, [ComplaintRectificationInput]>(
   'addComplaintRectification',
 );
+
+// ---- Emergency plans and drills (应急预案, 应急演练)
+
+export interface PlanDraftInput {
+  actor: Actor;
+  summary: string;
+  document: EvidenceRef;
+}
+export interface DrillPlanInput {
+  actor: Actor;
+  scenario: string;
+  scheduledAt: string;
+  participants: string[];
+}
+export interface DrillConductInput {
+  actor: Actor;
+  startedAt: string;
+  endedAt: string;
+  observations: string;
+}
+export interface DrillEvaluationInput {
+  actor: Actor;
+  scores: Record<string, number>;
+  findings: Array<{ title: string; ownerId: string; dueIn?: string }>;
+}
+export interface DrillSummaryInput {
+  actor: Actor;
+  problems: string;
+  lessons: string;
+  planChanges: string;
+  revisionNeeded: boolean;
+}
+export interface StepResult {
+  stage: string;
+}
+
+export const submitPlanDraftUpdate = defineUpdate<StepResult, [PlanDraftInput]>('submitPlanDraft');
+export const planDrillUpdate = defineUpdate<StepResult, [DrillPlanInput]>('planDrill');
+export const recordDrillConductUpdate = defineUpdate<StepResult, [DrillConductInput]>('recordDrillConduct');
+export const evaluateDrillUpdate = defineUpdate<StepResult, [DrillEvaluationInput]>('evaluateDrill');
+export const submitDrillSummaryUpdate = defineUpdate<StepResult, [DrillSummaryInput]>('submitDrillSummary');

@@ -2,6 +2,8 @@
 // does not read tsconfig paths.
 export { approvalRequestWorkflow } from './approvalRequest';
 export { complaintWorkflow } from './complaint';
+export { drillProgrammeWorkflow, drillWorkflow } from './drill';
 export { incidentWorkflow } from './incident';
+export { planRevisionClockWorkflow, planRevisionWorkflow } from './planRevision';
 export { rectificationItemWorkflow } from './rectificationItem';
 export { supplierReviewLauncherWorkflow, supplierReviewWorkflow } from './supplierReview';

@@ -14,7 +14,7 @@ import { HISTORY_FIXTURES } from '../support/histories';
 const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
-  it('has fixtures for the approval step, rectification items, supplier reviews and incidents', () => {
+  it('has fixtures for the approval step, rectification items, supplier reviews, incidents, drills and plan revisions', () => {
     expect(fixtures).toEqual(
       expect.arrayContaining([
         'approval-approved.json',
@@ -25,6 +25,8 @@ describe('replay of recorded histories', () => {
         'supplier-review-approved.json',
         'supplier-review-blacklisted.json',
         'incident-grade-I.json',
+        'drill-with-findings.json',
+        'plan-revision-published.json',
       ]),
     );
   });

@@ -1,0 +1,498 @@
+/**
+ * Emergency plans (应急预案) and drills (应急演练) through the API: the plan
+ * register with its version history, revision cases, drill cases and their
+ * steps, the annual programme, and the drill summary report.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, asc, desc, eq } from 'drizzle-orm';
+import { ensureDrillProgramme, openAnnualDrills, startDrillCase, startPlanRevisionCase } from '../../activities/drills';
+import { withAuditedWrite } from '../../db/audit';
+import { auditEvents, cases, emergencyPlans, planVersions, tasks } from '../../db/schema';
+import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
+import { DRILL_MODULES, PLAN_TYPES } from '../../domain/drills';
+import {
+  evaluateDrillUpdate,
+  planDrillUpdate,
+  recordDrillConductUpdate,
+  submitDrillSummaryUpdate,
+  submitPlanDraftUpdate,
+} from '../../workflows/definitions';
+import type { DrillData } from '../../workflows/drill';
+import { requireRole } from '../auth';
+import { temporalUiLink, toAuditDto, toCaseDto, toTaskDto } from '../dto';
+import { ApiError } from '../errors';
+import { renderDrillReport, type DrillReport } from '../reports/drillReport';
+import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import { approvalTimingsProblem } from './supplierReviews';
+import {
+  actorOf,
+  bearer,
+  caseSteps,
+  errorResponses,
+  requireActiveUser,
+  router,
+  sendCaseUpdate,
+  type AppDeps,
+} from './common';
+import { evidenceBodyLimit, storeEvidence } from './evidence';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
+const PlanIdParam = z.object({ planId: z.string().regex(BUSINESS_KEY_PATTERN, 'a plan id') });
+const DrillIdParam = z.object({
+  caseId: z.string().regex(/^drill:[A-Za-z0-9._-]+:\d{4}$/, 'a drill id: drill:<planId>:<year>'),
+});
+const RevisionIdParam = z.object({
+  caseId: z.string().regex(/^plan-revision:[A-Za-z0-9._-]+:v\d+$/, 'a revision id: plan-revision:<planId>:v<n>'),
+});
+const DrillTimingsSchema = z
+  .object({
+    dueIn: durationSchema.optional(),
+    approval: ApprovalTimingsSchema.optional(),
+    rectification: RectificationTimingsSchema.optional(),
+  })
+  .strict();
+const Started = z.object({ caseId: z.string(), links: z.object({ temporalUi: z.string() }) });
+
+export function drillRoutes(deps: AppDeps) {
+  const { db, temporal, settings } = deps;
+  const app = router();
+  const startDeps = { db, temporal, taskQueue: settings.taskQueue };
+  const link = (caseId: string) => ({
+    temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, caseId),
+  });
+  async function loadCase(caseId: string, process: string) {
+    const [row] = await db.select().from(cases).where(eq(cases.id, caseId));
+    if (!row || row.process !== process) throw new ApiError('NOT_FOUND', `no ${process.replace('_', ' ')} ${caseId}`);
+    return row;
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/emergency-plans',
+      tags: ['Emergency plans'],
+      summary: 'Register an emergency plan (应急预案); its first version is drafted in a revision case',
+      security: bearer,
+      middleware: [requireRole('manager', 'admin')] as const,
+      request: {
+        body: json(
+          z
+            .object({
+              planId: z.string().regex(BUSINESS_KEY_PATTERN, 'letters, digits, ".", "_" or "-"'),
+              title: text(200),
+              type: z.enum(PLAN_TYPES),
+              ownerId: z
+                .string()
+                .min(1)
+                .max(64)
+                .optional()
+                .openapi({ description: 'drafts revisions and organises drills; defaults to the caller' }),
+              timings: z
+                .object({
+                  revisionInterval: durationSchema.optional(),
+                  revisionRemindBefore: durationSchema.optional(),
+                })
+                .strict()
+                .optional()
+                .openapi({
+                  description:
+                    'overrides of the three-year revision interval and its 90-day reminder (drills of the process, tests)',
+                }),
+            })
+            .strict()
+            .openapi('RegisterEmergencyPlan'),
+        ),
+      },
+      responses: {
+        201: {
+          description: 'Registered; revision v1 opened',
+          content: { 'application/json': { schema: z.object({ planId: z.string(), revisionCaseId: z.string() }) } },
+        },
+        ...errorResponses(400, 401, 403, 409),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const user = c.get('user');
+      const ownerId = body.ownerId ?? user.id;
+      await requireActiveUser(db, ownerId, 'ownerId', { mayAct: true });
+      const { applied } = await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: `plan:${body.planId}:registered`,
+          actorId: user.id,
+          action: 'plan.registered',
+          payload: { planId: body.planId, type: body.type, ownerId },
+        },
+        (tx) =>
+          tx
+            .insert(emergencyPlans)
+            .values({ id: body.planId, title: body.title, type: body.type, ownerId, timings: body.timings ?? {} }),
+      );
+      if (!applied) throw new ApiError('CONFLICT', `emergency plan ${body.planId} already exists`);
+      const revision = await startPlanRevisionCase(startDeps, {
+        planId: body.planId,
+        reason: 'first version',
+        initiatorId: user.id,
+      });
+      return c.json({ planId: body.planId, revisionCaseId: revision.caseId }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/emergency-plans',
+      tags: ['Emergency plans'],
+      summary: 'The plan register',
+      security: bearer,
+      responses: {
+        200: {
+          description: 'Plans by id',
+          content: { 'application/json': { schema: z.object({ items: z.array(z.record(z.string(), z.unknown())) }) } },
+        },
+        ...errorResponses(401),
+      },
+    }),
+    async (c) => {
+      const rows = await db.select().from(emergencyPlans).orderBy(asc(emergencyPlans.id));
+      return c.json(
+        {
+          items: rows.map((p) => ({
+            ...p,
+            lastApprovedAt: p.lastApprovedAt?.toISOString() ?? null,
+            revisionDueAt: p.revisionDueAt?.toISOString() ?? null,
+            createdAt: p.createdAt.toISOString(),
+            updatedAt: p.updatedAt.toISOString(),
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/emergency-plans/{planId}',
+      tags: ['Emergency plans'],
+      summary: 'A plan with its version history (预案版本管理), revision cases and drills',
+      security: bearer,
+      request: { params: PlanIdParam },
+      responses: {
+        200: {
+          description: 'The plan',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+        ...errorResponses(401, 404),
+      },
+    }),
+    async (c) => {
+      const { planId } = c.req.valid('param');
+      const [plan] = await db.select().from(emergencyPlans).where(eq(emergencyPlans.id, planId));
+      if (!plan) throw new ApiError('NOT_FOUND', `no emergency plan ${planId}`);
+      const [versions, related] = await Promise.all([
+        db.select().from(planVersions).where(eq(planVersions.planId, planId)).orderBy(desc(planVersions.version)),
+        db
+          .select()
+          .from(cases)
+          .where(and(eq(cases.subjectType, 'emergency_plan'), eq(cases.subjectId, planId)))
+          .orderBy(desc(cases.createdAt)),
+      ]);
+      return c.json(
+        {
+          plan: {
+            ...plan,
+            lastApprovedAt: plan.lastApprovedAt?.toISOString() ?? null,
+            revisionDueAt: plan.revisionDueAt?.toISOString() ?? null,
+            createdAt: plan.createdAt.toISOString(),
+            updatedAt: plan.updatedAt.toISOString(),
+          },
+          versions: versions.map((v) => ({ ...v, approvedAt: v.approvedAt.toISOString() })),
+          revisions: related.filter((r) => r.process === 'plan_revision').map((r) => toCaseDto(r)),
+          drills: related.filter((r) => r.process === 'drill').map((r) => toCaseDto(r)),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/emergency-plans/{planId}/revisions',
+      tags: ['Emergency plans'],
+      summary: 'Open the next revision of a plan (managers)',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: { params: PlanIdParam, body: json(z.object({ reason: text(2000) }).strict()) },
+      responses: {
+        201: { description: 'Opened', content: { 'application/json': { schema: Started } } },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const { planId } = c.req.valid('param');
+      const outcome = await startPlanRevisionCase(startDeps, {
+        planId,
+        reason: c.req.valid('json').reason,
+        initiatorId: c.get('user').id,
+      });
+      if (!outcome.started)
+        throw new ApiError(outcome.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', outcome.message);
+      return c.json({ caseId: outcome.caseId, links: link(outcome.caseId) }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/plan-revisions/{caseId}/draft',
+      tags: ['Emergency plans'],
+      summary: 'Submit the revised plan document and the summary of changes (the plan owner; multipart: file, summary)',
+      security: bearer,
+      middleware: [evidenceBodyLimit(settings.maxEvidenceBytes)] as const,
+      request: {
+        params: RevisionIdParam,
+        body: {
+          required: true,
+          content: {
+            'multipart/form-data': {
+              schema: z.object({
+                file: z
+                  .custom<File>((v) => v instanceof File, 'attach the plan document as form field "file"')
+                  .openapi({ type: 'string', format: 'binary' }),
+                summary: text(5000),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: {
+          description: 'Submitted for review',
+          content: {
+            'application/json': { schema: z.object({ stage: z.string(), evidenceId: z.string(), sha256: z.string() }) },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404, 409, 413, 422),
+      },
+    }),
+    async (c) => {
+      const { caseId } = c.req.valid('param');
+      const { file, summary } = c.req.valid('form');
+      if (file.size === 0) throw new ApiError('BAD_REQUEST', 'invalid body: file is empty');
+      if (file.size > settings.maxEvidenceBytes)
+        throw new ApiError('PAYLOAD_TOO_LARGE', `evidence files are limited to ${settings.maxEvidenceBytes} bytes`);
+      const revision = await loadCase(caseId, 'plan_revision');
+      const user = c.get('user');
+      // Same rule as the workflow's validator, checked before the file is stored.
+      if (user.id !== revision.ownerId)
+        throw new ApiError('FORBIDDEN', 'the plan owner drafts its revision', undefined, 'NOT_THE_OWNER');
+      if (revision.stage !== 'draft')
+        throw new ApiError('CONFLICT', `revision ${caseId} is in ${revision.stage}, not awaiting a draft`);
+      const stored = await storeEvidence(db, {
+        caseId,
+        taskId: null,
+        documentType: 'emergency_plan',
+        file,
+        uploadedBy: user.id,
+        requestId: c.get('requestId'),
+      });
+      const result = await sendCaseUpdate(temporal, caseId, submitPlanDraftUpdate, {
+        actor: actorOf(c),
+        summary,
+        document: { id: stored.id, sha256: stored.sha256 },
+      });
+      return c.json({ ...result, evidenceId: stored.id, sha256: stored.sha256 }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/drills',
+      tags: ['Drills'],
+      summary: 'Open a plan’s drill for a year (one per plan per year)',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: {
+        body: json(
+          z
+            .object({
+              planId: z.string().regex(BUSINESS_KEY_PATTERN),
+              year: z.number().int().min(2000).max(2100),
+              timings: DrillTimingsSchema.optional(),
+            })
+            .strict(),
+        ),
+      },
+      responses: {
+        201: { description: 'Opened', content: { 'application/json': { schema: Started } } },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const timingProblem = approvalTimingsProblem(body.timings?.approval);
+      if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
+      const outcome = await startDrillCase(startDeps, { ...body, initiatorId: c.get('user').id });
+      if (!outcome.started)
+        throw new ApiError(outcome.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', outcome.message);
+      return c.json({ caseId: outcome.caseId, links: link(outcome.caseId) }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/drills/programme',
+      tags: ['Drills'],
+      summary:
+        'Run the annual programme now: open every active plan’s drill for the year (idempotent); the Schedule runs it each January',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: { body: json(z.object({ year: z.number().int().min(2000).max(2100) }).strict()) },
+      responses: {
+        200: {
+          description: 'Started and skipped',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+        ...errorResponses(400, 401, 403),
+      },
+    }),
+    async (c) => {
+      await ensureDrillProgramme(temporal, settings.taskQueue);
+      return c.json(
+        await openAnnualDrills(startDeps, { year: c.req.valid('json').year, initiatorId: c.get('user').id }),
+        200,
+      );
+    },
+  );
+
+  const step = caseSteps(app, {
+    resource: '/api/drills',
+    idName: 'caseId',
+    idParam: DrillIdParam,
+    tag: 'Drills',
+    resultSchema: z.object({ stage: z.string() }),
+    load: async (caseId) => (await loadCase(caseId, 'drill')).id,
+  });
+  step(
+    'plan',
+    'Plan the drill: scenario, date, participants (the plan owner or a manager)',
+    z
+      .object({
+        scenario: text(5000),
+        scheduledAt: z.iso.datetime({ offset: true }),
+        participants: z.array(text(200)).min(1).max(200),
+      })
+      .strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, planDrillUpdate, { actor, ...body }),
+  );
+  step(
+    'conduct',
+    'Record the conduct: start, end, observations',
+    z
+      .object({
+        startedAt: z.iso.datetime({ offset: true }),
+        endedAt: z.iso.datetime({ offset: true }),
+        observations: text(10_000),
+      })
+      .strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, recordDrillConductUpdate, { actor, ...body }),
+  );
+  const moduleScore = z.number().int().min(0).max(100);
+  step(
+    'evaluation',
+    'Score the modules (指挥, 信息通报, 资源调配, 舆情应对) 0–100 against the standard; findings become rectification items',
+    z
+      .object({
+        scores: z
+          .object(
+            Object.fromEntries(DRILL_MODULES.map((m) => [m, moduleScore])) as Record<
+              (typeof DRILL_MODULES)[number],
+              typeof moduleScore
+            >,
+          )
+          .strict(),
+        findings: z
+          .array(
+            z
+              .object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() })
+              .strict(),
+          )
+          .max(50)
+          .default([]),
+      })
+      .strict(),
+    async (id, actor, body) => {
+      for (const f of body.findings) await requireActiveUser(db, f.ownerId, 'findings.ownerId', { mayAct: true });
+      return sendCaseUpdate(temporal, id, evaluateDrillUpdate, { actor, ...body });
+    },
+  );
+  step(
+    'summary',
+    'Submit the drill summary report (应急演练总结报告): problems, lessons, changes to the plan',
+    z
+      .object({ problems: text(5000), lessons: text(5000), planChanges: text(5000), revisionNeeded: z.boolean() })
+      .strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, submitDrillSummaryUpdate, { actor, ...body }),
+  );
+
+  async function buildReport(caseId: string): Promise<DrillReport> {
+    const row = await loadCase(caseId, 'drill');
+    const [taskRows, timeline] = await Promise.all([
+      db.select().from(tasks).where(eq(tasks.caseId, caseId)).orderBy(asc(tasks.createdAt), asc(tasks.id)),
+      db.select().from(auditEvents).where(eq(auditEvents.caseId, caseId)).orderBy(asc(auditEvents.seq)),
+    ]);
+    return {
+      caseId,
+      title: row.title,
+      status: row.status,
+      stage: row.stage,
+      data: row.data as DrillData,
+      approvals: taskRows.filter((t) => t.kind === 'approval').map((t) => toTaskDto(t)),
+      rectificationItems: taskRows.filter((t) => t.kind === 'rectification').map((t) => toTaskDto(t)),
+      auditTrail: timeline.map(toAuditDto),
+      links: link(caseId),
+    };
+  }
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/drills/{caseId}/report',
+      tags: ['Drills'],
+      summary:
+        'Drill summary report (应急演练总结报告): plan, conduct, scores against the standard, findings and their items, summary, revision',
+      security: bearer,
+      request: { params: DrillIdParam },
+      responses: {
+        200: {
+          description: 'The report',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => c.json((await buildReport(c.req.valid('param').caseId)) as unknown as Record<string, unknown>, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/drills/{caseId}/report.html',
+      tags: ['Drills'],
+      summary: 'The drill summary report as a printable page',
+      security: bearer,
+      request: { params: DrillIdParam },
+      responses: {
+        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => c.html(renderDrillReport(await buildReport(c.req.valid('param').caseId))),
+  );
+
+  return app;
+}

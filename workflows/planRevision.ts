@@ -1,0 +1,195 @@
+/**
+ * Emergency plan revision (预案修订), DOMAIN.md §4: draft → review →
+ * approval (segregation of duties) → published, with the version history kept.
+ * A published version starts the plan's revision clock: it falls due three
+ * years after approval, with a reminder before and escalation at the due date.
+ */
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
+import type { ApprovalTimings } from '../domain/deadlines';
+import { DEFAULT_APPROVAL_TIMINGS } from '../domain/deadlines';
+import { caseSnapshotQuery, submitPlanDraftUpdate } from './definitions';
+import { acts } from './shared/activities';
+import { ApprovalDesk } from './shared/approvals';
+import { CaseRuntime } from './shared/caseRuntime';
+
+export interface PlanRevisionInput {
+  caseId: string;
+  planId: string;
+  planTitle: string;
+  version: number;
+  /** Drafts the revision: the plan owner. */
+  ownerId: string;
+  initiatorId: string;
+  reason: string;
+  sourceCaseId?: string;
+  timings?: { approval?: Partial<ApprovalTimings> };
+}
+
+/** Review and approval: approve, or return to draft with the reason. */
+const REVISION_POLICY: ApprovalPolicy = {
+  ...STANDARD_APPROVAL_POLICY,
+  decisions: ['approve', 'reject'],
+  needsConditions: [],
+};
+
+export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ version: number; rounds: number }> {
+  const draft: { summary?: string; document?: { id: string; sha256: string }; by?: string; rounds: number } = {
+    rounds: 0,
+  };
+  let awaitingDraft = true;
+  const caseRuntime = new CaseRuntime({
+    caseId: input.caseId,
+    process: 'plan_revision',
+    businessKey: `${input.planId}:v${input.version}`,
+    title: `Revise ${input.planTitle} to v${input.version}`,
+    description: input.reason,
+    stage: 'draft',
+    initiatorId: input.initiatorId,
+    ownerId: input.ownerId,
+    ownerRole: 'manager',
+    subjectType: 'emergency_plan',
+    subjectId: input.planId,
+    parentCaseId: input.sourceCaseId,
+    data: {
+      planId: input.planId,
+      version: input.version,
+      reason: input.reason,
+      sourceCaseId: input.sourceCaseId ?? null,
+    },
+  });
+  setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
+  const desk = new ApprovalDesk(caseRuntime);
+  const timings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
+
+  setHandler(
+    submitPlanDraftUpdate,
+    async ({ actor, summary, document }) => {
+      draft.summary = summary.trim();
+      draft.document = document;
+      draft.by = actor.userId;
+      awaitingDraft = false;
+      await caseRuntime.moveTo('review', {
+        actorId: actor.userId,
+        action: 'plan.draft_submitted',
+        data: { ...caseRuntime.record.data, draft },
+        payload: { summary: draft.summary, sha256: document.sha256 },
+      });
+      return { stage: 'review' };
+    },
+    {
+      validator: ({ actor, summary, document }) => {
+        if (!awaitingDraft)
+          throw ApplicationFailure.create({
+            type: 'NOT_AWAITING_DRAFT',
+            message: `the revision is in ${caseRuntime.stage}`,
+            nonRetryable: true,
+          });
+        if (actor.userId !== input.ownerId)
+          throw ApplicationFailure.create({
+            type: 'NOT_THE_OWNER',
+            message: 'the plan owner drafts its revision',
+            nonRetryable: true,
+          });
+        if (!summary?.trim() || !document?.id)
+          throw ApplicationFailure.create({
+            type: 'INVALID_DRAFT',
+            message: 'a draft needs a summary of changes and the document',
+            nonRetryable: true,
+          });
+      },
+    },
+  );
+
+  await caseRuntime.open();
+  for (;;) {
+    draft.rounds += 1;
+    await condition(() => !awaitingDraft);
+    // Review by a manager, then approval by an approver: neither the drafter nor whoever opened it.
+    const review = await desk.request({
+      name: `review-${draft.rounds}`,
+      title: `Review the draft of ${input.planTitle} v${input.version}`,
+      candidateRoles: ['manager'],
+      approvalsRequired: 1,
+      excludedUserIds: [...new Set([input.ownerId, input.initiatorId])],
+      timings,
+      policy: REVISION_POLICY,
+    });
+    const approval =
+      review.status === 'approved'
+        ? await (async () => {
+            await caseRuntime.moveTo('approval', {
+              actorId: review.votes.at(-1)?.userId ?? 'system',
+              action: 'plan.reviewed',
+            });
+            return desk.request({
+              name: `approval-${draft.rounds}`,
+              title: `Approve ${input.planTitle} v${input.version}`,
+              candidateRoles: ['approver'],
+              approvalsRequired: 1,
+              excludedUserIds: [...new Set([input.ownerId, input.initiatorId, ...review.votes.map((v) => v.userId)])],
+              timings,
+              policy: REVISION_POLICY,
+            });
+          })()
+        : review;
+    if (approval.status === 'approved') {
+      await caseRuntime.moveTo('published', {
+        actorId: approval.votes.at(-1)?.userId ?? 'system',
+        action: 'plan.approved',
+      });
+      const published = await acts.publishPlanVersion({
+        planId: input.planId,
+        version: input.version,
+        summary: draft.summary!,
+        evidenceId: draft.document!.id,
+        sha256: draft.document!.sha256,
+        approvedBy: [...review.votes, ...approval.votes].map((v) => v.userId),
+        revisionCaseId: input.caseId,
+      });
+      await caseRuntime.close('approved', {
+        actorId: 'system',
+        reason: `v${input.version} published; next revision due ${published.revisionDueAt}`,
+        data: { ...caseRuntime.record.data, draft, revisionDueAt: published.revisionDueAt },
+      });
+      return { version: input.version, rounds: draft.rounds };
+    }
+    // Returned (or lapsed): back to the owner for another draft.
+    awaitingDraft = true;
+    await caseRuntime.moveTo('draft', {
+      actorId: approval.votes.at(-1)?.userId ?? 'system',
+      action: 'plan.returned_to_draft',
+      reason: approval.votes.at(-1)?.comment ?? approval.status,
+    });
+  }
+}
+
+/** The three-year revision clock of one plan: reminder to the owner, then escalation and a revision case. */
+export async function planRevisionClockWorkflow(input: {
+  planId: string;
+  planTitle: string;
+  ownerId: string;
+  dueAt: string;
+  remindAt: string;
+}): Promise<void> {
+  const wait = (iso: string) => condition(() => false, Math.max(1, Date.parse(iso) - Date.now()));
+  await wait(input.remindAt);
+  await acts.notify({
+    caseId: `plan-revision-clock:${input.planId}`,
+    kind: 'reminder',
+    recipientId: input.ownerId,
+    message: `Reminder: ${input.planTitle} falls due for revision on ${input.dueAt}`,
+  });
+  await wait(input.dueAt);
+  await acts.notify({
+    caseId: `plan-revision-clock:${input.planId}`,
+    kind: 'escalation',
+    recipientRole: 'manager',
+    message: `${input.planTitle} is due for its three-year revision (${input.dueAt}); a revision case is opened`,
+  });
+  await acts.openPlanRevision({
+    planId: input.planId,
+    reason: `three-year revision due ${input.dueAt}`,
+    initiatorId: 'system',
+  });
+}
