@@ -13,6 +13,7 @@ import type { ApprovalVote } from '../domain/approval';
 import type { IncidentCategory } from '../domain/incidents';
 import type { Role } from '../domain/roles';
 import { createDrillActivities } from './drills';
+import { createPdcaActivities } from './pdca';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
 export interface ActivityDeps extends SupplierDeps {
@@ -125,6 +126,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSupplierActivities(deps),
     ...createDrillActivities(deps),
+    ...createPdcaActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();
       const now = clock();

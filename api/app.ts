@@ -16,6 +16,7 @@ import { evidenceRoutes } from './routes/evidence';
 import { taskRoutes } from './routes/tasks';
 import { complaintRoutes } from './routes/complaints';
 import { drillRoutes } from './routes/drills';
+import { pdcaRoutes } from './routes/pdca';
 import { incidentRoutes } from './routes/incidents';
 import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     incidentRoutes,
     complaintRoutes,
     drillRoutes,
+    pdcaRoutes,
   ]) {
     app.route('/', routes(deps));
   }

@@ -200,6 +200,9 @@ export const CaseDetailSchema = z
     tasks: z.array(TaskSchema),
     evidence: z.array(EvidenceSchema),
     timeline: z.array(AuditEventSchema),
+    linked: z
+      .array(CaseSchema)
+      .openapi({ description: 'cases opened from this one: plan revisions, improvement cycles' }),
     links: CaseLinksSchema,
   })
   .openapi('CaseDetail');

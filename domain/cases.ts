@@ -23,6 +23,7 @@ export const CASE_OUTCOMES = [
   'blacklisted',
   'closed_out',
   'resolved',
+  'standardised',
 ] as const;
 export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
 

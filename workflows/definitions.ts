@@ -242,3 +242,22 @@ export const planDrillUpdate = defineUpdate<StepResult, [DrillPlanInput]>('planD
 export const recordDrillConductUpdate = defineUpdate<StepResult, [DrillConductInput]>('recordDrillConduct');
 export const evaluateDrillUpdate = defineUpdate<StepResult, [DrillEvaluationInput]>('evaluateDrill');
 export const submitDrillSummaryUpdate = defineUpdate<StepResult, [DrillSummaryInput]>('submitDrillSummary');
+
+// ---- PDCA improvement cycles (持续改进, 计划-执行-检查-处理)
+
+export interface PdcaPlanInput {
+  actor: Actor;
+  actions: Array<{ title: string; ownerId: string; dueIn?: string }>;
+}
+export interface PdcaActualsInput {
+  actor: Actor;
+  actuals: Record<string, number>;
+}
+export interface PdcaStandardiseInput {
+  actor: Actor;
+  adopted: string;
+}
+
+export const revisePdcaPlanUpdate = defineUpdate<StepResult, [PdcaPlanInput]>('revisePdcaPlan');
+export const recordPdcaActualsUpdate = defineUpdate<StepResult, [PdcaActualsInput]>('recordPdcaActuals');
+export const standardisePdcaUpdate = defineUpdate<StepResult, [PdcaStandardiseInput]>('standardisePdca');

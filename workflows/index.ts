@@ -4,6 +4,7 @@ export { approvalRequestWorkflow } from './approvalRequest';
 export { complaintWorkflow } from './complaint';
 export { drillProgrammeWorkflow, drillWorkflow } from './drill';
 export { incidentWorkflow } from './incident';
+export { pdcaCycleWorkflow } from './pdca';
 export { planRevisionClockWorkflow, planRevisionWorkflow } from './planRevision';
 export { rectificationItemWorkflow } from './rectificationItem';
 export { supplierReviewLauncherWorkflow, supplierReviewWorkflow } from './supplierReview';

@@ -172,6 +172,8 @@ export function caseRoutes(deps: AppDeps) {
         db.select(evidenceColumns).from(evidence).where(eq(evidence.caseId, caseId)).orderBy(asc(evidence.createdAt)),
         db.select().from(auditEvents).where(eq(auditEvents.caseId, caseId)).orderBy(asc(auditEvents.seq)),
       ]);
+      // The closed loop: cases opened from this one (revisions, improvement cycles).
+      const linked = await db.select().from(cases).where(eq(cases.parentCaseId, caseId)).orderBy(asc(cases.createdAt));
       const now = new Date();
       return c.json(
         {
@@ -179,6 +181,7 @@ export function caseRoutes(deps: AppDeps) {
           tasks: taskRows.map((t) => toTaskDto(t, now)),
           evidence: evidenceRows.map(toEvidenceDto),
           timeline: timeline.map(toAuditDto),
+          linked: linked.map((l) => toCaseDto(l, now)),
           links: links(caseId),
         },
         200,

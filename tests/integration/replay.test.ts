@@ -14,7 +14,7 @@ import { HISTORY_FIXTURES } from '../support/histories';
 const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
-  it('has fixtures for the approval step, rectification items, supplier reviews, incidents, drills and plan revisions', () => {
+  it('has fixtures for the approval step, rectification items, supplier reviews, incidents, drills, plan revisions and PDCA cycles', () => {
     expect(fixtures).toEqual(
       expect.arrayContaining([
         'approval-approved.json',
@@ -27,6 +27,7 @@ describe('replay of recorded histories', () => {
         'incident-grade-I.json',
         'drill-with-findings.json',
         'plan-revision-published.json',
+        'pdca-standardised.json',
       ]),
     );
   });

@@ -1,0 +1,360 @@
+/**
+ * PDCA improvement cycles (持续改进) through the API, the closed loop from any
+ * case (incident review, drill, supplier appraisal, audit finding) to a linked
+ * cycle, and the control-effectiveness report (DOMAIN.md §6).
+ */
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { and, eq, gte, ne, sql } from 'drizzle-orm';
+import { platformKpis } from '../../activities/pdca';
+import { cases, tasks } from '../../db/schema';
+import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
+import {
+  actionsProblem,
+  controlEffectiveness,
+  DEFAULT_ESCALATE_AFTER_CYCLES,
+  kpisProblem,
+  PDCA_SOURCES,
+  PLATFORM_KPIS,
+  type PdcaSource,
+} from '../../domain/pdca';
+import { recordPdcaActualsUpdate, revisePdcaPlanUpdate, standardisePdcaUpdate } from '../../workflows/definitions';
+import type { pdcaCycleWorkflow } from '../../workflows/pdca';
+import { GovOwnerRole, GovProcess, GovStage } from '../../workflows/searchAttributes';
+import type { AuthUser } from '../auth';
+import { requireRole } from '../auth';
+import { temporalUiLink } from '../dto';
+import { ApiError } from '../errors';
+import { esc, heading, page, table } from '../reports/html';
+import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import { bearer, caseSteps, errorResponses, requireActiveUser, router, sendCaseUpdate, type AppDeps } from './common';
+import { approvalTimingsProblem } from './supplierReviews';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
+
+const KpiSchema = z
+  .object({
+    key: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,49}$/)
+      .openapi({ description: `a KPI of your own, or one the platform computes: ${PLATFORM_KPIS.join(', ')}` }),
+    name: text(200),
+    unit: z.string().max(20).optional(),
+    baseline: z.number(),
+    target: z.number(),
+    direction: z.enum(['increase', 'decrease']),
+  })
+  .strict();
+const ActionSchema = z
+  .object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() })
+  .strict();
+const CycleBody = z
+  .object({
+    cycleKey: z.string().regex(BUSINESS_KEY_PATTERN).optional(),
+    title: text(200),
+    objective: text(2000),
+    ownerId: z.string().min(1).max(64).optional(),
+    kpis: z.array(KpiSchema).min(1).max(20),
+    actions: z.array(ActionSchema).min(1).max(30),
+    checkIn: durationSchema.default('30d').openapi({ description: 'from the start of Do to the check date' }),
+    effectivenessWindow: durationSchema
+      .optional()
+      .openapi({ description: 'recheck this long after standardising; a slipped KPI reopens the cycle' }),
+    escalateAfterCycles: z.number().int().min(1).max(20).default(DEFAULT_ESCALATE_AFTER_CYCLES),
+    timings: z
+      .object({ approval: ApprovalTimingsSchema.optional(), rectification: RectificationTimingsSchema.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+const NewCycleSchema = CycleBody.extend({
+  source: z.enum(PDCA_SOURCES),
+  sourceCaseId: z.string().max(300).optional(),
+}).openapi('StartImprovementCycle');
+type NewCycle = z.infer<typeof NewCycleSchema>;
+const Started = z.object({ caseId: z.string(), links: z.object({ temporalUi: z.string() }) });
+
+/** Which source a cycle opened from a case has, by the case's process. */
+const SOURCE_OF_PROCESS: Record<string, PdcaSource> = {
+  incident: 'incident_review',
+  drill: 'drill_finding',
+  supplier_review: 'supplier_appraisal',
+  approval_request: 'audit_finding',
+  complaint: 'incident_review',
+};
+
+export function pdcaRoutes(deps: AppDeps) {
+  const { db, temporal, settings } = deps;
+  const app = router();
+  const link = (caseId: string) => ({
+    temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, caseId),
+  });
+
+  async function start(user: AuthUser, body: NewCycle) {
+    const problem =
+      kpisProblem(body.kpis) ?? actionsProblem(body.actions) ?? approvalTimingsProblem(body.timings?.approval);
+    if (problem)
+      throw new ApiError('BAD_REQUEST', problem.startsWith('invalid body') ? problem : `invalid body: ${problem}`);
+    const ownerId = body.ownerId ?? user.id;
+    await requireActiveUser(db, ownerId, 'ownerId', { mayAct: true });
+    for (const a of body.actions) await requireActiveUser(db, a.ownerId, 'actions.ownerId', { mayAct: true });
+    const cycleKey = body.cycleKey ?? `PDCA-${randomUUID().slice(0, 8).toUpperCase()}`;
+    const caseId = `pdca:${cycleKey}`;
+    try {
+      await temporal.workflow.start<typeof pdcaCycleWorkflow>('pdcaCycleWorkflow', {
+        taskQueue: settings.taskQueue,
+        workflowId: caseId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: GovProcess, value: 'pdca' },
+          { key: GovStage, value: 'plan_approval' },
+          { key: GovOwnerRole, value: 'manager' },
+        ],
+        args: [
+          {
+            caseId,
+            cycleKey,
+            title: body.title,
+            objective: body.objective,
+            source: body.source,
+            sourceCaseId: body.sourceCaseId,
+            ownerId,
+            initiatorId: user.id,
+            kpis: body.kpis,
+            actions: body.actions,
+            cycle: 1,
+            escalateAfterCycles: body.escalateAfterCycles,
+            checkIn: body.checkIn,
+            effectivenessWindow: body.effectivenessWindow,
+            history: [],
+            timings: body.timings,
+          },
+        ],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new ApiError('CONFLICT', `improvement cycle ${cycleKey} already exists`);
+      throw err;
+    }
+    return { caseId, links: link(caseId) };
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/improvement-cycles',
+      tags: ['Improvement (PDCA)'],
+      summary: 'Open a PDCA improvement cycle (managers); its plan is approved before Do',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: { body: json(NewCycleSchema) },
+      responses: {
+        201: { description: 'Opened', content: { 'application/json': { schema: Started } } },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      if (body.sourceCaseId) {
+        const [origin] = await db.select({ id: cases.id }).from(cases).where(eq(cases.id, body.sourceCaseId));
+        if (!origin) throw new ApiError('NOT_FOUND', `no case ${body.sourceCaseId}`);
+      }
+      return c.json(await start(c.get('user'), body), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/cases/{caseId}/improvement-cycles',
+      tags: ['Improvement (PDCA)'],
+      summary:
+        'Closed loop (闭环): open an improvement cycle linked to this case (incident review, drill, supplier appraisal, audit finding)',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: {
+        params: z.object({ caseId: z.string().min(1).max(300) }),
+        body: json(CycleBody.openapi('LinkedImprovementCycle')),
+      },
+      responses: {
+        201: { description: 'Opened and linked', content: { 'application/json': { schema: Started } } },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const { caseId } = c.req.valid('param');
+      const [origin] = await db
+        .select({ id: cases.id, process: cases.process })
+        .from(cases)
+        .where(eq(cases.id, caseId));
+      if (!origin) throw new ApiError('NOT_FOUND', `no case ${caseId}`);
+      const source = SOURCE_OF_PROCESS[origin.process];
+      if (!source) throw new ApiError('CONFLICT', `a ${origin.process} case does not open improvement cycles`);
+      return c.json(await start(c.get('user'), { ...c.req.valid('json'), source, sourceCaseId: caseId }), 201);
+    },
+  );
+
+  const step = caseSteps(app, {
+    resource: '/api/improvement-cycles',
+    idName: 'cycleKey',
+    idParam: z.object({ cycleKey: z.string().regex(BUSINESS_KEY_PATTERN, 'a cycle key') }),
+    tag: 'Improvement (PDCA)',
+    resultSchema: z.object({ stage: z.string() }),
+    load: async (cycleKey) => {
+      const [row] = await db
+        .select({ id: cases.id })
+        .from(cases)
+        .where(eq(cases.id, `pdca:${cycleKey}`));
+      if (!row) throw new ApiError('NOT_FOUND', `no improvement cycle ${cycleKey}`);
+      return row.id;
+    },
+  });
+  step(
+    'plan',
+    'Re-plan the actions of a new cycle (the owner or a manager)',
+    z.object({ actions: z.array(ActionSchema).min(1).max(30) }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, revisePdcaPlanUpdate, { actor, ...body }),
+  );
+  step(
+    'actuals',
+    'Enter the KPI values at the check (or the effectiveness recheck)',
+    z.object({ actuals: z.record(z.string(), z.number()) }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, recordPdcaActualsUpdate, { actor, ...body }),
+  );
+  step(
+    'standardise',
+    'Targets met: record what is adopted as the standard',
+    z.object({ adopted: text(5000) }).strict(),
+    (id, actor, body) => sendCaseUpdate(temporal, id, standardisePdcaUpdate, { actor, ...body }),
+  );
+
+  async function effectiveness(periodDays: number) {
+    const now = new Date();
+    const since = new Date(now.getTime() - periodDays * 86_400_000);
+    const [open, incidents, items, cycles, kpis] = await Promise.all([
+      db
+        .select({ level: cases.riskLevel })
+        .from(cases)
+        .where(and(eq(cases.status, 'open'), ne(cases.process, 'pdca'))),
+      db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(cases)
+        .where(and(eq(cases.process, 'incident'), gte(cases.createdAt, since))),
+      db
+        .select({
+          total: sql<number>`count(*)::int`,
+          verified: sql<number>`count(*) filter (where ${tasks.status} = 'done')::int`,
+          open: sql<number>`count(*) filter (where ${tasks.status} <> 'done')::int`,
+          overdue: sql<number>`count(*) filter (where ${tasks.status} <> 'done' and ${tasks.dueAt} < ${now})::int`,
+        })
+        .from(tasks)
+        .where(eq(tasks.kind, 'rectification')),
+      db
+        .select({ status: cases.status, outcome: cases.outcome, n: sql<number>`count(*)::int` })
+        .from(cases)
+        .where(eq(cases.process, 'pdca'))
+        .groupBy(cases.status, cases.outcome),
+      platformKpis(db, [...PLATFORM_KPIS], now),
+    ]);
+    const risks = open.filter((r) => r.level === 'low' || r.level === 'medium' || r.level === 'high') as Array<{
+      level: 'low' | 'medium' | 'high';
+    }>;
+    const item = items[0] ?? { total: 0, verified: 0, open: 0, overdue: 0 };
+    return {
+      periodDays,
+      generatedAt: now.toISOString(),
+      ...controlEffectiveness({
+        risks,
+        controlsTotal: item.total,
+        controlsEffective: item.verified,
+        incidents: incidents[0]?.n ?? 0,
+        periodDays,
+        rectificationOpen: item.open,
+        rectificationOverdue: item.overdue,
+      }),
+      rectificationItems: item,
+      improvementCycles: cycles,
+      platformKpis: kpis,
+    };
+  }
+  const PeriodQuery = z.object({ periodDays: z.coerce.number().int().min(1).max(3660).default(90) });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/reports/control-effectiveness',
+      tags: ['Reports'],
+      summary:
+        'Control-effectiveness report (控制有效性): risk level, control coverage, incidence rate, overdue items, improvement cycles',
+      security: bearer,
+      request: { query: PeriodQuery },
+      responses: {
+        200: {
+          description: 'The report',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+        ...errorResponses(400, 401),
+      },
+    }),
+    async (c) => c.json(await effectiveness(c.req.valid('query').periodDays), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/reports/control-effectiveness.html',
+      tags: ['Reports'],
+      summary: 'The control-effectiveness report as a printable page',
+      security: bearer,
+      request: { query: PeriodQuery },
+      responses: {
+        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
+        ...errorResponses(400, 401),
+      },
+    }),
+    async (c) => {
+      const r = await effectiveness(c.req.valid('query').periodDays);
+      const body = [
+        heading('Control effectiveness', '控制有效性'),
+        table(
+          ['Risk level', 'High risks open', 'Control coverage', 'Incidence (per 30 days)', 'Overdue rectification'],
+          [
+            [
+              r.riskLevel,
+              r.highRisks,
+              `${Math.round(r.coverage * 100)}%`,
+              r.incidenceRate,
+              `${Math.round(r.overdueRate * 100)}%`,
+            ],
+          ],
+        ),
+        heading('Rectification items', '整改项'),
+        table(
+          ['Total', 'Verified', 'Open', 'Overdue'],
+          [
+            [
+              r.rectificationItems.total,
+              r.rectificationItems.verified,
+              r.rectificationItems.open,
+              r.rectificationItems.overdue,
+            ],
+          ],
+        ),
+        heading('Improvement cycles', '持续改进'),
+        table(
+          ['Status', 'Outcome', 'Count'],
+          r.improvementCycles.map((x) => [x.status, x.outcome, x.n]),
+        ),
+        heading('Platform KPIs', '平台指标'),
+        table(
+          ['KPI', 'Value'],
+          Object.entries(r.platformKpis).map(([k, v]) => [k, v]),
+        ),
+        `<p>Period: last ${esc(r.periodDays)} days · generated ${esc(r.generatedAt)}</p>`,
+      ].join('\n');
+      return c.html(page('Control-effectiveness report · 控制有效性报告', `Last ${r.periodDays} days`, body));
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,181 @@
+/**
+ * PDCA improvement cycles (DOMAIN.md §2) through the API, on the real Temporal
+ * dev server and PostgreSQL: a cycle meeting its targets, one missing them and
+ * continuing as new, a regression reopening the cycle after its effectiveness
+ * window, and a cycle opened from an incident (the closed loop).
+ */
+import { describe, expect, it } from 'vitest';
+import { eventually, useHarness, type TestUser } from '../support/harness';
+import { saveHistoryFixture } from '../support/histories';
+
+const h = useHarness('pdca');
+
+const caseRow = async (caseId: string) => (await h.sql('select * from cases where id = $1', [caseId]))[0];
+const waitForTask = (taskId: string) =>
+  eventually(async () => (await h.sql('select * from tasks where id = $1', [taskId]))[0], 20_000);
+const decide = (taskId: string, as: TestUser) =>
+  h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, { as, json: { decision: 'approve' } });
+const KPI = {
+  key: 'complaint_resolution_hours',
+  name: 'Complaint resolution time',
+  unit: 'h',
+  baseline: 48,
+  target: 24,
+  direction: 'decrease',
+};
+
+async function openCycle(extra: Record<string, unknown> = {}, path = '/api/improvement-cycles') {
+  const cycleKey = h.unique('PDCA');
+  const res = await h.api('POST', path, {
+    as: 'lead',
+    json: {
+      cycleKey,
+      ...(path === '/api/improvement-cycles' ? { source: 'kpi_gap' } : {}),
+      title: 'Faster complaint resolution',
+      objective: 'Resolve complaints within a day',
+      ownerId: 'mgr',
+      kpis: [KPI],
+      actions: [{ title: 'Add a second-line queue', ownerId: 'owner' }],
+      checkIn: '1s',
+      ...extra,
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { cycleKey, caseId: `pdca:${cycleKey}` };
+}
+
+/** Plan approved, the action done and verified, the KPI value entered and verified. */
+async function throughCheck(caseId: string, cycleKey: string, actual: number, cycle = 1) {
+  const planTask = `${caseId}:c${cycle}-plan-approval-1`;
+  await waitForTask(planTask);
+  expect((await decide(planTask, 'lead')).body.error.reason).toBe('SEGREGATION_OF_DUTIES');
+  expect((await decide(planTask, 'approver')).body.status).toBe('approved');
+  const item = `${caseId}:c${cycle}:action:1`;
+  await waitForTask(item);
+  const form = new FormData();
+  form.append('file', new File([Buffer.from('queue live')], 'queue.txt'));
+  const evidence = await h.api('POST', `/api/cases/${encodeURIComponent(caseId)}/evidence`, {
+    as: 'owner',
+    body: form,
+  });
+  await h.api('POST', `/api/tasks/${encodeURIComponent(item)}/submission`, {
+    as: 'owner',
+    json: { evidenceIds: [evidence.body.id] },
+  });
+  await h.api('POST', `/api/tasks/${encodeURIComponent(item)}/verification`, {
+    as: 'approver',
+    json: { verdict: 'accept' },
+  });
+  await eventually(async () => (await caseRow(caseId))?.stage === 'check', 20_000);
+  await eventually(async () => {
+    const res = await h.api('POST', `/api/improvement-cycles/${cycleKey}/actuals`, {
+      as: 'manager',
+      json: { actuals: { [KPI.key]: actual } },
+    });
+    return res.status === 200;
+  }, 20_000);
+  const verification = `${caseId}:c${cycle}-verification-1`;
+  await waitForTask(verification);
+  expect((await decide(verification, 'approver2')).body.status).toBe('approved');
+}
+
+describe('PDCA improvement cycles', () => {
+  it('a cycle meeting its targets is standardised and closed', async () => {
+    const { caseId, cycleKey } = await openCycle();
+    await throughCheck(caseId, cycleKey, 20);
+    await eventually(async () => (await caseRow(caseId))?.stage === 'act');
+    expect((await caseRow(caseId)).data.results[0]).toMatchObject({ key: KPI.key, actual: 20, met: true, gap: 0 });
+    const std = await h.api('POST', `/api/improvement-cycles/${cycleKey}/standardise`, {
+      as: 'manager',
+      json: { adopted: 'Second-line queue is standard' },
+    });
+    expect(std.status).toBe(200);
+    expect(await h.temporal.workflow.getHandle(caseId).result()).toEqual({ cycle: 1, outcome: 'standardised' });
+    expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'standardised' });
+    await saveHistoryFixture(h, caseId, 'pdca-standardised');
+  });
+
+  it('missing its targets continues as a new cycle carrying the gap, and escalates after N cycles', async () => {
+    const { caseId, cycleKey } = await openCycle({ escalateAfterCycles: 1 });
+    const firstRun = (await h.temporal.workflow.getHandle(caseId).describe()).runId;
+    await throughCheck(caseId, cycleKey, 40);
+    await eventually(async () => (await caseRow(caseId))?.data.cycle === 2, 20_000);
+    const row = await caseRow(caseId);
+    expect(row.stage).toBe('plan');
+    expect(row.data.kpis).toEqual([expect.objectContaining({ key: KPI.key, baseline: 40, target: 24 })]);
+    expect(row.data.history).toEqual([
+      expect.objectContaining({ cycle: 1, outcome: expect.stringMatching(/targets missed/) }),
+    ]);
+    expect(row.run_id).not.toBe(firstRun);
+    const escalation = await h.sql(
+      `select recipient_role from notifications where case_id = $1 and kind = 'escalation'`,
+      [caseId],
+    );
+    expect(escalation).toEqual([{ recipient_role: 'admin' }]);
+    // The new cycle is re-planned by its owner.
+    const plan = await h.api('POST', `/api/improvement-cycles/${cycleKey}/plan`, {
+      as: 'manager',
+      json: { actions: [{ title: 'Hire two agents', ownerId: 'owner' }] },
+    });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    await waitForTask(`${caseId}:c2-plan-approval-1`);
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
+  });
+
+  it('a KPI slipping back within the effectiveness window reopens the cycle', async () => {
+    const { caseId, cycleKey } = await openCycle({ effectivenessWindow: '2s' });
+    await throughCheck(caseId, cycleKey, 20);
+    await eventually(async () => (await caseRow(caseId))?.stage === 'act');
+    await h.api('POST', `/api/improvement-cycles/${cycleKey}/standardise`, {
+      as: 'manager',
+      json: { adopted: 'Second-line queue' },
+    });
+    await eventually(
+      async () =>
+        (await caseRow(caseId))?.data.recheck !== null && (await caseRow(caseId))?.stage === 'effectiveness_watch',
+      20_000,
+    );
+    await eventually(async () => {
+      const res = await h.api('POST', `/api/improvement-cycles/${cycleKey}/actuals`, {
+        as: 'manager',
+        json: { actuals: { [KPI.key]: 30 } },
+      });
+      return res.status === 200;
+    }, 20_000);
+    await eventually(async () => (await caseRow(caseId))?.data.cycle === 2, 20_000);
+    const row = await caseRow(caseId);
+    expect(row.data.kpis).toEqual([expect.objectContaining({ key: KPI.key, baseline: 30, target: 24 })]);
+    expect(row.data.history[0].outcome).toMatch(/slipped back/);
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
+  });
+
+  it('an incident review opens a linked cycle, and the incident shows its status', async () => {
+    const incidentId = h.unique('INC');
+    const reported = await h.api('POST', '/api/incidents', {
+      as: 'manager',
+      json: {
+        incidentId,
+        title: 'Refund delays',
+        category: 'system_failure',
+        system: h.unique('refunds'),
+        occurredAt: new Date().toISOString(),
+        impact: { affectedUsers: 10, amountCny: 0 },
+      },
+    });
+    expect(reported.status).toBe(201);
+    const incidentCase = `incident:${incidentId}`;
+    await eventually(async () => caseRow(incidentCase));
+    const { caseId } = await openCycle({}, `/api/cases/${encodeURIComponent(incidentCase)}/improvement-cycles`);
+    const cycle = await eventually(async () => caseRow(caseId));
+    expect(cycle).toMatchObject({ parent_case_id: incidentCase, process: 'pdca' });
+    expect(cycle.data.source).toBe('incident_review');
+    const origin = await h.api('GET', `/api/cases/${encodeURIComponent(incidentCase)}`, { as: 'auditor' });
+    expect(origin.body.linked).toEqual([expect.objectContaining({ id: caseId, process: 'pdca', status: 'open' })]);
+    const report = await h.api('GET', '/api/reports/control-effectiveness?periodDays=30', { as: 'auditor' });
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({ periodDays: 30, riskLevel: expect.any(String) });
+    expect(report.body.platformKpis).toHaveProperty('incidents_total');
+    expect(report.body.platformKpis.incidents_total).toBeGreaterThanOrEqual(1);
+    for (const id of [caseId, incidentCase]) await h.temporal.workflow.getHandle(id).terminate('test done');
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * A PDCA improvement cycle (持续改进, 计划-执行-检查-处理), DOMAIN.md §2.
+ * Plan (objective, KPIs with baseline/target/direction, actions) approved
+ * before Do; Do: actions as rectification items; Check at the check date:
+ * KPI values entered by the owner or computed from the platform's own records,
+ * independently verified; Act: targets met → standardise and close (after an
+ * optional effectiveness window that reopens the cycle if a KPI slips back);
+ * not met → the next cycle, as a new run of the same workflow
+ * (continue-as-new), carrying the gaps over, escalating to management after a
+ * number of cycles.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  executeChild,
+  setHandler,
+} from '@temporalio/workflow';
+import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
+import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
+import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
+import { parseDuration } from '../domain/durations';
+import {
+  actionsProblem,
+  carryOverKpis,
+  checkKpis,
+  PLATFORM_KPIS,
+  regressed,
+  shouldEscalate,
+  type Kpi,
+  type KpiResult,
+  type PdcaSource,
+  type PlanAction,
+} from '../domain/pdca';
+import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
+import { hasAnyRole, type Actor } from '../domain/roles';
+import { caseSnapshotQuery, recordPdcaActualsUpdate, revisePdcaPlanUpdate, standardisePdcaUpdate } from './definitions';
+import { rectificationItemWorkflow } from './rectificationItem';
+import { acts } from './shared/activities';
+import { ApprovalDesk } from './shared/approvals';
+import { CaseRuntime } from './shared/caseRuntime';
+
+export interface PdcaInput {
+  caseId: string;
+  cycleKey: string;
+  title: string;
+  objective: string;
+  source: PdcaSource;
+  sourceCaseId?: string;
+  ownerId: string;
+  initiatorId: string;
+  kpis: Kpi[];
+  /** The first cycle's actions; later cycles are re-planned by the owner. */
+  actions?: PlanAction[];
+  cycle: number;
+  escalateAfterCycles: number;
+  /** From the start of Do to the check date. */
+  checkIn: string;
+  /** After standardising, recheck this much later; absent: close at once. */
+  effectivenessWindow?: string;
+  history: Array<{ cycle: number; results: KpiResult[]; outcome: string }>;
+  timings?: { approval?: Partial<ApprovalTimings>; rectification?: Partial<RectificationTimings> };
+}
+
+const PLAN_POLICY: ApprovalPolicy = {
+  ...STANDARD_APPROVAL_POLICY,
+  decisions: ['approve', 'reject'],
+  needsConditions: [],
+};
+
+function refuse(code: string, message: string): never {
+  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
+}
+
+export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: number; outcome: string }> {
+  const cycle: {
+    actions: PlanAction[] | null;
+    actuals: Record<string, number> | null;
+    results: KpiResult[] | null;
+    adopted: string | null;
+    recheck: Record<string, number> | null;
+    itemTaskIds: string[];
+    awaiting: 'plan' | 'actuals' | 'standardise' | 'recheck' | null;
+  } = {
+    actions: input.actions ?? null,
+    actuals: null,
+    results: null,
+    adopted: null,
+    recheck: null,
+    itemTaskIds: [],
+    awaiting: null,
+  };
+  const data = () => ({
+    cycleKey: input.cycleKey,
+    cycle: input.cycle,
+    objective: input.objective,
+    source: input.source,
+    sourceCaseId: input.sourceCaseId ?? null,
+    kpis: input.kpis,
+    actions: cycle.actions,
+    actuals: cycle.actuals,
+    results: cycle.results,
+    adopted: cycle.adopted,
+    recheck: cycle.recheck,
+    rectificationTaskIds: cycle.itemTaskIds,
+    history: input.history,
+  });
+  const caseRuntime = new CaseRuntime({
+    caseId: input.caseId,
+    process: 'pdca',
+    businessKey: input.cycleKey,
+    title: `${input.title} (cycle ${input.cycle})`,
+    description: input.objective,
+    stage: cycle.actions ? 'plan_approval' : 'plan',
+    initiatorId: input.initiatorId,
+    ownerId: input.ownerId,
+    ownerRole: 'manager',
+    parentCaseId: input.sourceCaseId,
+    subjectType: input.sourceCaseId ? 'case' : undefined,
+    subjectId: input.sourceCaseId,
+    data: data(),
+  });
+  setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
+  const desk = new ApprovalDesk(caseRuntime);
+  const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
+  const isOwner = (actor: Actor) => actor.userId === input.ownerId || hasAnyRole(actor, ['manager']);
+  const ownerKpis = input.kpis.filter((k) => !(PLATFORM_KPIS as readonly string[]).includes(k.key));
+
+  setHandler(
+    revisePdcaPlanUpdate,
+    async ({ actions }) => {
+      cycle.actions = actions;
+      cycle.awaiting = null;
+      return { stage: 'plan' };
+    },
+    {
+      validator: ({ actor, actions }) => {
+        if (cycle.awaiting !== 'plan')
+          refuse('WRONG_STAGE', `the cycle is in ${caseRuntime.stage}, not awaiting its plan`);
+        if (!isOwner(actor)) refuse('ROLE_NOT_PERMITTED', 'the cycle owner or a manager plans it');
+        const problem = actionsProblem(actions);
+        if (problem) refuse('INVALID_PLAN', problem);
+      },
+    },
+  );
+  setHandler(
+    recordPdcaActualsUpdate,
+    async ({ actuals }) => {
+      if (cycle.awaiting === 'recheck') cycle.recheck = { ...cycle.recheck, ...actuals };
+      else cycle.actuals = { ...cycle.actuals, ...actuals };
+      cycle.awaiting = null;
+      return { stage: caseRuntime.stage };
+    },
+    {
+      validator: ({ actor, actuals }) => {
+        if (cycle.awaiting !== 'actuals' && cycle.awaiting !== 'recheck')
+          refuse('WRONG_STAGE', `the cycle is in ${caseRuntime.stage}, not awaiting KPI values`);
+        if (!isOwner(actor)) refuse('ROLE_NOT_PERMITTED', 'the cycle owner or a manager enters KPI values');
+        for (const k of ownerKpis) {
+          if (typeof actuals?.[k.key] !== 'number' || !Number.isFinite(actuals[k.key]))
+            refuse('INVALID_ACTUALS', `a value for ${k.key} is required`);
+        }
+        const unknown = Object.keys(actuals ?? {}).filter((key) => !ownerKpis.some((k) => k.key === key));
+        if (unknown.length) refuse('INVALID_ACTUALS', `not KPIs the owner enters here: ${unknown.join(', ')}`);
+      },
+    },
+  );
+  setHandler(
+    standardisePdcaUpdate,
+    async ({ adopted }) => {
+      cycle.adopted = adopted.trim();
+      cycle.awaiting = null;
+      return { stage: 'act' };
+    },
+    {
+      validator: ({ actor, adopted }) => {
+        if (cycle.awaiting !== 'standardise')
+          refuse('WRONG_STAGE', `the cycle is in ${caseRuntime.stage}, not awaiting standardisation`);
+        if (!isOwner(actor)) refuse('ROLE_NOT_PERMITTED', 'the cycle owner or a manager records what is standardised');
+        if (!adopted?.trim()) refuse('INVALID_STANDARDISATION', 'say what is adopted as the standard');
+      },
+    },
+  );
+
+  await caseRuntime.open();
+  if (shouldEscalate(input.cycle, input.escalateAfterCycles)) {
+    await acts.notify({
+      caseId: input.caseId,
+      kind: 'escalation',
+      recipientRole: 'admin',
+      message: `Improvement cycle ${input.cycleKey} is on cycle ${input.cycle} without meeting its targets: management attention needed`,
+    });
+  }
+
+  // Plan, approved before Do (not by its owner or whoever opened it).
+  for (let round = 1; ; round++) {
+    if (!cycle.actions) {
+      cycle.awaiting = 'plan';
+      await caseRuntime.moveTo('plan', { actorId: 'system', data: data() });
+      await condition(() => !!cycle.actions);
+    }
+    await caseRuntime.moveTo('plan_approval', { actorId: input.ownerId, action: 'pdca.plan_submitted', data: data() });
+    const approval = await desk.request({
+      name: `c${input.cycle}-plan-approval-${round}`,
+      title: `Approve the improvement plan: ${input.title} (cycle ${input.cycle})`,
+      candidateRoles: ['approver'],
+      approvalsRequired: 1,
+      excludedUserIds: [...new Set([input.ownerId, input.initiatorId])],
+      timings: approvalTimings,
+      policy: PLAN_POLICY,
+    });
+    if (approval.status === 'approved') break;
+    cycle.actions = null;
+  }
+
+  // Do: every action a rectification item, done and verified.
+  const doStartedAt = Date.now();
+  const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
+  cycle.itemTaskIds = cycle.actions!.map((_, i) => `${input.caseId}:c${input.cycle}:action:${i + 1}`);
+  await caseRuntime.moveTo('do', { actorId: 'system', data: data() });
+  await Promise.all(
+    cycle.actions!.map((action, i) =>
+      executeChild(rectificationItemWorkflow, {
+        workflowId: cycle.itemTaskIds[i]!,
+        args: [
+          {
+            parentCaseId: input.caseId,
+            title: action.title.trim(),
+            ownerId: action.ownerId,
+            verifierRoles: DEFAULT_VERIFIER_ROLES,
+            dueAt: new Date(Date.now() + parseDuration(action.dueIn ?? timings.dueIn)).toISOString(),
+            timings,
+            openedBy: 'system',
+          },
+        ],
+      }),
+    ),
+  );
+
+  // Check at the check date: platform KPIs computed, the rest entered, then verified.
+  const checkAt = doStartedAt + parseDuration(input.checkIn);
+  await caseRuntime.moveTo('check', {
+    actorId: 'system',
+    dueAt: new Date(Math.max(checkAt, Date.now())).toISOString(),
+    data: data(),
+  });
+  await condition(() => false, Math.max(1, checkAt - Date.now()));
+  const measure = async (kind: 'actuals' | 'recheck') => {
+    const platform = input.kpis.filter((k) => (PLATFORM_KPIS as readonly string[]).includes(k.key)).map((k) => k.key);
+    const computed = platform.length ? await acts.computePlatformKpis({ keys: platform }) : {};
+    if (kind === 'actuals') cycle.actuals = { ...computed };
+    else cycle.recheck = { ...computed };
+    if (ownerKpis.length) {
+      cycle.awaiting = kind;
+      await caseRuntime.recordData(`pdca.awaiting_${kind}`, { actorId: 'system', data: data() });
+      await condition(() => cycle.awaiting === null);
+    }
+  };
+  for (let round = 1; ; round++) {
+    await measure('actuals');
+    cycle.results = checkKpis(input.kpis, cycle.actuals!).results;
+    await caseRuntime.moveTo('verification', { actorId: input.ownerId, action: 'pdca.checked', data: data() });
+    const verification = await desk.request({
+      name: `c${input.cycle}-verification-${round}`,
+      title: `Verify the results independently: ${input.title} (cycle ${input.cycle})`,
+      candidateRoles: ['approver'],
+      approvalsRequired: 1,
+      excludedUserIds: [...new Set([input.ownerId, input.initiatorId])],
+      timings: approvalTimings,
+      policy: PLAN_POLICY,
+    });
+    if (verification.status === 'approved') break;
+    await caseRuntime.moveTo('check', {
+      actorId: 'system',
+      action: 'pdca.results_disputed',
+      reason: verification.votes.at(-1)?.comment,
+      data: data(),
+    });
+  }
+
+  // Act.
+  const results = cycle.results!;
+  const nextCycle = async (kpis: Kpi[], outcome: string) => {
+    await caseRuntime.recordData('pdca.next_cycle', { actorId: 'system', reason: outcome, data: data() });
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof pdcaCycleWorkflow>({
+      ...input,
+      kpis,
+      actions: undefined,
+      cycle: input.cycle + 1,
+      history: [...input.history, { cycle: input.cycle, results, outcome }],
+    });
+  };
+  if (!checkKpis(input.kpis, cycle.actuals!).allMet) {
+    await caseRuntime.moveTo('act', { actorId: 'system', action: 'pdca.targets_missed', data: data() });
+    return nextCycle(carryOverKpis(results), 'targets missed; gaps carried into the next cycle');
+  }
+  cycle.awaiting = 'standardise';
+  await caseRuntime.moveTo('act', { actorId: 'system', action: 'pdca.targets_met', data: data() });
+  await condition(() => cycle.awaiting === null);
+  if (input.effectivenessWindow) {
+    await caseRuntime.moveTo('effectiveness_watch', {
+      actorId: input.ownerId,
+      action: 'pdca.standardised',
+      dueAt: new Date(Date.now() + parseDuration(input.effectivenessWindow)).toISOString(),
+      data: data(),
+    });
+    await condition(() => false, parseDuration(input.effectivenessWindow));
+    await measure('recheck');
+    const slip = regressed(results, cycle.recheck!);
+    if (slip.regressed) {
+      const slipped = results
+        .filter((r) => slip.slipped.includes(r.key))
+        .map((r) => ({
+          key: r.key,
+          name: r.name,
+          baseline: cycle.recheck![r.key]!,
+          target: r.target,
+          direction: r.direction,
+        }));
+      return nextCycle(slipped, `reopened: ${slip.slipped.join(', ')} slipped back within the effectiveness window`);
+    }
+  }
+  await caseRuntime.close('standardised', { actorId: 'system', reason: cycle.adopted ?? undefined, data: data() });
+  return { cycle: input.cycle, outcome: 'standardised' };
+}
