@@ -27,7 +27,7 @@ export async function platformKpis(db: Database, keys: string[], now = new Date(
       .where(and(eq(cases.process, 'complaint'), gte(cases.createdAt, new Date(now.getTime() - 30 * DAY))));
     out.sla_breaches = row?.breaches ?? 0;
   }
-  if (keys.includes('incidents_grade_I_II') || keys.includes('incidents_total')) {
+  if (keys.includes('severe_incidents') || keys.includes('incidents_total')) {
     const [row] = await db
       .select({
         total: sql<number>`count(*)::int`,
@@ -41,7 +41,7 @@ export async function platformKpis(db: Database, keys: string[], now = new Date(
           lt(cases.createdAt, now),
         ),
       );
-    out.incidents_grade_I_II = row?.severe ?? 0;
+    out.severe_incidents = row?.severe ?? 0;
     out.incidents_total = row?.total ?? 0;
   }
   return Object.fromEntries(Object.entries(out).filter(([k]) => keys.includes(k)));

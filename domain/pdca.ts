@@ -72,7 +72,7 @@ export const PDCA_LABELS: {
 export const PLATFORM_KPIS = [
   'overdue_rectification_rate',
   'sla_breaches',
-  'incidents_grade_I_II',
+  'severe_incidents',
   'incidents_total',
 ] as const;
 export type PlatformKpi = (typeof PLATFORM_KPIS)[number];

@@ -236,3 +236,11 @@ describe('controlEffectiveness', () => {
     expect(() => controlEffectiveness({ ...base, risks: [{ level: 'severe' as 'high' }] })).toThrow(RangeError);
   });
 });
+
+describe('platform KPIs', () => {
+  it('are valid KPI keys, so a plan can name them', () => {
+    for (const key of PLATFORM_KPIS) {
+      expect(kpisProblem([{ key, name: key, baseline: 2, target: 1, direction: 'decrease' }])).toBeNull();
+    }
+  });
+});
