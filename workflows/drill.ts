@@ -146,6 +146,8 @@ export async function drillWorkflow(
         ) {
           refuse('INVALID_DRILL', 'startedAt and endedAt must be ISO date-times, endedAt not before startedAt');
         }
+        if (Date.parse(endedAt) > Date.now() + 5 * 60_000)
+          refuse('INVALID_DRILL', 'a drill cannot be recorded before it has ended');
         if (!observations?.trim()) refuse('INVALID_DRILL', 'observations are required');
       },
     },

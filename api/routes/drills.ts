@@ -37,6 +37,10 @@ import {
 import { evidenceBodyLimit, storeEvidence } from './evidence';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
+/** A moment that has happened: a drill not yet held cannot be recorded as conducted. */
+const pastInstant = z.iso
+  .datetime({ offset: true })
+  .refine((t) => Date.parse(t) <= Date.now() + 5 * 60_000, 'is in the future');
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 const PlanIdParam = z.object({ planId: z.string().regex(BUSINESS_KEY_PATTERN, 'a plan id') });
 const DrillIdParam = z.object({
@@ -292,6 +296,11 @@ export function drillRoutes(deps: AppDeps) {
         throw new ApiError('FORBIDDEN', 'the plan owner drafts its revision', undefined, 'NOT_THE_OWNER');
       if (revision.stage !== 'draft')
         throw new ApiError('CONFLICT', `revision ${caseId} is in ${revision.stage}, not awaiting a draft`);
+      // A revision ended from outside would refuse the Update after the file was stored.
+      const { status } = await temporal.workflow.getHandle(caseId).describe();
+      if (status.name !== 'RUNNING') {
+        throw new ApiError('CONFLICT', `revision ${caseId} is closed (its workflow is ${status.name.toLowerCase()})`);
+      }
       const stored = await storeEvidence(db, {
         caseId,
         taskId: null,
@@ -396,8 +405,8 @@ export function drillRoutes(deps: AppDeps) {
     'Record the conduct: start, end, observations',
     z
       .object({
-        startedAt: z.iso.datetime({ offset: true }),
-        endedAt: z.iso.datetime({ offset: true }),
+        startedAt: pastInstant,
+        endedAt: pastInstant,
         observations: text(10_000),
       })
       .strict(),

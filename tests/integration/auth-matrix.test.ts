@@ -53,10 +53,13 @@ async function dbSnapshot() {
       (select count(*) from notifications)::int as notifications,
       (select count(*) from suppliers)::int as suppliers,
       (select count(*) from supplier_performance)::int as supplier_performance,
+      (select count(*) from emergency_plans)::int as emergency_plans,
+      (select count(*) from plan_versions)::int as plan_versions,
       (select max(updated_at)::text from cases) as cases_updated_at,
       (select max(updated_at)::text from tasks) as tasks_updated_at,
       (select max(updated_at)::text from suppliers) as suppliers_updated_at,
-      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at`);
+      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at,
+      (select max(updated_at)::text from emergency_plans) as emergency_plans_updated_at`);
   return row;
 }
 
@@ -375,6 +378,150 @@ async function complaintHandling(): Promise<ComplaintRef> {
   return target;
 }
 
+// ---------------------------------------------------------------- emergency plan and drill helpers
+
+type RevisionRef = { planId: string; revisionId: string };
+type DrillRef = { planId: string; caseId: string };
+type DrillStage = 'planning' | 'conduct' | 'evaluation' | 'summary';
+
+/** Every plan revision, revision clock and drill workflow this file started and has not yet ended. */
+const drillWorkflows = new Set<string>();
+
+/** Drill years: the fixtures' (2030–2033), each successful start's own, and the programme's, apart from those. */
+let drillYear = 2050;
+const REFUSED_DRILL_YEAR = 2049;
+let programmeYear = 2090;
+const REFUSED_PROGRAMME_YEAR = 2089;
+
+const DRILL_PLAN = {
+  scenario: 'Ransomware on the payment cluster',
+  scheduledAt: '2026-12-01T02:00:00Z',
+  participants: ['ops', 'security', 'PR'],
+};
+const DRILL_CONDUCT = {
+  startedAt: '2026-11-01T02:00:00Z',
+  endedAt: '2026-11-01T05:00:00Z',
+  observations: 'Failover took 40 minutes',
+};
+const DRILL_SCORES = { command: 85, information_reporting: 80, resource_dispatch: 75, public_opinion_response: 70 };
+const DRILL_SUMMARY = {
+  problems: 'Slow failover',
+  lessons: 'Automate the DNS switch',
+  planChanges: 'Add the DNS runbook',
+  revisionNeeded: false,
+};
+
+const decide = (taskId: string, as: TestUser, json: unknown) =>
+  h.api('POST', `/api/tasks/${enc(taskId)}/decision`, { as, json });
+
+function draftForm(summary = 'First version', text = EVIDENCE_TEXT) {
+  const form = new FormData();
+  form.append('file', new File([Buffer.from(text)], 'plan.pdf', { type: 'application/pdf' }));
+  form.append('summary', summary);
+  return form;
+}
+
+/** Quiet first, so nothing in flight writes after the termination; one that has ended is left as it is. */
+async function finishDrill(workflowId: string) {
+  const handle = h.temporal.workflow.getHandle(workflowId);
+  if ((await handle.describe()).status.name === 'RUNNING') {
+    await quiet(workflowId);
+    await handle.terminate('auth matrix: done with it');
+  }
+  drillWorkflows.delete(workflowId);
+}
+
+/** A plan registered by admin and owned by mgr: its revision v1 waits for mgr's draft. */
+async function registeredPlan(): Promise<RevisionRef> {
+  const planId = h.unique('EP');
+  const res = await h.api('POST', '/api/emergency-plans', {
+    as: 'admin',
+    json: { planId, title: `Matrix plan ${planId}`, type: 'network_security', ownerId: 'mgr' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const revisionId = `plan-revision:${planId}:v1`;
+  expect(res.body).toEqual({ planId, revisionCaseId: revisionId });
+  drillWorkflows.add(revisionId);
+  await waitForStage(revisionId, 'draft');
+  await quiet(revisionId);
+  return { planId, revisionId };
+}
+
+/** Registered, and v1 published: drafted by mgr, reviewed by lead, approved by approver. Its revision clock runs. */
+async function publishedPlan(): Promise<string> {
+  const { planId, revisionId } = await registeredPlan();
+  const draft = await h.api('POST', `/api/plan-revisions/${enc(revisionId)}/draft`, {
+    as: 'manager',
+    body: draftForm(),
+  });
+  expect(draft.status, JSON.stringify(draft.body)).toBe(200);
+  await waitForTask(`${revisionId}:review-1`);
+  expect((await decide(`${revisionId}:review-1`, 'lead', { decision: 'approve' })).body.status).toBe('approved');
+  await waitForTask(`${revisionId}:approval-1`);
+  expect((await decide(`${revisionId}:approval-1`, 'approver', { decision: 'approve' })).body.status).toBe('approved');
+  await h.temporal.workflow.getHandle(revisionId).result();
+  drillWorkflows.delete(revisionId);
+  drillWorkflows.add(`plan-revision-clock:${planId}`);
+  await eventually(async () => (await caseRow(revisionId))?.status === 'closed');
+  const [plan] = await h.sql('select status, current_version from emergency_plans where id = $1', [planId]);
+  expect(plan).toEqual({ status: 'active', current_version: 1 });
+  await quiet(`plan-revision-clock:${planId}`);
+  return planId;
+}
+
+/** A drill opened by lead on a plan owned by mgr, taken by mgr to `stage` (its plan approved by approver). */
+async function drillAt(stage: DrillStage, planId: string, year = drillYear++): Promise<DrillRef> {
+  const opened = await h.api('POST', '/api/drills', { as: 'lead', json: { planId, year } });
+  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+  const caseId: string = opened.body.caseId;
+  drillWorkflows.add(caseId);
+  const step = async (name: string, json: unknown) => {
+    const res = await h.api('POST', `/api/drills/${enc(caseId)}/${name}`, { as: 'manager', json });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  };
+  await waitForStage(caseId, 'planning');
+  if (stage !== 'planning') {
+    await step('plan', DRILL_PLAN);
+    await waitForTask(`${caseId}:plan-approval-1`);
+    expect((await decide(`${caseId}:plan-approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
+      'approved',
+    );
+    await waitForStage(caseId, 'conduct');
+  }
+  if (stage === 'evaluation' || stage === 'summary') {
+    await step('conduct', DRILL_CONDUCT);
+    await waitForStage(caseId, 'evaluation');
+  }
+  if (stage === 'summary') {
+    await step('evaluation', { scores: DRILL_SCORES, findings: [] });
+    await waitForStage(caseId, 'summary');
+  }
+  await quiet(caseId);
+  return { planId, caseId };
+}
+
+/** An Update through a drill's step route: as stepCall, for the drill workflows. */
+function drillCall(target: DrillRef, fresh: boolean, step: string, json: unknown, checks: StepChecks): Call {
+  return {
+    path: `/api/drills/${enc(target.caseId)}/${step}`,
+    json,
+    workflowId: target.caseId,
+    succeeded: async (res) => {
+      await checks.succeeded(res);
+      await finishDrill(target.caseId);
+    },
+    refused: checks.refused,
+    cleanup: fresh ? () => finishDrill(target.caseId) : undefined,
+  };
+}
+
+/** Updates a workflow's history shows as accepted. */
+async function acceptedUpdates(workflowId: string) {
+  return ((await h.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
+    (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
+  ).length;
+}
+
 // ---------------------------------------------------------------- fixtures
 
 interface Fixtures {
@@ -401,6 +548,17 @@ interface Fixtures {
   /** Complaints accepted by mgr, handled by owner: investigating, and handling (investigation recorded). */
   complaintInvestigating: ComplaintRef;
   complaintHandling: ComplaintRef;
+  /** An active emergency plan owned by mgr, v1 published (its revision clock running). */
+  plan: string;
+  /** A plan registered by admin, owned by mgr: its revision v1 waits for the draft. */
+  revisionDraft: RevisionRef;
+  /** Drills of the plan (opened by lead, organised by mgr): planning, conduct, evaluation, summary. */
+  drillPlanning: DrillRef;
+  drillConduct: DrillRef;
+  drillEvaluation: DrillRef;
+  drillSummary: DrillRef;
+  /** Updates each drill fixture's history had accepted once it was ready. */
+  drillAccepted: Record<string, number>;
 }
 const f = {} as Fixtures;
 
@@ -454,6 +612,15 @@ beforeAll(async () => {
   f.incidentEvaluation = await incidentEvaluation();
   f.complaintInvestigating = await complaintInvestigating();
   f.complaintHandling = await complaintHandling();
+  f.plan = await publishedPlan();
+  f.revisionDraft = await registeredPlan();
+  f.drillPlanning = await drillAt('planning', f.plan, 2030);
+  f.drillConduct = await drillAt('conduct', f.plan, 2031);
+  f.drillEvaluation = await drillAt('evaluation', f.plan, 2032);
+  f.drillSummary = await drillAt('summary', f.plan, 2033);
+  f.drillAccepted = {};
+  for (const d of [f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary])
+    f.drillAccepted[d.caseId] = await acceptedUpdates(d.caseId);
   // The approval fixtures too: nothing may still be writing when the first snapshot is taken.
   for (const id of [f.openApproval.caseId, f.rectOpen.taskId, f.rectSubmitted.taskId]) await quiet(id);
 });
@@ -468,6 +635,14 @@ afterAll(async () => {
       .catch(() => undefined);
   }
   for (const id of reviewWorkflows) {
+    await h.temporal.workflow
+      .getHandle(id)
+      .terminate('auth matrix: done')
+      .catch(() => undefined);
+  }
+  // The plan revisions, revision clocks (long timers) and drills; the drill-programme Schedule is left.
+  for (const id of drillWorkflows) {
+    await quiet(id).catch(() => undefined);
     await h.temporal.workflow
       .getHandle(id)
       .terminate('auth matrix: done')
@@ -1686,6 +1861,384 @@ const ENDPOINTS: Endpoint[] = [
       };
     },
   },
+  // ---- emergency plans
+  {
+    method: 'POST',
+    route: '/api/emergency-plans',
+    // Managers register plans, and admins keep the register.
+    allowed: { manager: ok(201), lead: ok(201), admin: ok(201) },
+    others: forbidden(/needs the role manager or admin/),
+    call: (role) => {
+      const planId = h.unique('EP');
+      const revisionId = `plan-revision:${planId}:v1`;
+      return {
+        path: '/api/emergency-plans',
+        json: { planId, title: `Registered by ${role}`, type: 'data_leak' },
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ planId, revisionCaseId: revisionId });
+          drillWorkflows.add(revisionId);
+          // Settle: its first revision waits for the draft of its owner, the caller when no owner is named.
+          await waitForStage(revisionId, 'draft');
+          const [plan] = await h.sql('select status, owner_id, current_version from emergency_plans where id = $1', [
+            planId,
+          ]);
+          expect(plan).toEqual({ status: 'draft', owner_id: TEST_USERS[role].id, current_version: null });
+          expect(await caseRow(revisionId)).toMatchObject({
+            initiator_id: TEST_USERS[role].id,
+            owner_id: TEST_USERS[role].id,
+            data: { planId, version: 1, reason: 'first version' },
+          });
+          expect(
+            await h.sql(
+              `select actor_id from audit_events where action = 'plan.registered' and payload->>'planId' = $1`,
+              [planId],
+            ),
+          ).toEqual([{ actor_id: TEST_USERS[role].id }]);
+          await finishDrill(revisionId);
+        },
+        refused: async () => {
+          expect(await h.sql('select 1 from emergency_plans where id = $1', [planId])).toHaveLength(0);
+          await expectNotStarted(revisionId);
+        },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/emergency-plans',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/emergency-plans',
+      succeeded: (res) => {
+        const plans = res.body.items as Array<{ id: string }>;
+        expect(plans.find((p) => p.id === f.plan)).toMatchObject({
+          status: 'active',
+          currentVersion: 1,
+          ownerId: 'mgr',
+        });
+        expect(plans.find((p) => p.id === f.revisionDraft.planId)).toMatchObject({
+          status: 'draft',
+          currentVersion: null,
+        });
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/emergency-plans/{planId}',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/emergency-plans/${f.plan}`,
+      succeeded: (res) => {
+        expect(res.body.plan).toMatchObject({ id: f.plan, status: 'active', currentVersion: 1, ownerId: 'mgr' });
+        expect(res.body.versions).toEqual([
+          expect.objectContaining({
+            version: 1,
+            summary: 'First version',
+            documentSha256: EVIDENCE_SHA256,
+            approvedBy: ['lead', TEST_USERS.approver.id],
+            revisionCaseId: `plan-revision:${f.plan}:v1`,
+          }),
+        ]);
+        expect(res.body.revisions.map((c: { id: string }) => c.id)).toEqual([`plan-revision:${f.plan}:v1`]);
+        expect(res.body.drills.map((c: { id: string }) => c.id)).toEqual(
+          expect.arrayContaining(
+            [f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary].map((d) => d.caseId),
+          ),
+        );
+      },
+    }),
+  },
+  {
+    method: 'POST',
+    route: '/api/emergency-plans/{planId}/revisions',
+    allowed: { manager: ok(201), lead: ok(201) },
+    others: forbidden(/needs the role manager$/),
+    call: async (role, fresh) => {
+      // A published plan of its own per success: v2 is opened once.
+      const planId = fresh ? await publishedPlan() : f.plan;
+      const caseId = `plan-revision:${planId}:v2`;
+      return {
+        path: `/api/emergency-plans/${planId}/revisions`,
+        json: { reason: `Reorganisation (${role})` },
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
+          drillWorkflows.add(caseId);
+          await waitForStage(caseId, 'draft');
+          expect(await caseRow(caseId)).toMatchObject({
+            initiator_id: TEST_USERS[role].id,
+            owner_id: 'mgr',
+            data: { planId, version: 2, reason: `Reorganisation (${role})` },
+          });
+          await finishDrill(caseId);
+          await finishDrill(`plan-revision-clock:${planId}`);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/plan-revisions/{caseId}/draft',
+    // The plan owner (mgr) only: refused by the route, with the workflow validator's rule, before the file is stored.
+    allowed: { manager: ok() },
+    others: refusal(403, 'NOT_THE_OWNER', /the plan owner drafts its revision/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await registeredPlan() : f.revisionDraft;
+      return {
+        path: `/api/plan-revisions/${enc(target.revisionId)}/draft`,
+        form: () => draftForm('Matrix draft'),
+        workflowId: target.revisionId,
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'review', evidenceId: expect.any(String), sha256: EVIDENCE_SHA256 });
+          // Settle: the review is open.
+          await waitForTask(`${target.revisionId}:review-1`);
+          expect(await caseRow(target.revisionId)).toMatchObject({
+            stage: 'review',
+            data: {
+              draft: {
+                summary: 'Matrix draft',
+                by: 'mgr',
+                document: { id: res.body.evidenceId, sha256: EVIDENCE_SHA256 },
+              },
+            },
+          });
+          const [row] = await h.sql('select case_id, uploaded_by, document_type from evidence where id = $1', [
+            res.body.evidenceId,
+          ]);
+          expect(row).toEqual({ case_id: target.revisionId, uploaded_by: 'mgr', document_type: 'emergency_plan' });
+          await finishDrill(target.revisionId);
+        },
+        refused: async () => {
+          const row = await caseRow(target.revisionId);
+          expect(row?.stage).toBe('draft');
+          expect(row?.data).not.toHaveProperty('draft');
+          expect(await h.sql('select 1 from evidence where case_id = $1', [target.revisionId])).toHaveLength(0);
+        },
+      };
+    },
+  },
+
+  // ---- drills
+  {
+    method: 'POST',
+    route: '/api/drills',
+    allowed: { manager: ok(201), lead: ok(201) },
+    others: forbidden(/needs the role manager$/),
+    call: (role, fresh) => {
+      const year = fresh ? drillYear++ : REFUSED_DRILL_YEAR;
+      const caseId = `drill:${f.plan}:${year}`;
+      return {
+        path: '/api/drills',
+        json: { planId: f.plan, year },
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
+          drillWorkflows.add(caseId);
+          await waitForStage(caseId, 'planning');
+          expect(await caseRow(caseId)).toMatchObject({
+            initiator_id: TEST_USERS[role].id,
+            owner_id: 'mgr',
+            data: { planId: f.plan, year, plan: null },
+          });
+          await finishDrill(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/drills/programme',
+    allowed: { manager: ok(), lead: ok() },
+    others: forbidden(/needs the role manager$/),
+    call: (_role, fresh) => {
+      const year = fresh ? programmeYear++ : REFUSED_PROGRAMME_YEAR;
+      return {
+        path: '/api/drills/programme',
+        json: { year },
+        succeeded: async (res) => {
+          const started = res.body.started as Array<{ planId: string; caseId: string }>;
+          // Settle, then end them: every drill of the year is opened before the next snapshot.
+          for (const s of started) drillWorkflows.add(s.caseId);
+          for (const s of started) {
+            await waitForStage(s.caseId, 'planning');
+            await finishDrill(s.caseId);
+          }
+          const plans = await h.sql(`select id, status from emergency_plans order by id`);
+          const byStatus = (active: boolean) =>
+            plans
+              .filter((p) => (p.status === 'active') === active)
+              .map((p) => p.id as string)
+              .sort();
+          expect(res.body.year).toBe(year);
+          // Every active plan in the register, this file's fixture among them; draft plans are skipped.
+          expect(started.map((s) => s.planId).sort()).toEqual(byStatus(true));
+          expect(byStatus(true)).toContain(f.plan);
+          for (const s of started) expect(s.caseId).toBe(`drill:${s.planId}:${year}`);
+          const skipped = res.body.skipped as Array<{ planId: string; reason: string }>;
+          expect(skipped.map((s) => s.planId).sort()).toEqual(byStatus(false));
+          for (const s of skipped) expect(s.reason).toBe('not_active');
+        },
+        refused: async () => {
+          expect(await h.sql(`select 1 from cases where id like $1`, [`drill:%:${year}`])).toHaveLength(0);
+          await expectNotStarted(`drill:${f.plan}:${year}`);
+        },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/drills/{caseId}/plan',
+    // The plan owner (mgr) or a manager; the validator refuses everyone else.
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the plan owner or a manager runs the drill/),
+    call: async (role, fresh) => {
+      const target = fresh ? await drillAt('planning', f.plan) : f.drillPlanning;
+      return drillCall(target, fresh, 'plan', DRILL_PLAN, {
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'planning' });
+          // Settle: submitted for approval.
+          await waitForTask(`${target.caseId}:plan-approval-1`);
+          expect(await caseRow(target.caseId)).toMatchObject({
+            stage: 'approval',
+            data: { plan: { ...DRILL_PLAN, by: TEST_USERS[role].id } },
+          });
+        },
+        refused: async () =>
+          expect(await caseRow(target.caseId)).toMatchObject({ stage: 'planning', data: { plan: null } }),
+      });
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/drills/{caseId}/conduct',
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the plan owner or a manager runs the drill/),
+    call: async (role, fresh) => {
+      const target = fresh ? await drillAt('conduct', f.plan) : f.drillConduct;
+      return drillCall(target, fresh, 'conduct', DRILL_CONDUCT, {
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'conduct' });
+          // Settle: on to the evaluation.
+          await waitForStage(target.caseId, 'evaluation');
+          expect((await caseRow(target.caseId))?.data.conduct).toEqual({ ...DRILL_CONDUCT, by: TEST_USERS[role].id });
+        },
+        refused: async () =>
+          expect(await caseRow(target.caseId)).toMatchObject({ stage: 'conduct', data: { conduct: null } }),
+      });
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/drills/{caseId}/evaluation',
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the plan owner or a manager runs the drill/),
+    call: async (role, fresh) => {
+      const target = fresh ? await drillAt('evaluation', f.plan) : f.drillEvaluation;
+      return drillCall(
+        target,
+        fresh,
+        'evaluation',
+        { scores: DRILL_SCORES, findings: [] },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'evaluation' });
+            // Settle: no findings, so straight on to the summary report.
+            await waitForStage(target.caseId, 'summary');
+            const row = await caseRow(target.caseId);
+            expect(row?.data).toMatchObject({ scores: DRILL_SCORES, evaluation: { passed: true }, findings: [] });
+            expect(
+              await h.sql(`select actor_id from audit_events where case_id = $1 and action = 'drill.evaluated'`, [
+                target.caseId,
+              ]),
+            ).toEqual([{ actor_id: TEST_USERS[role].id }]);
+          },
+          refused: async () => {
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'evaluation',
+              data: { scores: null, evaluation: null },
+            });
+            expect(
+              await h.sql('select 1 from tasks where case_id = $1 and kind = $2', [target.caseId, 'rectification']),
+            ).toHaveLength(0);
+          },
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/drills/{caseId}/summary',
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the plan owner or a manager runs the drill/),
+    call: async (role, fresh) => {
+      const target = fresh ? await drillAt('summary', f.plan) : f.drillSummary;
+      return drillCall(target, fresh, 'summary', DRILL_SUMMARY, {
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'summary' });
+          // Settle: the summary report's approval is open.
+          await waitForTask(`${target.caseId}:summary-approval-1`);
+          expect(await caseRow(target.caseId)).toMatchObject({
+            stage: 'summary_approval',
+            data: { summary: { ...DRILL_SUMMARY, by: TEST_USERS[role].id } },
+          });
+        },
+        refused: async () =>
+          expect(await caseRow(target.caseId)).toMatchObject({ stage: 'summary', data: { summary: null } }),
+      });
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/drills/{caseId}/report',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/drills/${enc(f.drillSummary.caseId)}/report`,
+      succeeded: (res) => {
+        expect(res.body).toMatchObject({
+          caseId: f.drillSummary.caseId,
+          status: 'open',
+          stage: 'summary',
+          data: {
+            planId: f.plan,
+            year: 2033,
+            plan: { ...DRILL_PLAN, by: 'mgr' },
+            conduct: { ...DRILL_CONDUCT, by: 'mgr' },
+            scores: DRILL_SCORES,
+            evaluation: { passed: true, failedModules: [] },
+            findings: [],
+            summary: null,
+          },
+          rectificationItems: [],
+          links: { temporalUi: expect.stringContaining(enc(f.drillSummary.caseId)) },
+        });
+        expect(
+          res.body.approvals.map((t: { id: string; status: string; decision: string; decidedBy: string }) => [
+            t.id,
+            t.status,
+            t.decision,
+            t.decidedBy,
+          ]),
+        ).toEqual([[`${f.drillSummary.caseId}:plan-approval-1`, 'done', 'approved', TEST_USERS.approver.id]]);
+        expect(res.body.auditTrail.map((e: { action: string }) => e.action)).toEqual(
+          expect.arrayContaining(['drill.planned', 'drill.conducted', 'drill.evaluated']),
+        );
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/drills/{caseId}/report.html',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/drills/${enc(f.drillSummary.caseId)}/report.html`,
+      succeeded: (res) => {
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(res.body).toContain('应急演练总结报告');
+        expect(res.body).toContain(f.plan);
+      },
+    }),
+  },
 ];
 
 /** What a role gets: the auditor is read-only on every mutating endpoint, whatever the row says. */
@@ -1885,6 +2438,25 @@ describe('auth matrix', () => {
       [f.incidentReported, f.incidentHandling, f.incidentEvaluation, f.complaintInvestigating, f.complaintHandling]
         .map((c) => c.caseId)
         .sort(),
+    );
+    // The drills: no update beyond the fixtures' own steps, each still waiting where they left it.
+    const drills = [f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary];
+    for (const d of drills) expect(await acceptedUpdates(d.caseId), d.caseId).toBe(f.drillAccepted[d.caseId]);
+    const drillRows = await h.sql('select id, stage, status from cases where id = any($1)', [
+      [...drills.map((d) => d.caseId), f.revisionDraft.revisionId],
+    ]);
+    expect(Object.fromEntries(drillRows.map((r) => [r.id, `${r.status} ${r.stage}`]))).toEqual({
+      [f.drillPlanning.caseId]: 'open planning',
+      [f.drillConduct.caseId]: 'open conduct',
+      [f.drillEvaluation.caseId]: 'open evaluation',
+      [f.drillSummary.caseId]: 'open summary',
+      [f.revisionDraft.revisionId]: 'open draft',
+    });
+    expect(await acceptedUpdates(f.revisionDraft.revisionId)).toBe(0);
+    // No second revision of the shared plan; every revision, clock and drill a successful call started was ended.
+    expect(await h.sql('select 1 from cases where id = $1', [`plan-revision:${f.plan}:v2`])).toHaveLength(0);
+    expect([...drillWorkflows].sort()).toEqual(
+      [...drills.map((d) => d.caseId), f.revisionDraft.revisionId, `plan-revision-clock:${f.plan}`].sort(),
     );
     const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(chain.body.ok).toBe(true);

@@ -55,10 +55,13 @@ async function dbSnapshot() {
       (select count(*) from api_tokens)::int as api_tokens,
       (select count(*) from suppliers)::int as suppliers,
       (select count(*) from supplier_performance)::int as supplier_performance,
+      (select count(*) from emergency_plans)::int as emergency_plans,
+      (select count(*) from plan_versions)::int as plan_versions,
       (select max(updated_at)::text from cases) as cases_updated_at,
       (select max(updated_at)::text from tasks) as tasks_updated_at,
       (select max(updated_at)::text from suppliers) as suppliers_updated_at,
-      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at`);
+      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at,
+      (select max(updated_at)::text from emergency_plans) as emergency_plans_updated_at`);
   return row;
 }
 
@@ -240,6 +243,110 @@ const FEEDBACK = {
   followUpPlan: 'Call back in 3 days',
 };
 
+// ---------------------------------------------------------------- emergency plan and drill helpers
+
+type RevisionRef = { planId: string; revisionId: string };
+type DrillRef = { planId: string; caseId: string };
+
+const DRILL_PLAN = {
+  scenario: 'Ransomware on the payment cluster',
+  scheduledAt: '2026-12-01T02:00:00Z',
+  participants: ['ops', 'security', 'PR'],
+};
+const DRILL_CONDUCT = {
+  startedAt: '2026-11-01T02:00:00Z',
+  endedAt: '2026-11-01T05:00:00Z',
+  observations: 'Failover took 40 minutes',
+};
+const DRILL_SCORES = { command: 85, information_reporting: 80, resource_dispatch: 75, public_opinion_response: 70 };
+const DRILL_SUMMARY = {
+  problems: 'Slow failover',
+  lessons: 'Automate the DNS switch',
+  planChanges: 'Add the DNS runbook',
+  revisionNeeded: false,
+};
+
+const decide = (taskId: string, as: TestUser, json: unknown) =>
+  h.api('POST', `/api/tasks/${enc(taskId)}/decision`, { as, json });
+const waitForTask = (taskId: string) =>
+  eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1, 20_000);
+
+/** A plan registered by admin and owned by mgr: its revision v1 waits for mgr's draft. */
+async function registerPlan(): Promise<RevisionRef> {
+  const planId = `EP-${randomUUID().slice(0, 8)}`;
+  const res = await h.api('POST', '/api/emergency-plans', {
+    as: 'admin',
+    json: { planId, title: `Bad input plan ${planId}`, type: 'network_security', ownerId: 'mgr' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const revisionId: string = res.body.revisionCaseId;
+  await waitForStage(revisionId, 'draft');
+  await quiet(revisionId);
+  return { planId, revisionId };
+}
+
+/** The owner's draft of a revision: waiting for its review. */
+async function draftRevision(target: RevisionRef) {
+  const res = await h.api('POST', `/api/plan-revisions/${enc(target.revisionId)}/draft`, {
+    as: 'manager',
+    body: fileForm('plan v1', { summary: 'First version' }, 'plan-v1.pdf'),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await waitForTask(`${target.revisionId}:review-1`);
+  await quiet(target.revisionId);
+}
+
+/** Registered, and v1 published: drafted by mgr, reviewed by lead, approved by approver. Its revision clock runs. */
+async function publishPlan(): Promise<string> {
+  const target = await registerPlan();
+  await draftRevision(target);
+  expect((await decide(`${target.revisionId}:review-1`, 'lead', { decision: 'approve' })).body.status).toBe('approved');
+  await waitForTask(`${target.revisionId}:approval-1`);
+  expect((await decide(`${target.revisionId}:approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
+    'approved',
+  );
+  await h.temporal.workflow.getHandle(target.revisionId).result();
+  await eventually(async () => (await caseRow(target.revisionId))?.status === 'closed');
+  const [plan] = await h.sql('select status, current_version from emergency_plans where id = $1', [target.planId]);
+  expect(plan).toEqual({ status: 'active', current_version: 1 });
+  await quiet(`plan-revision-clock:${target.planId}`);
+  return target.planId;
+}
+
+/** A drill opened by lead on a plan owned by mgr, taken by mgr to `stage` (its plan approved by approver). */
+async function drillAt(
+  stage: 'planning' | 'conduct' | 'evaluation' | 'summary',
+  planId: string,
+  year: number,
+): Promise<DrillRef> {
+  const opened = await h.api('POST', '/api/drills', { as: 'lead', json: { planId, year } });
+  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+  const caseId: string = opened.body.caseId;
+  const step = async (name: string, json: unknown) => {
+    const res = await h.api('POST', `/api/drills/${enc(caseId)}/${name}`, { as: 'manager', json });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  };
+  await waitForStage(caseId, 'planning');
+  if (stage !== 'planning') {
+    await step('plan', DRILL_PLAN);
+    await waitForTask(`${caseId}:plan-approval-1`);
+    expect((await decide(`${caseId}:plan-approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
+      'approved',
+    );
+    await waitForStage(caseId, 'conduct');
+  }
+  if (stage === 'evaluation' || stage === 'summary') {
+    await step('conduct', DRILL_CONDUCT);
+    await waitForStage(caseId, 'evaluation');
+  }
+  if (stage === 'summary') {
+    await step('evaluation', { scores: DRILL_SCORES, findings: [] });
+    await waitForStage(caseId, 'summary');
+  }
+  await quiet(caseId);
+  return { planId, caseId };
+}
+
 // ---------------------------------------------------------------- fixtures
 
 const f = {} as {
@@ -275,6 +382,18 @@ const f = {} as {
   raisedIncident: IncidentRef;
   /** The incident and complaint workflows of the fixtures, ended after the file. */
   loops: string[];
+  /** An active emergency plan owned by mgr, v1 published (its revision clock running). */
+  plan: string;
+  /** Plans registered by admin, owned by mgr: revision v1 waiting for the draft; drafted, waiting for its review. */
+  revisionDraft: RevisionRef;
+  revisionReview: RevisionRef;
+  /** Drills of the plan (opened by lead, organised by mgr): planning (2030), conduct (2031), evaluation (2032), summary (2033). */
+  drillPlanning: DrillRef;
+  drillConduct: DrillRef;
+  drillEvaluation: DrillRef;
+  drillSummary: DrillRef;
+  /** The plan revision, revision clock and drill workflows of the fixtures still running, ended after the file. */
+  drills: string[];
 };
 
 beforeAll(async () => {
@@ -384,15 +503,41 @@ beforeAll(async () => {
     f.complaintRaised,
     f.raisedIncident,
   ].map((c) => c.caseId);
-  f.workflows = [f.p.caseId, f.p.taskId, f.q.caseId, f.closed.caseId, f.reviewDocuments, f.reviewChecks, ...f.loops];
+  f.plan = await publishPlan();
+  f.revisionDraft = await registerPlan();
+  f.revisionReview = await registerPlan();
+  await draftRevision(f.revisionReview);
+  f.drillPlanning = await drillAt('planning', f.plan, 2030);
+  f.drillConduct = await drillAt('conduct', f.plan, 2031);
+  f.drillEvaluation = await drillAt('evaluation', f.plan, 2032);
+  f.drillSummary = await drillAt('summary', f.plan, 2033);
+  f.drills = [
+    `plan-revision-clock:${f.plan}`,
+    f.revisionDraft.revisionId,
+    f.revisionReview.revisionId,
+    ...[f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary].map((d) => d.caseId),
+  ];
+
+  f.workflows = [
+    f.p.caseId,
+    f.p.taskId,
+    f.q.caseId,
+    f.closed.caseId,
+    f.reviewDocuments,
+    f.reviewChecks,
+    ...f.loops,
+    `plan-revision:${f.plan}:v1`,
+    ...f.drills,
+  ];
   // Nothing may still be writing when the first snapshot is taken.
-  const ended = [f.closed.caseId, f.incidentEnded.caseId, f.complaintResolved.caseId];
+  const ended = [f.closed.caseId, f.incidentEnded.caseId, f.complaintResolved.caseId, `plan-revision:${f.plan}:v1`];
   for (const id of f.workflows.filter((w) => !ended.includes(w))) await quiet(id);
 });
 
 afterAll(async () => {
-  // The incidents and complaints wait for people for days: end them (quiet first, so nothing writes after).
-  for (const id of f.loops ?? []) {
+  // The incidents and complaints wait for people for days, the revisions and drills too, and the revision
+  // clock for years: end them (quiet first, so nothing writes after). The drill-programme Schedule is left.
+  for (const id of [...(f.loops ?? []), ...(f.drills ?? [])]) {
     await quiet(id).catch(() => undefined);
     await h.temporal.workflow
       .getHandle(id)
@@ -1875,6 +2020,629 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
   })(),
 ];
 
+// ---------------------------------------------------------------- emergency plans and drills
+
+const UNKNOWN_PLAN = 'EP-NEVER-REGISTERED';
+const planPath =
+  (planId: () => string, rest = '') =>
+  () =>
+    `/api/emergency-plans/${planId()}${rest}`;
+const draftPath = (caseId: () => string) => () => `/api/plan-revisions/${enc(caseId())}/draft`;
+const drillPath = (caseId: () => string, rest: string) => () => `/api/drills/${enc(caseId())}/${rest}`;
+const noPlan = (planId: string) => async () => {
+  expect(await h.sql('select 1 from emergency_plans where id = $1', [planId])).toHaveLength(0);
+  await expectNotStarted(`plan-revision:${planId}:v1`);
+};
+const noDrill = (planId: () => string, year: number) => () => expectNotStarted(`drill:${planId()}:${year}`);
+const drillUnchanged = (target: () => DrillRef, expected: Record<string, unknown>) => async () => {
+  expect(await caseRow(target().caseId)).toMatchObject(expected);
+};
+const revisionUnchanged = (target: () => RevisionRef, stage: string) => async () => {
+  const row = await caseRow(target().revisionId);
+  expect(row?.stage).toBe(stage);
+  if (stage === 'draft') expect(row?.data).not.toHaveProperty('draft');
+  else expect(row?.data.draft).toMatchObject({ summary: 'First version', rounds: 1 });
+};
+/** No rectification item opened for a drill's findings (its plan approval is a task of its own). */
+const noFindingItems = (caseId: () => string) => async () =>
+  expect(await h.sql(`select id from tasks where case_id = $1 and kind = 'rectification'`, [caseId()])).toEqual([]);
+/** A draft with the plan document and the summary of changes, either left out when null. */
+function draftForm(content: Buffer | string | null, summary: string | null, name: string) {
+  return fileForm(content, summary === null ? {} : { summary }, name);
+}
+
+/** A registration with a fresh plan id; that plan (and its first revision) must not exist afterwards. */
+function badPlan(
+  name: string,
+  extra: Record<string, unknown>,
+  expected: Pick<BadInput, 'message' | 'fields' | 'as'>,
+): BadInput {
+  const planId = `BAD-EP-${randomUUID().slice(0, 8)}`;
+  return {
+    name,
+    method: 'POST',
+    path: () => '/api/emergency-plans',
+    as: expected.as ?? 'admin',
+    json: () => ({ planId, title: 'Bad plan', type: 'network_security', ownerId: 'mgr', ...extra }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: expected.message,
+    fields: expected.fields,
+    unchanged: noPlan(planId),
+  };
+}
+
+const DRILL_BAD_INPUT: BadInput[] = [
+  // ---- POST /api/emergency-plans
+  badPlan(
+    'an unknown plan type and a title over 200 characters',
+    { type: 'alien_invasion', title: 'x'.repeat(201) },
+    { message: /body\.title .*200.*body\.type/, fields: ['body.title', 'body.type'] },
+  ),
+  badPlan(
+    'a plan id with spaces',
+    { planId: 'has spaces' },
+    { as: 'manager', message: /body\.planId letters, digits/, fields: ['body.planId'] },
+  ),
+  badPlan('a plan owner who has left', { ownerId: 'gone' }, { message: /ownerId "gone" is not an active user/ }),
+  badPlan(
+    'an auditor as the plan owner (who drafts its revisions)',
+    { ownerId: 'auditor' },
+    { message: /ownerId "auditor" is not an active user/ },
+  ),
+  badPlan(
+    'a revision interval in words and an unknown timing',
+    { timings: { revisionInterval: 'three years', reviewEvery: '1d' } },
+    {
+      message: /body\.timings\.revisionInterval a duration like 30s/,
+      fields: ['body.timings.revisionInterval', 'body.timings.reviewEvery'],
+    },
+  ),
+  badPlan(
+    'a plan registered with its status (a plan becomes active when v1 is published)',
+    { status: 'active' },
+    { message: /body\.status is not a known field/, fields: ['body.status'] },
+  ),
+  {
+    name: 'a plan id that is already registered',
+    method: 'POST',
+    path: () => '/api/emergency-plans',
+    as: 'admin',
+    json: () => ({ planId: f.plan, title: 'Impostor', type: 'data_leak', ownerId: 'lead' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /emergency plan EP-\w+ already exists/,
+    workflowId: () => `plan-revision:${f.plan}:v1`,
+    unchanged: async () => {
+      const [row] = await h.sql('select title, type, owner_id, status from emergency_plans where id = $1', [f.plan]);
+      expect(row).toEqual({
+        title: `Bad input plan ${f.plan}`,
+        type: 'network_security',
+        owner_id: 'mgr',
+        status: 'active',
+      });
+    },
+  },
+
+  // ---- GET /api/emergency-plans/{planId}
+  {
+    name: 'an unknown emergency plan',
+    method: 'GET',
+    path: planPath(() => UNKNOWN_PLAN),
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no emergency plan ${UNKNOWN_PLAN}`),
+  },
+  {
+    name: 'a plan id starting with a dot',
+    method: 'GET',
+    path: planPath(() => '.hidden'),
+    as: 'owner',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.planId a plan id/,
+    fields: ['path.planId'],
+  },
+
+  // ---- POST /api/emergency-plans/{planId}/revisions
+  {
+    name: 'a revision without its reason',
+    method: 'POST',
+    path: planPath(() => f.plan, '/revisions'),
+    json: () => ({ reason: '   ' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.reason/,
+    fields: ['body.reason'],
+    unchanged: () => expectNotStarted(`plan-revision:${f.plan}:v2`),
+  },
+  {
+    name: 'a revision naming its own drafter (the plan owner drafts)',
+    method: 'POST',
+    path: planPath(() => f.plan, '/revisions'),
+    json: () => ({ reason: 'Reorganisation', ownerId: 'lead' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.ownerId is not a known field/,
+    fields: ['body.ownerId'],
+    unchanged: () => expectNotStarted(`plan-revision:${f.plan}:v2`),
+  },
+  {
+    name: 'a revision of an unknown plan',
+    method: 'POST',
+    path: planPath(() => UNKNOWN_PLAN, '/revisions'),
+    json: () => ({ reason: 'Reorganisation' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no emergency plan ${UNKNOWN_PLAN}`),
+    unchanged: () => expectNotStarted(`plan-revision:${UNKNOWN_PLAN}:v1`),
+  },
+  {
+    name: 'a second revision while the first is still open',
+    method: 'POST',
+    path: planPath(() => f.revisionDraft.planId, '/revisions'),
+    json: () => ({ reason: 'Another one' }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /revision v1 of EP-\w+ is already open/,
+    workflowId: () => f.revisionDraft.revisionId,
+    unchanged: async () => {
+      await revisionUnchanged(() => f.revisionDraft, 'draft')();
+      expect((await caseRow(f.revisionDraft.revisionId))?.data.reason).toBe('first version');
+    },
+  },
+
+  // ---- POST /api/plan-revisions/{caseId}/draft
+  {
+    name: 'a draft without the plan document',
+    method: 'POST',
+    path: draftPath(() => f.revisionDraft.revisionId),
+    as: 'manager',
+    form: () => draftForm(null, 'Reorganised the command chain', 'unused.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.file attach the plan document as form field "file"/,
+    fields: ['body.file'],
+    workflowId: () => f.revisionDraft.revisionId,
+    unchanged: revisionUnchanged(() => f.revisionDraft, 'draft'),
+  },
+  {
+    name: 'a draft with a blank summary of changes',
+    method: 'POST',
+    path: draftPath(() => f.revisionDraft.revisionId),
+    as: 'manager',
+    form: () => draftForm('plan v1', '   ', 'blank-summary.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.summary/,
+    fields: ['body.summary'],
+    workflowId: () => f.revisionDraft.revisionId,
+    unchanged: async () => {
+      await noEvidenceNamed('blank-summary.pdf')();
+      await revisionUnchanged(() => f.revisionDraft, 'draft')();
+    },
+  },
+  {
+    name: 'an empty plan document',
+    method: 'POST',
+    path: draftPath(() => f.revisionDraft.revisionId),
+    as: 'manager',
+    form: () => draftForm(Buffer.alloc(0), 'First version', 'empty-plan.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /file is empty/,
+    workflowId: () => f.revisionDraft.revisionId,
+    unchanged: noEvidenceNamed('empty-plan.pdf'),
+  },
+  {
+    name: 'a plan document over the limit (70 KiB)',
+    method: 'POST',
+    path: draftPath(() => f.revisionDraft.revisionId),
+    as: 'manager',
+    form: () => draftForm(Buffer.alloc(70 * 1024, 1), 'First version', 'big-plan.pdf'),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: new RegExp(`limited to ${MAX_EVIDENCE_BYTES} bytes`),
+    workflowId: () => f.revisionDraft.revisionId,
+    unchanged: noEvidenceNamed('big-plan.pdf'),
+  },
+  {
+    name: 'a draft as JSON instead of multipart',
+    method: 'POST',
+    path: draftPath(() => f.revisionDraft.revisionId),
+    as: 'manager',
+    json: () => ({ summary: 'First version', file: 'aGVsbG8=' }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: /multipart\/form-data/,
+    workflowId: () => f.revisionDraft.revisionId,
+  },
+  {
+    name: 'a second draft while the first is under review',
+    method: 'POST',
+    path: draftPath(() => f.revisionReview.revisionId),
+    as: 'manager',
+    form: () => draftForm('plan v1 bis', 'Second thoughts', 'second-draft.pdf'),
+    status: 409,
+    code: 'CONFLICT',
+    message: /is in review, not awaiting a draft/,
+    workflowId: () => f.revisionReview.revisionId,
+    unchanged: async () => {
+      await noEvidenceNamed('second-draft.pdf')();
+      await revisionUnchanged(() => f.revisionReview, 'review')();
+    },
+  },
+  {
+    name: 'a draft for an unknown revision',
+    method: 'POST',
+    path: draftPath(() => `plan-revision:${UNKNOWN_PLAN}:v1`),
+    as: 'manager',
+    form: () => draftForm('plan v1', 'First version', 'orphan-plan.pdf'),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no plan revision plan-revision:${UNKNOWN_PLAN}:v1`),
+    unchanged: noEvidenceNamed('orphan-plan.pdf'),
+  },
+  {
+    name: 'a draft addressed to a drill (not a revision id)',
+    method: 'POST',
+    path: draftPath(() => f.drillPlanning.caseId),
+    as: 'manager',
+    form: () => draftForm('plan v1', 'First version', 'misrouted-plan.pdf'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a revision id: plan-revision:<planId>:v<n>/,
+    fields: ['path.caseId'],
+    workflowId: () => f.drillPlanning.caseId,
+    unchanged: noEvidenceNamed('misrouted-plan.pdf'),
+  },
+
+  // ---- POST /api/drills
+  {
+    name: 'a drill of an unknown plan',
+    method: 'POST',
+    path: () => '/api/drills',
+    json: () => ({ planId: UNKNOWN_PLAN, year: 2030 }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no emergency plan ${UNKNOWN_PLAN}`),
+    unchanged: noDrill(() => UNKNOWN_PLAN, 2030),
+  },
+  {
+    name: 'a drill of a plan not yet in force (v1 still a draft)',
+    method: 'POST',
+    path: () => '/api/drills',
+    json: () => ({ planId: f.revisionDraft.planId, year: 2030 }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /plan EP-\w+ is draft; only active plans are drilled/,
+    unchanged: noDrill(() => f.revisionDraft.planId, 2030),
+  },
+  {
+    name: 'a second drill of the same plan and year',
+    method: 'POST',
+    path: () => '/api/drills',
+    json: () => ({ planId: f.plan, year: 2030, timings: { dueIn: '30d' } }),
+    status: 409,
+    code: 'CONFLICT',
+    message: /the 2030 drill of EP-\w+ already exists/,
+    workflowId: () => f.drillPlanning.caseId,
+    unchanged: drillUnchanged(() => f.drillPlanning, {
+      stage: 'planning',
+      data: { dueAt: '2030-12-31T23:59:59.999Z' },
+    }),
+  },
+  {
+    name: 'a drill for a year before 2000',
+    method: 'POST',
+    path: () => '/api/drills',
+    json: () => ({ planId: f.plan, year: 1999 }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.year .*2000/,
+    fields: ['body.year'],
+    unchanged: noDrill(() => f.plan, 1999),
+  },
+  {
+    name: 'a drill due "by Christmas" with an unknown timing',
+    method: 'POST',
+    path: () => '/api/drills',
+    json: () => ({ planId: f.plan, year: 2040, timings: { dueIn: 'by Christmas', nag: '1d' } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.timings\.dueIn a duration like 30s/,
+    fields: ['body.timings.dueIn', 'body.timings.nag'],
+    unchanged: noDrill(() => f.plan, 2040),
+  },
+  {
+    name: 'drill approval timings out of order',
+    method: 'POST',
+    path: () => '/api/drills',
+    // The default escalateAfter is 48h: a reminder after 30 days comes after the escalation.
+    json: () => ({ planId: f.plan, year: 2040, timings: { approval: { remindAfter: '30d' } } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /timings\.approval .*remindAfter ≤ escalateAfter ≤ expireAfter/,
+    unchanged: noDrill(() => f.plan, 2040),
+  },
+
+  // ---- POST /api/drills/programme
+  {
+    name: 'a programme year given as text',
+    method: 'POST',
+    path: () => '/api/drills/programme',
+    json: () => ({ year: '2041' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.year .*number/,
+    fields: ['body.year'],
+    unchanged: noDrill(() => f.plan, 2041),
+  },
+  {
+    name: 'a programme with a year after 2100 and timings it does not take',
+    method: 'POST',
+    path: () => '/api/drills/programme',
+    json: () => ({ year: 2101, timings: { dueIn: '30d' } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.year .*2100/,
+    fields: ['body.year', 'body.timings'],
+  },
+
+  // ---- POST /api/drills/{caseId}/plan
+  {
+    name: 'a drill plan with no participants and a date without its time zone',
+    method: 'POST',
+    path: drillPath(() => f.drillPlanning.caseId, 'plan'),
+    as: 'manager',
+    json: () => ({ ...DRILL_PLAN, scheduledAt: '2026-12-01 02:00', participants: [] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.scheduledAt .*body\.participants/,
+    fields: ['body.scheduledAt', 'body.participants'],
+    workflowId: () => f.drillPlanning.caseId,
+    unchanged: drillUnchanged(() => f.drillPlanning, { stage: 'planning', data: { plan: null } }),
+  },
+  {
+    name: 'a blank scenario and a blank participant',
+    method: 'POST',
+    path: drillPath(() => f.drillPlanning.caseId, 'plan'),
+    as: 'manager',
+    json: () => ({ ...DRILL_PLAN, scenario: ' ', participants: ['ops', ''] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.scenario .*body\.participants\.1/,
+    fields: ['body.scenario', 'body.participants.1'],
+    workflowId: () => f.drillPlanning.caseId,
+  },
+  {
+    name: 'a drill planned again once it is conducted',
+    method: 'POST',
+    path: drillPath(() => f.drillConduct.caseId, 'plan'),
+    as: 'manager',
+    json: () => DRILL_PLAN,
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'WRONG_STAGE',
+    message: /the drill is in conduct, not planning/,
+    workflowId: () => f.drillConduct.caseId,
+    unchanged: drillUnchanged(() => f.drillConduct, { stage: 'conduct', data: { plan: { by: 'mgr' } } }),
+  },
+  {
+    name: 'a plan for an unknown drill',
+    method: 'POST',
+    path: drillPath(() => `drill:${UNKNOWN_PLAN}:2030`, 'plan'),
+    as: 'manager',
+    json: () => DRILL_PLAN,
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no drill drill:${UNKNOWN_PLAN}:2030`),
+  },
+  {
+    name: 'a plan for a drill id with a two-digit year',
+    method: 'POST',
+    path: drillPath(() => `drill:${UNKNOWN_PLAN}:30`, 'plan'),
+    as: 'manager',
+    json: () => DRILL_PLAN,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a drill id: drill:<planId>:<year>/,
+    fields: ['path.caseId'],
+  },
+
+  // ---- POST /api/drills/{caseId}/conduct
+  {
+    name: 'a drill that ended before it started',
+    method: 'POST',
+    path: drillPath(() => f.drillConduct.caseId, 'conduct'),
+    as: 'manager',
+    json: () => ({ ...DRILL_CONDUCT, endedAt: '2026-11-01T01:00:00Z' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'INVALID_DRILL',
+    message: /endedAt not before startedAt/,
+    workflowId: () => f.drillConduct.caseId,
+    unchanged: drillUnchanged(() => f.drillConduct, { stage: 'conduct', data: { conduct: null } }),
+  },
+  {
+    name: 'a conduct without observations and an end time in words',
+    method: 'POST',
+    path: drillPath(() => f.drillConduct.caseId, 'conduct'),
+    as: 'manager',
+    json: () => ({ startedAt: DRILL_CONDUCT.startedAt, endedAt: 'three hours later', observations: '' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.endedAt .*body\.observations/,
+    fields: ['body.endedAt', 'body.observations'],
+    workflowId: () => f.drillConduct.caseId,
+  },
+  {
+    name: 'a conduct recorded before the drill plan is approved',
+    method: 'POST',
+    path: drillPath(() => f.drillPlanning.caseId, 'conduct'),
+    as: 'manager',
+    json: () => DRILL_CONDUCT,
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'WRONG_STAGE',
+    message: /the drill is in planning, not conduct/,
+    workflowId: () => f.drillPlanning.caseId,
+    unchanged: drillUnchanged(() => f.drillPlanning, { stage: 'planning', data: { conduct: null } }),
+  },
+
+  // ---- POST /api/drills/{caseId}/evaluation
+  {
+    name: 'a module scored 101',
+    method: 'POST',
+    path: drillPath(() => f.drillEvaluation.caseId, 'evaluation'),
+    as: 'manager',
+    json: () => ({ scores: { ...DRILL_SCORES, command: 101 } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.scores\.command .*100/,
+    fields: ['body.scores.command'],
+    workflowId: () => f.drillEvaluation.caseId,
+    unchanged: drillUnchanged(() => f.drillEvaluation, { stage: 'evaluation', data: { scores: null } }),
+  },
+  {
+    name: 'scores with a module missing and one the standard does not have',
+    method: 'POST',
+    path: drillPath(() => f.drillEvaluation.caseId, 'evaluation'),
+    as: 'manager',
+    json: () => ({ scores: { ...DRILL_SCORES, public_opinion_response: undefined, logistics: 80 } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.scores\.public_opinion_response/,
+    fields: ['body.scores.public_opinion_response', 'body.scores.logistics'],
+    workflowId: () => f.drillEvaluation.caseId,
+  },
+  {
+    name: 'a finding owned by someone who has left',
+    method: 'POST',
+    path: drillPath(() => f.drillEvaluation.caseId, 'evaluation'),
+    as: 'manager',
+    json: () => ({ scores: DRILL_SCORES, findings: [{ title: 'Automate the DNS switch', ownerId: 'gone' }] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /findings\.ownerId "gone" is not an active user/,
+    workflowId: () => f.drillEvaluation.caseId,
+    unchanged: async () => {
+      await drillUnchanged(() => f.drillEvaluation, { stage: 'evaluation', data: { scores: null, findings: [] } })();
+      await noFindingItems(() => f.drillEvaluation.caseId)();
+    },
+  },
+  {
+    name: 'a finding due "next month"',
+    method: 'POST',
+    path: drillPath(() => f.drillEvaluation.caseId, 'evaluation'),
+    as: 'manager',
+    json: () => ({
+      scores: DRILL_SCORES,
+      findings: [{ title: 'Automate the DNS switch', ownerId: 'owner', dueIn: 'next month' }],
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.findings\.0\.dueIn a duration like 30s/,
+    fields: ['body.findings.0.dueIn'],
+    workflowId: () => f.drillEvaluation.caseId,
+    unchanged: noFindingItems(() => f.drillEvaluation.caseId),
+  },
+  {
+    name: 'an evaluation before the drill is conducted',
+    method: 'POST',
+    path: drillPath(() => f.drillConduct.caseId, 'evaluation'),
+    as: 'lead',
+    json: () => ({ scores: DRILL_SCORES }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'WRONG_STAGE',
+    message: /the drill is in conduct, not evaluation/,
+    workflowId: () => f.drillConduct.caseId,
+    unchanged: drillUnchanged(() => f.drillConduct, { stage: 'conduct', data: { scores: null, evaluation: null } }),
+  },
+
+  // ---- POST /api/drills/{caseId}/summary
+  {
+    name: 'a summary without its lessons, revisionNeeded as "yes"',
+    method: 'POST',
+    path: drillPath(() => f.drillSummary.caseId, 'summary'),
+    as: 'manager',
+    json: () => ({ ...DRILL_SUMMARY, lessons: undefined, revisionNeeded: 'yes' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.lessons .*body\.revisionNeeded/,
+    fields: ['body.lessons', 'body.revisionNeeded'],
+    workflowId: () => f.drillSummary.caseId,
+    unchanged: drillUnchanged(() => f.drillSummary, { stage: 'summary', data: { summary: null } }),
+  },
+  {
+    name: 'problems over 5000 characters',
+    method: 'POST',
+    path: drillPath(() => f.drillSummary.caseId, 'summary'),
+    as: 'manager',
+    json: () => ({ ...DRILL_SUMMARY, problems: 'p'.repeat(5001) }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.problems .*5000/,
+    fields: ['body.problems'],
+    workflowId: () => f.drillSummary.caseId,
+  },
+  {
+    name: 'a summary before the drill is evaluated',
+    method: 'POST',
+    path: drillPath(() => f.drillEvaluation.caseId, 'summary'),
+    as: 'manager',
+    json: () => DRILL_SUMMARY,
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'WRONG_STAGE',
+    message: /the drill is in evaluation, not summary/,
+    workflowId: () => f.drillEvaluation.caseId,
+    unchanged: drillUnchanged(() => f.drillEvaluation, { stage: 'evaluation', data: { summary: null } }),
+  },
+
+  // ---- GET /api/drills/{caseId}/report and report.html
+  {
+    name: 'a report of an unknown drill',
+    method: 'GET',
+    path: drillPath(() => `drill:${f.plan}:2099`, 'report'),
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no drill drill:EP-\w+:2099/,
+  },
+  {
+    name: 'a drill report addressed by the plan revision id',
+    method: 'GET',
+    path: drillPath(() => f.revisionReview.revisionId, 'report'),
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a drill id/,
+    fields: ['path.caseId'],
+  },
+  {
+    name: 'a printable report of an unknown drill',
+    method: 'GET',
+    path: drillPath(() => `drill:${UNKNOWN_PLAN}:2030`, 'report.html'),
+    as: 'owner',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no drill drill:${UNKNOWN_PLAN}:2030`),
+  },
+  {
+    name: 'a printable report of a drill id without its year',
+    method: 'GET',
+    path: drillPath(() => `drill:${UNKNOWN_PLAN}`, 'report.html'),
+    as: 'owner',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId a drill id/,
+    fields: ['path.caseId'],
+  },
+];
+
 const malformedKey = key();
 
 const BAD_INPUT: BadInput[] = [
@@ -2494,6 +3262,7 @@ const BAD_INPUT: BadInput[] = [
   },
   ...SUPPLIER_BAD_INPUT,
   ...INCIDENT_BAD_INPUT,
+  ...DRILL_BAD_INPUT,
 ];
 
 async function send(c: BadInput, headers: Record<string, string> = {}) {
@@ -2517,8 +3286,8 @@ describe('bad input', () => {
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '[^/]+')}`),
     );
     const sent = BAD_INPUT.map((c) => `${c.method ?? 'GET'} ${c.path().split('?')[0]}`);
-    // GET /api/me, /api/tasks/inbox and /api/audit/verify take no input at all.
-    const inputless = ['GET /api/me', 'GET /api/tasks/inbox', 'GET /api/audit/verify'];
+    // GET /api/me, /api/tasks/inbox, /api/audit/verify and /api/emergency-plans (the whole register) take no input at all.
+    const inputless = ['GET /api/me', 'GET /api/tasks/inbox', 'GET /api/audit/verify', 'GET /api/emergency-plans'];
     for (const op of documented.filter((d) => !inputless.includes(d))) {
       const [method, pattern] = op.split(' ') as [string, string];
       const matcher = new RegExp(`^${method} ${pattern}$`);
@@ -2596,7 +3365,16 @@ describe('bad input', () => {
     expect(ids).toEqual(expected);
     const cases = await h.sql('select id from cases');
     expect(cases.map((c) => c.id).sort()).toEqual(
-      [f.closed.caseId, f.p.caseId, f.q.caseId, f.reviewDocuments, f.reviewChecks, ...f.loops].sort(),
+      [
+        f.closed.caseId,
+        f.p.caseId,
+        f.q.caseId,
+        f.reviewDocuments,
+        f.reviewChecks,
+        ...f.loops,
+        `plan-revision:${f.plan}:v1`,
+        ...f.drills.filter((id) => !id.startsWith('plan-revision-clock:')),
+      ].sort(),
     );
     // And no bad input reached a review: they still wait where the fixtures left them.
     await reviewUnchanged(() => f.reviewDocuments, 'documents')();
@@ -2613,6 +3391,22 @@ describe('bad input', () => {
       [f.complaintResolved.caseId]: 'closed closed',
       [f.complaintRaised.caseId]: 'open investigating',
       [f.raisedIncident.caseId]: 'open reported',
+    });
+    // …nor a plan revision or a drill.
+    const drills = await h.sql('select id, status, stage from cases where id = any($1)', [f.drills]);
+    expect(Object.fromEntries(drills.map((r) => [r.id, `${r.status} ${r.stage}`]))).toEqual({
+      [f.revisionDraft.revisionId]: 'open draft',
+      [f.revisionReview.revisionId]: 'open review',
+      [f.drillPlanning.caseId]: 'open planning',
+      [f.drillConduct.caseId]: 'open conduct',
+      [f.drillEvaluation.caseId]: 'open evaluation',
+      [f.drillSummary.caseId]: 'open summary',
+    });
+    const plans = await h.sql('select id, status from emergency_plans order by id');
+    expect(Object.fromEntries(plans.map((r) => [r.id, r.status]))).toEqual({
+      [f.plan]: 'active',
+      [f.revisionDraft.planId]: 'draft',
+      [f.revisionReview.planId]: 'draft',
     });
     const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(chain.body.ok).toBe(true);
@@ -2799,6 +3593,60 @@ describe('incidents and complaints (regressions of fixed bugs)', () => {
       expect((await caseRow(target.caseId))?.data.notifications).toEqual([]);
     } finally {
       await endIfStarted(target.caseId);
+    }
+  });
+});
+
+/**
+ * Emergency plan and drill bugs this file found, now fixed: each test states
+ * the wanted behaviour. They run last, after the check that no bad input
+ * started a workflow, on targets of their own, and end every workflow they start.
+ */
+describe('emergency plans and drills (regressions of fixed bugs)', () => {
+  async function endIfRunning(workflowId: string) {
+    const handle = h.temporal.workflow.getHandle(workflowId);
+    try {
+      if ((await handle.describe()).status.name !== 'RUNNING') return;
+    } catch {
+      return;
+    }
+    await quiet(workflowId).catch(() => undefined);
+    await handle.terminate('bad-input test cleanup').catch(() => undefined);
+  }
+
+  it('a draft for a revision whose workflow has ended is refused and not stored', async () => {
+    // A revision whose workflow has ended while its read model still says "draft".
+    const target = await registerPlan();
+    await h.temporal.workflow.getHandle(target.revisionId).terminate('ended before its draft arrived');
+    const before = await dbSnapshot();
+    const res = await h.api('POST', `/api/plan-revisions/${enc(target.revisionId)}/draft`, {
+      as: 'manager',
+      body: draftForm('plan v1', 'First version', 'draft-after-the-end.pdf'),
+    });
+    expectEnvelope(res, 409, 'CONFLICT', /closed|finished/);
+    // …and nothing of it may stay behind.
+    await noEvidenceNamed('draft-after-the-end.pdf')();
+    expect(await dbSnapshot()).toEqual(before);
+  });
+
+  it('a drill conduct dated in the future is refused with 400 naming startedAt/endedAt, as an incident occurredAt is', async () => {
+    const target = await drillAt('conduct', f.plan, 2045);
+    try {
+      const before = { db: await dbSnapshot(), history: await historyLength(target.caseId) };
+      const tomorrow = Date.now() + 86_400_000;
+      const res = await h.api('POST', `/api/drills/${enc(target.caseId)}/conduct`, {
+        as: 'manager',
+        json: {
+          startedAt: new Date(tomorrow).toISOString(),
+          endedAt: new Date(tomorrow + 3_600_000).toISOString(),
+          observations: 'We expect the failover to take 40 minutes',
+        },
+      });
+      expectEnvelope(res, 400, 'BAD_REQUEST', /startedAt|endedAt/);
+      expect({ db: await dbSnapshot(), history: await historyLength(target.caseId) }).toEqual(before);
+      expect(await caseRow(target.caseId)).toMatchObject({ stage: 'conduct', data: { conduct: null } });
+    } finally {
+      await endIfRunning(target.caseId);
     }
   });
 });

@@ -107,10 +107,13 @@ describe('PDCA improvement cycles', () => {
       expect.objectContaining({ cycle: 1, outcome: expect.stringMatching(/targets missed/) }),
     ]);
     expect(row.run_id).not.toBe(firstRun);
-    const escalation = await h.sql(
-      `select recipient_role from notifications where case_id = $1 and kind = 'escalation'`,
-      [caseId],
-    );
+    // The new run escalates right after it reopens the case.
+    const escalation = await eventually(async () => {
+      const rows = await h.sql(`select recipient_role from notifications where case_id = $1 and kind = 'escalation'`, [
+        caseId,
+      ]);
+      return rows.length ? rows : null;
+    });
     expect(escalation).toEqual([{ recipient_role: 'admin' }]);
     // The new cycle is re-planned by its owner.
     const plan = await h.api('POST', `/api/improvement-cycles/${cycleKey}/plan`, {
