@@ -89,7 +89,8 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     adopted: null,
     recheck: null,
     itemTaskIds: [],
-    awaiting: null,
+    // A re-planned cycle accepts its plan from the moment the case shows stage "plan".
+    awaiting: input.actions ? null : 'plan',
   };
   const data = () => ({
     cycleKey: input.cycleKey,
