@@ -215,7 +215,11 @@ export function pdcaRoutes(deps: AppDeps) {
     'plan',
     'Re-plan the actions of a new cycle (the owner or a manager)',
     z.object({ actions: z.array(ActionSchema).min(1).max(30) }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, revisePdcaPlanUpdate, { actor, ...body }),
+    async (id, actor, body) => {
+      // As when the cycle opened: an action owner must be someone who can carry it out.
+      for (const a of body.actions) await requireActiveUser(db, a.ownerId, 'actions.ownerId', { mayAct: true });
+      return sendCaseUpdate(temporal, id, revisePdcaPlanUpdate, { actor, ...body });
+    },
   );
   step(
     'actuals',

@@ -522,6 +522,127 @@ async function acceptedUpdates(workflowId: string) {
   ).length;
 }
 
+// ---------------------------------------------------------------- improvement cycle (PDCA) helpers
+
+type CycleRef = { cycleKey: string; caseId: string };
+
+/** Every improvement cycle workflow this file started and has not yet ended. */
+const cycleWorkflows = new Set<string>();
+
+const PDCA_KPI = {
+  key: 'complaint_resolution_hours',
+  name: 'Complaint resolution time',
+  unit: 'h',
+  baseline: 48,
+  target: 24,
+  direction: 'decrease',
+};
+const PDCA_ACTION = { title: 'Add a second-line queue', ownerId: 'owner' };
+/** A cycle owned by mgr (its one action by owner), checked 1s after Do starts. */
+const cycleBody = (cycleKey: string, extra: Record<string, unknown> = {}) => ({
+  cycleKey,
+  title: `Matrix cycle ${cycleKey}`,
+  objective: 'Resolve complaints within a day',
+  ownerId: 'mgr',
+  kpis: [PDCA_KPI],
+  actions: [PDCA_ACTION],
+  checkIn: '1s',
+  ...extra,
+});
+
+/** Quiet first, so nothing in flight writes after the termination; one that has ended is left as it is. */
+async function finishCycle(workflowId: string) {
+  const handle = h.temporal.workflow.getHandle(workflowId);
+  if ((await handle.describe()).status.name === 'RUNNING') {
+    await quiet(workflowId);
+    await handle.terminate('auth matrix: done with it');
+  }
+  cycleWorkflows.delete(workflowId);
+}
+
+/** A cycle opened by lead, owned by mgr: its plan waits for approval. */
+async function cycleOpened(): Promise<CycleRef> {
+  const cycleKey = h.unique('PDCA');
+  const caseId = `pdca:${cycleKey}`;
+  const res = await h.api('POST', '/api/improvement-cycles', {
+    as: 'lead',
+    json: cycleBody(cycleKey, { source: 'kpi_gap' }),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  cycleWorkflows.add(caseId);
+  await waitForTask(`${caseId}:c1-plan-approval-1`);
+  await quiet(caseId);
+  return { cycleKey, caseId };
+}
+
+/** Plan approved (approver), the action done (owner) and verified (approver), the check date passed: awaiting KPI values. */
+async function cycleAtActuals(): Promise<CycleRef> {
+  const target = await cycleOpened();
+  const { caseId } = target;
+  expect((await decide(`${caseId}:c1-plan-approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
+    'approved',
+  );
+  const item = `${caseId}:c1:action:1`;
+  await waitForTask(item);
+  const evidenceId = await uploadEvidence(caseId);
+  const submitted = await h.api('POST', `/api/tasks/${enc(item)}/submission`, {
+    as: 'owner',
+    json: { evidenceIds: [evidenceId] },
+  });
+  expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+  const verified = await h.api('POST', `/api/tasks/${enc(item)}/verification`, {
+    as: 'approver',
+    json: { verdict: 'accept' },
+  });
+  expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+  await eventually(
+    async () =>
+      (await h.sql(`select 1 from audit_events where case_id = $1 and action = 'pdca.awaiting_actuals'`, [caseId]))
+        .length === 1,
+    20_000,
+  );
+  await quiet(caseId);
+  return target;
+}
+
+/** KPI value entered by mgr and verified by approver2: `actual` 20 meets the target (act), 40 misses it (cycle 2, plan). */
+async function cycleChecked(actual: number): Promise<CycleRef> {
+  const target = await cycleAtActuals();
+  const { caseId, cycleKey } = target;
+  const res = await h.api('POST', `/api/improvement-cycles/${cycleKey}/actuals`, {
+    as: 'manager',
+    json: { actuals: { [PDCA_KPI.key]: actual } },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await waitForTask(`${caseId}:c1-verification-1`);
+  expect((await decide(`${caseId}:c1-verification-1`, 'approver2', { decision: 'approve' })).body.status).toBe(
+    'approved',
+  );
+  await eventually(async () => {
+    const row = await caseRow(caseId);
+    return actual <= PDCA_KPI.target ? row?.stage === 'act' : row?.data.cycle === 2 && row.stage === 'plan';
+  }, 20_000);
+  await quiet(caseId);
+  return target;
+}
+const cycleAtStandardise = () => cycleChecked(20);
+const cycleAtPlan = () => cycleChecked(40);
+
+/** An Update through a cycle's step route: as stepCall, for the improvement cycles. */
+function cycleCall(target: CycleRef, fresh: boolean, step: string, json: unknown, checks: StepChecks): Call {
+  return {
+    path: `/api/improvement-cycles/${target.cycleKey}/${step}`,
+    json,
+    workflowId: target.caseId,
+    succeeded: async (res) => {
+      await checks.succeeded(res);
+      await finishCycle(target.caseId);
+    },
+    refused: checks.refused,
+    cleanup: fresh ? () => finishCycle(target.caseId) : undefined,
+  };
+}
+
 // ---------------------------------------------------------------- fixtures
 
 interface Fixtures {
@@ -559,6 +680,12 @@ interface Fixtures {
   drillSummary: DrillRef;
   /** Updates each drill fixture's history had accepted once it was ready. */
   drillAccepted: Record<string, number>;
+  /** Improvement cycles opened by lead, owned by mgr: cycle 2 awaiting its plan; awaiting KPI values; awaiting standardisation. */
+  cyclePlan: CycleRef;
+  cycleActuals: CycleRef;
+  cycleStandardise: CycleRef;
+  /** Updates each cycle fixture's (latest run's) history had accepted once it was ready. */
+  cycleAccepted: Record<string, number>;
 }
 const f = {} as Fixtures;
 
@@ -621,6 +748,16 @@ beforeAll(async () => {
   f.drillAccepted = {};
   for (const d of [f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary])
     f.drillAccepted[d.caseId] = await acceptedUpdates(d.caseId);
+  [f.cyclePlan, f.cycleActuals, f.cycleStandardise] = await Promise.all([
+    cycleAtPlan(),
+    cycleAtActuals(),
+    cycleAtStandardise(),
+  ]);
+  f.cycleAccepted = {};
+  for (const c of [f.cyclePlan, f.cycleActuals, f.cycleStandardise]) {
+    await quiet(c.caseId);
+    f.cycleAccepted[c.caseId] = await acceptedUpdates(c.caseId);
+  }
   // The approval fixtures too: nothing may still be writing when the first snapshot is taken.
   for (const id of [f.openApproval.caseId, f.rectOpen.taskId, f.rectSubmitted.taskId]) await quiet(id);
 });
@@ -635,6 +772,14 @@ afterAll(async () => {
       .catch(() => undefined);
   }
   for (const id of reviewWorkflows) {
+    await h.temporal.workflow
+      .getHandle(id)
+      .terminate('auth matrix: done')
+      .catch(() => undefined);
+  }
+  // The improvement cycles (their rectification items end with them).
+  for (const id of cycleWorkflows) {
+    await quiet(id).catch(() => undefined);
     await h.temporal.workflow
       .getHandle(id)
       .terminate('auth matrix: done')
@@ -2239,6 +2384,195 @@ const ENDPOINTS: Endpoint[] = [
       },
     }),
   },
+  // ---- improvement cycles (PDCA) and the control-effectiveness report
+  {
+    method: 'POST',
+    route: '/api/improvement-cycles',
+    allowed: { manager: ok(201), lead: ok(201) },
+    others: forbidden(/needs the role manager/),
+    call: (role) => {
+      const cycleKey = h.unique('PDCA');
+      const caseId = `pdca:${cycleKey}`;
+      return {
+        path: '/api/improvement-cycles',
+        json: cycleBody(cycleKey, { source: 'kpi_gap' }),
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
+          cycleWorkflows.add(caseId);
+          // Settle: the plan's approval is open.
+          await waitForTask(`${caseId}:c1-plan-approval-1`);
+          expect(await caseRow(caseId)).toMatchObject({
+            stage: 'plan_approval',
+            initiator_id: TEST_USERS[role].id,
+            owner_id: 'mgr',
+            data: { source: 'kpi_gap', sourceCaseId: null, cycle: 1 },
+          });
+          await finishCycle(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/cases/{caseId}/improvement-cycles',
+    allowed: { manager: ok(201), lead: ok(201) },
+    others: forbidden(/needs the role manager/),
+    call: (role) => {
+      const cycleKey = h.unique('PDCA');
+      const caseId = `pdca:${cycleKey}`;
+      const origin = f.incidentReported.caseId;
+      return {
+        path: `/api/cases/${enc(origin)}/improvement-cycles`,
+        json: cycleBody(cycleKey),
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
+          cycleWorkflows.add(caseId);
+          await waitForTask(`${caseId}:c1-plan-approval-1`);
+          expect(await caseRow(caseId)).toMatchObject({
+            stage: 'plan_approval',
+            initiator_id: TEST_USERS[role].id,
+            data: { source: 'incident_review', sourceCaseId: origin },
+          });
+          await finishCycle(caseId);
+        },
+        refused: async () => {
+          await expectNotStarted(caseId);
+          expect(await caseRow(origin)).toMatchObject({ status: 'open', stage: 'reported' });
+        },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/improvement-cycles/{cycleKey}/plan',
+    // The cycle owner (mgr) or a manager; the validator refuses everyone else.
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the cycle owner or a manager plans it/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await cycleAtPlan() : f.cyclePlan;
+      const actions = [{ title: 'Hire two agents', ownerId: 'owner' }];
+      return cycleCall(
+        target,
+        fresh,
+        'plan',
+        { actions },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'plan' });
+            // Settle: the new plan's approval is open.
+            await waitForTask(`${target.caseId}:c2-plan-approval-1`);
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'plan_approval',
+              data: { cycle: 2, actions },
+            });
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'plan',
+              data: { cycle: 2, actions: null },
+            }),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/improvement-cycles/{cycleKey}/actuals',
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the cycle owner or a manager enters KPI values/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await cycleAtActuals() : f.cycleActuals;
+      return cycleCall(
+        target,
+        fresh,
+        'actuals',
+        { actuals: { [PDCA_KPI.key]: 20 } },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'check' });
+            // Settle: the results wait for their independent verification.
+            await waitForTask(`${target.caseId}:c1-verification-1`);
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'verification',
+              data: { actuals: { [PDCA_KPI.key]: 20 }, results: [{ key: PDCA_KPI.key, met: true }] },
+            });
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({
+              stage: 'check',
+              data: { actuals: {}, results: null },
+            }),
+        },
+      );
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/improvement-cycles/{cycleKey}/standardise',
+    allowed: { manager: ok(), lead: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the cycle owner or a manager records what is standardised/),
+    call: async (_role, fresh) => {
+      const target = fresh ? await cycleAtStandardise() : f.cycleStandardise;
+      return cycleCall(
+        target,
+        fresh,
+        'standardise',
+        { adopted: 'The second-line queue is standard' },
+        {
+          succeeded: async (res) => {
+            expect(res.body).toEqual({ stage: 'act' });
+            // Settle: no effectiveness window, so it closes at once.
+            expect(await h.temporal.workflow.getHandle(target.caseId).result()).toEqual({
+              cycle: 1,
+              outcome: 'standardised',
+            });
+            await eventually(async () => (await caseRow(target.caseId))?.status === 'closed');
+            expect(await caseRow(target.caseId)).toMatchObject({
+              outcome: 'standardised',
+              data: { adopted: 'The second-line queue is standard' },
+            });
+          },
+          refused: async () =>
+            expect(await caseRow(target.caseId)).toMatchObject({
+              status: 'open',
+              stage: 'act',
+              data: { adopted: null },
+            }),
+        },
+      );
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/reports/control-effectiveness',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/reports/control-effectiveness?periodDays=30',
+      succeeded: (res) => {
+        expect(res.body).toMatchObject({
+          periodDays: 30,
+          riskLevel: expect.any(String),
+          rectificationItems: { total: expect.any(Number) },
+          improvementCycles: expect.any(Array),
+        });
+        expect(res.body.platformKpis).toHaveProperty('incidents_total');
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/reports/control-effectiveness.html',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/reports/control-effectiveness.html?periodDays=30',
+      succeeded: (res) => {
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(res.body).toContain('控制有效性');
+        expect(res.body).toContain('Last 30 days');
+      },
+    }),
+  },
 ];
 
 /** What a role gets: the auditor is read-only on every mutating endpoint, whatever the row says. */
@@ -2457,6 +2791,22 @@ describe('auth matrix', () => {
     expect(await h.sql('select 1 from cases where id = $1', [`plan-revision:${f.plan}:v2`])).toHaveLength(0);
     expect([...drillWorkflows].sort()).toEqual(
       [...drills.map((d) => d.caseId), f.revisionDraft.revisionId, `plan-revision-clock:${f.plan}`].sort(),
+    );
+    // The improvement cycles: no update beyond the fixtures' own steps (the decisions are Updates too), each
+    // still waiting where they left it.
+    for (const c of [f.cyclePlan, f.cycleActuals, f.cycleStandardise])
+      expect(await acceptedUpdates(c.caseId), c.caseId).toBe(f.cycleAccepted[c.caseId]);
+    const cycles = await h.sql('select id, stage, status from cases where id = any($1)', [
+      [f.cyclePlan, f.cycleActuals, f.cycleStandardise].map((c) => c.caseId),
+    ]);
+    expect(Object.fromEntries(cycles.map((r) => [r.id, `${r.status} ${r.stage}`]))).toEqual({
+      [f.cyclePlan.caseId]: 'open plan',
+      [f.cycleActuals.caseId]: 'open check',
+      [f.cycleStandardise.caseId]: 'open act',
+    });
+    // Every cycle a successful call started was ended once it had settled.
+    expect([...cycleWorkflows].sort()).toEqual(
+      [f.cyclePlan, f.cycleActuals, f.cycleStandardise].map((c) => c.caseId).sort(),
     );
     const chain = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(chain.body.ok).toBe(true);

@@ -75,7 +75,7 @@ async function drillToEvaluation(planId: string, year = 2026) {
         as: 'manager',
         json: {
           scenario: 'Ransomware on the payment cluster',
-          scheduledAt: '2026-12-01T02:00:00Z',
+          scheduledAt: new Date(Date.now() - 3 * 3_600_000).toISOString(),
           participants: ['ops', 'security', 'PR'],
         },
       })
@@ -90,8 +90,8 @@ async function drillToEvaluation(planId: string, year = 2026) {
       await h.api('POST', path('conduct'), {
         as: 'manager',
         json: {
-          startedAt: '2026-12-01T02:00:00Z',
-          endedAt: '2026-12-01T05:00:00Z',
+          startedAt: new Date(Date.now() - 3 * 3_600_000).toISOString(),
+          endedAt: new Date(Date.now() - 3_600_000).toISOString(),
           observations: 'Failover took 40 minutes',
         },
       })
