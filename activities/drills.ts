@@ -4,16 +4,17 @@
  * drill summary and the annual programme), and the programme's Schedule.
  */
 import { Context } from '@temporalio/activity';
-import { ScheduleAlreadyRunning, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { withAuditedWrite } from '../db/audit';
+import { startCaseWorkflow } from './startCase';
 import type { Database } from '../db/client';
 import { emergencyPlans, planVersions } from '../db/schema';
 import { drillDueAt, nextPlanVersion, revisionDueAt, revisionReminderAt } from '../domain/drills';
 import { parseDuration } from '../domain/durations';
 import type { drillWorkflow, DrillInput } from '../workflows/drill';
 import type { planRevisionClockWorkflow, planRevisionWorkflow, PlanRevisionInput } from '../workflows/planRevision';
-import { GovOwnerRole, GovProcess, GovStage } from '../workflows/searchAttributes';
+import { GovProcess } from '../workflows/searchAttributes';
 
 export const planRevisionId = (planId: string, version: number) => `plan-revision:${planId}:v${version}`;
 export const drillId = (planId: string, year: number) => `drill:${planId}:${year}`;
@@ -44,42 +45,35 @@ export async function startPlanRevisionCase(
   if (!plan) return { started: false, caseId: '', reason: 'not_found', message: `no emergency plan ${params.planId}` };
   const version = nextPlanVersion(plan.currentVersion);
   const caseId = planRevisionId(plan.id, version);
-  try {
-    await deps.temporal.workflow.start<typeof planRevisionWorkflow>('planRevisionWorkflow', {
-      taskQueue: deps.taskQueue,
-      workflowId: caseId,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: GovProcess, value: 'plan_revision' },
-        { key: GovStage, value: 'draft' },
-        { key: GovOwnerRole, value: 'manager' },
-      ],
-      args: [
-        {
-          caseId,
-          planId: plan.id,
-          planTitle: plan.title,
-          version,
-          ownerId: plan.ownerId,
-          initiatorId: params.initiatorId,
-          reason: params.reason,
-          sourceCaseId: params.sourceCaseId,
-          timings: params.timings,
-        },
-      ],
-    });
-    return { started: true, caseId };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return {
-        started: false,
+  const started = await startCaseWorkflow<typeof planRevisionWorkflow>(deps.temporal, {
+    workflowType: 'planRevisionWorkflow',
+    caseId,
+    taskQueue: deps.taskQueue,
+    process: 'plan_revision',
+    stage: 'draft',
+    args: [
+      {
         caseId,
-        reason: 'already_exists',
-        message: `revision v${version} of ${plan.id} is already open`,
-      };
-    }
-    throw err;
+        planId: plan.id,
+        planTitle: plan.title,
+        version,
+        ownerId: plan.ownerId,
+        initiatorId: params.initiatorId,
+        reason: params.reason,
+        sourceCaseId: params.sourceCaseId,
+        timings: params.timings,
+      },
+    ],
+  });
+  if (!started) {
+    return {
+      started: false,
+      caseId,
+      reason: 'already_exists',
+      message: `revision v${version} of ${plan.id} is already open`,
+    };
   }
+  return { started: true, caseId };
 }
 
 /** Opens a plan's drill for a year, once. Only active plans are drilled. */
@@ -98,43 +92,36 @@ export async function startDrillCase(
       message: `plan ${plan.id} is ${plan.status}; only active plans are drilled`,
     };
   }
-  try {
-    await deps.temporal.workflow.start<typeof drillWorkflow>('drillWorkflow', {
-      taskQueue: deps.taskQueue,
-      workflowId: caseId,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: GovProcess, value: 'drill' },
-        { key: GovStage, value: 'planning' },
-        { key: GovOwnerRole, value: 'manager' },
-      ],
-      args: [
-        {
-          caseId,
-          planId: plan.id,
-          planTitle: plan.title,
-          year: params.year,
-          ownerId: plan.ownerId,
-          initiatorId: params.initiatorId,
-          dueAt: params.timings?.dueIn
-            ? new Date(Date.now() + parseDuration(params.timings.dueIn)).toISOString()
-            : drillDueAt(params.year).toISOString(),
-          timings: params.timings,
-        },
-      ],
-    });
-    return { started: true, caseId };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return {
-        started: false,
+  const started = await startCaseWorkflow<typeof drillWorkflow>(deps.temporal, {
+    workflowType: 'drillWorkflow',
+    caseId,
+    taskQueue: deps.taskQueue,
+    process: 'drill',
+    stage: 'planning',
+    args: [
+      {
         caseId,
-        reason: 'already_exists',
-        message: `the ${params.year} drill of ${plan.id} already exists`,
-      };
-    }
-    throw err;
+        planId: plan.id,
+        planTitle: plan.title,
+        year: params.year,
+        ownerId: plan.ownerId,
+        initiatorId: params.initiatorId,
+        dueAt: params.timings?.dueIn
+          ? new Date(Date.now() + parseDuration(params.timings.dueIn)).toISOString()
+          : drillDueAt(params.year).toISOString(),
+        timings: params.timings,
+      },
+    ],
+  });
+  if (!started) {
+    return {
+      started: false,
+      caseId,
+      reason: 'already_exists',
+      message: `the ${params.year} drill of ${plan.id} already exists`,
+    };
   }
+  return { started: true, caseId };
 }
 
 /** The annual programme: a Schedule that opens every active plan's drill each January. */

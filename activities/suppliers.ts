@@ -4,14 +4,10 @@
  * review (shared by the API, the annual campaign and the Schedule).
  */
 import { Context } from '@temporalio/activity';
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  WorkflowExecutionAlreadyStartedError,
-  type Client,
-} from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { and, asc, eq, lte } from 'drizzle-orm';
 import { withAuditedWrite } from '../db/audit';
+import { startCaseWorkflow } from './startCase';
 import type { Database } from '../db/client';
 import { supplierPerformance, suppliers } from '../db/schema';
 import type { RiskLevel } from '../domain/risk';
@@ -24,7 +20,6 @@ import {
   type SupplierStatus,
 } from '../domain/supplierReview';
 import type { SupplierReviewInput, supplierReviewWorkflow } from '../workflows/supplierReview';
-import { GovOwnerRole, GovProcess, GovStage } from '../workflows/searchAttributes';
 
 export interface SupplierCheckResult {
   creditRating?: string;
@@ -93,40 +88,33 @@ export async function startSupplierReviewCase(
   if (!supplier) return { started: false, caseId, reason: 'not_found', message: `no supplier ${params.supplierId}` };
   const problem = reviewStatusProblem(supplier.status as SupplierStatus);
   if (problem) return { started: false, caseId, reason: 'not_reviewable', message: problem };
-  try {
-    const handle = await deps.temporal.workflow.start<typeof supplierReviewWorkflow>('supplierReviewWorkflow', {
-      taskQueue: deps.taskQueue,
-      workflowId: caseId,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: GovProcess, value: 'supplier_review' },
-        { key: GovStage, value: 'documents' },
-        { key: GovOwnerRole, value: 'manager' },
-      ],
-      args: [
-        {
-          caseId,
-          supplierId: supplier.id,
-          supplierName: supplier.name,
-          reviewYear: params.year,
-          initiatorId: params.initiatorId,
-          reviewerId: params.reviewerId ?? supplier.ownerId,
-          timings: params.timings,
-        },
-      ],
-    });
-    return { started: true, caseId, runId: handle.firstExecutionRunId };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return {
-        started: false,
+  const started = await startCaseWorkflow<typeof supplierReviewWorkflow>(deps.temporal, {
+    workflowType: 'supplierReviewWorkflow',
+    caseId,
+    taskQueue: deps.taskQueue,
+    process: 'supplier_review',
+    stage: 'documents',
+    args: [
+      {
         caseId,
-        reason: 'already_exists',
-        message: `the ${params.year} review of ${supplier.id} already exists`,
-      };
-    }
-    throw err;
+        supplierId: supplier.id,
+        supplierName: supplier.name,
+        reviewYear: params.year,
+        initiatorId: params.initiatorId,
+        reviewerId: params.reviewerId ?? supplier.ownerId,
+        timings: params.timings,
+      },
+    ],
+  });
+  if (!started) {
+    return {
+      started: false,
+      caseId,
+      reason: 'already_exists',
+      message: `the ${params.year} review of ${supplier.id} already exists`,
+    };
   }
+  return { started: true, caseId, runId: started.runId };
 }
 
 /** Suspending pauses a supplier's review Schedule; ending cooperation deletes it. */

@@ -6,7 +6,7 @@ import { workflowIdFor } from '../../domain/cases';
 import { approvalsRequiredFor, riskLevelFromMatrix } from '../../domain/risk';
 import { validateTimings, DEFAULT_APPROVAL_TIMINGS } from '../../domain/deadlines';
 import type { approvalRequestWorkflow } from '../../workflows/approvalRequest';
-import { GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../../workflows/searchAttributes';
+import { startCaseWorkflow } from '../../activities/startCase';
 import { requireRole } from '../auth';
 import { toAuditDto, toCaseDto, toEvidenceDto, toTaskDto, temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
@@ -60,17 +60,13 @@ export function caseRoutes(deps: AppDeps) {
       }
       const requestKey = body.requestKey ?? randomUUID();
       const caseId = workflowIdFor.approvalRequest(requestKey);
-      const handle = await temporal.workflow.start<typeof approvalRequestWorkflow>('approvalRequestWorkflow', {
+      const started = await startCaseWorkflow<typeof approvalRequestWorkflow>(temporal, {
+        workflowType: 'approvalRequestWorkflow',
+        caseId,
         taskQueue: settings.taskQueue,
-        workflowId: caseId,
-        // A business key names one case for ever: a closed case is not restarted.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: GovProcess, value: 'approval_request' },
-          { key: GovStage, value: 'awaiting_approval' },
-          { key: GovRiskLevel, value: riskLevel },
-          { key: GovOwnerRole, value: 'manager' },
-        ],
+        process: 'approval_request',
+        stage: 'awaiting_approval',
+        riskLevel,
         args: [
           {
             caseId,
@@ -85,11 +81,12 @@ export function caseRoutes(deps: AppDeps) {
           },
         ],
       });
+      if (!started) throw new ApiError('CONFLICT', `a case with id ${caseId} already exists`);
       return c.json(
         {
           caseId,
-          workflowId: handle.workflowId,
-          runId: handle.firstExecutionRunId,
+          workflowId: caseId,
+          runId: started.runId,
           riskLevel,
           approvalsRequired: approvalsRequiredFor(riskLevel),
           links: links(caseId),

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { startCaseWorkflow } from '../../activities/startCase';
 import { eq } from 'drizzle-orm';
 import { cases, users } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
@@ -18,7 +18,6 @@ import {
   sendComplaintFeedbackUpdate,
 } from '../../workflows/definitions';
 import type { complaintWorkflow } from '../../workflows/complaint';
-import { GovOwnerRole, GovProcess, GovStage } from '../../workflows/searchAttributes';
 import { requireRole } from '../auth';
 import { temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
@@ -111,36 +110,28 @@ export function complaintRoutes(deps: AppDeps) {
       if (body.handlerId) await requireActiveUser(db, body.handlerId, 'handlerId', { mayAct: true });
       const complaintId = body.complaintId ?? `CMP-${randomUUID().slice(0, 8).toUpperCase()}`;
       const caseId = caseIdOf(complaintId);
-      try {
-        await temporal.workflow.start<typeof complaintWorkflow>('complaintWorkflow', {
-          taskQueue: settings.taskQueue,
-          workflowId: caseId,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: GovProcess, value: 'complaint' },
-            { key: GovStage, value: 'investigating' },
-            { key: GovOwnerRole, value: 'manager' },
-          ],
-          args: [
-            {
-              caseId,
-              complaintId,
-              customerRef: body.customerRef,
-              channel: body.channel,
-              subject: body.subject,
-              description: body.description,
-              severity: body.severity,
-              acceptedBy: user.id,
-              handlerId,
-              timings: body.timings,
-            },
-          ],
-        });
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError)
-          throw new ApiError('CONFLICT', `complaint ${complaintId} already exists`);
-        throw err;
-      }
+      const started = await startCaseWorkflow<typeof complaintWorkflow>(temporal, {
+        workflowType: 'complaintWorkflow',
+        caseId,
+        taskQueue: settings.taskQueue,
+        process: 'complaint',
+        stage: 'investigating',
+        args: [
+          {
+            caseId,
+            complaintId,
+            customerRef: body.customerRef,
+            channel: body.channel,
+            subject: body.subject,
+            description: body.description,
+            severity: body.severity,
+            acceptedBy: user.id,
+            handlerId,
+            timings: body.timings,
+          },
+        ],
+      });
+      if (!started) throw new ApiError('CONFLICT', `complaint ${complaintId} already exists`);
       return c.json(
         {
           caseId,

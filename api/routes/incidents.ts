@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { startCaseWorkflow } from '../../activities/startCase';
 import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { auditEvents, cases, tasks, users } from '../../db/schema';
@@ -22,7 +22,6 @@ import {
   submitIncidentEvaluationUpdate,
 } from '../../workflows/definitions';
 import type { IncidentData, incidentWorkflow } from '../../workflows/incident';
-import { GovGrade, GovOwnerRole, GovProcess, GovStage } from '../../workflows/searchAttributes';
 import type { AuthUser } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -110,50 +109,42 @@ export async function reportIncident(
   await requireManager(deps.db, ownerId);
   const incidentId = body.incidentId ?? `INC-${randomUUID().slice(0, 8).toUpperCase()}`;
   const caseId = `incident:${incidentId}`;
-  try {
-    const handle = await deps.temporal.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
-      taskQueue: deps.settings.taskQueue,
-      workflowId: caseId,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: GovProcess, value: 'incident' },
-        { key: GovStage, value: 'reported' },
-        { key: GovGrade, value: grade },
-        { key: GovOwnerRole, value: 'manager' },
-      ],
-      args: [
-        {
-          caseId,
-          incidentId,
-          title: body.title,
-          description: body.description,
-          category: body.category,
-          system: body.system,
-          occurredAt: new Date(body.occurredAt).toISOString(),
-          impact: body.impact,
-          grade,
-          suggestedGrade: suggestion.grade,
-          gradeReason: body.gradeReason,
-          reporterId: reporter.id,
-          ownerId,
-          sourceComplaintId,
-          timings: body.timings,
-        },
-      ],
-    });
-    return {
-      caseId,
-      incidentId,
-      runId: handle.firstExecutionRunId,
-      grade,
-      suggestedGrade: suggestion.grade,
-      reasons: suggestion.reasons,
-    };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError)
-      throw new ApiError('CONFLICT', `incident ${incidentId} already exists`);
-    throw err;
-  }
+  const started = await startCaseWorkflow<typeof incidentWorkflow>(deps.temporal, {
+    workflowType: 'incidentWorkflow',
+    caseId,
+    taskQueue: deps.settings.taskQueue,
+    process: 'incident',
+    stage: 'reported',
+    grade,
+    args: [
+      {
+        caseId,
+        incidentId,
+        title: body.title,
+        description: body.description,
+        category: body.category,
+        system: body.system,
+        occurredAt: new Date(body.occurredAt).toISOString(),
+        impact: body.impact,
+        grade,
+        suggestedGrade: suggestion.grade,
+        gradeReason: body.gradeReason,
+        reporterId: reporter.id,
+        ownerId,
+        sourceComplaintId,
+        timings: body.timings,
+      },
+    ],
+  });
+  if (!started) throw new ApiError('CONFLICT', `incident ${incidentId} already exists`);
+  return {
+    caseId,
+    incidentId,
+    runId: started.runId,
+    grade,
+    suggestedGrade: suggestion.grade,
+    reasons: suggestion.reasons,
+  };
 }
 
 async function requireManager(db: Database, userId: string) {

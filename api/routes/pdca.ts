@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { startCaseWorkflow } from '../../activities/startCase';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
 import { platformKpis } from '../../activities/pdca';
 import { cases, tasks } from '../../db/schema';
@@ -21,7 +21,6 @@ import {
 } from '../../domain/pdca';
 import { recordPdcaActualsUpdate, revisePdcaPlanUpdate, standardisePdcaUpdate } from '../../workflows/definitions';
 import type { pdcaCycleWorkflow } from '../../workflows/pdca';
-import { GovOwnerRole, GovProcess, GovStage } from '../../workflows/searchAttributes';
 import type { AuthUser } from '../auth';
 import { requireRole } from '../auth';
 import { temporalUiLink } from '../dto';
@@ -102,42 +101,34 @@ export function pdcaRoutes(deps: AppDeps) {
     for (const a of body.actions) await requireActiveUser(db, a.ownerId, 'actions.ownerId', { mayAct: true });
     const cycleKey = body.cycleKey ?? `PDCA-${randomUUID().slice(0, 8).toUpperCase()}`;
     const caseId = `pdca:${cycleKey}`;
-    try {
-      await temporal.workflow.start<typeof pdcaCycleWorkflow>('pdcaCycleWorkflow', {
-        taskQueue: settings.taskQueue,
-        workflowId: caseId,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: GovProcess, value: 'pdca' },
-          { key: GovStage, value: 'plan_approval' },
-          { key: GovOwnerRole, value: 'manager' },
-        ],
-        args: [
-          {
-            caseId,
-            cycleKey,
-            title: body.title,
-            objective: body.objective,
-            source: body.source,
-            sourceCaseId: body.sourceCaseId,
-            ownerId,
-            initiatorId: user.id,
-            kpis: body.kpis,
-            actions: body.actions,
-            cycle: 1,
-            escalateAfterCycles: body.escalateAfterCycles,
-            checkIn: body.checkIn,
-            effectivenessWindow: body.effectivenessWindow,
-            history: [],
-            timings: body.timings,
-          },
-        ],
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new ApiError('CONFLICT', `improvement cycle ${cycleKey} already exists`);
-      throw err;
-    }
+    const started = await startCaseWorkflow<typeof pdcaCycleWorkflow>(temporal, {
+      workflowType: 'pdcaCycleWorkflow',
+      caseId,
+      taskQueue: settings.taskQueue,
+      process: 'pdca',
+      stage: 'plan_approval',
+      args: [
+        {
+          caseId,
+          cycleKey,
+          title: body.title,
+          objective: body.objective,
+          source: body.source,
+          sourceCaseId: body.sourceCaseId,
+          ownerId,
+          initiatorId: user.id,
+          kpis: body.kpis,
+          actions: body.actions,
+          cycle: 1,
+          escalateAfterCycles: body.escalateAfterCycles,
+          checkIn: body.checkIn,
+          effectivenessWindow: body.effectivenessWindow,
+          history: [],
+          timings: body.timings,
+        },
+      ],
+    });
+    if (!started) throw new ApiError('CONFLICT', `improvement cycle ${cycleKey} already exists`);
     return { caseId, links: link(caseId) };
   }
 
