@@ -3,7 +3,7 @@
  * revision clock, opening revision and drill cases (shared by the API, the
  * drill summary and the annual programme), and the programme's Schedule.
  */
-import { Context } from '@temporalio/activity';
+import { activityKey } from './context';
 import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { withAuditedWrite } from '../db/audit';
@@ -176,10 +176,6 @@ export function createDrillActivities(deps: {
     if (!deps.temporal || !deps.taskQueue) throw new Error('drill activities need a Temporal client and task queue');
     return { db, temporal: deps.temporal, taskQueue: deps.taskQueue };
   };
-  const key = () => {
-    const info = Context.current().info;
-    return `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}/${info.activityId}`;
-  };
   return {
     /** Publishes an approved version; the revision clock restarts from its approval. */
     async publishPlanVersion(input: {
@@ -201,7 +197,7 @@ export function createDrillActivities(deps: {
       await withAuditedWrite(
         db,
         {
-          idempotencyKey: key(),
+          idempotencyKey: activityKey(),
           actorId: input.approvedBy.at(-1) ?? 'system',
           action: 'plan.version_published',
           caseId: input.revisionCaseId,

@@ -4,7 +4,6 @@
  * on workflow id + run id + activity id: a retried activity never writes twice.
  */
 import { randomUUID } from 'node:crypto';
-import { Context } from '@temporalio/activity';
 import { and, desc, eq, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { withAuditedWrite } from '../db/audit';
@@ -12,6 +11,7 @@ import { cases, notifications, tasks } from '../db/schema';
 import type { ApprovalVote } from '../domain/approval';
 import type { IncidentCategory } from '../domain/incidents';
 import type { Role } from '../domain/roles';
+import { activityKey, callingWorkflow } from './context';
 import { createDrillActivities } from './drills';
 import { createPdcaActivities } from './pdca';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
@@ -105,19 +105,6 @@ export interface NotifyInput {
 
 /** The system acts as this user in the audit log (timers, escalations). */
 export const SYSTEM_ACTOR = 'system';
-
-/** The workflow this activity runs for; these activities are never standalone. */
-function callingWorkflow(): { workflowId: string; runId: string } {
-  const execution = Context.current().info.workflowExecution;
-  if (!execution) throw new Error('governance activities must be called from a workflow');
-  return execution;
-}
-
-/** Same for every retry of one activity call, different for every other call. */
-function activityKey(): string {
-  const { workflowId, runId } = callingWorkflow();
-  return `${workflowId}/${runId}/${Context.current().info.activityId}`;
-}
 
 const toDate = (iso: string | null | undefined) => (iso ? new Date(iso) : iso === null ? null : undefined);
 

@@ -3,7 +3,7 @@
  * the decision applied to the supplier, the review Schedules, and starting a
  * review (shared by the API, the annual campaign and the Schedule).
  */
-import { Context } from '@temporalio/activity';
+import { activityKey } from './context';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { and, asc, eq, lte } from 'drizzle-orm';
 import { withAuditedWrite } from '../db/audit';
@@ -136,11 +136,6 @@ export async function syncSupplierSchedule(
 function requireTemporal(deps: SupplierDeps): { temporal: Client; taskQueue: string } {
   if (!deps.temporal || !deps.taskQueue) throw new Error('supplier activities need a Temporal client and task queue');
   return { temporal: deps.temporal, taskQueue: deps.taskQueue };
-}
-
-function activityKey(): string {
-  const info = Context.current().info;
-  return `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}/${info.activityId}`;
 }
 
 export function createSupplierActivities(deps: SupplierDeps) {

@@ -148,6 +148,60 @@ export function caseSteps(
     );
 }
 
+/**
+ * A report as JSON and as a printable page: GET {path} and GET {path}.html,
+ * both built from the same data so the page never says what the JSON does not.
+ */
+export function reportRoutes<R>(
+  app: ReturnType<typeof router>,
+  config: {
+    path: string;
+    idName: string;
+    idParam: z.ZodObject<z.ZodRawShape>;
+    tag: string;
+    summary: string;
+    schemaName: string;
+    build: (id: string) => Promise<R>;
+    render: (report: R) => string;
+  },
+) {
+  const id = (c: { req: { valid(target: never): unknown } }) =>
+    (c.req.valid('param' as never) as Record<string, string>)[config.idName]!;
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: config.path,
+      tags: [config.tag],
+      summary: config.summary,
+      security: bearer,
+      request: { params: config.idParam },
+      responses: {
+        200: {
+          description: 'The report',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi(config.schemaName) } },
+        },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => c.json((await config.build(id(c))) as never, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: `${config.path}.html`,
+      tags: [config.tag],
+      summary: `${config.summary} — printable page`,
+      security: bearer,
+      request: { params: config.idParam },
+      responses: {
+        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    async (c) => c.html(config.render(await config.build(id(c)))),
+  );
+}
+
 export function actorOf(c: { get(key: 'user'): AppEnv['Variables']['user'] }) {
   const user = c.get('user');
   return { userId: user.id, roles: user.roles };

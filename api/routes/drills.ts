@@ -32,6 +32,7 @@ import {
   requireActiveUser,
   router,
   sendCaseUpdate,
+  reportRoutes,
   type AppDeps,
 } from './common';
 import { evidenceBodyLimit, storeEvidence } from './evidence';
@@ -468,40 +469,17 @@ export function drillRoutes(deps: AppDeps) {
       links: link(caseId),
     };
   }
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/drills/{caseId}/report',
-      tags: ['Drills'],
-      summary:
-        'Drill summary report (应急演练总结报告): plan, conduct, scores against the standard, findings and their items, summary, revision',
-      security: bearer,
-      request: { params: DrillIdParam },
-      responses: {
-        200: {
-          description: 'The report',
-          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
-        },
-        ...errorResponses(400, 401, 404),
-      },
-    }),
-    async (c) => c.json((await buildReport(c.req.valid('param').caseId)) as unknown as Record<string, unknown>, 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/drills/{caseId}/report.html',
-      tags: ['Drills'],
-      summary: 'The drill summary report as a printable page',
-      security: bearer,
-      request: { params: DrillIdParam },
-      responses: {
-        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
-        ...errorResponses(400, 401, 404),
-      },
-    }),
-    async (c) => c.html(renderDrillReport(await buildReport(c.req.valid('param').caseId))),
-  );
+  reportRoutes(app, {
+    path: '/api/drills/{caseId}/report',
+    idName: 'caseId',
+    idParam: DrillIdParam,
+    tag: 'Drills',
+    summary:
+      'Drill summary report (应急演练总结报告): plan, conduct, scores against the standard, findings and their items, summary, revision',
+    schemaName: 'DrillSummaryReport',
+    build: buildReport,
+    render: renderDrillReport,
+  });
 
   return app;
 }

@@ -28,7 +28,16 @@ import { ApiError } from '../errors';
 import { renderIncidentReport, type IncidentReport } from '../reports/incidentReport';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
 import { approvalTimingsProblem } from './supplierReviews';
-import { actorOf, bearer, errorResponses, router, sendCaseUpdate, type AppDeps, caseSteps } from './common';
+import {
+  actorOf,
+  bearer,
+  errorResponses,
+  router,
+  sendCaseUpdate,
+  type AppDeps,
+  caseSteps,
+  reportRoutes,
+} from './common';
 
 export const ImpactSchema = z
   .object({
@@ -342,41 +351,17 @@ export function incidentRoutes(deps: AppDeps) {
     };
   }
 
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/incidents/{incidentId}/report',
-      tags: ['Incidents'],
-      summary:
-        'Incident review report: timeline, grade history, response times against deadlines, root cause, rectification status',
-      security: bearer,
-      request: { params: IdParam },
-      responses: {
-        200: {
-          description: 'The report',
-          content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('IncidentReport') } },
-        },
-        ...errorResponses(400, 401, 404),
-      },
-    }),
-    async (c) =>
-      c.json((await buildReport(c.req.valid('param').incidentId)) as unknown as Record<string, unknown>, 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/incidents/{incidentId}/report.html',
-      tags: ['Incidents'],
-      summary: 'The incident review report as a printable page',
-      security: bearer,
-      request: { params: IdParam },
-      responses: {
-        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
-        ...errorResponses(400, 401, 404),
-      },
-    }),
-    async (c) => c.html(renderIncidentReport(await buildReport(c.req.valid('param').incidentId))),
-  );
+  reportRoutes(app, {
+    path: '/api/incidents/{incidentId}/report',
+    idName: 'incidentId',
+    idParam: IdParam,
+    tag: 'Incidents',
+    summary:
+      'Incident review report: timeline, grade history, response times against deadlines, root cause, rectification status',
+    schemaName: 'IncidentReport',
+    build: buildReport,
+    render: renderIncidentReport,
+  });
 
   return app;
 }

@@ -18,7 +18,16 @@ import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderSupplierReport, type SupplierReport } from '../reports/supplierReport';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
-import { actorOf, bearer, caseSteps, errorResponses, router, sendCaseUpdate, type AppDeps } from './common';
+import {
+  actorOf,
+  bearer,
+  caseSteps,
+  errorResponses,
+  router,
+  sendCaseUpdate,
+  type AppDeps,
+  reportRoutes,
+} from './common';
 import { evidenceBodyLimit, storeEvidence } from './evidence';
 
 const TimingsSchema = z
@@ -400,43 +409,17 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     };
   }
 
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/supplier-reviews/{caseId}/report',
-      tags: ['Supplier reviews'],
-      summary:
-        'Appraisal report (供应商考评报告): documents and hashes, checks, scores, grade, rules fired, decision chain, conditions and their items',
-      security: bearer,
-      request: { params: CaseIdParam },
-      responses: {
-        200: {
-          description: 'The report',
-          content: {
-            'application/json': { schema: z.record(z.string(), z.unknown()).openapi('SupplierAppraisalReport') },
-          },
-        },
-        ...errorResponses(400, 401, 404),
-      },
-    }),
-    async (c) => c.json((await buildReport(c.req.valid('param').caseId)) as unknown as Record<string, unknown>, 200),
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/supplier-reviews/{caseId}/report.html',
-      tags: ['Supplier reviews'],
-      summary: 'The appraisal report as a printable page (English and 中文)',
-      security: bearer,
-      request: { params: CaseIdParam },
-      responses: {
-        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
-        ...errorResponses(400, 401, 404),
-      },
-    }),
-    async (c) => c.html(renderSupplierReport(await buildReport(c.req.valid('param').caseId))),
-  );
+  reportRoutes(app, {
+    path: '/api/supplier-reviews/{caseId}/report',
+    idName: 'caseId',
+    idParam: CaseIdParam,
+    tag: 'Supplier reviews',
+    summary:
+      'Appraisal report (供应商考评报告): documents and hashes, checks, scores, grade, rules fired, decision chain, conditions and their items',
+    schemaName: 'SupplierAppraisalReport',
+    build: buildReport,
+    render: renderSupplierReport,
+  });
 
   return app;
 }
