@@ -19,9 +19,7 @@ WORKDIR /app
 
 # Dependencies first, so source edits do not invalidate this layer.
 COPY package.json package-lock.json ./
-# npm install, not npm ci: the lockfile lacks @swc/core's other-platform
-# binaries (see .ci/run); the locked versions are installed all the same.
-RUN npm install --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 # Application source (see .dockerignore for what stays out).
