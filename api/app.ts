@@ -12,7 +12,7 @@ import { ApiError, errorBody, fromTemporalError } from './errors';
 import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
 import type { AppDeps } from './routes/common';
-import { evidenceRoutes } from './routes/evidence';
+import { evidenceBodyLimit, evidenceRoutes } from './routes/evidence';
 import { taskRoutes } from './routes/tasks';
 import { complaintRoutes } from './routes/complaints';
 import { drillRoutes } from './routes/drills';
@@ -21,6 +21,7 @@ import { incidentRoutes } from './routes/incidents';
 import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
 import { userRoutes } from './routes/users';
+import { textGuard } from './textGuard';
 
 export type { AppDeps } from './routes/common';
 
@@ -74,6 +75,8 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
 
   app.route('/', docsRoutes());
   app.use('/api/*', authenticate(deps.db));
+  // NUL and lone surrogates are refused once, here, for every route; every form route is an evidence upload.
+  app.use('/api/*', textGuard({ formBodyLimit: evidenceBodyLimit(deps.settings.maxEvidenceBytes) }));
   for (const routes of [
     caseRoutes,
     taskRoutes,

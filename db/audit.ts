@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { wellFormedText, wellFormedValue } from '../domain/text';
 import type { Database } from './client';
 import { auditEvents, type AuditEventRow } from './schema';
 
@@ -77,7 +78,12 @@ export async function lockAuditChain(tx: DbOrTx): Promise<void> {
 }
 
 export async function findAuditEvent(tx: DbOrTx, idempotencyKey: string): Promise<AuditEventRow | undefined> {
-  const [row] = await tx.select().from(auditEvents).where(eq(auditEvents.idempotencyKey, idempotencyKey)).limit(1);
+  // Keys are stored well-formed (see `appendLocked`), so they are looked up so.
+  const [row] = await tx
+    .select()
+    .from(auditEvents)
+    .where(eq(auditEvents.idempotencyKey, wellFormedText(idempotencyKey)))
+    .limit(1);
   return row;
 }
 
@@ -93,7 +99,12 @@ export async function appendLocked(tx: DbOrTx, input: AuditEventInput): Promise<
     .limit(1);
   // Millisecond precision, as stored, so the recomputed hash matches.
   const occurredAt = new Date(Math.floor((input.occurredAt ?? new Date()).getTime()));
-  const row = {
+  // Text is made storable (NUL and lone surrogates become U+FFFD) before it is
+  // hashed, so what is stored is what was hashed: PostgreSQL refuses NUL, and
+  // the driver would silently store U+FFFD for a lone surrogate that the hash
+  // covered, leaving the chain unverifiable for good. The API refuses such
+  // text; this holds for anything that reaches the chain by another way.
+  const row = wellFormedValue({
     seq: (last?.seq ?? 0) + 1,
     idempotencyKey: input.idempotencyKey,
     occurredAt,
@@ -105,7 +116,7 @@ export async function appendLocked(tx: DbOrTx, input: AuditEventInput): Promise<
     payload: input.payload ?? {},
     evidenceHashes: input.evidenceHashes ?? [],
     prevHash: last?.hash ?? GENESIS_HASH,
-  };
+  });
   const hash = computeAuditHash(row);
   const [inserted] = await tx
     .insert(auditEvents)
