@@ -4,11 +4,12 @@
  * on workflow id + run id + activity id: a retried activity never writes twice.
  */
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { withAuditedWrite } from '../db/audit';
 import { cases, notifications, tasks } from '../db/schema';
 import type { ApprovalVote } from '../domain/approval';
+import type { CaseDataDelta } from '../domain/caseData';
 import type { IncidentCategory } from '../domain/incidents';
 import type { Role } from '../domain/roles';
 import { activityKey, callingWorkflow } from './context';
@@ -45,7 +46,8 @@ export interface CasePatch {
   outcome?: string;
   riskLevel?: string;
   dueAt?: string | null;
-  data?: Record<string, unknown>;
+  /** What the step changed in the case data, merged into the row in SQL. */
+  dataDelta?: CaseDataDelta;
 }
 
 export interface CaseChangeInput {
@@ -105,6 +107,17 @@ export interface NotifyInput {
 
 /** The system acts as this user in the audit log (timers, escalations). */
 export const SYSTEM_ACTOR = 'system';
+
+/** The read model applies a delta the way domain/caseData.ts describes it. */
+function mergeCaseData(delta: CaseDataDelta): SQL {
+  let merged: SQL = sql`${cases.data}`;
+  if (delta.set) merged = sql`(${merged} || ${JSON.stringify(delta.set)}::jsonb)`;
+  for (const [key, items] of Object.entries(delta.append ?? {})) {
+    merged = sql`jsonb_set(${merged}, array[${key}]::text[], coalesce(${merged} -> ${key}, '[]'::jsonb) || ${JSON.stringify(items)}::jsonb)`;
+  }
+  if (delta.unset?.length) merged = sql`(${merged} - ${delta.unset}::text[])`;
+  return merged;
+}
 
 const toDate = (iso: string | null | undefined) => (iso ? new Date(iso) : iso === null ? null : undefined);
 
@@ -177,11 +190,12 @@ export function createActivities(deps: ActivityDeps) {
           payload: { ...input.patch, ...input.payload },
         },
         async (tx) => {
-          const { dueAt, ...rest } = input.patch;
+          const { dueAt, dataDelta, ...rest } = input.patch;
           await tx
             .update(cases)
             .set({
               ...rest,
+              ...(dataDelta ? { data: mergeCaseData(dataDelta) } : {}),
               ...(dueAt !== undefined ? { dueAt: toDate(dueAt) } : {}),
               updatedAt: now,
               ...(input.patch.status === 'closed' ? { closedAt: now } : {}),

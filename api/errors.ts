@@ -10,6 +10,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, type TemporalFailure } from '@temporalio/common';
 import type { Context } from 'hono';
+import { REFUSAL_STATUS as KIND_STATUS } from '../contracts/core';
+import { REFUSAL_KINDS } from '../contracts';
 
 export const ERROR_STATUS = {
   BAD_REQUEST: 400,
@@ -25,7 +27,13 @@ export const ERROR_STATUS = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-/** Refusals from workflow validators, by the code the domain rule gave. */
+const KIND_CODE: Record<number, ErrorCode> = { 409: 'CONFLICT', 403: 'FORBIDDEN', 422: 'UNPROCESSABLE' };
+
+/**
+ * Refusals from workflow validators, by the code the domain rule gave: the
+ * processes' contracts say how each is answered; the rest are listed here
+ * until their process has a contract.
+ */
 const REFUSAL_STATUS: Record<string, ErrorCode> = {
   NOT_AWAITING_DECISION: 'CONFLICT',
   NOT_AWAITING_SUBMISSION: 'CONFLICT',
@@ -43,19 +51,12 @@ const REFUSAL_STATUS: Record<string, ErrorCode> = {
   NOT_AWAITING_EVALUATION: 'CONFLICT',
   NOT_READY_TO_CLOSE: 'CONFLICT',
   INCIDENT_CLOSED: 'CONFLICT',
-  NOT_INVESTIGATING: 'CONFLICT',
-  COMPLAINT_CLOSED: 'CONFLICT',
-  ALREADY_RAISED: 'CONFLICT',
   CLOSE_OUT_REFUSED: 'UNPROCESSABLE',
   NOTIFICATION_MISSING: 'UNPROCESSABLE',
   INVALID_GRADE: 'UNPROCESSABLE',
   INVALID_ENTRY: 'UNPROCESSABLE',
   INVALID_NOTIFICATION: 'UNPROCESSABLE',
   INVALID_EVALUATION: 'UNPROCESSABLE',
-  INVALID_INVESTIGATION: 'UNPROCESSABLE',
-  INVALID_HANDLING: 'UNPROCESSABLE',
-  INVALID_FEEDBACK: 'UNPROCESSABLE',
-  INVALID_RECTIFICATION: 'UNPROCESSABLE',
   NOT_AWAITING_DRAFT: 'CONFLICT',
   WRONG_STAGE: 'CONFLICT',
   INVALID_DRAFT: 'UNPROCESSABLE',
@@ -71,6 +72,7 @@ const REFUSAL_STATUS: Record<string, ErrorCode> = {
   INVALID_DECISION: 'UNPROCESSABLE',
   EVIDENCE_REQUIRED: 'UNPROCESSABLE',
   REASON_REQUIRED: 'UNPROCESSABLE',
+  ...Object.fromEntries(Object.entries(REFUSAL_KINDS).map(([code, kind]) => [code, KIND_CODE[KIND_STATUS[kind]]!])),
 };
 
 export class ApiError extends Error {

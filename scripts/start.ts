@@ -3,75 +3,86 @@
  * Temporal (TEMPORAL_ADDRESS, or the CLI's dev server with its state in
  * .data/), the database (DATABASE_URL, or embedded PGlite in .data/) with
  * migrations, the worker and the API. Ctrl-C stops everything cleanly.
+ *
+ * `startProduct()` is the same product without the dev server, the banner
+ * and the signals: the README test (tests/support/product.ts) starts it
+ * inside the test run, so what the README's walkthroughs meet is what
+ * `npm start` serves.
  */
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../api/app';
-import { openDatabase } from '../db/client';
+import { openDatabase, type DatabaseHandle } from '../db/client';
 import { migrate } from '../db/migrate';
-import { loadSettings } from '../platform/config';
+import { loadSettings, type Settings } from '../platform/config';
 import { startDevServer, type DevServer } from '../platform/devServer';
 import { ensureSearchAttributes, searchAttributeCommands } from '../platform/searchAttributes';
-import { seedDemoUsers } from '../platform/seed';
-import { createWorker } from '../worker';
+import { DEMO_USERS, seedDemoUsers } from '../platform/seed';
+import { createWorker, type WorkerDeps } from '../worker';
 
-const log = (line: string) => console.log(`[start] ${line}`);
+export interface ProductOptions extends Settings {
+  temporalAddress: string;
+  /** `npm start` seeds them without DATABASE_URL, or with SEED_DEMO_USERS=true. */
+  seedDemoUsers: boolean;
+  /** A prebuilt workflow bundle (tests share one); otherwise bundled from source. */
+  workflowBundle?: WorkerDeps['workflowBundle'];
+  log?: (line: string) => void;
+}
 
-async function main(): Promise<void> {
-  const settings = loadSettings();
-  mkdirSync(settings.dataDir, { recursive: true });
+export interface Product {
+  /** The API's base URL; `port: 0` in the options means a free port. */
+  url: string;
+  port: number;
+  database: DatabaseHandle;
+  temporal: Client;
+  demoUsers: typeof DEMO_USERS;
+  /** The worker's run: rejects if the worker stops by itself. */
+  worker: Promise<void>;
+  /** Stops the API, the worker and the connections, in that order. */
+  stop(): Promise<void>;
+}
+
+/** The database with migrations, the worker and the API server, against a running Temporal. */
+export async function startProduct(options: ProductOptions): Promise<Product> {
+  const log = options.log ?? (() => undefined);
   const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const onStop = (name: string, run: () => Promise<unknown>) => cleanups.push({ name, run });
-  const shutdown = async (code: number) => {
-    for (const { name, run } of cleanups.reverse()) {
+  const stop = async () => {
+    for (const { name, run } of cleanups.splice(0).reverse()) {
       log(`stopping ${name}…`);
       await run().catch((err) => console.error(`[start] while stopping ${name}:`, err));
     }
-    process.exit(code);
   };
 
   try {
-    let devServer: DevServer | undefined;
-    let address = settings.temporalAddress;
-    if (!address) {
-      log('starting the Temporal dev server (state in .data/temporal.db, UI on :8233)…');
-      devServer = await startDevServer({
-        dbFilename: path.join(settings.dataDir, 'temporal.db'),
-        port: 7233,
-        uiPort: 8233,
-        namespace: settings.temporalNamespace,
-        log,
-      });
-      address = devServer.address;
-      onStop('the Temporal dev server', () => devServer!.teardown());
-    }
-
+    const address = options.temporalAddress;
     const database = await openDatabase({
-      url: settings.databaseUrl,
-      pgliteDir: path.join(settings.dataDir, 'pglite'),
+      url: options.databaseUrl,
+      pgliteDir: path.join(options.dataDir, 'pglite'),
     });
     onStop('the database', () => database.close());
     log(
       `database: ${database.kind === 'pglite' ? 'embedded PGlite in .data/pglite' : 'PostgreSQL from DATABASE_URL'}; applying migrations…`,
     );
     await migrate(database);
-    const demo =
-      !settings.databaseUrl || process.env.SEED_DEMO_USERS === 'true' ? await seedDemoUsers(database.db) : [];
+    const demoUsers = options.seedDemoUsers ? await seedDemoUsers(database.db) : [];
 
     const connection = await Connection.connect({ address });
     onStop('the Temporal client', () => connection.close());
     try {
-      const added = await ensureSearchAttributes(connection, settings.temporalNamespace);
+      const added = await ensureSearchAttributes(connection, options.temporalNamespace);
       if (added.length) log(`registered search attributes: ${added.join(', ')}`);
     } catch (err) {
       log(
-        `could not check search attributes (${(err as Error).message}); on a production cluster run:\n  ${searchAttributeCommands(settings.temporalNamespace).join('\n  ')}`,
+        `could not check search attributes (${(err as Error).message}); on a production cluster run:\n  ${searchAttributeCommands(options.temporalNamespace).join('\n  ')}`,
       );
     }
-    const temporal = new Client({ connection, namespace: settings.temporalNamespace });
+    const temporal = new Client({ connection, namespace: options.temporalNamespace });
 
     const workerConnection = await NativeConnection.connect({ address });
     onStop('the worker connection', () => workerConnection.close());
@@ -80,8 +91,9 @@ async function main(): Promise<void> {
       connection: workerConnection,
       temporal,
       db: database.db,
-      namespace: settings.temporalNamespace,
-      taskQueue: settings.taskQueue,
+      namespace: options.temporalNamespace,
+      taskQueue: options.taskQueue,
+      workflowBundle: options.workflowBundle,
     });
     const running = worker.run();
     onStop('the worker', async () => {
@@ -89,8 +101,8 @@ async function main(): Promise<void> {
       await running;
     });
 
-    const app = createApp({ db: database.db, temporal, settings });
-    const server = serve({ fetch: app.fetch, port: settings.port });
+    const app = createApp({ db: database.db, temporal, settings: options });
+    const server = serve({ fetch: app.fetch, port: options.port });
     onStop(
       'the API',
       () =>
@@ -104,8 +116,52 @@ async function main(): Promise<void> {
       server.once('listening', resolve);
       server.once('error', reject);
     });
+    const port = (server.address() as AddressInfo).port;
 
-    const api = `http://localhost:${settings.port}`;
+    return { url: `http://localhost:${port}`, port, database, temporal, demoUsers, worker: running, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+const log = (line: string) => console.log(`[start] ${line}`);
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  mkdirSync(settings.dataDir, { recursive: true });
+  let devServer: DevServer | undefined;
+  let product: Product | undefined;
+  const shutdown = async (code: number) => {
+    await product?.stop();
+    if (devServer) {
+      log('stopping the Temporal dev server…');
+      await devServer.teardown().catch((err) => console.error('[start] while stopping the Temporal dev server:', err));
+    }
+    process.exit(code);
+  };
+
+  try {
+    let address = settings.temporalAddress;
+    if (!address) {
+      log('starting the Temporal dev server (state in .data/temporal.db, UI on :8233)…');
+      devServer = await startDevServer({
+        dbFilename: path.join(settings.dataDir, 'temporal.db'),
+        port: 7233,
+        uiPort: 8233,
+        namespace: settings.temporalNamespace,
+        log,
+      });
+      address = devServer.address;
+    }
+
+    product = await startProduct({
+      ...settings,
+      temporalAddress: address,
+      seedDemoUsers: !settings.databaseUrl || process.env.SEED_DEMO_USERS === 'true',
+      log,
+    });
+    const { url: api, demoUsers: demo } = product;
     console.log(`
 Governance platform is running · 治理平台已启动
   API          ${api}
@@ -115,7 +171,7 @@ Governance platform is running · 治理平台已启动
 ${demo.length ? `\nDemo users (Authorization: Bearer <token>):\n${demo.map((u) => `  ${u.token.padEnd(22)} ${u.id.padEnd(18)} ${u.roles.join(', ')}`).join('\n')}\n` : ''}
 Press Ctrl-C to stop.`);
 
-    running.catch(async (err) => {
+    product.worker.catch(async (err) => {
       console.error('[start] the worker stopped:', err);
       await shutdown(1);
     });
@@ -134,4 +190,4 @@ Press Ctrl-C to stop.`);
   }
 }
 
-void main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main();

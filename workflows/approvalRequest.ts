@@ -5,7 +5,7 @@
  * conditions attached to the approval become rectification items that must be
  * done and verified before the case closes (闭环).
  */
-import { executeChild, setHandler } from '@temporalio/workflow';
+import { setHandler } from '@temporalio/workflow';
 import { PROCESS_LABELS } from '../domain/cases';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
@@ -14,7 +14,8 @@ import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
 import { approvalsRequiredFor, type RiskLevel } from '../domain/risk';
 import type { Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
-import { rectificationItemWorkflow, type RectificationItemResult } from './rectificationItem';
+import type { RectificationItemResult } from './rectificationItem';
+import { executeItem } from './shared/items';
 import { ApprovalDesk, type ApprovalOutcome } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
 
@@ -81,7 +82,7 @@ export async function approvalRequestWorkflow(input: ApprovalRequestInput): Prom
     });
     const results = await Promise.all(
       approval.conditions.map((condition, index) =>
-        executeChild(rectificationItemWorkflow, {
+        executeItem({
           workflowId: `${input.caseId}:rectification:${index + 1}`,
           args: [
             {

@@ -5,7 +5,8 @@
  * escalate and are recorded. A serious or repeated complaint can be raised to
  * an incident or spawn rectification items, linked both ways.
  */
-import { ApplicationFailure, condition, setHandler, startChild } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
+import { complaintContract } from '../contracts/complaint';
 import {
   COMPLAINT_SLA,
   feedbackProblem,
@@ -14,20 +15,12 @@ import {
   type ComplaintFeedback,
 } from '../domain/complaints';
 import { DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
-import { durationProblem, parseDuration } from '../domain/durations';
+import { parseDuration } from '../domain/durations';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import { hasAnyRole, type Actor } from '../domain/roles';
-import {
-  addComplaintRectificationUpdate,
-  caseSnapshotQuery,
-  linkComplaintIncidentUpdate,
-  recordComplaintHandlingUpdate,
-  recordInitialInvestigationUpdate,
-  sendComplaintFeedbackUpdate,
-} from './definitions';
-import { rectificationItemWorkflow } from './rectificationItem';
+import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
-import { CaseRuntime } from './shared/caseRuntime';
+import { startItem } from './shared/items';
+import { CaseRuntime, refuse } from './shared/caseRuntime';
 
 export interface ComplaintInput {
   caseId: string;
@@ -62,10 +55,6 @@ export interface ComplaintData extends Record<string, unknown> {
   breaches: Array<{ sla: 'initial_investigation_24h' | 'result_48h'; dueAt: string; detectedAt: string }>;
   linkedIncidentCaseId: string | null;
   rectificationTaskIds: string[];
-}
-
-function refuse(code: string, message: string): never {
-  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
 }
 
 export async function complaintWorkflow(
@@ -112,61 +101,30 @@ export async function complaintWorkflow(
   });
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const openItems = new Set<string>();
-  const isHandler = (actor: Actor) => actor.userId === input.handlerId || hasAnyRole(actor, ['manager']);
-  const notClosed = () => caseRuntime.status !== 'closed';
 
-  setHandler(
-    recordInitialInvestigationUpdate,
-    async ({ actor, findings }) => {
-      complaint.initialInvestigation = { findings: findings.trim(), by: actor.userId, at: new Date().toISOString() };
-      await caseRuntime.moveTo('handling', {
-        actorId: actor.userId,
-        action: 'complaint.investigated',
-        dueAt: complaint.resultDueAt,
-        data: complaint,
-      });
-      return { stage: caseRuntime.stage };
-    },
-    {
-      validator: ({ actor, findings }) => {
-        if (caseRuntime.stage !== 'investigating') refuse('NOT_INVESTIGATING', `the complaint is ${caseRuntime.stage}`);
-        if (!isHandler(actor))
-          refuse('ROLE_NOT_PERMITTED', 'the complaint handler or a manager records the investigation');
-        if (!findings?.trim()) refuse('INVALID_INVESTIGATION', 'findings are required');
-      },
-    },
-  );
+  const { steps } = complaintContract;
 
-  setHandler(
-    recordComplaintHandlingUpdate,
-    async ({ actor, action }) => {
-      complaint.handling.push({ action: action.trim(), by: actor.userId, at: new Date().toISOString() });
-      await caseRuntime.recordData('complaint.handling_recorded', {
-        actorId: actor.userId,
-        data: complaint,
-        payload: { action: action.trim() },
-      });
-      return { stage: caseRuntime.stage };
-    },
-    {
-      validator: ({ actor, action }) => {
-        if (!notClosed()) refuse('COMPLAINT_CLOSED', 'the complaint is closed');
-        if (!isHandler(actor)) refuse('ROLE_NOT_PERMITTED', 'the complaint handler or a manager records handling');
-        if (!action?.trim()) refuse('INVALID_HANDLING', 'say what was done in action');
-      },
-    },
-  );
+  caseRuntime.step(steps.investigation, async ({ actor, findings }) => {
+    complaint.initialInvestigation = { findings, by: actor.userId, at: new Date().toISOString() };
+    await caseRuntime.moveTo('handling', {
+      actorId: actor.userId,
+      action: 'complaint.investigated',
+      dueAt: complaint.resultDueAt,
+      data: complaint,
+    });
+    return { stage: caseRuntime.stage };
+  });
 
-  setHandler(
-    sendComplaintFeedbackUpdate,
+  caseRuntime.step(steps.handling, async ({ actor, action }) => {
+    complaint.handling.push({ action, by: actor.userId, at: new Date().toISOString() });
+    await caseRuntime.recordData('complaint.handling_recorded', { actorId: actor.userId, data: complaint });
+    return { stage: caseRuntime.stage };
+  });
+
+  caseRuntime.step(
+    steps.feedback,
     async ({ actor, cause, measures, followUpPlan }) => {
-      complaint.feedback = {
-        cause: cause.trim(),
-        measures: measures.trim(),
-        followUpPlan: followUpPlan.trim(),
-        by: actor.userId,
-        at: new Date().toISOString(),
-      };
+      complaint.feedback = { cause, measures, followUpPlan, by: actor.userId, at: new Date().toISOString() };
       await caseRuntime.moveTo('feedback', {
         actorId: actor.userId,
         action: 'complaint.feedback_sent',
@@ -175,81 +133,53 @@ export async function complaintWorkflow(
       });
       return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, cause, measures, followUpPlan }) => {
-        if (caseRuntime.stage !== 'handling') {
-          refuse('NOT_HANDLING', `feedback follows the initial investigation (the complaint is ${caseRuntime.stage})`);
-        }
-        if (!isHandler(actor)) refuse('ROLE_NOT_PERMITTED', 'the complaint handler or a manager sends the feedback');
-        const problem = feedbackProblem({ cause, measures, followUpPlan });
-        if (problem) refuse('INVALID_FEEDBACK', problem);
-      },
+    ({ cause, measures, followUpPlan }) => {
+      const problem = feedbackProblem({ cause, measures, followUpPlan });
+      if (problem) refuse('INVALID_FEEDBACK', problem);
     },
   );
 
-  setHandler(
-    linkComplaintIncidentUpdate,
+  caseRuntime.step(
+    steps.linkIncident,
     async ({ actor, incidentCaseId }) => {
       complaint.linkedIncidentCaseId = incidentCaseId;
-      await caseRuntime.recordData('complaint.raised_to_incident', {
-        actorId: actor.userId,
-        data: complaint,
-        payload: { incidentCaseId },
-      });
+      await caseRuntime.recordData('complaint.raised_to_incident', { actorId: actor.userId, data: complaint });
       return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor }) => {
-        if (!notClosed()) refuse('COMPLAINT_CLOSED', 'the complaint is closed');
-        if (complaint.linkedIncidentCaseId)
-          refuse('ALREADY_RAISED', `already raised to ${complaint.linkedIncidentCaseId}`);
-        if (!hasAnyRole(actor, ['manager']))
-          refuse('ROLE_NOT_PERMITTED', 'a manager raises a complaint to an incident');
-      },
+    () => {
+      if (complaint.linkedIncidentCaseId)
+        refuse('ALREADY_RAISED', `already raised to ${complaint.linkedIncidentCaseId}`);
     },
   );
 
-  setHandler(
-    addComplaintRectificationUpdate,
-    async ({ actor, title, ownerId, dueIn }) => {
-      const taskId = `${input.caseId}:rectification:${complaint.rectificationTaskIds.length + 1}`;
-      complaint.rectificationTaskIds.push(taskId);
-      openItems.add(taskId);
-      const timings = DEFAULT_RECTIFICATION_TIMINGS;
-      const handle = await startChild(rectificationItemWorkflow, {
-        workflowId: taskId,
-        args: [
-          {
-            parentCaseId: input.caseId,
-            title: title.trim(),
-            ownerId,
-            verifierRoles: DEFAULT_VERIFIER_ROLES,
-            dueAt: new Date(Date.now() + parseDuration(dueIn ?? timings.dueIn)).toISOString(),
-            timings,
-            riskLevel: caseRuntime.record.riskLevel,
-            openedBy: actor.userId,
-          },
-        ],
-      });
-      void handle.result().then(() => openItems.delete(taskId));
-      await caseRuntime.recordData('complaint.rectification_added', {
-        actorId: actor.userId,
-        data: complaint,
-        payload: { taskId, title },
-      });
-      return { stage: caseRuntime.stage, rectificationTaskId: taskId };
-    },
-    {
-      validator: ({ actor, title, ownerId, dueIn }) => {
-        if (!notClosed()) refuse('COMPLAINT_CLOSED', 'the complaint is closed');
-        if (!hasAnyRole(actor, ['manager'])) refuse('ROLE_NOT_PERMITTED', 'a manager opens rectification items');
-        if (!title?.trim() || !ownerId)
-          refuse('INVALID_RECTIFICATION', 'a rectification item needs a title and an ownerId');
-        const problem = dueIn ? durationProblem(dueIn) : null;
-        if (problem) refuse('INVALID_RECTIFICATION', problem);
-      },
-    },
-  );
+  caseRuntime.step(steps.rectifications, async ({ actor, title, ownerId, dueIn }) => {
+    const taskId = `${input.caseId}:rectification:${complaint.rectificationTaskIds.length + 1}`;
+    complaint.rectificationTaskIds.push(taskId);
+    openItems.add(taskId);
+    const timings = DEFAULT_RECTIFICATION_TIMINGS;
+    const handle = await startItem({
+      workflowId: taskId,
+      args: [
+        {
+          parentCaseId: input.caseId,
+          title,
+          ownerId,
+          verifierRoles: DEFAULT_VERIFIER_ROLES,
+          dueAt: new Date(Date.now() + parseDuration(dueIn ?? timings.dueIn)).toISOString(),
+          timings,
+          riskLevel: caseRuntime.record.riskLevel,
+          openedBy: actor.userId,
+        },
+      ],
+    });
+    void handle.closed.then(() => openItems.delete(taskId));
+    await caseRuntime.recordData('complaint.rectification_added', {
+      actorId: actor.userId,
+      data: complaint,
+      payload: { taskId },
+    });
+    return { stage: caseRuntime.stage, rectificationTaskId: taskId };
+  });
 
   await caseRuntime.open();
   const prior = await acts.findPriorComplaints({ customerRef: input.customerRef, excludeCaseId: input.caseId });

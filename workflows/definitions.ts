@@ -4,7 +4,7 @@
  * validators refuse a decision that breaks a rule before history records it,
  * and the caller learns the outcome at once.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ApprovalDecision, ApprovalStatus, ApprovalVote } from '../domain/approval';
 import type { CaseOutcome, CaseStatus } from '../domain/cases';
 import type { RectificationStatus, Verdict } from '../domain/rectification';
@@ -66,6 +66,26 @@ export const verifyRectificationUpdate = defineUpdate<RectificationResult, [Veri
   'verifyRectification',
 );
 export const caseSnapshotQuery = defineQuery<CaseSnapshot>('caseSnapshot');
+
+/** The case as the read model shows it once everything in flight has landed. */
+export type SettledResult = Pick<CaseSnapshot, 'stage' | 'status' | 'openTaskIds'> & {
+  /** The workflow run that answered. */
+  runId: string;
+};
+/**
+ * Returns once the case has settled (see workflows/shared/settle.ts). Sent
+ * with a case's start (update-with-start), and to the parent case after a
+ * step taken on one of its rectification items.
+ */
+export const settledUpdate = defineUpdate<SettledResult, []>('settled');
+
+/** A rectification item tells its parent case: its task row is open, or it is verified and closed. */
+export interface RectificationItemEvent {
+  taskId: string;
+  event: 'opened' | 'closed';
+  result?: RectificationResult & { taskId: string; verifiedBy: string };
+}
+export const rectificationItemSignal = defineSignal<[RectificationItemEvent]>('rectificationItem');
 
 // ---- Supplier review (合作方风险评估)
 
@@ -153,53 +173,6 @@ export const submitIncidentEvaluationUpdate = defineUpdate<IncidentStepResult, [
 );
 export const requestIncidentCloseOutUpdate = defineUpdate<IncidentStepResult, [IncidentActorInput]>(
   'requestIncidentCloseOut',
-);
-
-// ---- Complaints (客户投诉)
-
-export interface ComplaintInvestigationInput {
-  actor: Actor;
-  findings: string;
-}
-export interface ComplaintHandlingInput {
-  actor: Actor;
-  action: string;
-}
-export interface ComplaintFeedbackInput {
-  actor: Actor;
-  cause: string;
-  measures: string;
-  followUpPlan: string;
-}
-export interface ComplaintLinkIncidentInput {
-  actor: Actor;
-  incidentCaseId: string;
-}
-export interface ComplaintRectificationInput {
-  actor: Actor;
-  title: string;
-  ownerId: string;
-  dueIn?: string;
-}
-export interface ComplaintStepResult {
-  stage: string;
-  rectificationTaskId?: string;
-}
-
-export const recordInitialInvestigationUpdate = defineUpdate<ComplaintStepResult, [ComplaintInvestigationInput]>(
-  'recordInitialInvestigation',
-);
-export const recordComplaintHandlingUpdate = defineUpdate<ComplaintStepResult, [ComplaintHandlingInput]>(
-  'recordComplaintHandling',
-);
-export const sendComplaintFeedbackUpdate = defineUpdate<ComplaintStepResult, [ComplaintFeedbackInput]>(
-  'sendComplaintFeedback',
-);
-export const linkComplaintIncidentUpdate = defineUpdate<ComplaintStepResult, [ComplaintLinkIncidentInput]>(
-  'linkComplaintIncident',
-);
-export const addComplaintRectificationUpdate = defineUpdate<ComplaintStepResult, [ComplaintRectificationInput]>(
-  'addComplaintRectification',
 );
 
 // ---- Emergency plans and drills (应急预案, 应急演练)

@@ -7,7 +7,7 @@
  * drill calls for one → closed. A drill not conducted by its due date (the
  * end of the year) escalates.
  */
-import { ApplicationFailure, condition, executeChild, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
@@ -30,10 +30,11 @@ import {
   recordDrillConductUpdate,
   submitDrillSummaryUpdate,
 } from './definitions';
-import { rectificationItemWorkflow } from './rectificationItem';
 import { acts } from './shared/activities';
+import { executeItem } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
+import { setStep } from './shared/settle';
 
 export interface DrillInput {
   caseId: string;
@@ -111,7 +112,7 @@ export async function drillWorkflow(
     if (!isOrganiser(actor)) refuse('ROLE_NOT_PERMITTED', 'the plan owner or a manager runs the drill');
   };
 
-  setHandler(
+  setStep(
     planDrillUpdate,
     async ({ actor, scenario, scheduledAt, participants }) => {
       drill.plan = { scenario: scenario.trim(), scheduledAt, participants, by: actor.userId };
@@ -128,7 +129,7 @@ export async function drillWorkflow(
       },
     },
   );
-  setHandler(
+  setStep(
     recordDrillConductUpdate,
     async ({ actor, startedAt, endedAt, observations }) => {
       drill.conduct = { startedAt, endedAt, observations: observations.trim(), by: actor.userId };
@@ -152,7 +153,7 @@ export async function drillWorkflow(
       },
     },
   );
-  setHandler(
+  setStep(
     evaluateDrillUpdate,
     async ({ actor, scores, findings }) => {
       drill.scores = scores as DrillScores;
@@ -188,7 +189,7 @@ export async function drillWorkflow(
       },
     },
   );
-  setHandler(
+  setStep(
     submitDrillSummaryUpdate,
     async ({ actor, ...summary }) => {
       drill.summary = { ...summary, by: actor.userId, at: new Date().toISOString() };
@@ -254,7 +255,7 @@ export async function drillWorkflow(
     await caseRuntime.moveTo('rectification', { actorId: 'system', data: drill });
     await Promise.all(
       pendingFindings.map((f, i) =>
-        executeChild(rectificationItemWorkflow, {
+        executeItem({
           workflowId: drill.findings[i]!.taskId,
           args: [
             {

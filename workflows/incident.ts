@@ -6,7 +6,7 @@
  * is regraded; an unacknowledged incident escalates to the next level; closing
  * is refused while an item is open or a required review is missing.
  */
-import { ApplicationFailure, condition, setHandler, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import type { ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
@@ -35,10 +35,11 @@ import {
   stabiliseIncidentUpdate,
   submitIncidentEvaluationUpdate,
 } from './definitions';
-import { rectificationItemWorkflow } from './rectificationItem';
 import { acts } from './shared/activities';
+import { startItem } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
+import { setStep } from './shared/settle';
 
 export interface IncidentTimings {
   /** Overrides of the grade's deadlines, for drills and tests. */
@@ -182,7 +183,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   const stageIs = (...stages: string[]) => stages.includes(caseRuntime.stage);
 
   // ---- Updates: each refuses what breaks a rule before history records it.
-  setHandler(
+  setStep(
     acknowledgeIncidentUpdate,
     async ({ actor }) => {
       incident.acknowledgedAt = new Date().toISOString();
@@ -198,11 +199,12 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     },
   );
 
-  setHandler(
+  setStep(
     addIncidentTimelineUpdate,
     async ({ actor, entry, at }) => {
       incident.timeline.push({ at: at ?? new Date().toISOString(), by: actor.userId, entry: entry.trim() });
-      await save('incident.timeline_entry', actor.userId, { payload: { entry: entry.trim() } });
+      // The entry travels once, in the data delta (its audit payload too).
+      await save('incident.timeline_entry', actor.userId);
       return { stage: caseRuntime.stage, grade: incident.grade };
     },
     {
@@ -215,7 +217,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     },
   );
 
-  setHandler(
+  setStep(
     recordIncidentNotificationUpdate,
     async ({ actor, audience, notifiedAt, summary }) => {
       incident.notifications.push({ audience, notifiedAt, summary, by: actor.userId });
@@ -249,7 +251,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   const missingAudiences = () =>
     incident.plan.mustNotify.filter((a) => !incident.notifications.some((n) => n.audience === a));
 
-  setHandler(
+  setStep(
     stabiliseIncidentUpdate,
     async ({ actor, summary }) => {
       incident.stabilisedAt = new Date().toISOString();
@@ -270,7 +272,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     },
   );
 
-  setHandler(
+  setStep(
     regradeIncidentUpdate,
     async ({ actor, grade, reason }) => {
       const to = grade as IncidentGrade;
@@ -305,7 +307,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     },
   );
 
-  setHandler(
+  setStep(
     submitIncidentEvaluationUpdate,
     async ({ actor, rootCause, contributingFactors, lessons, rectificationItems }) => {
       incident.evaluation = {
@@ -320,25 +322,22 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
         const taskId = `${input.caseId}:rectification:${incident.rectificationTaskIds.length + 1}`;
         incident.rectificationTaskIds.push(taskId);
         openItems.add(taskId);
-        const handle: ChildWorkflowHandle<typeof rectificationItemWorkflow> = await startChild(
-          rectificationItemWorkflow,
-          {
-            workflowId: taskId,
-            args: [
-              {
-                parentCaseId: input.caseId,
-                title: item.title.trim(),
-                ownerId: item.ownerId,
-                verifierRoles: DEFAULT_VERIFIER_ROLES,
-                dueAt: new Date(Date.now() + parseDuration(item.dueIn ?? timings.dueIn)).toISOString(),
-                timings,
-                riskLevel: caseRuntime.record.riskLevel,
-                openedBy: actor.userId,
-              },
-            ],
-          },
-        );
-        void handle.result().then(() => openItems.delete(taskId));
+        const handle = await startItem({
+          workflowId: taskId,
+          args: [
+            {
+              parentCaseId: input.caseId,
+              title: item.title.trim(),
+              ownerId: item.ownerId,
+              verifierRoles: DEFAULT_VERIFIER_ROLES,
+              dueAt: new Date(Date.now() + parseDuration(item.dueIn ?? timings.dueIn)).toISOString(),
+              timings,
+              riskLevel: caseRuntime.record.riskLevel,
+              openedBy: actor.userId,
+            },
+          ],
+        });
+        void handle.closed.then(() => openItems.delete(taskId));
       }
       await caseRuntime.moveTo(openItems.size ? 'rectification' : 'evaluation', {
         actorId: actor.userId,
@@ -380,7 +379,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     category: input.category,
   });
 
-  setHandler(
+  setStep(
     requestIncidentCloseOutUpdate,
     async ({ actor }) => {
       closeOutRequested = true;

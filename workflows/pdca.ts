@@ -9,14 +9,7 @@
  * (continue-as-new), carrying the gaps over, escalating to management after a
  * number of cycles.
  */
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  continueAsNew,
-  executeChild,
-  setHandler,
-} from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
@@ -36,10 +29,11 @@ import {
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
 import { hasAnyRole, type Actor } from '../domain/roles';
 import { caseSnapshotQuery, recordPdcaActualsUpdate, revisePdcaPlanUpdate, standardisePdcaUpdate } from './definitions';
-import { rectificationItemWorkflow } from './rectificationItem';
 import { acts } from './shared/activities';
+import { executeItem, itemsFinished } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
+import { setStep } from './shared/settle';
 
 export interface PdcaInput {
   caseId: string;
@@ -128,7 +122,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   const isOwner = (actor: Actor) => actor.userId === input.ownerId || hasAnyRole(actor, ['manager']);
   const ownerKpis = input.kpis.filter((k) => !(PLATFORM_KPIS as readonly string[]).includes(k.key));
 
-  setHandler(
+  setStep(
     revisePdcaPlanUpdate,
     async ({ actions }) => {
       cycle.actions = actions;
@@ -145,7 +139,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       },
     },
   );
-  setHandler(
+  setStep(
     recordPdcaActualsUpdate,
     async ({ actuals }) => {
       if (cycle.awaiting === 'recheck') cycle.recheck = { ...cycle.recheck, ...actuals };
@@ -167,7 +161,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       },
     },
   );
-  setHandler(
+  setStep(
     standardisePdcaUpdate,
     async ({ adopted }) => {
       cycle.adopted = adopted.trim();
@@ -222,7 +216,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   await caseRuntime.moveTo('do', { actorId: 'system', data: data() });
   await Promise.all(
     cycle.actions!.map((action, i) =>
-      executeChild(rectificationItemWorkflow, {
+      executeItem({
         workflowId: cycle.itemTaskIds[i]!,
         args: [
           {
@@ -285,6 +279,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   const nextCycle = async (kpis: Kpi[], outcome: string) => {
     await caseRuntime.recordData('pdca.next_cycle', { actorId: 'system', reason: outcome, data: data() });
     await condition(allHandlersFinished);
+    await itemsFinished();
     return continueAsNew<typeof pdcaCycleWorkflow>({
       ...input,
       kpis,

@@ -12,6 +12,7 @@ import { caseSnapshotQuery, submitPlanDraftUpdate } from './definitions';
 import { acts } from './shared/activities';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
+import { setStep } from './shared/settle';
 
 export interface PlanRevisionInput {
   caseId: string;
@@ -62,7 +63,7 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
   const desk = new ApprovalDesk(caseRuntime);
   const timings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
 
-  setHandler(
+  setStep(
     submitPlanDraftUpdate,
     async ({ actor, summary, document }) => {
       draft.summary = summary.trim();

@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  getExternalWorkflowHandle,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -20,6 +21,7 @@ import { checkSubmission, checkVerification, type RectificationState } from '../
 import { ESCALATION_ROLE, type Role } from '../domain/roles';
 import {
   caseSnapshotQuery,
+  rectificationItemSignal,
   submitRectificationUpdate,
   verifyRectificationUpdate,
   type RectificationResult,
@@ -56,6 +58,16 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
   /** The task row exists; Update handlers write to it only then. */
   let opened = false;
   let verifiedBy = '';
+  /** The parent case learns of this item's row and of its verification (see shared/items.ts). */
+  const parentId = workflowInfo().parent?.workflowId;
+  const tellParent = async (event: 'opened' | 'closed') => {
+    if (!parentId) return;
+    await getExternalWorkflowHandle(parentId).signal(rectificationItemSignal, {
+      taskId,
+      event,
+      ...(event === 'closed' ? { result: { taskId, status: item.status, submissions, verifiedBy } } : {}),
+    });
+  };
 
   const mirror = () =>
     upsertSearchAttributes([
@@ -109,6 +121,9 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
           ? { status: 'done', decision: 'verified', decidedBy: actor.userId, decidedAt: new Date().toISOString() }
           : { status: 'returned', decision: 'returned', comment: reason },
       });
+      // Before this Update answers, the parent knows: a close-out sent right
+      // after it must not find this item still open.
+      if (accepted) await tellParent('closed');
       if (!accepted) {
         await acts.notify({
           caseId,
@@ -143,6 +158,7 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
     actorId: input.openedBy,
   });
   opened = true;
+  await tellParent('opened');
 
   const verified = () => item.status === 'verified';
   const dueMs = Date.parse(input.dueAt);

@@ -7,7 +7,7 @@
  * One case per supplier per year: the workflow id is
  * supplier-review:<credit code>:<year>, so a second start is refused.
  */
-import { ApplicationFailure, condition, executeChild, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import type { ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS, rectificationReminderAt } from '../domain/deadlines';
@@ -40,10 +40,12 @@ import {
   submitReviewDocumentUpdate,
   type ReviewChecksInput,
 } from './definitions';
-import { rectificationItemWorkflow, type RectificationItemResult } from './rectificationItem';
+import type { RectificationItemResult } from './rectificationItem';
 import { acts } from './shared/activities';
+import { executeItem } from './shared/items';
 import { ApprovalDesk, type ApprovalOutcome } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
+import { setStep } from './shared/settle';
 
 export interface SupplierReviewTimings {
   /** Documents are due this long after the review opens. */
@@ -173,7 +175,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
   const desk = new ApprovalDesk(caseRuntime);
   const isReviewer = (userId: string) => userId === input.reviewerId;
 
-  setHandler(
+  setStep(
     submitReviewDocumentUpdate,
     async ({ actor, documentType, evidence }) => {
       review.documents[documentType as ReviewDocument] = {
@@ -207,7 +209,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     },
   );
 
-  setHandler(
+  setStep(
     recordReviewChecksUpdate,
     async ({ actor, ...checks }) => {
       review.checks = { ...checks, provider: 'reviewer', by: actor.userId, at: new Date().toISOString() };
@@ -234,7 +236,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     },
   );
 
-  setHandler(
+  setStep(
     scoreReviewUpdate,
     async ({ actor, scores, impact, proposedTier, comment }) => {
       review.scores = {
@@ -464,7 +466,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     rectifications.push(
       ...(await Promise.all(
         workItems.map((item, i) =>
-          executeChild(rectificationItemWorkflow, {
+          executeItem({
             workflowId: review.rectificationTaskIds[i]!,
             args: [
               {

@@ -9,6 +9,7 @@ import type { Settings } from '../../platform/config';
 import type { AppEnv } from '../auth';
 import { ApiError } from '../errors';
 import { ErrorSchema } from '../schemas';
+import { REFUSAL_STATUS, type ProcessContract, type StepContract } from '../../contracts/core';
 
 export interface AppDeps {
   db: Database;
@@ -146,6 +147,79 @@ export function caseSteps(
         return c.json(result as never, 200);
       },
     );
+}
+
+/**
+ * The routes of a process's human steps, derived from its contract: one
+ * POST {resource}/{id}/{step.path} per step, whose body schema is the very
+ * schema the workflow's validator checks, whose OpenAPI entry lists the
+ * refusals the step may answer with, and which sends the step's Update.
+ * `before` runs checks only the API can make (a named user is active).
+ */
+export function contractSteps<C extends ProcessContract>(
+  app: ReturnType<typeof router>,
+  contract: C,
+  config: {
+    resource: string;
+    idName: string;
+    idParam: z.ZodObject<z.ZodRawShape>;
+    tag: string;
+    resultSchema: z.ZodTypeAny;
+    temporal: Client;
+    /** Resolves the case id, throwing NOT_FOUND when there is no such case. */
+    load: (id: string) => Promise<string>;
+    before?: { [K in keyof C['steps']]?: (body: Record<string, unknown>, caseId: string) => Promise<void> };
+  },
+) {
+  for (const [key, step] of Object.entries(contract.steps) as Array<[keyof C['steps'] & string, StepContract]>) {
+    if (!step.path) continue;
+    const refusals = Object.entries(step.refusals)
+      .map(([code, kind]) => `${code} (${REFUSAL_STATUS[kind]})`)
+      .join(', ');
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `${config.resource}/{${config.idName}}/${step.path}`,
+        tags: [config.tag],
+        summary: step.summary,
+        description: [
+          step.description,
+          `Who: ${step.who}.`,
+          `Allowed in: ${step.stages === 'open' ? 'any open stage' : step.stages.join(', ')}.`,
+          `Refusals: ROLE_NOT_PERMITTED (403), ${step.stageRefusal ?? 'WRONG_STAGE'} (409)${refusals ? `, ${refusals}` : ''}.`,
+          'Answers once the case has settled: the effect can be read and the tasks it opened can be acted on.',
+        ]
+          .filter(Boolean)
+          .join(' '),
+        security: bearer,
+        request: {
+          params: config.idParam,
+          body: { required: true, content: { 'application/json': { schema: step.input as z.ZodTypeAny } } },
+        },
+        responses: {
+          200: { description: 'Recorded', content: { 'application/json': { schema: config.resultSchema } } },
+          ...errorResponses(400, 401, 403, 404, 409, 422),
+        },
+      }),
+      async (c) => {
+        // The generic path loses the param types; the schema still validated them.
+        const params = c.req.valid('param' as never) as Record<string, string>;
+        const caseId = await config.load(params[config.idName]!);
+        const body = c.req.valid('json' as never) as Record<string, unknown>;
+        await config.before?.[key]?.(body, caseId);
+        const result = await sendCaseUpdate(
+          config.temporal,
+          caseId,
+          step.update as never,
+          {
+            actor: actorOf(c),
+            ...body,
+          } as never,
+        );
+        return c.json(result as never, 200);
+      },
+    );
+  }
 }
 
 /**

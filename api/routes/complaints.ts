@@ -10,13 +10,7 @@ import { eq } from 'drizzle-orm';
 import { cases, users } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
 import { COMPLAINT_CHANNELS, COMPLAINT_SEVERITIES } from '../../domain/complaints';
-import {
-  addComplaintRectificationUpdate,
-  linkComplaintIncidentUpdate,
-  recordComplaintHandlingUpdate,
-  recordInitialInvestigationUpdate,
-  sendComplaintFeedbackUpdate,
-} from '../../workflows/definitions';
+import { complaintContract } from '../../contracts/complaint';
 import type { complaintWorkflow } from '../../workflows/complaint';
 import { requireRole } from '../auth';
 import { temporalUiLink } from '../dto';
@@ -30,19 +24,19 @@ import {
   sendCaseUpdate,
   type AppDeps,
   requireActiveUser,
-  caseSteps,
+  contractSteps,
 } from './common';
 import { reportIncident, ReportIncidentSchema } from './incidents';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
-const IdParam = z.object({ complaintId: z.string().regex(BUSINESS_KEY_PATTERN, 'a complaint id') });
+const IdParam = z.object({ complaintId: z.string().regex(complaintContract.keyPattern, 'a complaint id') });
 const StepSchema = z.object({ stage: z.string(), rectificationTaskId: z.string().optional() }).openapi('ComplaintStep');
 
 export function complaintRoutes(deps: AppDeps) {
   const { db, temporal, settings } = deps;
   const app = router();
-  const caseIdOf = (complaintId: string) => `complaint:${complaintId}`;
+  const caseIdOf = complaintContract.caseId;
   async function loadComplaint(complaintId: string) {
     const [row] = await db
       .select()
@@ -143,39 +137,16 @@ export function complaintRoutes(deps: AppDeps) {
     },
   );
 
-  const step = caseSteps(app, {
+  contractSteps(app, complaintContract, {
     resource: '/api/complaints',
     idName: 'complaintId',
     idParam: IdParam,
     tag: 'Complaints',
     resultSchema: StepSchema,
+    temporal,
     load: async (id) => (await loadComplaint(id)).id,
+    before: { rectifications: (body) => requireActiveUser(db, String(body.ownerId), 'ownerId') },
   });
-
-  step(
-    'investigation',
-    'Record the initial investigation (due within 24 h of acceptance)',
-    z.object({ findings: text(5000) }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, recordInitialInvestigationUpdate, { actor, ...body }),
-  );
-  step('handling', 'Record a handling action', z.object({ action: text(5000) }).strict(), (id, actor, body) =>
-    sendCaseUpdate(temporal, id, recordComplaintHandlingUpdate, { actor, ...body }),
-  );
-  step(
-    'feedback',
-    'Feed back to the customer: cause, measures and follow-up plan (the result, due within 48 h)',
-    z.object({ cause: text(5000), measures: text(5000), followUpPlan: text(5000) }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, sendComplaintFeedbackUpdate, { actor, ...body }),
-  );
-  step(
-    'rectifications',
-    'Open a rectification item from this complaint (managers); the complaint closes only when it is verified',
-    z.object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() }).strict(),
-    async (id, actor, body) => {
-      await requireActiveUser(db, body.ownerId, 'ownerId');
-      return sendCaseUpdate(temporal, id, addComplaintRectificationUpdate, { actor, ...body });
-    },
-  );
 
   app.openapi(
     createRoute({
@@ -212,7 +183,7 @@ export function complaintRoutes(deps: AppDeps) {
         complaint.id,
       );
       try {
-        await sendCaseUpdate(temporal, complaint.id, linkComplaintIncidentUpdate, {
+        await sendCaseUpdate(temporal, complaint.id, complaintContract.steps.linkIncident.update, {
           actor: actorOf(c),
           incidentCaseId: incident.caseId,
         });

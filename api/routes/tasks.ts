@@ -4,7 +4,12 @@ import { and, arrayOverlaps, asc, eq, inArray, ne, not, or, sql } from 'drizzle-
 import { evidence, tasks } from '../../db/schema';
 import { DEFAULT_VERIFIER_ROLES } from '../../domain/rectification';
 import { hasAnyRole } from '../../domain/roles';
-import { decideUpdate, submitRectificationUpdate, verifyRectificationUpdate } from '../../workflows/definitions';
+import {
+  decideUpdate,
+  settledUpdate,
+  submitRectificationUpdate,
+  verifyRectificationUpdate,
+} from '../../workflows/definitions';
 import { toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import {
@@ -45,6 +50,19 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       if (err instanceof WorkflowNotFoundError)
         throw new ApiError('CONFLICT', 'this task’s case has finished; it awaits nothing');
       throw err;
+    }
+  }
+
+  /**
+   * A step on a rectification item can move its parent case (the last
+   * verified item lets it close): answer only once the parent has settled.
+   * A parent that has finished awaits nothing more.
+   */
+  async function settleParent(caseId: string): Promise<void> {
+    try {
+      await temporal.workflow.getHandle(caseId).executeUpdate(settledUpdate);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
   }
 
@@ -232,6 +250,7 @@ export function taskRoutes({ db, temporal }: AppDeps) {
           args: [{ actor: actorOf(c), verdict: body.verdict, reason: body.reason }],
         }),
       );
+      await settleParent(task.caseId);
       return c.json({ taskId, ...result }, 200);
     },
   );

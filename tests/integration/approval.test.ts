@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GovDueAt, GovOutcome, GovProcess, GovRiskLevel, GovStage } from '../../workflows/searchAttributes';
 import { eventually, useHarness } from '../support/harness';
-import { saveHistoryFixture } from '../support/histories';
+import { acceptedSteps, saveHistoryFixture } from '../support/histories';
 
 const h = useHarness('approval');
 
@@ -23,10 +23,7 @@ async function startCase(body: Record<string, unknown>) {
 const decide = (taskId: string, as: 'lead' | 'approver' | 'approver2' | 'manager' | 'owner', json: unknown) =>
   h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, { as, json });
 
-async function updateEvents(workflowId: string) {
-  const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
-}
+const updateEvents = (workflowId: string) => acceptedSteps(h, workflowId);
 
 describe('approval step', () => {
   it('a medium-risk request is approved by one approver; Postgres, audit and search attributes follow', async () => {

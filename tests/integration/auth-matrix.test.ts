@@ -9,6 +9,7 @@
  * a shared target and must leave the database (row counts, last audit seq,
  * last update times) and the target workflow's history exactly as they were.
  */
+import { acceptedSteps } from '../support/histories';
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -517,9 +518,7 @@ function drillCall(target: DrillRef, fresh: boolean, step: string, json: unknown
 
 /** Updates a workflow's history shows as accepted. */
 async function acceptedUpdates(workflowId: string) {
-  return ((await h.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
-    (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
-  ).length;
+  return (await acceptedSteps(h, workflowId)).length;
 }
 
 // ---------------------------------------------------------------- improvement cycle (PDCA) helpers
@@ -1470,7 +1469,7 @@ const ENDPOINTS: Endpoint[] = [
         json: { scores: SCORES, impact: 2, proposedTier: 'strategic', comment: 'matrix' },
         workflowId: target.caseId,
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'scoring' });
+          expect(res.body).toEqual({ stage: 'decision' });
           // Settle: graded, and the decision task is open.
           await waitForTask(`${target.caseId}:decision`);
           const review = await reviewData(target.caseId);
@@ -2241,7 +2240,7 @@ const ENDPOINTS: Endpoint[] = [
       const target = fresh ? await drillAt('planning', f.plan) : f.drillPlanning;
       return drillCall(target, fresh, 'plan', DRILL_PLAN, {
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'planning' });
+          expect(res.body).toEqual({ stage: 'approval' });
           // Settle: submitted for approval.
           await waitForTask(`${target.caseId}:plan-approval-1`);
           expect(await caseRow(target.caseId)).toMatchObject({
@@ -2263,7 +2262,7 @@ const ENDPOINTS: Endpoint[] = [
       const target = fresh ? await drillAt('conduct', f.plan) : f.drillConduct;
       return drillCall(target, fresh, 'conduct', DRILL_CONDUCT, {
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'conduct' });
+          expect(res.body).toEqual({ stage: 'evaluation' });
           // Settle: on to the evaluation.
           await waitForStage(target.caseId, 'evaluation');
           expect((await caseRow(target.caseId))?.data.conduct).toEqual({ ...DRILL_CONDUCT, by: TEST_USERS[role].id });
@@ -2287,7 +2286,7 @@ const ENDPOINTS: Endpoint[] = [
         { scores: DRILL_SCORES, findings: [] },
         {
           succeeded: async (res) => {
-            expect(res.body).toEqual({ stage: 'evaluation' });
+            expect(res.body).toEqual({ stage: 'summary' });
             // Settle: no findings, so straight on to the summary report.
             await waitForStage(target.caseId, 'summary');
             const row = await caseRow(target.caseId);
@@ -2320,7 +2319,7 @@ const ENDPOINTS: Endpoint[] = [
       const target = fresh ? await drillAt('summary', f.plan) : f.drillSummary;
       return drillCall(target, fresh, 'summary', DRILL_SUMMARY, {
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'summary' });
+          expect(res.body).toEqual({ stage: 'summary_approval' });
           // Settle: the summary report's approval is open.
           await waitForTask(`${target.caseId}:summary-approval-1`);
           expect(await caseRow(target.caseId)).toMatchObject({
@@ -2459,7 +2458,7 @@ const ENDPOINTS: Endpoint[] = [
         { actions },
         {
           succeeded: async (res) => {
-            expect(res.body).toEqual({ stage: 'plan' });
+            expect(res.body).toEqual({ stage: 'plan_approval' });
             // Settle: the new plan's approval is open.
             await waitForTask(`${target.caseId}:c2-plan-approval-1`);
             expect(await caseRow(target.caseId)).toMatchObject({
@@ -2490,7 +2489,7 @@ const ENDPOINTS: Endpoint[] = [
         { actuals: { [PDCA_KPI.key]: 20 } },
         {
           succeeded: async (res) => {
-            expect(res.body).toEqual({ stage: 'check' });
+            expect(res.body).toEqual({ stage: 'verification' });
             // Settle: the results wait for their independent verification.
             await waitForTask(`${target.caseId}:c1-verification-1`);
             expect(await caseRow(target.caseId)).toMatchObject({
@@ -2718,10 +2717,7 @@ describe('auth matrix', () => {
   }
 
   it('refused updates never reached the workflow history; the shared targets are still waiting', async () => {
-    const accepted = async (workflowId: string) =>
-      ((await h.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
-        (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
-      ).length;
+    const accepted = async (workflowId: string) => (await acceptedSteps(h, workflowId)).length;
     expect(await accepted(f.openApproval.caseId)).toBe(0);
     expect(await accepted(f.rectOpen.taskId)).toBe(0);
     expect(await accepted(f.rectSubmitted.taskId)).toBe(1); // its owner's own submission

@@ -1926,7 +1926,7 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
     status: 409,
     code: 'CONFLICT',
     reason: 'NOT_HANDLING',
-    message: /feedback follows the initial investigation \(the complaint is investigating\)/,
+    message: /the complaint is investigating; this step is taken in handling/,
     workflowId: () => f.complaintInvestigating.caseId,
     unchanged: complaintUnchanged(() => f.complaintInvestigating, { stage: 'investigating', data: { feedback: null } }),
   },

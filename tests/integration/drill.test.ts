@@ -204,6 +204,7 @@ describe('emergency plans and drills', () => {
       { kind: 'escalation', recipient_role: 'manager', recipient_id: null },
     ]);
     expect((await caseRow(v2)).data.reason).toMatch(/three-year revision due/);
+    await saveHistoryFixture(h, `plan-revision-clock:${planId}`, 'plan-revision-clock-due');
     await h.temporal.workflow.getHandle(v2).terminate('test done');
   });
 

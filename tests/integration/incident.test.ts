@@ -303,6 +303,7 @@ describe('complaints', () => {
     const result = await h.temporal.workflow.getHandle<typeof complaintWorkflow>(caseId).result();
     expect(result.breaches).toEqual(['initial_investigation_24h', 'result_48h']);
     expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'resolved' });
+    await saveHistoryFixture(h, caseId, 'complaint-breaches-resolved');
   });
 
   it('a repeated complaint is flagged, raised to an incident, and linked both ways', async () => {

@@ -14,7 +14,7 @@ import { HISTORY_FIXTURES } from '../support/histories';
 const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
-  it('has fixtures for the approval step, rectification items, supplier reviews, incidents, drills, plan revisions and PDCA cycles', () => {
+  it('has fixtures for the approval step, rectification items, supplier reviews, incidents, complaints, drills, plan revisions, the revision clock and PDCA cycles', () => {
     expect(fixtures).toEqual(
       expect.arrayContaining([
         'approval-approved.json',
@@ -28,6 +28,8 @@ describe('replay of recorded histories', () => {
         'drill-with-findings.json',
         'plan-revision-published.json',
         'pdca-standardised.json',
+        'complaint-breaches-resolved.json',
+        'plan-revision-clock-due.json',
       ]),
     );
   });

@@ -11,7 +11,7 @@ import { creditCodeCheckChar } from '../../domain/uscc';
 import type { supplierReviewWorkflow } from '../../workflows/supplierReview';
 import { GovProcess, GovRiskLevel, GovStage } from '../../workflows/searchAttributes';
 import { eventually, useHarness, type TestUser } from '../support/harness';
-import { saveHistoryFixture } from '../support/histories';
+import { acceptedSteps, saveHistoryFixture } from '../support/histories';
 
 const h = useHarness('supplier');
 let serial = 0;
@@ -221,8 +221,7 @@ describe('supplier review', () => {
     expect(report.body.decisionChain).toEqual([
       expect.objectContaining({ userId: 'appr1', decision: 'approve', comment: 'documents and checks in order' }),
     ]);
-    const history = await h.temporal.workflow.getHandle(caseId).fetchHistory();
-    const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const accepted = await acceptedSteps(h, caseId);
     // 4 documents, checks, scores, one decision: each an accepted Update in history.
     expect(accepted).toHaveLength(7);
     const auditRows = await h.sql('select seq, hash from audit_events where case_id = $1 order by seq', [caseId]);

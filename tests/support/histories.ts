@@ -20,3 +20,15 @@ export async function saveHistoryFixture(h: Harness, workflowId: string, name: s
   const fixture = { workflowId, history: JSON.parse(historyToJSON(history)) };
   writeFileSync(path.join(HISTORY_FIXTURES, `${name}.json`), JSON.stringify(fixture, null, 1));
 }
+
+/**
+ * The steps people took that a workflow's history shows as accepted Updates.
+ * `settled` is left out: it changes nothing, and every start and item step
+ * sends one so that the caller can read its own writes.
+ */
+export async function acceptedSteps(h: Pick<Harness, 'temporal'>, workflowId: string): Promise<string[]> {
+  const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? [])
+    .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name)
+    .filter((name): name is string => !!name && name !== 'settled');
+}

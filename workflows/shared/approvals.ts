@@ -3,7 +3,7 @@
  * delivered as Updates, remind, escalate, and end with an explicit outcome if
  * nobody decides by the final deadline.
  */
-import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
 import {
   checkDecision,
   conditionsOf,
@@ -21,6 +21,7 @@ import { ESCALATION_ROLE, type Role } from '../../domain/roles';
 import { decideUpdate, type DecideInput, type DecideResult } from '../definitions';
 import { acts } from './activities';
 import type { CaseRuntime } from './caseRuntime';
+import { setStep } from './settle';
 
 export interface ApprovalRequest {
   /** Unique within the case, e.g. "approval". */
@@ -53,7 +54,7 @@ export class ApprovalDesk {
   private readonly approvals = new Map<string, PendingApproval>();
 
   constructor(private readonly caseRuntime: CaseRuntime) {
-    setHandler(decideUpdate, (input) => this.decide(input), {
+    setStep(decideUpdate, (input) => this.decide(input), {
       validator: (input) => {
         const refusal = checkDecision(this.approvals.get(input?.taskId)?.state, input.actor, input);
         if (refusal)

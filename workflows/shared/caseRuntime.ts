@@ -3,12 +3,16 @@
  * outcome; mirror them in search attributes (for auditors in Temporal UI);
  * write them to the read model with an audit event.
  */
-import { allHandlersFinished, condition, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OpenCaseInput } from '../../activities';
+import { CaseDataTracker } from '../../domain/caseData';
 import type { CaseOutcome, CaseStatus } from '../../domain/cases';
 import type { CaseSnapshot } from '../definitions';
 import { GovDueAt, GovGrade, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../searchAttributes';
 import { acts } from './activities';
+import { itemsFinished } from './items';
+import { markReady, registerSettledHandler, setStep } from './settle';
+import { stepRefusal, type StepCall, type StepContract } from '../../contracts/core';
 
 export interface ChangeOptions {
   actorId: string;
@@ -16,9 +20,6 @@ export interface ChangeOptions {
   reason?: string;
   payload?: Record<string, unknown>;
 }
-
-/** The case data as it is now: a write queued behind others must not see later changes. */
-const snapshotOf = (data: Record<string, unknown>) => JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
 
 export class CaseRuntime {
   stage: string;
@@ -35,6 +36,8 @@ export class CaseRuntime {
    * show a stage the case has left.
    */
   private writes: Promise<void> = Promise.resolve();
+  /** What the read model holds of the case data: each write sends only what changed. */
+  private data = new CaseDataTracker();
 
   private inOrder(write: () => Promise<void>): Promise<void> {
     const next = this.writes.then(write);
@@ -45,6 +48,7 @@ export class CaseRuntime {
   constructor(readonly record: OpenCaseInput) {
     this.stage = record.stage;
     this.dueAt = record.dueAt;
+    registerSettledHandler();
   }
 
   get caseId(): string {
@@ -53,7 +57,12 @@ export class CaseRuntime {
 
   async open(): Promise<void> {
     this.mirror();
-    await this.inOrder(() => acts.openCase(this.record));
+    // A copy: the first write must hold the data as it is now, whatever the
+    // workflow changes before the activity is scheduled.
+    const data = JSON.parse(JSON.stringify(this.record.data ?? {})) as Record<string, unknown>;
+    this.data = new CaseDataTracker(data);
+    await this.inOrder(() => acts.openCase({ ...this.record, data }));
+    markReady(() => ({ stage: this.stage, status: this.status, openTaskIds: [...this.openTaskIds] }));
   }
 
   async moveTo(
@@ -64,7 +73,7 @@ export class CaseRuntime {
     if (options.dueAt !== undefined) this.dueAt = options.dueAt ?? undefined;
     if (options.riskLevel) this.record.riskLevel = options.riskLevel;
     this.mirror();
-    const data = options.data ? snapshotOf(options.data) : undefined;
+    const dataDelta = options.data ? this.data.delta(options.data) : undefined;
     await this.inOrder(() =>
       acts.changeCase({
         caseId: this.caseId,
@@ -75,7 +84,7 @@ export class CaseRuntime {
           stage,
           ...(options.dueAt !== undefined ? { dueAt: options.dueAt } : {}),
           ...(options.riskLevel ? { riskLevel: options.riskLevel } : {}),
-          ...(data ? { data } : {}),
+          ...(dataDelta ? { dataDelta } : {}),
         },
         payload: options.payload,
       }),
@@ -84,14 +93,14 @@ export class CaseRuntime {
 
   /** Records case data (the process's own details) without changing the stage. */
   async recordData(action: string, options: ChangeOptions & { data: Record<string, unknown> }): Promise<void> {
-    const data = snapshotOf(options.data);
+    const dataDelta = this.data.delta(options.data);
     await this.inOrder(() =>
       acts.changeCase({
         caseId: this.caseId,
         actorId: options.actorId,
         action,
         reason: options.reason,
-        patch: { data },
+        patch: dataDelta ? { dataDelta } : {},
         payload: options.payload,
       }),
     );
@@ -107,11 +116,13 @@ export class CaseRuntime {
     // Let any decision still writing its result land before the close, so the
     // audit log reads in the order things happened.
     await condition(allHandlersFinished);
+    await itemsFinished();
     this.stage = 'closed';
     this.status = 'closed';
     this.outcome = outcome;
     this.dueAt = undefined;
     this.mirror();
+    const dataDelta = options.data ? this.data.delta(options.data) : undefined;
     await this.inOrder(() =>
       acts.changeCase({
         caseId: this.caseId,
@@ -123,11 +134,40 @@ export class CaseRuntime {
           status: 'closed',
           outcome,
           dueAt: null,
-          ...(options.data ? { data: snapshotOf(options.data) } : {}),
+          ...(dataDelta ? { dataDelta } : {}),
         },
         payload: options.payload,
       }),
     );
+  }
+
+  /**
+   * Registers a human step from its contract. Its validator checks, before
+   * history records anything: who may take it, the stage, and the input's
+   * schema (contracts/core.ts `stepRefusal`), then the step's own domain
+   * `rule`. The Update answers once the case has settled (./settle.ts).
+   */
+  step<I, R>(
+    step: StepContract<string, string, I, R>,
+    handler: (call: StepCall<I>) => Promise<R>,
+    rule?: (call: StepCall<I>) => void,
+  ): void {
+    setStep(step.update, handler, {
+      validator: (call) => {
+        const refusal = stepRefusal(
+          step,
+          {
+            stage: this.stage,
+            status: this.status,
+            ownerId: this.record.ownerId,
+            label: this.record.process.replace(/_/g, ' '),
+          },
+          call as StepCall<Record<string, unknown>>,
+        );
+        if (refusal) refuse(refusal.code, refusal.message);
+        rule?.(call);
+      },
+    });
   }
 
   snapshot(): CaseSnapshot {
@@ -151,4 +191,9 @@ export class CaseRuntime {
       ...(this.grade ? [{ key: GovGrade, value: this.grade }] : []),
     ]);
   }
+}
+
+/** A refusal: the Update is rejected before history records it, and the API answers with the code's status. */
+export function refuse(code: string, message: string): never {
+  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
 }

@@ -1,0 +1,82 @@
+/**
+ * Rectification items (整改项) as seen from their parent case. Each item is a
+ * child workflow that writes its own task row and tells the parent when that
+ * row is open and when the item is verified (rectificationItemSignal):
+ *
+ * - until the row is open, the parent is not settled, so the call that
+ *   created the item returns only once its owner can act on it;
+ * - the parent learns of the verification before the verifying call
+ *   returns, so a close-out sent right after it sees no open item.
+ */
+import { condition, setHandler, startChild } from '@temporalio/workflow';
+import { rectificationItemSignal, type RectificationItemEvent } from '../definitions';
+import {
+  rectificationItemWorkflow,
+  type RectificationItemInput,
+  type RectificationItemResult,
+} from '../rectificationItem';
+import { hold, track } from './settle';
+
+const opening = new Map<string, () => void>();
+const opened = new Set<string>();
+const verified = new Map<string, RectificationItemResult>();
+/** Items that told us they are verified: the case waits for them to finish before it closes. */
+const finishing: Array<Promise<unknown>> = [];
+let listening = false;
+
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  setHandler(rectificationItemSignal, ({ taskId, event, result }: RectificationItemEvent) => {
+    if (event === 'opened') {
+      opened.add(taskId);
+      opening.get(taskId)?.();
+    } else if (result) {
+      verified.set(taskId, result);
+    }
+  });
+}
+
+export interface ItemHandle {
+  taskId: string;
+  /** Resolves when the item is verified; rejects if its workflow fails or is terminated. */
+  closed: Promise<RectificationItemResult>;
+}
+
+export interface ItemStart {
+  /** The item's task id, which is its workflow id. */
+  workflowId: string;
+  args: [RectificationItemInput];
+}
+
+export async function startItem(options: ItemStart): Promise<ItemHandle> {
+  listen();
+  const taskId = options.workflowId;
+  const release = hold();
+  opening.set(taskId, release);
+  if (opened.has(taskId)) release();
+  const handle = await track(
+    startChild(rectificationItemWorkflow, { workflowId: options.workflowId, args: options.args }),
+  );
+  const result = handle.result();
+  // An item that ends without saying its row is open (it failed) must not hold the case.
+  void result.then(release, release);
+  const closed = Promise.race([
+    result,
+    condition(() => verified.has(taskId)).then(() => {
+      finishing.push(result.catch(() => undefined));
+      return verified.get(taskId)!;
+    }),
+  ]);
+  return { taskId, closed };
+}
+
+/** Starts an item and waits until it is verified. */
+export async function executeItem(options: ItemStart): Promise<RectificationItemResult> {
+  return (await startItem(options)).closed;
+}
+
+/** Lets verified items finish their workflows, so the case never closes over a running child. */
+export async function itemsFinished(): Promise<void> {
+  await track(Promise.all(finishing));
+}
