@@ -62,7 +62,8 @@ export interface CaseChangeInput {
 export interface OpenTaskInput {
   taskId: string;
   caseId: string;
-  kind: 'approval' | 'rectification' | 'review';
+  /** approval: a decision; rectification: an item; step: any other human step a case waits for. */
+  kind: 'approval' | 'rectification' | 'step';
   title: string;
   candidateRoles: Role[];
   assigneeId?: string;

@@ -4,9 +4,9 @@
  * them too.
  */
 import { z } from '@hono/zod-openapi';
-import { APPROVAL_DECISIONS } from '../domain/approval';
 import { BUSINESS_KEY_PATTERN } from '../domain/cases';
 import { DURATION_PATTERN, durationProblem } from '../domain/durations';
+import { decisionInput, taskContract } from '../contracts/tasks';
 import { RISK_LEVELS } from '../domain/risk';
 import { ROLES } from '../domain/roles';
 
@@ -228,19 +228,8 @@ export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
     .object({ items: z.array(item), page: z.number().int(), pageSize: z.number().int(), total: z.number().int() })
     .openapi(name);
 
-export const DecisionSchema = z
-  .object({
-    decision: z
-      .string()
-      .regex(/^[a-z_]{1,50}$/, 'a decision such as approve, approve_with_conditions or reject')
-      .openapi({
-        description: `one of the task's allowedDecisions, e.g. ${APPROVAL_DECISIONS.join(', ')}; a supplier review also offers terminate and blacklist`,
-      }),
-    comment: z.string().max(5000).optional(),
-    conditions: z.array(z.string().trim().min(1).max(500)).max(20).optional(),
-  })
-  .strict()
-  .openapi('Decision');
+/** The decision body: the contract's schema, less what the API fills in (the task, the request). */
+export const DecisionSchema = decisionInput.omit({ taskId: true, requestId: true });
 
 export const DecisionResultSchema = z
   .object({ taskId: z.string(), status: z.string(), votes: TaskSchema.shape.votes })
@@ -254,10 +243,7 @@ export const SubmissionSchema = z
   .strict()
   .openapi('RectificationSubmission');
 
-export const VerificationSchema = z
-  .object({ verdict: z.enum(['accept', 'return']), reason: z.string().max(5000).optional() })
-  .strict()
-  .openapi('RectificationVerification');
+export const VerificationSchema = taskContract.steps.verification.input;
 
 export const RectificationResultSchema = z
   .object({ taskId: z.string(), status: z.string(), submissions: z.number().int() })

@@ -88,6 +88,13 @@ export function defineStep<Name extends string, Stage extends string, Input, Res
   };
 }
 
+/** defineStep for a step whose answer has a known type: `stepReturning<R>()({ … })`. */
+export function stepReturning<Result>() {
+  return <Name extends string, Stage extends string, Input, Code extends string = never>(
+    step: Parameters<typeof defineStep<Name, Stage, Input, Result, Code>>[0],
+  ) => defineStep<Name, Stage, Input, Result, Code>(step);
+}
+
 export interface ProcessContract<
   Process extends string = string,
   Stage extends string = string,
@@ -165,10 +172,16 @@ export function stepRefusal(
             }`,
     };
   }
+  return inputRefusal(step, input);
+}
+
+/** The step's input against its schema: for callers that bypassed the API. Null when it fits. */
+export function inputRefusal(
+  step: Pick<StepContract, 'input'>,
+  input: Record<string, unknown>,
+): { code: string; message: string } | null {
   const parsed = step.input.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { code: 'INVALID_INPUT', message: `${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}` };
-  }
-  return null;
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0];
+  return { code: 'INVALID_INPUT', message: `${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}` };
 }

@@ -3,9 +3,23 @@
  * refusal code → status map, the OpenAPI document, the test rows.
  */
 import { complaintContract } from './complaint';
+import { drillContract } from './drill';
+import { incidentContract } from './incident';
+import { pdcaContract } from './pdca';
+import { planRevisionContract } from './planRevision';
 import { refusalKinds, type ProcessContract } from './core';
+import { taskContract } from './tasks';
+import { supplierReviewContract } from './supplierReview';
 
-export const CONTRACTS: readonly ProcessContract[] = [complaintContract];
+export const CONTRACTS: readonly ProcessContract[] = [
+  taskContract,
+  complaintContract,
+  incidentContract,
+  supplierReviewContract,
+  pdcaContract,
+  planRevisionContract,
+  drillContract,
+];
 
 /** Each refusal code any step may answer with, and how the API answers it. */
 export const REFUSAL_KINDS = refusalKinds(CONTRACTS);

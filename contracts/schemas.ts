@@ -19,3 +19,11 @@ export const duration = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .meta({ example: '48h', description: 'from 1s to 3 years' });
+
+/**
+ * A moment that has happened, as an ISO date-time with its offset: a
+ * notification not yet made satisfies no rule. Five minutes' grace for clocks.
+ */
+export const pastInstant = z.iso
+  .datetime({ offset: true })
+  .refine((t) => Date.parse(t) <= Date.now() + 5 * 60_000, 'is in the future');

@@ -38,23 +38,10 @@ export const DRILL_MODULES = [
 ] as const;
 export type DrillModule = (typeof DRILL_MODULES)[number];
 
-/** A drill case from planning to closure. */
-export const DRILL_STAGES = [
-  'planning',
-  'approval',
-  'conduct',
-  'evaluation',
-  'rectification',
-  'summary',
-  'summary_approval',
-  'closed',
-] as const;
-export type DrillStage = (typeof DRILL_STAGES)[number];
-
+/** Labels of plan types and modules; a drill's stages and their labels are its contract's (contracts/drill.ts). */
 export const DRILL_LABELS: {
   planType: Record<PlanType, Label>;
   module: Record<DrillModule, Label>;
-  stage: Record<DrillStage, Label>;
 } = {
   planType: {
     natural_disaster: { en: 'Natural disaster', zh: '自然灾害' },
@@ -70,16 +57,6 @@ export const DRILL_LABELS: {
     information_reporting: { en: 'Information reporting', zh: '信息通报' },
     resource_dispatch: { en: 'Resource dispatch', zh: '资源调配' },
     public_opinion_response: { en: 'Public opinion response', zh: '舆情应对' },
-  },
-  stage: {
-    planning: { en: 'Drill planning', zh: '演练策划' },
-    approval: { en: 'Drill plan approval', zh: '演练方案审批' },
-    conduct: { en: 'Drill conduct', zh: '演练实施' },
-    evaluation: { en: 'Drill evaluation', zh: '演练评估' },
-    rectification: { en: 'Rectification', zh: '问题整改' },
-    summary: { en: 'Drill summary report', zh: '应急演练总结报告' },
-    summary_approval: { en: 'Summary report approval', zh: '总结报告审批' },
-    closed: { en: 'Closed', zh: '已关闭' },
   },
 };
 

@@ -10,6 +10,9 @@
  * need a root-cause evaluation before they may close.
  */
 
+// The stages are the process's own, in its contract (a type only: no cycle at run time).
+import type { IncidentStage } from '../contracts/incident';
+
 type Label = { en: string; zh: string };
 
 /** I 特别重大 especially major, II 重大 major, III 较大 relatively major, IV 一般 general. */
@@ -27,20 +30,6 @@ export const INCIDENT_CATEGORIES = [
   'other',
 ] as const;
 export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
-
-/** The loop in order; `stabilised` marks the end of on-site handling. */
-export const INCIDENT_STAGES = [
-  'reported',
-  'acknowledged',
-  'handling',
-  'notification',
-  'stabilised',
-  'evaluation',
-  'rectification',
-  'close_out',
-  'closed',
-] as const;
-export type IncidentStage = (typeof INCIDENT_STAGES)[number];
 
 /** The teams the operations lead pulls in, in the order the handbook names them. */
 export const TEAMS = ['operations', 'technology', 'security', 'customer_service', 'legal', 'public_relations'] as const;
@@ -74,13 +63,12 @@ export const INCIDENT_LABELS: {
   },
   stage: {
     reported: { en: 'Reported', zh: '事件报告' },
-    acknowledged: { en: 'Acknowledged', zh: '已接报确认' },
     handling: { en: 'On-site handling', zh: '现场处置' },
     notification: { en: 'Information notification', zh: '信息通报' },
     stabilised: { en: 'Stabilised', zh: '事态已控制' },
     evaluation: { en: 'Follow-up evaluation', zh: '后续评估' },
     rectification: { en: 'Rectification', zh: '整改' },
-    close_out: { en: 'Close-out review', zh: '闭环审核' },
+    awaiting_approval: { en: 'Close-out approval', zh: '闭环审核' },
     closed: { en: 'Closed', zh: '已结案' },
   },
   team: {

@@ -11,6 +11,7 @@
  *
  * Pure rules only: no I/O and no clock, so this runs inside workflows.
  */
+import type { PdcaStage } from '../contracts/pdca';
 import { durationProblem } from './durations';
 import { RISK_LEVELS, type RiskLevel } from './risk';
 
@@ -25,23 +26,7 @@ export const PDCA_SOURCES = [
 ] as const;
 export type PdcaSource = (typeof PDCA_SOURCES)[number];
 
-/**
- * Plan needs approval before Do (DOMAIN.md §2); verification is the
- * independent review of the Check result where required; the effectiveness
- * watch keeps a met cycle open long enough to see the gain hold.
- */
-export const PDCA_STAGES = [
-  'plan',
-  'plan_approval',
-  'do',
-  'check',
-  'verification',
-  'act',
-  'effectiveness_watch',
-  'closed',
-] as const;
-export type PdcaStage = (typeof PDCA_STAGES)[number];
-
+/** The stages are the contract's (contracts/pdca.ts); these are their names in the handbook's two languages. */
 export const PDCA_LABELS: {
   source: Record<PdcaSource, Label>;
   stage: Record<PdcaStage, Label>;
@@ -55,10 +40,10 @@ export const PDCA_LABELS: {
   },
   stage: {
     plan: { en: 'Plan', zh: '计划' },
-    plan_approval: { en: 'Plan approval', zh: '计划审批' },
+    // The plan's approval before Do, and the independent verification of the Check result.
+    awaiting_approval: { en: 'Awaiting approval', zh: '待审批' },
     do: { en: 'Do', zh: '执行' },
     check: { en: 'Check', zh: '检查' },
-    verification: { en: 'Independent verification', zh: '独立复核' },
     act: { en: 'Act', zh: '处理' },
     effectiveness_watch: { en: 'Effectiveness watch', zh: '效果跟踪' },
     closed: { en: 'Closed', zh: '已关闭' },

@@ -5,36 +5,29 @@
  * response) → findings as rectification items, waited on to closure →
  * summary report (应急演练总结报告) approved → a plan revision opened where the
  * drill calls for one → closed. A drill not conducted by its due date (the
- * end of the year) escalates.
+ * end of the year) escalates. Its steps, stages and id: contracts/drill.ts;
+ * both approvals show the stage awaiting_approval.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
+import { SHARED_STAGES } from '../contracts/core';
+import { drillContract, drillKey, type DrillStage } from '../contracts/drill';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
-import { durationProblem, parseDuration } from '../domain/durations';
+import { parseDuration } from '../domain/durations';
 import {
-  drillScoresProblem,
   evaluateDrill,
   revisionRequired,
-  summaryProblem,
   type DrillEvaluation,
   type DrillScores,
   type DrillSummary,
 } from '../domain/drills';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import { hasAnyRole, type Actor } from '../domain/roles';
-import {
-  caseSnapshotQuery,
-  evaluateDrillUpdate,
-  planDrillUpdate,
-  recordDrillConductUpdate,
-  submitDrillSummaryUpdate,
-} from './definitions';
+import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { executeItem } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
-import { CaseRuntime } from './shared/caseRuntime';
-import { setStep } from './shared/settle';
+import { CaseRuntime, refuse } from './shared/caseRuntime';
 
 export interface DrillInput {
   caseId: string;
@@ -67,10 +60,6 @@ const DRILL_APPROVAL_POLICY: ApprovalPolicy = {
   needsConditions: [],
 };
 
-function refuse(code: string, message: string): never {
-  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
-}
-
 export async function drillWorkflow(
   input: DrillInput,
 ): Promise<{ passed: boolean; findings: number; revisionCaseId: string | null }> {
@@ -90,9 +79,9 @@ export async function drillWorkflow(
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: 'drill',
-    businessKey: `${input.planId}:${input.year}`,
+    businessKey: drillKey(input.planId, input.year),
     title: `Drill ${input.year}: ${input.planTitle}`,
-    stage: 'planning',
+    stage: 'planning' satisfies DrillStage,
     initiatorId: input.initiatorId,
     ownerId: input.ownerId,
     ownerRole: 'manager',
@@ -106,57 +95,42 @@ export async function drillWorkflow(
   /** Findings to open as rectification items once the evaluation is in. */
   let pendingFindings: Array<{ title: string; ownerId: string; dueIn?: string }> = [];
   const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
-  const isOrganiser = (actor: Actor) => actor.userId === input.ownerId || hasAnyRole(actor, ['manager']);
-  const expect = (stage: string, actor: Actor) => {
-    if (caseRuntime.stage !== stage) refuse('WRONG_STAGE', `the drill is in ${caseRuntime.stage}, not ${stage}`);
-    if (!isOrganiser(actor)) refuse('ROLE_NOT_PERMITTED', 'the plan owner or a manager runs the drill');
-  };
+  // Typed by the contract's stages, so a stage the contract does not name is a compile error.
+  const moveTo = (stage: DrillStage, options: Parameters<CaseRuntime['moveTo']>[1]) =>
+    caseRuntime.moveTo(stage, options);
+  const { steps } = drillContract;
 
-  setStep(
-    planDrillUpdate,
+  // Who takes each step, in which stage, with what input: the contract. The
+  // rules below are what it cannot say: each step is taken once per round,
+  // and a drill ends after it starts.
+  caseRuntime.step(
+    steps.plan,
     async ({ actor, scenario, scheduledAt, participants }) => {
       drill.plan = { scenario: scenario.trim(), scheduledAt, participants, by: actor.userId };
       await caseRuntime.recordData('drill.planned', { actorId: actor.userId, data: drill });
-      return { stage: 'planning' };
+      return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, scenario, scheduledAt, participants }) => {
-        expect('planning', actor);
-        if (drill.plan) refuse('WRONG_STAGE', 'the drill is already planned');
-        if (!scenario?.trim()) refuse('INVALID_DRILL', 'scenario is required');
-        if (Number.isNaN(Date.parse(scheduledAt))) refuse('INVALID_DRILL', 'scheduledAt must be an ISO date-time');
-        if (!Array.isArray(participants) || participants.length === 0) refuse('INVALID_DRILL', 'name the participants');
-      },
+    () => {
+      if (drill.plan) refuse('WRONG_STAGE', 'the drill is already planned');
     },
   );
-  setStep(
-    recordDrillConductUpdate,
+  caseRuntime.step(
+    steps.conduct,
     async ({ actor, startedAt, endedAt, observations }) => {
       drill.conduct = { startedAt, endedAt, observations: observations.trim(), by: actor.userId };
       await caseRuntime.recordData('drill.conducted', { actorId: actor.userId, data: drill });
-      return { stage: 'conduct' };
+      return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, startedAt, endedAt, observations }) => {
-        expect('conduct', actor);
-        if (drill.conduct) refuse('WRONG_STAGE', 'the conduct is already recorded');
-        if (
-          Number.isNaN(Date.parse(startedAt)) ||
-          Number.isNaN(Date.parse(endedAt)) ||
-          Date.parse(endedAt) < Date.parse(startedAt)
-        ) {
-          refuse('INVALID_DRILL', 'startedAt and endedAt must be ISO date-times, endedAt not before startedAt');
-        }
-        if (Date.parse(endedAt) > Date.now() + 5 * 60_000)
-          refuse('INVALID_DRILL', 'a drill cannot be recorded before it has ended');
-        if (!observations?.trim()) refuse('INVALID_DRILL', 'observations are required');
-      },
+    ({ startedAt, endedAt }) => {
+      if (drill.conduct) refuse('WRONG_STAGE', 'the conduct is already recorded');
+      if (Date.parse(endedAt) < Date.parse(startedAt))
+        refuse('INVALID_DRILL', 'the conduct needs endedAt not before startedAt');
     },
   );
-  setStep(
-    evaluateDrillUpdate,
+  caseRuntime.step(
+    steps.evaluation,
     async ({ actor, scores, findings }) => {
-      drill.scores = scores as DrillScores;
+      drill.scores = scores;
       drill.evaluation = evaluateDrill(drill.scores);
       drill.findings = findings.map((f, i) => ({
         title: f.title.trim(),
@@ -173,36 +147,21 @@ export async function drillWorkflow(
           failedModules: drill.evaluation.failedModules,
         },
       });
-      return { stage: 'evaluation' };
+      return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, scores, findings }) => {
-        expect('evaluation', actor);
-        if (drill.scores) refuse('WRONG_STAGE', 'the drill is already evaluated');
-        const problem = drillScoresProblem(scores);
-        if (problem) refuse('INVALID_SCORES', problem);
-        for (const f of findings ?? []) {
-          if (!f.title?.trim() || !f.ownerId) refuse('INVALID_DRILL', 'each finding needs a title and an ownerId');
-          const late = f.dueIn ? durationProblem(f.dueIn) : null;
-          if (late) refuse('INVALID_DRILL', `finding "${f.title}": ${late}`);
-        }
-      },
+    () => {
+      if (drill.scores) refuse('WRONG_STAGE', 'the drill is already evaluated');
     },
   );
-  setStep(
-    submitDrillSummaryUpdate,
+  caseRuntime.step(
+    steps.summary,
     async ({ actor, ...summary }) => {
       drill.summary = { ...summary, by: actor.userId, at: new Date().toISOString() };
       await caseRuntime.recordData('drill.summary_submitted', { actorId: actor.userId, data: drill });
-      return { stage: 'summary' };
+      return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, ...summary }) => {
-        expect('summary', actor);
-        if (drill.summary) refuse('WRONG_STAGE', 'the summary is already submitted');
-        const problem = summaryProblem(summary);
-        if (problem) refuse('INVALID_SUMMARY', problem);
-      },
+    () => {
+      if (drill.summary) refuse('WRONG_STAGE', 'the summary is already submitted');
     },
   );
   await caseRuntime.open();
@@ -210,7 +169,7 @@ export async function drillWorkflow(
   // Planned, then approved (not by its organisers) before it is conducted.
   for (let round = 1; ; round++) {
     await condition(() => !!drill.plan);
-    await caseRuntime.moveTo('approval', { actorId: drill.plan!.by, action: 'drill.submitted_for_approval' });
+    await moveTo(SHARED_STAGES.awaitingApproval, { actorId: drill.plan!.by, action: 'drill.submitted_for_approval' });
     const approval = await desk.request({
       name: `plan-approval-${round}`,
       title: `Approve the drill plan: ${input.planTitle} ${input.year}`,
@@ -222,7 +181,7 @@ export async function drillWorkflow(
     });
     if (approval.status === 'approved') break;
     drill.plan = null;
-    await caseRuntime.moveTo('planning', {
+    await moveTo('planning', {
       actorId: approval.votes.at(-1)?.userId ?? 'system',
       action: 'drill.plan_returned',
       reason: approval.votes.at(-1)?.comment ?? approval.status,
@@ -231,7 +190,7 @@ export async function drillWorkflow(
   }
 
   // Conducted by the due date, or escalated.
-  await caseRuntime.moveTo('conduct', { actorId: 'system', dueAt: input.dueAt, data: drill });
+  await moveTo('conduct', { actorId: 'system', dueAt: input.dueAt, data: drill });
   if (!(await condition(() => !!drill.conduct, Math.max(1, Date.parse(input.dueAt) - Date.now())))) {
     drill.overdue = true;
     await acts.notify({
@@ -248,11 +207,11 @@ export async function drillWorkflow(
     await condition(() => !!drill.conduct);
   }
 
-  await caseRuntime.moveTo('evaluation', { actorId: 'system', dueAt: null, data: drill });
+  await moveTo('evaluation', { actorId: 'system', dueAt: null, data: drill });
   await condition(() => !!drill.evaluation);
   if (pendingFindings.length) {
     const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
-    await caseRuntime.moveTo('rectification', { actorId: 'system', data: drill });
+    await moveTo(SHARED_STAGES.rectification, { actorId: 'system', data: drill });
     await Promise.all(
       pendingFindings.map((f, i) =>
         executeItem({
@@ -275,9 +234,9 @@ export async function drillWorkflow(
 
   // The summary report (应急演练总结报告), approved; a revision where it calls for one.
   for (let round = 1; ; round++) {
-    await caseRuntime.moveTo('summary', { actorId: 'system', data: drill });
+    await moveTo('summary', { actorId: 'system', data: drill });
     await condition(() => !!drill.summary);
-    await caseRuntime.moveTo('summary_approval', {
+    await moveTo(SHARED_STAGES.awaitingApproval, {
       actorId: drill.summary!.by,
       action: 'drill.summary_submitted_for_approval',
       data: drill,

@@ -6,11 +6,13 @@
  * is regraded; an unacknowledged incident escalates to the next level; closing
  * is refused while an item is open or a required review is missing.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
+import { SHARED_STAGES } from '../contracts/core';
+import { incidentContract, type IncidentStage, type IncidentStepResult } from '../contracts/incident';
 import type { ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
-import { durationProblem, parseDuration } from '../domain/durations';
+import { parseDuration } from '../domain/durations';
 import {
   closeOutProblems,
   findRepeat,
@@ -24,22 +26,11 @@ import {
   type ResponsePlan,
 } from '../domain/incidents';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import { hasAnyRole, type Actor } from '../domain/roles';
-import {
-  acknowledgeIncidentUpdate,
-  addIncidentTimelineUpdate,
-  caseSnapshotQuery,
-  recordIncidentNotificationUpdate,
-  regradeIncidentUpdate,
-  requestIncidentCloseOutUpdate,
-  stabiliseIncidentUpdate,
-  submitIncidentEvaluationUpdate,
-} from './definitions';
+import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { startItem } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
-import { CaseRuntime } from './shared/caseRuntime';
-import { setStep } from './shared/settle';
+import { CaseRuntime, refuse } from './shared/caseRuntime';
 
 export interface IncidentTimings {
   /** Overrides of the grade's deadlines, for drills and tests. */
@@ -109,11 +100,10 @@ export const INCIDENT_CLOSE_OUT_POLICY: ApprovalPolicy = {
   needsConditions: [],
 };
 
-function refuse(code: string, message: string): never {
-  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
-}
-
 const REGULATOR = 'regulator';
+
+const riskLevelOf = (grade: IncidentGrade) =>
+  grade === 'I' || grade === 'II' ? 'high' : grade === 'III' ? 'medium' : 'low';
 
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentResult> {
   const reportedAt = new Date().toISOString();
@@ -157,12 +147,12 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
 
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
-    process: 'incident',
+    process: incidentContract.process,
     businessKey: input.incidentId,
     title: input.title,
     description: input.description,
-    stage: 'reported',
-    riskLevel: input.grade === 'I' || input.grade === 'II' ? 'high' : input.grade === 'III' ? 'medium' : 'low',
+    stage: 'reported' satisfies IncidentStage,
+    riskLevel: riskLevelOf(input.grade),
     initiatorId: input.reporterId,
     ownerId: input.ownerId,
     ownerRole: 'manager',
@@ -179,195 +169,130 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
 
   const save = (action: string, actor: string, extra: { reason?: string; payload?: Record<string, unknown> } = {}) =>
     caseRuntime.recordData(action, { actorId: actor, data: incident, ...extra });
-  const isResponder = (actor: Actor) => actor.userId === input.ownerId || hasAnyRole(actor, ['manager']);
-  const stageIs = (...stages: string[]) => stages.includes(caseRuntime.stage);
+  /** What every step answers with, once the case has settled. */
+  const answer = (): IncidentStepResult => ({ stage: caseRuntime.stage, grade: incident.grade });
+  /** Moves the case on, to a stage its contract names. */
+  const moveTo = (stage: IncidentStage, options: Parameters<CaseRuntime['moveTo']>[1]) =>
+    caseRuntime.moveTo(stage, options);
 
-  // ---- Updates: each refuses what breaks a rule before history records it.
-  setStep(
-    acknowledgeIncidentUpdate,
-    async ({ actor }) => {
-      incident.acknowledgedAt = new Date().toISOString();
-      incident.acknowledgedBy = actor.userId;
-      await caseRuntime.moveTo('handling', { actorId: actor.userId, action: 'incident.acknowledged', data: incident });
-      return { stage: caseRuntime.stage, grade: incident.grade };
-    },
-    {
-      validator: ({ actor }) => {
-        if (!stageIs('reported')) refuse('NOT_AWAITING_ACKNOWLEDGEMENT', 'the incident is already acknowledged');
-        if (!isResponder(actor)) refuse('ROLE_NOT_PERMITTED', 'the incident owner or a manager acknowledges it');
-      },
-    },
-  );
+  // ---- Steps: who, where and the input's schema come from the contract; each
+  // rule below refuses what breaks a handbook rule before history records it.
+  const { steps } = incidentContract;
 
-  setStep(
-    addIncidentTimelineUpdate,
-    async ({ actor, entry, at }) => {
-      incident.timeline.push({ at: at ?? new Date().toISOString(), by: actor.userId, entry: entry.trim() });
-      // The entry travels once, in the data delta (its audit payload too).
-      await save('incident.timeline_entry', actor.userId);
-      return { stage: caseRuntime.stage, grade: incident.grade };
-    },
-    {
-      validator: ({ actor, entry, at }) => {
-        if (caseRuntime.status === 'closed') refuse('INCIDENT_CLOSED', 'the incident is closed');
-        if (!isResponder(actor)) refuse('ROLE_NOT_PERMITTED', 'the incident owner or a manager adds timeline entries');
-        if (!entry?.trim()) refuse('INVALID_ENTRY', 'a timeline entry needs its text');
-        if (at !== undefined && Number.isNaN(Date.parse(at))) refuse('INVALID_ENTRY', 'at must be an ISO date-time');
-      },
-    },
-  );
+  caseRuntime.step(steps.acknowledge, async ({ actor }) => {
+    incident.acknowledgedAt = new Date().toISOString();
+    incident.acknowledgedBy = actor.userId;
+    await moveTo('handling', { actorId: actor.userId, action: 'incident.acknowledged', data: incident });
+    return answer();
+  });
 
-  setStep(
-    recordIncidentNotificationUpdate,
-    async ({ actor, audience, notifiedAt, summary }) => {
-      incident.notifications.push({ audience, notifiedAt, summary, by: actor.userId });
-      if (caseRuntime.stage === 'handling') {
-        await caseRuntime.moveTo('notification', {
-          actorId: actor.userId,
-          action: 'incident.notified',
-          data: incident,
-          payload: { audience, notifiedAt },
-        });
-      } else {
-        await save('incident.notified', actor.userId, { payload: { audience, notifiedAt } });
-      }
-      return { stage: caseRuntime.stage, grade: incident.grade };
-    },
-    {
-      validator: ({ actor, notifiedAt, summary }) => {
-        if (!stageIs('handling', 'notification', 'stabilised', 'evaluation', 'rectification')) {
-          refuse(
-            'NOT_HANDLING',
-            `notifications are recorded once the incident is acknowledged (now ${caseRuntime.stage})`,
-          );
-        }
-        if (!isResponder(actor)) refuse('ROLE_NOT_PERMITTED', 'the incident owner or a manager records notifications');
-        if (Number.isNaN(Date.parse(notifiedAt))) refuse('INVALID_NOTIFICATION', 'notifiedAt must be an ISO date-time');
-        if (!summary?.trim()) refuse('INVALID_NOTIFICATION', 'say what was communicated in summary');
-      },
-    },
-  );
+  caseRuntime.step(steps.timeline, async ({ actor, entry, at }) => {
+    incident.timeline.push({ at: at ?? new Date().toISOString(), by: actor.userId, entry: entry.trim() });
+    // The entry travels once, in the data delta (its audit payload too).
+    await save('incident.timeline_entry', actor.userId);
+    return answer();
+  });
+
+  caseRuntime.step(steps.notification, async ({ actor, audience, notifiedAt, summary }) => {
+    incident.notifications.push({ audience, notifiedAt, summary, by: actor.userId });
+    if (caseRuntime.stage === 'handling') {
+      await moveTo('notification', {
+        actorId: actor.userId,
+        action: 'incident.notified',
+        data: incident,
+        payload: { audience, notifiedAt },
+      });
+    } else {
+      await save('incident.notified', actor.userId, { payload: { audience, notifiedAt } });
+    }
+    return answer();
+  });
 
   const missingAudiences = () =>
     incident.plan.mustNotify.filter((a) => !incident.notifications.some((n) => n.audience === a));
 
-  setStep(
-    stabiliseIncidentUpdate,
+  caseRuntime.step(
+    steps.stabilise,
     async ({ actor, summary }) => {
       incident.stabilisedAt = new Date().toISOString();
       incident.timeline.push({ at: incident.stabilisedAt, by: actor.userId, entry: `Stabilised: ${summary.trim()}` });
-      await caseRuntime.moveTo('stabilised', { actorId: actor.userId, action: 'incident.stabilised', data: incident });
-      return { stage: caseRuntime.stage, grade: incident.grade };
+      await moveTo('stabilised', { actorId: actor.userId, action: 'incident.stabilised', data: incident });
+      return answer();
     },
-    {
-      validator: ({ actor, summary }) => {
-        if (!stageIs('handling', 'notification')) refuse('NOT_HANDLING', `the incident is ${caseRuntime.stage}`);
-        if (!isResponder(actor)) refuse('ROLE_NOT_PERMITTED', 'the incident owner or a manager declares it stabilised');
-        if (!summary?.trim()) refuse('INVALID_ENTRY', 'say how it was stabilised in summary');
-        const missing = missingAudiences();
-        if (missing.length) {
-          refuse('NOTIFICATION_MISSING', `a grade ${incident.grade} incident must first notify: ${missing.join(', ')}`);
-        }
-      },
+    () => {
+      const missing = missingAudiences();
+      if (missing.length) {
+        refuse('NOTIFICATION_MISSING', `a grade ${incident.grade} incident must first notify: ${missing.join(', ')}`);
+      }
     },
   );
 
-  setStep(
-    regradeIncidentUpdate,
+  caseRuntime.step(
+    steps.regrade,
     async ({ actor, grade, reason }) => {
-      const to = grade as IncidentGrade;
-      incident.gradeHistory.push({ grade: to, by: actor.userId, at: new Date().toISOString(), reason: reason.trim() });
-      incident.grade = to;
+      incident.gradeHistory.push({ grade, by: actor.userId, at: new Date().toISOString(), reason: reason.trim() });
+      incident.grade = grade;
       incident.responseLevel =
-        INCIDENT_GRADES.indexOf(to) < INCIDENT_GRADES.indexOf(incident.responseLevel) ? to : incident.responseLevel;
+        INCIDENT_GRADES.indexOf(grade) < INCIDENT_GRADES.indexOf(incident.responseLevel)
+          ? grade
+          : incident.responseLevel;
       incident.plan = planFor();
-      caseRuntime.grade = to;
-      caseRuntime.record.riskLevel = to === 'I' || to === 'II' ? 'high' : to === 'III' ? 'medium' : 'low';
+      caseRuntime.grade = grade;
+      caseRuntime.record.riskLevel = riskLevelOf(grade);
       await caseRuntime.moveTo(caseRuntime.stage, {
         actorId: actor.userId,
         action: 'incident.regraded',
         reason: reason.trim(),
         riskLevel: caseRuntime.record.riskLevel,
         data: incident,
-        payload: { grade: to },
+        payload: { grade },
       });
-      return { stage: caseRuntime.stage, grade: incident.grade };
+      return answer();
     },
-    {
-      validator: ({ actor, grade, reason }) => {
-        if (!stageIs('reported', 'handling', 'notification', 'stabilised', 'evaluation', 'rectification')) {
-          refuse('NOT_REGRADABLE', `an incident in ${caseRuntime.stage} is not regraded`);
-        }
-        if (!hasAnyRole(actor, ['manager'])) refuse('ROLE_NOT_PERMITTED', 'a manager regrades an incident');
-        if (!(INCIDENT_GRADES as readonly string[]).includes(grade))
-          refuse('INVALID_GRADE', `grade must be one of ${INCIDENT_GRADES.join(', ')}`);
-        const problem = gradeChangeProblem(incident.grade, grade as IncidentGrade, reason);
-        if (problem) refuse('INVALID_GRADE', problem);
-      },
+    ({ grade, reason }) => {
+      const problem = gradeChangeProblem(incident.grade, grade, reason);
+      if (problem) refuse('INVALID_GRADE', problem);
     },
   );
 
-  setStep(
-    submitIncidentEvaluationUpdate,
-    async ({ actor, rootCause, contributingFactors, lessons, rectificationItems }) => {
-      incident.evaluation = {
-        rootCause: rootCause.trim(),
-        contributingFactors: contributingFactors.map((f) => f.trim()).filter(Boolean),
-        lessons: lessons.trim(),
-        by: actor.userId,
-        at: new Date().toISOString(),
-      };
-      const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
-      for (const item of rectificationItems) {
-        const taskId = `${input.caseId}:rectification:${incident.rectificationTaskIds.length + 1}`;
-        incident.rectificationTaskIds.push(taskId);
-        openItems.add(taskId);
-        const handle = await startItem({
-          workflowId: taskId,
-          args: [
-            {
-              parentCaseId: input.caseId,
-              title: item.title.trim(),
-              ownerId: item.ownerId,
-              verifierRoles: DEFAULT_VERIFIER_ROLES,
-              dueAt: new Date(Date.now() + parseDuration(item.dueIn ?? timings.dueIn)).toISOString(),
-              timings,
-              riskLevel: caseRuntime.record.riskLevel,
-              openedBy: actor.userId,
-            },
-          ],
-        });
-        void handle.closed.then(() => openItems.delete(taskId));
-      }
-      await caseRuntime.moveTo(openItems.size ? 'rectification' : 'evaluation', {
-        actorId: actor.userId,
-        action: 'incident.evaluated',
-        data: incident,
-        payload: { rootCause: incident.evaluation.rootCause, rectificationItems: rectificationItems.length },
+  caseRuntime.step(steps.evaluation, async ({ actor, rootCause, contributingFactors, lessons, rectificationItems }) => {
+    incident.evaluation = {
+      rootCause: rootCause.trim(),
+      contributingFactors: contributingFactors.map((f) => f.trim()).filter(Boolean),
+      lessons: lessons.trim(),
+      by: actor.userId,
+      at: new Date().toISOString(),
+    };
+    const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
+    for (const item of rectificationItems) {
+      const taskId = `${input.caseId}:rectification:${incident.rectificationTaskIds.length + 1}`;
+      incident.rectificationTaskIds.push(taskId);
+      openItems.add(taskId);
+      const handle = await startItem({
+        workflowId: taskId,
+        args: [
+          {
+            parentCaseId: input.caseId,
+            title: item.title.trim(),
+            ownerId: item.ownerId,
+            verifierRoles: DEFAULT_VERIFIER_ROLES,
+            dueAt: new Date(Date.now() + parseDuration(item.dueIn ?? timings.dueIn)).toISOString(),
+            timings,
+            riskLevel: caseRuntime.record.riskLevel,
+            openedBy: actor.userId,
+          },
+        ],
       });
-      return { stage: caseRuntime.stage, grade: incident.grade };
-    },
-    {
-      validator: ({ actor, rootCause, lessons, contributingFactors, rectificationItems }) => {
-        if (!stageIs('stabilised', 'evaluation', 'rectification')) {
-          refuse(
-            'NOT_AWAITING_EVALUATION',
-            `the evaluation follows stabilisation (the incident is ${caseRuntime.stage})`,
-          );
-        }
-        if (!isResponder(actor)) refuse('ROLE_NOT_PERMITTED', 'the incident owner or a manager submits the evaluation');
-        if (!rootCause?.trim()) refuse('INVALID_EVALUATION', 'rootCause is required');
-        if (!lessons?.trim()) refuse('INVALID_EVALUATION', 'lessons are required');
-        if (!Array.isArray(contributingFactors)) refuse('INVALID_EVALUATION', 'contributingFactors must be a list');
-        for (const item of rectificationItems ?? []) {
-          if (!item.title?.trim() || !item.ownerId)
-            refuse('INVALID_EVALUATION', 'each rectification item needs a title and an ownerId');
-          const problem = item.dueIn ? durationProblem(item.dueIn) : null;
-          if (problem) refuse('INVALID_EVALUATION', `rectification item "${item.title}": ${problem}`);
-        }
-      },
-    },
-  );
+      void handle.closed.then(() => openItems.delete(taskId));
+    }
+    await moveTo(openItems.size ? SHARED_STAGES.rectification : 'evaluation', {
+      actorId: actor.userId,
+      action: 'incident.evaluated',
+      data: incident,
+      payload: { rootCause: incident.evaluation.rootCause, rectificationItems: rectificationItems.length },
+    });
+    return answer();
+  });
 
   const closeOutState = () => ({
     grade: incident.grade,
@@ -379,26 +304,20 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     category: input.category,
   });
 
-  setStep(
-    requestIncidentCloseOutUpdate,
+  caseRuntime.step(
+    steps.closeOut,
     async ({ actor }) => {
       closeOutRequested = true;
-      await caseRuntime.moveTo('close_out', {
+      await moveTo(SHARED_STAGES.awaitingApproval, {
         actorId: actor.userId,
         action: 'incident.close_out_requested',
         data: incident,
       });
-      return { stage: caseRuntime.stage, grade: incident.grade };
+      return answer();
     },
-    {
-      validator: ({ actor }) => {
-        if (!stageIs('stabilised', 'evaluation', 'rectification')) {
-          refuse('NOT_READY_TO_CLOSE', `an incident is closed out after it is stabilised (now ${caseRuntime.stage})`);
-        }
-        if (!isResponder(actor)) refuse('ROLE_NOT_PERMITTED', 'the incident owner or a manager requests close-out');
-        const problems = closeOutProblems(closeOutState());
-        if (problems.length) refuse('CLOSE_OUT_REFUSED', `closing is refused: ${problems.join(' ')}`);
-      },
+    () => {
+      const problems = closeOutProblems(closeOutState());
+      if (problems.length) refuse('CLOSE_OUT_REFUSED', `closing is refused: ${problems.join(' ')}`);
     },
   );
 
@@ -473,7 +392,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     await save('incident.escalated', 'system', { reason: 'not stabilised by its deadline' });
     await condition(() => !!incident.stabilisedAt);
   }
-  await caseRuntime.moveTo('evaluation', { actorId: 'system', dueAt: null, data: incident });
+  await moveTo('evaluation', { actorId: 'system', dueAt: null, data: incident });
 
   // Close-out approval: not by the owner or reporter; two approvers for I–II.
   for (let attempt = 1; ; attempt++) {
@@ -494,7 +413,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     });
     if (approval.status === 'approved') break;
     closeOutRequested = false;
-    await caseRuntime.moveTo(openItems.size ? 'rectification' : 'evaluation', {
+    await moveTo(openItems.size ? SHARED_STAGES.rectification : 'evaluation', {
       actorId: approval.votes.at(-1)?.userId ?? 'system',
       action: 'incident.close_out_refused',
       reason: approval.votes.at(-1)?.comment ?? approval.status,

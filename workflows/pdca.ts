@@ -9,7 +9,8 @@
  * (continue-as-new), carrying the gaps over, escalating to management after a
  * number of cycles.
  */
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { PDCA_STAGE, pdcaContract } from '../contracts/pdca';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
@@ -27,13 +28,11 @@ import {
   type PlanAction,
 } from '../domain/pdca';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import { hasAnyRole, type Actor } from '../domain/roles';
-import { caseSnapshotQuery, recordPdcaActualsUpdate, revisePdcaPlanUpdate, standardisePdcaUpdate } from './definitions';
+import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { executeItem, itemsFinished } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
-import { CaseRuntime } from './shared/caseRuntime';
-import { setStep } from './shared/settle';
+import { CaseRuntime, refuse } from './shared/caseRuntime';
 
 export interface PdcaInput {
   caseId: string;
@@ -63,10 +62,6 @@ const PLAN_POLICY: ApprovalPolicy = {
   needsConditions: [],
 };
 
-function refuse(code: string, message: string): never {
-  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
-}
-
 export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: number; outcome: string }> {
   const cycle: {
     actions: PlanAction[] | null;
@@ -76,6 +71,10 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     recheck: Record<string, number> | null;
     itemTaskIds: string[];
     awaiting: 'plan' | 'actuals' | 'standardise' | 'recheck' | null;
+    /** Who took the latest of each step: the audit rows that follow it name them, not the cycle owner. */
+    plannedBy: string;
+    measuredBy: string | null;
+    adoptedBy: string | null;
   } = {
     actions: input.actions ?? null,
     actuals: null,
@@ -85,6 +84,10 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     itemTaskIds: [],
     // A re-planned cycle accepts its plan from the moment the case shows stage "plan".
     awaiting: input.actions ? null : 'plan',
+    // The first plan comes with the cycle, from whoever opened it.
+    plannedBy: input.initiatorId,
+    measuredBy: null,
+    adoptedBy: null,
   };
   const data = () => ({
     cycleKey: input.cycleKey,
@@ -107,7 +110,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     businessKey: input.cycleKey,
     title: `${input.title} (cycle ${input.cycle})`,
     description: input.objective,
-    stage: cycle.actions ? 'plan_approval' : 'plan',
+    stage: cycle.actions ? PDCA_STAGE.awaitingApproval : PDCA_STAGE.plan,
     initiatorId: input.initiatorId,
     ownerId: input.ownerId,
     ownerRole: 'manager',
@@ -119,62 +122,66 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
   const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
-  const isOwner = (actor: Actor) => actor.userId === input.ownerId || hasAnyRole(actor, ['manager']);
   const ownerKpis = input.kpis.filter((k) => !(PLATFORM_KPIS as readonly string[]).includes(k.key));
+  const { steps } = pdcaContract;
 
-  setStep(
-    revisePdcaPlanUpdate,
-    async ({ actions }) => {
+  // Who may take each step, where and with what input: the contract. The
+  // rules below are what the stage alone does not say.
+  caseRuntime.step(
+    steps.plan,
+    async ({ actor, actions }) => {
       cycle.actions = actions;
-      cycle.awaiting = null;
-      return { stage: 'plan' };
-    },
-    {
-      validator: ({ actor, actions }) => {
-        if (cycle.awaiting !== 'plan')
-          refuse('WRONG_STAGE', `the cycle is in ${caseRuntime.stage}, not awaiting its plan`);
-        if (!isOwner(actor)) refuse('ROLE_NOT_PERMITTED', 'the cycle owner or a manager plans it');
-        const problem = actionsProblem(actions);
-        if (problem) refuse('INVALID_PLAN', problem);
-      },
-    },
-  );
-  setStep(
-    recordPdcaActualsUpdate,
-    async ({ actuals }) => {
-      if (cycle.awaiting === 'recheck') cycle.recheck = { ...cycle.recheck, ...actuals };
-      else cycle.actuals = { ...cycle.actuals, ...actuals };
+      cycle.plannedBy = actor.userId;
       cycle.awaiting = null;
       return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, actuals }) => {
-        if (cycle.awaiting !== 'actuals' && cycle.awaiting !== 'recheck')
-          refuse('WRONG_STAGE', `the cycle is in ${caseRuntime.stage}, not awaiting KPI values`);
-        if (!isOwner(actor)) refuse('ROLE_NOT_PERMITTED', 'the cycle owner or a manager enters KPI values');
-        for (const k of ownerKpis) {
-          if (typeof actuals?.[k.key] !== 'number' || !Number.isFinite(actuals[k.key]))
-            refuse('INVALID_ACTUALS', `a value for ${k.key} is required`);
-        }
-        const unknown = Object.keys(actuals ?? {}).filter((key) => !ownerKpis.some((k) => k.key === key));
-        if (unknown.length) refuse('INVALID_ACTUALS', `not KPIs the owner enters here: ${unknown.join(', ')}`);
-      },
+    ({ actions }) => {
+      if (cycle.awaiting !== 'plan') refuse('WRONG_STAGE', 'the plan of this cycle is already submitted');
+      const problem = actionsProblem(actions);
+      if (problem) refuse('INVALID_PLAN', problem);
     },
   );
-  setStep(
-    standardisePdcaUpdate,
-    async ({ adopted }) => {
-      cycle.adopted = adopted.trim();
+  caseRuntime.step(
+    steps.actuals,
+    async ({ actor, actuals }) => {
+      if (cycle.awaiting === 'recheck') cycle.recheck = { ...cycle.recheck, ...actuals };
+      else cycle.actuals = { ...cycle.actuals, ...actuals };
+      cycle.measuredBy = actor.userId;
       cycle.awaiting = null;
-      return { stage: 'act' };
+      return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, adopted }) => {
-        if (cycle.awaiting !== 'standardise')
-          refuse('WRONG_STAGE', `the cycle is in ${caseRuntime.stage}, not awaiting standardisation`);
-        if (!isOwner(actor)) refuse('ROLE_NOT_PERMITTED', 'the cycle owner or a manager records what is standardised');
-        if (!adopted?.trim()) refuse('INVALID_STANDARDISATION', 'say what is adopted as the standard');
-      },
+    ({ actuals }) => {
+      if (cycle.awaiting !== 'actuals' && cycle.awaiting !== 'recheck')
+        refuse(
+          'WRONG_STAGE',
+          caseRuntime.stage === PDCA_STAGE.check
+            ? 'the cycle is in check but not awaiting KPI values: they are entered at the check date'
+            : 'the cycle is in effectiveness_watch but not awaiting KPI values: they are entered when the window ends',
+        );
+      for (const k of ownerKpis) {
+        if (typeof actuals[k.key] !== 'number' || !Number.isFinite(actuals[k.key]))
+          refuse('INVALID_ACTUALS', `a value for ${k.key} is required`);
+      }
+      const unknown = Object.keys(actuals).filter((key) => !ownerKpis.some((k) => k.key === key));
+      if (unknown.length) refuse('INVALID_ACTUALS', `not KPIs the owner enters here: ${unknown.join(', ')}`);
+    },
+  );
+  caseRuntime.step(
+    steps.standardise,
+    async ({ actor, adopted }) => {
+      cycle.adopted = adopted.trim();
+      cycle.adoptedBy = actor.userId;
+      cycle.awaiting = null;
+      return { stage: caseRuntime.stage };
+    },
+    () => {
+      if (cycle.awaiting !== 'standardise')
+        refuse(
+          'WRONG_STAGE',
+          cycle.adopted
+            ? 'the cycle is already standardised'
+            : 'the cycle missed its targets: the next cycle is planned, nothing is standardised',
+        );
     },
   );
 
@@ -192,16 +199,21 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   for (let round = 1; ; round++) {
     if (!cycle.actions) {
       cycle.awaiting = 'plan';
-      await caseRuntime.moveTo('plan', { actorId: 'system', data: data() });
+      await caseRuntime.moveTo(PDCA_STAGE.plan, { actorId: 'system', data: data() });
       await condition(() => !!cycle.actions);
     }
-    await caseRuntime.moveTo('plan_approval', { actorId: input.ownerId, action: 'pdca.plan_submitted', data: data() });
+    await caseRuntime.moveTo(PDCA_STAGE.awaitingApproval, {
+      actorId: cycle.plannedBy,
+      action: 'pdca.plan_submitted',
+      data: data(),
+    });
     const approval = await desk.request({
       name: `c${input.cycle}-plan-approval-${round}`,
       title: `Approve the improvement plan: ${input.title} (cycle ${input.cycle})`,
       candidateRoles: ['approver'],
       approvalsRequired: 1,
-      excludedUserIds: [...new Set([input.ownerId, input.initiatorId])],
+      // Nor by whoever wrote this plan.
+      excludedUserIds: [...new Set([input.ownerId, input.initiatorId, cycle.plannedBy])],
       timings: approvalTimings,
       policy: PLAN_POLICY,
     });
@@ -213,7 +225,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   const doStartedAt = Date.now();
   const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
   cycle.itemTaskIds = cycle.actions!.map((_, i) => `${input.caseId}:c${input.cycle}:action:${i + 1}`);
-  await caseRuntime.moveTo('do', { actorId: 'system', data: data() });
+  await caseRuntime.moveTo(PDCA_STAGE.do, { actorId: 'system', data: data() });
   await Promise.all(
     cycle.actions!.map((action, i) =>
       executeItem({
@@ -235,7 +247,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
 
   // Check at the check date: platform KPIs computed, the rest entered, then verified.
   const checkAt = doStartedAt + parseDuration(input.checkIn);
-  await caseRuntime.moveTo('check', {
+  await caseRuntime.moveTo(PDCA_STAGE.check, {
     actorId: 'system',
     dueAt: new Date(Math.max(checkAt, Date.now())).toISOString(),
     data: data(),
@@ -246,6 +258,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     const computed = platform.length ? await acts.computePlatformKpis({ keys: platform }) : {};
     if (kind === 'actuals') cycle.actuals = { ...computed };
     else cycle.recheck = { ...computed };
+    cycle.measuredBy = null;
     if (ownerKpis.length) {
       cycle.awaiting = kind;
       await caseRuntime.recordData(`pdca.awaiting_${kind}`, { actorId: 'system', data: data() });
@@ -255,18 +268,26 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   for (let round = 1; ; round++) {
     await measure('actuals');
     cycle.results = checkKpis(input.kpis, cycle.actuals!).results;
-    await caseRuntime.moveTo('verification', { actorId: input.ownerId, action: 'pdca.checked', data: data() });
+    // Checked by whoever entered the values; by the platform when it computed them all.
+    await caseRuntime.moveTo(PDCA_STAGE.awaitingApproval, {
+      actorId: cycle.measuredBy ?? 'system',
+      action: 'pdca.checked',
+      data: data(),
+    });
     const verification = await desk.request({
       name: `c${input.cycle}-verification-${round}`,
       title: `Verify the results independently: ${input.title} (cycle ${input.cycle})`,
       candidateRoles: ['approver'],
       approvalsRequired: 1,
-      excludedUserIds: [...new Set([input.ownerId, input.initiatorId])],
+      // Independent: not by whoever entered the values either.
+      excludedUserIds: [
+        ...new Set([input.ownerId, input.initiatorId, ...(cycle.measuredBy ? [cycle.measuredBy] : [])]),
+      ],
       timings: approvalTimings,
       policy: PLAN_POLICY,
     });
     if (verification.status === 'approved') break;
-    await caseRuntime.moveTo('check', {
+    await caseRuntime.moveTo(PDCA_STAGE.check, {
       actorId: 'system',
       action: 'pdca.results_disputed',
       reason: verification.votes.at(-1)?.comment,
@@ -289,21 +310,22 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     });
   };
   if (!checkKpis(input.kpis, cycle.actuals!).allMet) {
-    await caseRuntime.moveTo('act', { actorId: 'system', action: 'pdca.targets_missed', data: data() });
+    await caseRuntime.moveTo(PDCA_STAGE.act, { actorId: 'system', action: 'pdca.targets_missed', data: data() });
     return nextCycle(carryOverKpis(results), 'targets missed; gaps carried into the next cycle');
   }
   cycle.awaiting = 'standardise';
-  await caseRuntime.moveTo('act', { actorId: 'system', action: 'pdca.targets_met', data: data() });
+  await caseRuntime.moveTo(PDCA_STAGE.act, { actorId: 'system', action: 'pdca.targets_met', data: data() });
   await condition(() => cycle.awaiting === null);
   if (input.effectivenessWindow) {
-    await caseRuntime.moveTo('effectiveness_watch', {
-      actorId: input.ownerId,
+    await caseRuntime.moveTo(PDCA_STAGE.effectivenessWatch, {
+      actorId: cycle.adoptedBy ?? 'system',
       action: 'pdca.standardised',
       dueAt: new Date(Date.now() + parseDuration(input.effectivenessWindow)).toISOString(),
       data: data(),
     });
     await condition(() => false, parseDuration(input.effectivenessWindow));
     await measure('recheck');
+    await caseRuntime.recordData('pdca.rechecked', { actorId: cycle.measuredBy ?? 'system', data: data() });
     const slip = regressed(results, cycle.recheck!);
     if (slip.regressed) {
       const slipped = results
@@ -318,6 +340,11 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       return nextCycle(slipped, `reopened: ${slip.slipped.join(', ')} slipped back within the effectiveness window`);
     }
   }
-  await caseRuntime.close('standardised', { actorId: 'system', reason: cycle.adopted ?? undefined, data: data() });
+  // Without a watch, standardising closes the cycle at once: the close is that step's.
+  await caseRuntime.close('standardised', {
+    actorId: input.effectivenessWindow ? 'system' : (cycle.adoptedBy ?? 'system'),
+    reason: cycle.adopted ?? undefined,
+    data: data(),
+  });
   return { cycle: input.cycle, outcome: 'standardised' };
 }

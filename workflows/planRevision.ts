@@ -1,18 +1,21 @@
 /**
  * Emergency plan revision (预案修订), DOMAIN.md §4: draft → review →
  * approval (segregation of duties) → published, with the version history kept.
+ * Its steps, stages and id: contracts/planRevision.ts; review and approval
+ * both show the stage awaiting_approval.
  * A published version starts the plan's revision clock: it falls due three
  * years after approval, with a reminder before and escalation at the due date.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
+import { SHARED_STAGES } from '../contracts/core';
+import { planRevisionContract, planRevisionKey, type PlanRevisionStage } from '../contracts/planRevision';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS } from '../domain/deadlines';
-import { caseSnapshotQuery, submitPlanDraftUpdate } from './definitions';
+import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
-import { setStep } from './shared/settle';
 
 export interface PlanRevisionInput {
   caseId: string;
@@ -42,10 +45,10 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: 'plan_revision',
-    businessKey: `${input.planId}:v${input.version}`,
+    businessKey: planRevisionKey(input.planId, input.version),
     title: `Revise ${input.planTitle} to v${input.version}`,
     description: input.reason,
-    stage: 'draft',
+    stage: 'draft' satisfies PlanRevisionStage,
     initiatorId: input.initiatorId,
     ownerId: input.ownerId,
     ownerRole: 'manager',
@@ -63,44 +66,24 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
   const desk = new ApprovalDesk(caseRuntime);
   const timings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
 
-  setStep(
-    submitPlanDraftUpdate,
-    async ({ actor, summary, document }) => {
-      draft.summary = summary.trim();
-      draft.document = document;
-      draft.by = actor.userId;
-      awaitingDraft = false;
-      await caseRuntime.moveTo('review', {
-        actorId: actor.userId,
-        action: 'plan.draft_submitted',
-        data: { ...caseRuntime.record.data, draft },
-        payload: { summary: draft.summary, sha256: document.sha256 },
-      });
-      return { stage: 'review' };
-    },
-    {
-      validator: ({ actor, summary, document }) => {
-        if (!awaitingDraft)
-          throw ApplicationFailure.create({
-            type: 'NOT_AWAITING_DRAFT',
-            message: `the revision is in ${caseRuntime.stage}`,
-            nonRetryable: true,
-          });
-        if (actor.userId !== input.ownerId)
-          throw ApplicationFailure.create({
-            type: 'NOT_THE_OWNER',
-            message: 'the plan owner drafts its revision',
-            nonRetryable: true,
-          });
-        if (!summary?.trim() || !document?.id)
-          throw ApplicationFailure.create({
-            type: 'INVALID_DRAFT',
-            message: 'a draft needs a summary of changes and the document',
-            nonRetryable: true,
-          });
-      },
-    },
-  );
+  // Typed by the contract's stages, so a stage the contract does not name is a compile error.
+  const moveTo = (stage: PlanRevisionStage, options: Parameters<CaseRuntime['moveTo']>[1]) =>
+    caseRuntime.moveTo(stage, options);
+
+  // The plan owner drafts (who and when: the contract); the route has stored the document.
+  caseRuntime.step(planRevisionContract.steps.draft, async ({ actor, summary, document }) => {
+    draft.summary = summary.trim();
+    draft.document = document;
+    draft.by = actor.userId;
+    awaitingDraft = false;
+    await moveTo(SHARED_STAGES.awaitingApproval, {
+      actorId: actor.userId,
+      action: 'plan.draft_submitted',
+      data: { ...caseRuntime.record.data, draft },
+      payload: { summary: draft.summary, sha256: document.sha256 },
+    });
+    return { stage: caseRuntime.stage };
+  });
 
   await caseRuntime.open();
   for (;;) {
@@ -119,7 +102,8 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
     const approval =
       review.status === 'approved'
         ? await (async () => {
-            await caseRuntime.moveTo('approval', {
+            // Still awaiting approval: the stage stays, the audit trail records the review.
+            await moveTo(SHARED_STAGES.awaitingApproval, {
               actorId: review.votes.at(-1)?.userId ?? 'system',
               action: 'plan.reviewed',
             });
@@ -135,7 +119,7 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
           })()
         : review;
     if (approval.status === 'approved') {
-      await caseRuntime.moveTo('published', {
+      await moveTo('published', {
         actorId: approval.votes.at(-1)?.userId ?? 'system',
         action: 'plan.approved',
       });
@@ -157,7 +141,7 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
     }
     // Returned (or lapsed): back to the owner for another draft.
     awaitingDraft = true;
-    await caseRuntime.moveTo('draft', {
+    await moveTo('draft', {
       actorId: approval.votes.at(-1)?.userId ?? 'system',
       action: 'plan.returned_to_draft',
       reason: approval.votes.at(-1)?.comment ?? approval.status,

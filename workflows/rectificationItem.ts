@@ -27,6 +27,8 @@ import {
   type RectificationResult,
 } from './definitions';
 import { GovDueAt, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from './searchAttributes';
+import { inputRefusal } from '../contracts/core';
+import { taskContract } from '../contracts/tasks';
 import { acts } from './shared/activities';
 
 export interface RectificationItemInput {
@@ -101,7 +103,13 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
       });
       return { status: item.status, submissions };
     },
-    { validator: ({ actor, evidence }) => refuse(checkSubmission(item, actor, evidence?.length ?? 0)) },
+    {
+      validator: ({ actor, ...input }) =>
+        refuse(
+          checkSubmission(item, actor, input.evidence?.length ?? 0) ??
+            inputRefusal(taskContract.steps.submission, input),
+        ),
+    },
   );
 
   setHandler(
@@ -135,7 +143,13 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
       }
       return { status: item.status, submissions };
     },
-    { validator: ({ actor, verdict, reason }) => refuse(checkVerification(item, actor, verdict, reason)) },
+    {
+      validator: ({ actor, ...input }) =>
+        refuse(
+          checkVerification(item, actor, input.verdict, input.reason) ??
+            inputRefusal(taskContract.steps.verification, input),
+        ),
+    },
   );
 
   setHandler(caseSnapshotQuery, () => ({

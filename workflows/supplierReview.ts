@@ -7,13 +7,19 @@
  * One case per supplier per year: the workflow id is
  * supplier-review:<credit code>:<year>, so a second start is refused.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
+import {
+  REVIEW_STAGE,
+  supplierReviewContract,
+  supplierReviewKey,
+  type ReviewChecksInput,
+  type ReviewStepResult,
+} from '../contracts/supplierReview';
 import type { ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS, rectificationReminderAt } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import { hasAnyRole } from '../domain/roles';
 import {
   applyHandbookRules,
   CONDITION_TYPES,
@@ -24,7 +30,6 @@ import {
   REVIEW_DOCUMENTS,
   scoreProblem,
   SUPPLIER_DECISIONS,
-  SUPPLIER_TIERS,
   type ConditionType,
   type DimensionScores,
   type ReviewCondition,
@@ -33,19 +38,12 @@ import {
   type RuleFinding,
   type SupplierDecision,
 } from '../domain/supplierReview';
-import {
-  caseSnapshotQuery,
-  recordReviewChecksUpdate,
-  scoreReviewUpdate,
-  submitReviewDocumentUpdate,
-  type ReviewChecksInput,
-} from './definitions';
+import { caseSnapshotQuery } from './definitions';
 import type { RectificationItemResult } from './rectificationItem';
 import { acts } from './shared/activities';
 import { executeItem } from './shared/items';
 import { ApprovalDesk, type ApprovalOutcome } from './shared/approvals';
-import { CaseRuntime } from './shared/caseRuntime';
-import { setStep } from './shared/settle';
+import { CaseRuntime, refuse } from './shared/caseRuntime';
 
 export interface SupplierReviewTimings {
   /** Documents are due this long after the review opens. */
@@ -96,7 +94,8 @@ export interface SupplierReviewData extends Record<string, unknown> {
   reviewerId: string;
   documents: Partial<Record<ReviewDocument, ReviewDocumentRecord>>;
   missingDocuments: ReviewDocument[];
-  checks?: Omit<ReviewChecksInput, 'actor'> & { provider: string; by: string; at: string };
+  /** Entered by the reviewer, or supplied by the configured provider (whose rating may be any agency's). */
+  checks?: Omit<ReviewChecksInput, 'creditRating'> & { creditRating: string; provider: string; by: string; at: string };
   scores?: {
     dimensions: DimensionScores;
     impact: number;
@@ -130,10 +129,6 @@ export const SUPPLIER_REVIEW_POLICY: ApprovalPolicy = {
   conditionTypes: [...CONDITION_TYPES],
 };
 
-function refuse(code: string, message: string): never {
-  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
-}
-
 export function parseCondition(text: string): ReviewCondition {
   const at = text.indexOf(':');
   return { type: text.slice(0, at) as ConditionType, detail: text.slice(at + 1).trim() };
@@ -160,9 +155,9 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: 'supplier_review',
-    businessKey: `${input.supplierId}:${input.reviewYear}`,
+    businessKey: supplierReviewKey(input.supplierId, input.reviewYear),
     title: `Supplier review ${input.reviewYear}: ${input.supplierName}`,
-    stage: 'documents',
+    stage: REVIEW_STAGE.documents,
     initiatorId: input.initiatorId,
     ownerId: input.reviewerId,
     ownerRole: 'manager',
@@ -173,45 +168,30 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
   });
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
-  const isReviewer = (userId: string) => userId === input.reviewerId;
+  const { steps } = supplierReviewContract;
 
-  setStep(
-    submitReviewDocumentUpdate,
-    async ({ actor, documentType, evidence }) => {
-      review.documents[documentType as ReviewDocument] = {
-        evidenceId: evidence.id,
-        sha256: evidence.sha256,
-        fileName: evidence.fileName,
-        by: actor.userId,
-        at: new Date().toISOString(),
-      };
-      const received = REVIEW_DOCUMENTS.filter((d) => review.documents[d]);
-      // The stage the step was taken in: the main flow may move on meanwhile.
-      const stage = caseRuntime.stage;
-      await caseRuntime.recordData('supplier_review.document_received', {
-        actorId: actor.userId,
-        data: review,
-        payload: { documentType, evidenceId: evidence.id, sha256: evidence.sha256 },
-      });
-      return { stage, received, missing: REVIEW_DOCUMENTS.filter((d) => !review.documents[d]) };
-    },
-    {
-      validator: ({ actor, documentType }) => {
-        if (caseRuntime.stage !== 'documents')
-          refuse('NOT_AWAITING_DOCUMENTS', 'the review is past its documents stage');
-        if (!(REVIEW_DOCUMENTS as readonly string[]).includes(documentType)) {
-          refuse('INVALID_DOCUMENT', `documentType must be one of ${REVIEW_DOCUMENTS.join(', ')}`);
-        }
-        if (!isReviewer(actor.userId) && !hasAnyRole(actor, ['manager', 'action_owner'])) {
-          refuse('ROLE_NOT_PERMITTED', 'documents are supplied by the reviewer, a manager or an action owner');
-        }
-      },
-    },
-  );
+  caseRuntime.step(steps.documents, async ({ actor, documentType, evidence }): Promise<ReviewStepResult> => {
+    review.documents[documentType] = {
+      evidenceId: evidence.id,
+      sha256: evidence.sha256,
+      fileName: evidence.fileName,
+      by: actor.userId,
+      at: new Date().toISOString(),
+    };
+    const received = REVIEW_DOCUMENTS.filter((d) => review.documents[d]);
+    // The stage the step was taken in: the main flow may move on meanwhile.
+    const stage = caseRuntime.stage;
+    await caseRuntime.recordData('supplier_review.document_received', {
+      actorId: actor.userId,
+      data: review,
+      payload: { documentType, evidenceId: evidence.id, sha256: evidence.sha256 },
+    });
+    return { stage, received, missing: REVIEW_DOCUMENTS.filter((d) => !review.documents[d]) };
+  });
 
-  setStep(
-    recordReviewChecksUpdate,
-    async ({ actor, ...checks }) => {
+  caseRuntime.step(
+    steps.checks,
+    async ({ actor, ...checks }): Promise<ReviewStepResult> => {
       review.checks = { ...checks, provider: 'reviewer', by: actor.userId, at: new Date().toISOString() };
       const stage = caseRuntime.stage;
       await caseRuntime.recordData('supplier_review.checks_recorded', {
@@ -221,26 +201,17 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
       });
       return { stage };
     },
-    {
-      validator: ({ actor, creditRating, backgroundCheck }) => {
-        if (caseRuntime.stage !== 'checks' || review.checks)
-          refuse('NOT_AWAITING_CHECKS', 'the review is not awaiting checks');
-        if (!isReviewer(actor.userId)) refuse('NOT_THE_REVIEWER', 'only the review’s reviewer enters the checks');
-        if (!/^(AAA|AA|A|BBB|BB|B|CCC|CC|C|D)$/.test(creditRating ?? '')) {
-          refuse('INVALID_CHECKS', 'creditRating must be one of AAA, AA, A, BBB, BB, B, CCC, CC, C, D');
-        }
-        if (backgroundCheck !== 'clear' && backgroundCheck !== 'concerns') {
-          refuse('INVALID_CHECKS', 'backgroundCheck must be clear or concerns');
-        }
-      },
+    // The provider may have supplied them, or the reviewer sent them twice.
+    () => {
+      if (review.checks) refuse('NOT_AWAITING_CHECKS', 'the checks are already in');
     },
   );
 
-  setStep(
-    scoreReviewUpdate,
-    async ({ actor, scores, impact, proposedTier, comment }) => {
+  caseRuntime.step(
+    steps.scores,
+    async ({ actor, scores, impact, proposedTier, comment }): Promise<ReviewStepResult> => {
       review.scores = {
-        dimensions: scores as DimensionScores,
+        dimensions: scores,
         impact,
         proposedTier,
         comment,
@@ -249,19 +220,11 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
       };
       return { stage: caseRuntime.stage };
     },
-    {
-      validator: ({ actor, scores, impact, proposedTier }) => {
-        if (caseRuntime.stage !== 'scoring' || review.scores)
-          refuse('NOT_AWAITING_SCORES', 'the review is not awaiting scores');
-        if (!isReviewer(actor.userId)) refuse('NOT_THE_REVIEWER', 'only the review’s reviewer scores it');
-        const problem = scoreProblem(scores);
-        if (problem) refuse('INVALID_SCORES', problem);
-        if (proposedTier !== undefined && !(SUPPLIER_TIERS as readonly string[]).includes(proposedTier)) {
-          refuse('INVALID_SCORES', `proposedTier must be one of ${SUPPLIER_TIERS.join(', ')}`);
-        }
-        if (!Number.isInteger(impact) || impact < 1 || impact > 5)
-          refuse('INVALID_SCORES', 'impact must be an integer from 1 to 5');
-      },
+    ({ scores }) => {
+      if (review.scores) refuse('NOT_AWAITING_SCORES', 'the review is already scored');
+      // The handbook's own rule for the scores, which the schema mirrors.
+      const problem = scoreProblem(scores);
+      if (problem) refuse('INVALID_SCORES', problem);
     },
   );
 
@@ -279,7 +242,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     await acts.openTask({
       taskId,
       caseId: input.caseId,
-      kind: 'review',
+      kind: 'step',
       title,
       candidateRoles: ['manager'],
       assigneeId: input.reviewerId,
@@ -351,7 +314,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
   review.findings = applyHandbookRules(records, input.reviewYear);
   const provided = await acts.runSupplierChecks({ supplierId: input.supplierId, supplierName: input.supplierName });
   const checksDueAt = new Date(Date.now() + parseDuration(timings.stepDueIn)).toISOString();
-  await caseRuntime.moveTo('checks', {
+  await caseRuntime.moveTo(REVIEW_STAGE.checks, {
     actorId: 'system',
     dueAt: checksDueAt,
     data: review,
@@ -379,7 +342,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
 
   // 3. Scoring and grading by the risk matrix and the handbook's rules.
   const scoringDueAt = new Date(Date.now() + parseDuration(timings.stepDueIn)).toISOString();
-  await caseRuntime.moveTo('scoring', { actorId: 'system', dueAt: scoringDueAt, data: review });
+  await caseRuntime.moveTo(REVIEW_STAGE.scoring, { actorId: 'system', dueAt: scoringDueAt, data: review });
   const scoringStep = await reviewerStep(
     'scoring',
     `Score the five dimensions: ${input.supplierName}`,
@@ -398,7 +361,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     backgroundCheck: review.checks?.backgroundCheck,
   });
   const grade = review.grade;
-  await caseRuntime.moveTo('decision', {
+  await caseRuntime.moveTo(REVIEW_STAGE.awaitingApproval, {
     actorId: scores.by,
     action: 'supplier_review.graded',
     riskLevel: grade.riskGrade,
@@ -462,7 +425,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
   if (workItems.length) {
     const itemsDueAt = new Date(Date.now() + parseDuration(timings.rectification.dueIn)).toISOString();
     review.rectificationTaskIds = workItems.map((_, i) => `${input.caseId}:rectification:${i + 1}`);
-    await caseRuntime.moveTo('rectification', { actorId: 'system', dueAt: itemsDueAt, data: review });
+    await caseRuntime.moveTo(REVIEW_STAGE.rectification, { actorId: 'system', dueAt: itemsDueAt, data: review });
     rectifications.push(
       ...(await Promise.all(
         workItems.map((item, i) =>

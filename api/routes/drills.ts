@@ -9,14 +9,11 @@ import { ensureDrillProgramme, openAnnualDrills, startDrillCase, startPlanRevisi
 import { withAuditedWrite } from '../../db/audit';
 import { auditEvents, cases, emergencyPlans, planVersions, tasks } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
-import { DRILL_MODULES, PLAN_TYPES } from '../../domain/drills';
-import {
-  evaluateDrillUpdate,
-  planDrillUpdate,
-  recordDrillConductUpdate,
-  submitDrillSummaryUpdate,
-  submitPlanDraftUpdate,
-} from '../../workflows/definitions';
+import { PLAN_TYPES } from '../../domain/drills';
+import { REFUSAL_KINDS } from '../../contracts';
+import { stepRefusal } from '../../contracts/core';
+import { DRILL_ID_PATTERN, drillContract } from '../../contracts/drill';
+import { PLAN_REVISION_ID_PATTERN, PlanDraftSchema, planRevisionContract } from '../../contracts/planRevision';
 import type { DrillData } from '../../workflows/drill';
 import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toCaseDto, toTaskDto } from '../dto';
@@ -27,7 +24,7 @@ import { approvalTimingsProblem } from './supplierReviews';
 import {
   actorOf,
   bearer,
-  caseSteps,
+  contractSteps,
   errorResponses,
   requireActiveUser,
   router,
@@ -38,18 +35,18 @@ import {
 import { evidenceBodyLimit, storeEvidence } from './evidence';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
-/** A moment that has happened: a drill not yet held cannot be recorded as conducted. */
-const pastInstant = z.iso
-  .datetime({ offset: true })
-  .refine((t) => Date.parse(t) <= Date.now() + 5 * 60_000, 'is in the future');
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 const PlanIdParam = z.object({ planId: z.string().regex(BUSINESS_KEY_PATTERN, 'a plan id') });
 const DrillIdParam = z.object({
-  caseId: z.string().regex(/^drill:[A-Za-z0-9._-]+:\d{4}$/, 'a drill id: drill:<planId>:<year>'),
+  caseId: z.string().regex(DRILL_ID_PATTERN, 'a drill id: drill:<planId>:<year>'),
 });
 const RevisionIdParam = z.object({
-  caseId: z.string().regex(/^plan-revision:[A-Za-z0-9._-]+:v\d+$/, 'a revision id: plan-revision:<planId>:v<n>'),
+  caseId: z.string().regex(PLAN_REVISION_ID_PATTERN, 'a revision id: plan-revision:<planId>:v<n>'),
 });
+/** The draft is an upload: its route is written here, its Update, input and rules come from the contract. */
+const DRAFT_STEP = planRevisionContract.steps.draft;
+/** A refusal's answer, as the API gives it when a workflow refuses. */
+const KIND_ERROR = { conflict: 'CONFLICT', forbidden: 'FORBIDDEN', unprocessable: 'UNPROCESSABLE' } as const;
 const DrillTimingsSchema = z
   .object({
     dueIn: durationSchema.optional(),
@@ -255,7 +252,12 @@ export function drillRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/plan-revisions/{caseId}/draft',
       tags: ['Emergency plans'],
-      summary: 'Submit the revised plan document and the summary of changes (the plan owner; multipart: file, summary)',
+      summary: `${DRAFT_STEP.summary} (multipart: file, summary)`,
+      description: [
+        `Who: ${DRAFT_STEP.who}.`,
+        `Allowed in: ${(DRAFT_STEP.stages as readonly string[]).join(', ')}.`,
+        `Refusals: ROLE_NOT_PERMITTED (403), ${DRAFT_STEP.stageRefusal} (409), both checked before the file is stored.`,
+      ].join(' '),
       security: bearer,
       middleware: [evidenceBodyLimit(settings.maxEvidenceBytes)] as const,
       request: {
@@ -268,7 +270,7 @@ export function drillRoutes(deps: AppDeps) {
                 file: z
                   .custom<File>((v) => v instanceof File, 'attach the plan document as form field "file"')
                   .openapi({ type: 'string', format: 'binary' }),
-                summary: text(5000),
+                summary: PlanDraftSchema.shape.summary,
               }),
             },
           },
@@ -292,11 +294,21 @@ export function drillRoutes(deps: AppDeps) {
         throw new ApiError('PAYLOAD_TOO_LARGE', `evidence files are limited to ${settings.maxEvidenceBytes} bytes`);
       const revision = await loadCase(caseId, 'plan_revision');
       const user = c.get('user');
-      // Same rule as the workflow's validator, checked before the file is stored.
-      if (user.id !== revision.ownerId)
-        throw new ApiError('FORBIDDEN', 'the plan owner drafts its revision', undefined, 'NOT_THE_OWNER');
-      if (revision.stage !== 'draft')
-        throw new ApiError('CONFLICT', `revision ${caseId} is in ${revision.stage}, not awaiting a draft`);
+      // The contract's checks (who, then stage) before the file is stored; the validator makes them again.
+      const refusal = stepRefusal(
+        { ...DRAFT_STEP, input: PlanDraftSchema.pick({ summary: true }) },
+        {
+          stage: revision.stage,
+          status: revision.status === 'closed' ? 'closed' : 'open',
+          ownerId: revision.ownerId ?? undefined,
+          label: planRevisionContract.process.replace(/_/g, ' '),
+        },
+        { actor: actorOf(c), summary },
+      );
+      if (refusal) {
+        const kind = REFUSAL_KINDS[refusal.code] ?? 'unprocessable';
+        throw new ApiError(KIND_ERROR[kind], refusal.message, undefined, refusal.code);
+      }
       // A revision ended from outside would refuse the Update after the file was stored.
       const { status } = await temporal.workflow.getHandle(caseId).describe();
       if (status.name !== 'RUNNING') {
@@ -310,11 +322,11 @@ export function drillRoutes(deps: AppDeps) {
         uploadedBy: user.id,
         requestId: c.get('requestId'),
       });
-      const result = await sendCaseUpdate(temporal, caseId, submitPlanDraftUpdate, {
+      const result = (await sendCaseUpdate(temporal, caseId, DRAFT_STEP.update, {
         actor: actorOf(c),
         summary,
         document: { id: stored.id, sha256: stored.sha256 },
-      });
+      })) as { stage: string };
       return c.json({ ...result, evidenceId: stored.id, sha256: stored.sha256 }, 200);
     },
   );
@@ -381,75 +393,21 @@ export function drillRoutes(deps: AppDeps) {
     },
   );
 
-  const step = caseSteps(app, {
+  contractSteps(app, drillContract, {
     resource: '/api/drills',
     idName: 'caseId',
     idParam: DrillIdParam,
     tag: 'Drills',
     resultSchema: z.object({ stage: z.string() }),
+    temporal,
     load: async (caseId) => (await loadCase(caseId, 'drill')).id,
-  });
-  step(
-    'plan',
-    'Plan the drill: scenario, date, participants (the plan owner or a manager)',
-    z
-      .object({
-        scenario: text(5000),
-        scheduledAt: z.iso.datetime({ offset: true }),
-        participants: z.array(text(200)).min(1).max(200),
-      })
-      .strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, planDrillUpdate, { actor, ...body }),
-  );
-  step(
-    'conduct',
-    'Record the conduct: start, end, observations',
-    z
-      .object({
-        startedAt: pastInstant,
-        endedAt: pastInstant,
-        observations: text(10_000),
-      })
-      .strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, recordDrillConductUpdate, { actor, ...body }),
-  );
-  const moduleScore = z.number().int().min(0).max(100);
-  step(
-    'evaluation',
-    'Score the modules (指挥, 信息通报, 资源调配, 舆情应对) 0–100 against the standard; findings become rectification items',
-    z
-      .object({
-        scores: z
-          .object(
-            Object.fromEntries(DRILL_MODULES.map((m) => [m, moduleScore])) as Record<
-              (typeof DRILL_MODULES)[number],
-              typeof moduleScore
-            >,
-          )
-          .strict(),
-        findings: z
-          .array(
-            z
-              .object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() })
-              .strict(),
-          )
-          .max(50)
-          .default([]),
-      })
-      .strict(),
-    async (id, actor, body) => {
-      for (const f of body.findings) await requireActiveUser(db, f.ownerId, 'findings.ownerId', { mayAct: true });
-      return sendCaseUpdate(temporal, id, evaluateDrillUpdate, { actor, ...body });
+    before: {
+      evaluation: async (body) => {
+        for (const f of body.findings as Array<{ ownerId: string }>)
+          await requireActiveUser(db, f.ownerId, 'findings.ownerId', { mayAct: true });
+      },
     },
-  );
-  step(
-    'summary',
-    'Submit the drill summary report (应急演练总结报告): problems, lessons, changes to the plan',
-    z
-      .object({ problems: text(5000), lessons: text(5000), planChanges: text(5000), revisionNeeded: z.boolean() })
-      .strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, submitDrillSummaryUpdate, { actor, ...body }),
-  );
+  });
 
   async function buildReport(caseId: string): Promise<DrillReport> {
     const row = await loadCase(caseId, 'drill');

@@ -1,7 +1,8 @@
 /**
  * Incidents (突发事件) through the API: report with a suggested grade (an
- * override needs its reason), then each step of the close-out loop as an
- * Update to the incident's workflow. Close-out decisions go through
+ * override needs its reason), then each step of the close-out loop, derived
+ * from the incident's contract (contracts/incident.ts), as an Update to the
+ * incident's workflow. Close-out decisions go through
  * POST /api/tasks/{taskId}/decision; the review report is JSON and HTML.
  */
 import { randomUUID } from 'node:crypto';
@@ -10,17 +11,8 @@ import { startCaseWorkflow } from '../../activities/startCase';
 import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { auditEvents, cases, tasks, users } from '../../db/schema';
-import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
+import { incidentContract, INCIDENT_STAGES } from '../../contracts/incident';
 import { INCIDENT_CATEGORIES, INCIDENT_GRADES, suggestGrade, type IncidentGrade } from '../../domain/incidents';
-import {
-  acknowledgeIncidentUpdate,
-  addIncidentTimelineUpdate,
-  recordIncidentNotificationUpdate,
-  regradeIncidentUpdate,
-  requestIncidentCloseOutUpdate,
-  stabiliseIncidentUpdate,
-  submitIncidentEvaluationUpdate,
-} from '../../workflows/definitions';
 import type { IncidentData, incidentWorkflow } from '../../workflows/incident';
 import type { AuthUser } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
@@ -28,16 +20,7 @@ import { ApiError } from '../errors';
 import { renderIncidentReport, type IncidentReport } from '../reports/incidentReport';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
 import { approvalTimingsProblem } from './supplierReviews';
-import {
-  actorOf,
-  bearer,
-  errorResponses,
-  router,
-  sendCaseUpdate,
-  type AppDeps,
-  caseSteps,
-  reportRoutes,
-} from './common';
+import { bearer, contractSteps, errorResponses, reportRoutes, router, type AppDeps } from './common';
 
 export const ImpactSchema = z
   .object({
@@ -51,7 +34,7 @@ export const ImpactSchema = z
 
 export const ReportIncidentSchema = z
   .object({
-    incidentId: z.string().regex(BUSINESS_KEY_PATTERN, 'letters, digits, ".", "_" or "-"').optional(),
+    incidentId: z.string().regex(incidentContract.keyPattern, 'letters, digits, ".", "_" or "-"').optional(),
     title: z.string().trim().min(1).max(200),
     description: z.string().max(10_000).optional(),
     category: z.enum(INCIDENT_CATEGORIES),
@@ -117,13 +100,13 @@ export async function reportIncident(
   if (!ownerId) throw new ApiError('BAD_REQUEST', 'invalid body: ownerId is required (the reporter is not a manager)');
   await requireManager(deps.db, ownerId);
   const incidentId = body.incidentId ?? `INC-${randomUUID().slice(0, 8).toUpperCase()}`;
-  const caseId = `incident:${incidentId}`;
+  const caseId = incidentContract.caseId(incidentId);
   const started = await startCaseWorkflow<typeof incidentWorkflow>(deps.temporal, {
     workflowType: 'incidentWorkflow',
     caseId,
     taskQueue: deps.settings.taskQueue,
-    process: 'incident',
-    stage: 'reported',
+    process: incidentContract.process,
+    stage: INCIDENT_STAGES[0],
     grade,
     args: [
       {
@@ -163,19 +146,15 @@ async function requireManager(db: Database, userId: string) {
   }
 }
 
-const IdParam = z.object({ incidentId: z.string().regex(BUSINESS_KEY_PATTERN, 'an incident id') });
+const IdParam = z.object({ incidentId: z.string().regex(incidentContract.keyPattern, 'an incident id') });
 const StepSchema = z.object({ stage: z.string(), grade: z.string() }).openapi('IncidentStep');
-/** A moment that has happened: a notification not yet made satisfies no rule. */
-const pastInstant = z.iso
-  .datetime({ offset: true })
-  .refine((t) => Date.parse(t) <= Date.now() + 5 * 60_000, 'is in the future');
 
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 
 export function incidentRoutes(deps: AppDeps) {
   const { db, temporal, settings } = deps;
   const app = router();
-  const caseIdOf = (incidentId: string) => `incident:${incidentId}`;
+  const caseIdOf = incidentContract.caseId;
   async function loadIncident(incidentId: string) {
     const [row] = await db
       .select()
@@ -247,85 +226,28 @@ export function incidentRoutes(deps: AppDeps) {
     },
   );
 
-  const step = caseSteps(app, {
+  contractSteps(app, incidentContract, {
     resource: '/api/incidents',
     idName: 'incidentId',
     idParam: IdParam,
     tag: 'Incidents',
     resultSchema: StepSchema,
+    temporal,
     load: async (id) => (await loadIncident(id)).id,
-  });
-
-  const text = (max: number) => z.string().trim().min(1).max(max);
-  step('acknowledge', 'Acknowledge (the owner or a manager)', z.object({}).strict(), (id, actor) =>
-    sendCaseUpdate(temporal, id, acknowledgeIncidentUpdate, { actor }),
-  );
-  step(
-    'timeline',
-    'Add an on-site handling entry (现场处置)',
-    z.object({ entry: text(5000), at: pastInstant.optional() }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, addIncidentTimelineUpdate, { actor, ...body }),
-  );
-  step(
-    'notifications',
-    'Record who was informed and when (信息通报); regulators where the grade requires',
-    z
-      .object({
-        audience: z.enum(['management', 'regulator', 'affected_users', 'board', 'partners']),
-        notifiedAt: pastInstant,
-        summary: text(5000),
-      })
-      .strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, recordIncidentNotificationUpdate, { actor, ...body }),
-  );
-  step(
-    'stabilise',
-    'Declare the incident stabilised (refused while required notifications are missing)',
-    z.object({ summary: text(5000) }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, stabiliseIncidentUpdate, { actor, ...body }),
-  );
-  step(
-    'regrade',
-    'Regrade up or down with a reason (managers); the response plan follows',
-    z.object({ grade: z.enum(INCIDENT_GRADES), reason: text(2000) }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, regradeIncidentUpdate, { actor, ...body }),
-  );
-  step(
-    'evaluation',
-    'Follow-up evaluation (后续评估): root cause, contributing factors, lessons, rectification items',
-    z
-      .object({
-        rootCause: text(5000),
-        contributingFactors: z.array(text(1000)).max(20).default([]),
-        lessons: text(5000),
-        rectificationItems: z
-          .array(
-            z
-              .object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() })
-              .strict(),
-          )
-          .max(20)
-          .default([]),
-      })
-      .strict(),
-    async (id, actor, body) => {
-      for (const item of body.rectificationItems) {
-        const [owner] = await db.select({ active: users.active }).from(users).where(eq(users.id, item.ownerId));
-        if (!owner?.active)
-          throw new ApiError(
-            'BAD_REQUEST',
-            `invalid body: rectification item owner "${item.ownerId}" is not an active user`,
-          );
-      }
-      return sendCaseUpdate(temporal, id, submitIncidentEvaluationUpdate, { actor, ...body });
+    before: {
+      evaluation: async (body) => {
+        const { rectificationItems } = body as z.output<typeof incidentContract.steps.evaluation.input>;
+        for (const item of rectificationItems) {
+          const [owner] = await db.select({ active: users.active }).from(users).where(eq(users.id, item.ownerId));
+          if (!owner?.active)
+            throw new ApiError(
+              'BAD_REQUEST',
+              `invalid body: rectification item owner "${item.ownerId}" is not an active user`,
+            );
+        }
+      },
     },
-  );
-  step(
-    'close-out',
-    'Request close-out approval (refused, with the reasons, while an item is open or a required review is missing)',
-    z.object({}).strict(),
-    (id, actor) => sendCaseUpdate(temporal, id, requestIncidentCloseOutUpdate, { actor }),
-  );
+  });
 
   async function buildReport(incidentId: string): Promise<IncidentReport> {
     const row = await loadIncident(incidentId);

@@ -8,8 +8,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { startCaseWorkflow } from '../../activities/startCase';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
 import { platformKpis } from '../../activities/pdca';
+import { PDCA_STAGE, pdcaActionsSchema, pdcaContract } from '../../contracts/pdca';
 import { cases, tasks } from '../../db/schema';
-import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
 import {
   actionsProblem,
   controlEffectiveness,
@@ -18,8 +18,8 @@ import {
   PDCA_SOURCES,
   PLATFORM_KPIS,
   type PdcaSource,
+  type PlanAction,
 } from '../../domain/pdca';
-import { recordPdcaActualsUpdate, revisePdcaPlanUpdate, standardisePdcaUpdate } from '../../workflows/definitions';
 import type { pdcaCycleWorkflow } from '../../workflows/pdca';
 import type { AuthUser } from '../auth';
 import { requireRole } from '../auth';
@@ -27,7 +27,7 @@ import { temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
 import { esc, heading, page, table } from '../reports/html';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
-import { bearer, caseSteps, errorResponses, requireActiveUser, router, sendCaseUpdate, type AppDeps } from './common';
+import { bearer, contractSteps, errorResponses, requireActiveUser, router, type AppDeps } from './common';
 import { approvalTimingsProblem } from './supplierReviews';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -46,17 +46,14 @@ const KpiSchema = z
     direction: z.enum(['increase', 'decrease']),
   })
   .strict();
-const ActionSchema = z
-  .object({ title: text(500), ownerId: z.string().min(1).max(64), dueIn: durationSchema.optional() })
-  .strict();
 const CycleBody = z
   .object({
-    cycleKey: z.string().regex(BUSINESS_KEY_PATTERN).optional(),
+    cycleKey: z.string().regex(pdcaContract.keyPattern).optional(),
     title: text(200),
     objective: text(2000),
     ownerId: z.string().min(1).max(64).optional(),
     kpis: z.array(KpiSchema).min(1).max(20),
-    actions: z.array(ActionSchema).min(1).max(30),
+    actions: pdcaActionsSchema,
     checkIn: durationSchema.default('30d').openapi({ description: 'from the start of Do to the check date' }),
     effectivenessWindow: durationSchema
       .optional()
@@ -100,13 +97,13 @@ export function pdcaRoutes(deps: AppDeps) {
     await requireActiveUser(db, ownerId, 'ownerId', { mayAct: true });
     for (const a of body.actions) await requireActiveUser(db, a.ownerId, 'actions.ownerId', { mayAct: true });
     const cycleKey = body.cycleKey ?? `PDCA-${randomUUID().slice(0, 8).toUpperCase()}`;
-    const caseId = `pdca:${cycleKey}`;
+    const caseId = pdcaContract.caseId(cycleKey);
     const started = await startCaseWorkflow<typeof pdcaCycleWorkflow>(temporal, {
       workflowType: 'pdcaCycleWorkflow',
       caseId,
       taskQueue: settings.taskQueue,
       process: 'pdca',
-      stage: 'plan_approval',
+      stage: PDCA_STAGE.awaitingApproval,
       args: [
         {
           caseId,
@@ -187,43 +184,29 @@ export function pdcaRoutes(deps: AppDeps) {
     },
   );
 
-  const step = caseSteps(app, {
+  contractSteps(app, pdcaContract, {
     resource: '/api/improvement-cycles',
     idName: 'cycleKey',
-    idParam: z.object({ cycleKey: z.string().regex(BUSINESS_KEY_PATTERN, 'a cycle key') }),
+    idParam: z.object({ cycleKey: z.string().regex(pdcaContract.keyPattern, 'a cycle key') }),
     tag: 'Improvement (PDCA)',
-    resultSchema: z.object({ stage: z.string() }),
+    resultSchema: z.object({ stage: z.string() }).openapi('ImprovementCycleStep'),
+    temporal,
     load: async (cycleKey) => {
       const [row] = await db
         .select({ id: cases.id })
         .from(cases)
-        .where(eq(cases.id, `pdca:${cycleKey}`));
+        .where(eq(cases.id, pdcaContract.caseId(cycleKey)));
       if (!row) throw new ApiError('NOT_FOUND', `no improvement cycle ${cycleKey}`);
       return row.id;
     },
-  });
-  step(
-    'plan',
-    'Re-plan the actions of a new cycle (the owner or a manager)',
-    z.object({ actions: z.array(ActionSchema).min(1).max(30) }).strict(),
-    async (id, actor, body) => {
+    before: {
       // As when the cycle opened: an action owner must be someone who can carry it out.
-      for (const a of body.actions) await requireActiveUser(db, a.ownerId, 'actions.ownerId', { mayAct: true });
-      return sendCaseUpdate(temporal, id, revisePdcaPlanUpdate, { actor, ...body });
+      plan: async (body) => {
+        for (const a of body.actions as PlanAction[])
+          await requireActiveUser(db, a.ownerId, 'actions.ownerId', { mayAct: true });
+      },
     },
-  );
-  step(
-    'actuals',
-    'Enter the KPI values at the check (or the effectiveness recheck)',
-    z.object({ actuals: z.record(z.string(), z.number()) }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, recordPdcaActualsUpdate, { actor, ...body }),
-  );
-  step(
-    'standardise',
-    'Targets met: record what is adopted as the standard',
-    z.object({ adopted: text(5000) }).strict(),
-    (id, actor, body) => sendCaseUpdate(temporal, id, standardisePdcaUpdate, { actor, ...body }),
-  );
+  });
 
   async function effectiveness(periodDays: number) {
     const now = new Date();

@@ -9,10 +9,17 @@ import { asc, eq } from 'drizzle-orm';
 import { startSupplierReviewCase } from '../../activities/suppliers';
 import { auditEvents, cases, evidence, suppliers, tasks, users } from '../../db/schema';
 import { DEFAULT_APPROVAL_TIMINGS, validateTimings, type ApprovalTimings } from '../../domain/deadlines';
-import { REVIEW_DOCUMENTS, SCORE_DIMENSIONS, SUPPLIER_TIERS } from '../../domain/supplierReview';
-import { recordReviewChecksUpdate, scoreReviewUpdate, submitReviewDocumentUpdate } from '../../workflows/definitions';
+import { REVIEW_DOCUMENTS } from '../../domain/supplierReview';
+import { REFUSAL_KINDS } from '../../contracts';
+import { stepRefusal } from '../../contracts/core';
+import {
+  reviewDocumentType,
+  SUPPLIER_REVIEW_ID_PATTERN,
+  supplierReviewContract,
+  type ReviewStepResult,
+} from '../../contracts/supplierReview';
 import type { SupplierReviewData } from '../../workflows/supplierReview';
-import { hasAnyRole, isReadOnly } from '../../domain/roles';
+import { isReadOnly } from '../../domain/roles';
 import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -21,7 +28,7 @@ import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } fro
 import {
   actorOf,
   bearer,
-  caseSteps,
+  contractSteps,
   errorResponses,
   router,
   sendCaseUpdate,
@@ -57,10 +64,11 @@ const CampaignSchema = z
   .openapi('SupplierReviewCampaign');
 
 const CaseIdParam = z.object({
-  caseId: z
-    .string()
-    .regex(/^supplier-review:[0-9A-Z]{18}:\d{4}$/, 'a supplier review id: supplier-review:<credit code>:<year>'),
+  caseId: z.string().regex(SUPPLIER_REVIEW_ID_PATTERN, 'a supplier review id: supplier-review:<credit code>:<year>'),
 });
+
+/** A refusal the route makes itself, answered as the workflow's would be. */
+const REFUSAL_ERROR = { conflict: 'CONFLICT', forbidden: 'FORBIDDEN', unprocessable: 'UNPROCESSABLE' } as const;
 
 const StepResultSchema = z
   .object({ stage: z.string(), received: z.array(z.string()).optional(), missing: z.array(z.string()).optional() })
@@ -76,6 +84,7 @@ export function approvalTimingsProblem(approval: Partial<ApprovalTimings> | unde
 export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
   const app = router();
   const max = settings.maxEvidenceBytes;
+  const documentStep = supplierReviewContract.steps.documents;
 
   async function loadReview(caseId: string) {
     const [row] = await db.select().from(cases).where(eq(cases.id, caseId));
@@ -217,7 +226,8 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
       method: 'post',
       path: '/api/supplier-reviews/{caseId}/documents',
       tags: ['Supplier reviews'],
-      summary: 'Upload a required document (multipart: file, documentType); stored as evidence with its SHA-256',
+      summary: documentStep.summary,
+      description: `Who: ${documentStep.who}.`,
       security: bearer,
       middleware: [evidenceBodyLimit(max)] as const,
       request: {
@@ -230,7 +240,7 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
                 file: z
                   .custom<File>((v) => v instanceof File, 'attach the file as form field "file"')
                   .openapi({ type: 'string', format: 'binary' }),
-                documentType: z.enum(REVIEW_DOCUMENTS),
+                documentType: reviewDocumentType,
               }),
             },
           },
@@ -252,20 +262,25 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
       if (file.size > max) throw new ApiError('PAYLOAD_TOO_LARGE', `evidence files are limited to ${max} bytes`);
       if (file.size === 0) throw new ApiError('BAD_REQUEST', 'invalid body: file is empty');
       const review = await loadReview(caseId);
-      if (review.stage !== 'documents')
-        throw new ApiError('CONFLICT', `review ${caseId} is past its documents stage (now ${review.stage})`);
       // The workflow's validator is the authority, but the file is stored
-      // before the Update (which carries its hash): check the same rule here
-      // first so a refused upload stores nothing. (A deadline passing between
-      // this check and the Update leaves a stored, audited, unused file.)
-      const user = c.get('user');
-      if (user.id !== review.ownerId && !hasAnyRole(user, ['manager', 'action_owner'])) {
-        throw new ApiError(
-          'FORBIDDEN',
-          'documents are supplied by the reviewer, a manager or an action owner',
-          undefined,
-          'ROLE_NOT_PERMITTED',
-        );
+      // before the Update (which carries its hash): make the contract's who
+      // and where checks here first so a refused upload stores nothing. The
+      // input's schema is the Update's to check, once the file has a hash.
+      // (A deadline passing between this check and the Update leaves a
+      // stored, audited, unused file.)
+      const refusal = stepRefusal(
+        { ...documentStep, input: z.unknown() },
+        {
+          stage: review.stage,
+          status: review.status === 'closed' ? 'closed' : 'open',
+          ownerId: review.ownerId ?? undefined,
+          label: supplierReviewContract.process.replace(/_/g, ' '),
+        },
+        { actor: actorOf(c) },
+      );
+      if (refusal) {
+        const kind = REFUSAL_KINDS[refusal.code] ?? 'conflict';
+        throw new ApiError(REFUSAL_ERROR[kind], refusal.message, undefined, refusal.code);
       }
       // A workflow ended from outside (terminated) would refuse the Update
       // after the file was stored: ask it first.
@@ -281,68 +296,24 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
         uploadedBy: c.get('user').id,
         requestId: c.get('requestId'),
       });
-      const result = await temporal.workflow.getHandle(caseId).executeUpdate(submitReviewDocumentUpdate, {
-        args: [
-          {
-            actor: actorOf(c),
-            documentType,
-            evidence: { id: stored.id, sha256: stored.sha256, fileName: stored.fileName },
-          },
-        ],
-      });
+      const result = (await sendCaseUpdate(temporal, caseId, documentStep.update, {
+        actor: actorOf(c),
+        documentType,
+        evidence: { id: stored.id, sha256: stored.sha256, fileName: stored.fileName },
+      })) as ReviewStepResult;
       return c.json({ ...result, evidenceId: stored.id, sha256: stored.sha256 }, 200);
     },
   );
 
-  const step = caseSteps(app, {
+  contractSteps(app, supplierReviewContract, {
     resource: '/api/supplier-reviews',
     idName: 'caseId',
     idParam: CaseIdParam,
     tag: 'Supplier reviews',
     resultSchema: StepResultSchema,
+    temporal,
     load: async (caseId) => (await loadReview(caseId)).id,
   });
-
-  step(
-    'checks',
-    'Enter the credit rating (信用评级) and background check (背景调查) — the reviewer',
-    z
-      .object({
-        creditRating: z.enum(['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'CC', 'C', 'D']),
-        creditAgency: z.string().trim().min(1).max(200).optional(),
-        backgroundCheck: z.enum(['clear', 'concerns']),
-        notes: z.string().max(5000).optional(),
-      })
-      .strict()
-      .openapi('ReviewChecks'),
-    (caseId, actor, body) => sendCaseUpdate(temporal, caseId, recordReviewChecksUpdate, { actor, ...body }),
-  );
-
-  const score = z.number().int().min(1).max(5);
-  step(
-    'scores',
-    'Score the five dimensions 1–5 and the impact 1–5 — the reviewer; the grade follows',
-    z
-      .object({
-        scores: z
-          .object(
-            Object.fromEntries(SCORE_DIMENSIONS.map((d) => [d, score])) as Record<
-              (typeof SCORE_DIMENSIONS)[number],
-              typeof score
-            >,
-          )
-          .strict(),
-        impact: score.openapi({ description: 'impact on the platform if this supplier fails' }),
-        proposedTier: z
-          .enum(SUPPLIER_TIERS)
-          .optional()
-          .openapi({ description: 'tier (分级) the supplier should hold if the review approves' }),
-        comment: z.string().max(5000).optional(),
-      })
-      .strict()
-      .openapi('ReviewScores'),
-    (caseId, actor, body) => sendCaseUpdate(temporal, caseId, scoreReviewUpdate, { actor, ...body }),
-  );
 
   async function buildReport(caseId: string): Promise<SupplierReport> {
     const review = await loadReview(caseId);

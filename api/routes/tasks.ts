@@ -29,7 +29,9 @@ const TaskIdParam = z.object({
 const InboxSchema = z
   .object({
     toDecide: z.array(TaskSchema).openapi({ description: 'approvals awaiting your decision' }),
-    toDo: z.array(TaskSchema).openapi({ description: 'rectification items you own that are open or returned' }),
+    toDo: z.array(TaskSchema).openapi({
+      description: 'rectification items you own that are open or returned, and other steps owed by you or your role',
+    }),
     toVerify: z
       .array(TaskSchema)
       .openapi({ description: 'rectification items submitted by others, awaiting verification' }),
@@ -102,20 +104,29 @@ export function taskRoutes({ db, temporal }: AppDeps) {
         eq(tasks.assigneeId, user.id),
         inArray(tasks.status, ['open', 'returned']),
       );
+      // Other steps a case waits for: owed by the caller, or open to one of their roles.
+      const steps = and(
+        eq(tasks.kind, 'step'),
+        inArray(tasks.status, ['open', 'overdue']),
+        or(eq(tasks.assigneeId, user.id), arrayOverlaps(tasks.candidateRoles, user.roles)),
+      );
       const verifiable = hasAnyRole(user, DEFAULT_VERIFIER_ROLES)
         ? and(eq(tasks.kind, 'rectification'), eq(tasks.status, 'submitted'), ne(tasks.assigneeId, user.id))
         : sql`false`;
       const rows = await db
         .select()
         .from(tasks)
-        .where(or(decidable, mine, verifiable))
+        .where(or(decidable, mine, steps, verifiable))
         .orderBy(asc(tasks.dueAt), asc(tasks.id))
         .limit(500);
       const dto = rows.map((row) => toTaskDto(row, now));
       return c.json(
         {
           toDecide: dto.filter((t) => t.kind === 'approval'),
-          toDo: dto.filter((t) => t.kind === 'rectification' && t.assigneeId === user.id && t.status !== 'submitted'),
+          toDo: dto.filter(
+            (t) =>
+              t.kind === 'step' || (t.kind === 'rectification' && t.assigneeId === user.id && t.status !== 'submitted'),
+          ),
           toVerify: dto.filter((t) => t.kind === 'rectification' && t.status === 'submitted'),
         },
         200,

@@ -1432,7 +1432,7 @@ const ENDPOINTS: Endpoint[] = [
     route: '/api/supplier-reviews/{caseId}/checks',
     // Only the review's reviewer (mgr); lead is a manager too, but not the reviewer.
     allowed: { manager: ok() },
-    others: refusal(403, 'NOT_THE_REVIEWER', /reviewer enters the checks/),
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /reviewer enters the checks/),
     call: async (_role, fresh) => {
       const target = fresh ? await reviewAtChecks(f.supplierId, freshReviewYear()) : f.reviewChecks;
       return {
@@ -1461,7 +1461,7 @@ const ENDPOINTS: Endpoint[] = [
     method: 'POST',
     route: '/api/supplier-reviews/{caseId}/scores',
     allowed: { manager: ok() },
-    others: refusal(403, 'NOT_THE_REVIEWER', /reviewer scores it/),
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /reviewer scores it/),
     call: async (_role, fresh) => {
       const target = fresh ? await reviewAtScoring(f.supplierId, freshReviewYear()) : f.reviewScoring;
       return {
@@ -1469,11 +1469,11 @@ const ENDPOINTS: Endpoint[] = [
         json: { scores: SCORES, impact: 2, proposedTier: 'strategic', comment: 'matrix' },
         workflowId: target.caseId,
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'decision' });
+          expect(res.body).toEqual({ stage: 'awaiting_approval' });
           // Settle: graded, and the decision task is open.
           await waitForTask(`${target.caseId}:decision`);
           const review = await reviewData(target.caseId);
-          expect(review.stage).toBe('decision');
+          expect(review.stage).toBe('awaiting_approval');
           expect(review.data.scores).toMatchObject({ impact: 2, proposedTier: 'strategic', by: 'mgr' });
           expect(review.data.grade).toMatchObject({ riskGrade: expect.any(String) });
           await finishReview(target.caseId);
@@ -1762,10 +1762,10 @@ const ENDPOINTS: Endpoint[] = [
         {},
         {
           succeeded: async (res) => {
-            expect(res.body).toEqual({ stage: 'close_out', grade: 'IV' });
+            expect(res.body).toEqual({ stage: 'awaiting_approval', grade: 'IV' });
             // Settle: the close-out approval is open.
             await waitForTask(approvalTaskId);
-            expect((await caseRow(target.caseId))?.stage).toBe('close_out');
+            expect((await caseRow(target.caseId))?.stage).toBe('awaiting_approval');
           },
           refused: async () => {
             expect((await caseRow(target.caseId))?.stage).toBe('evaluation');
@@ -2126,7 +2126,7 @@ const ENDPOINTS: Endpoint[] = [
     route: '/api/plan-revisions/{caseId}/draft',
     // The plan owner (mgr) only: refused by the route, with the workflow validator's rule, before the file is stored.
     allowed: { manager: ok() },
-    others: refusal(403, 'NOT_THE_OWNER', /the plan owner drafts its revision/),
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the plan owner drafts its revision/),
     call: async (_role, fresh) => {
       const target = fresh ? await registeredPlan() : f.revisionDraft;
       return {
@@ -2134,11 +2134,15 @@ const ENDPOINTS: Endpoint[] = [
         form: () => draftForm('Matrix draft'),
         workflowId: target.revisionId,
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'review', evidenceId: expect.any(String), sha256: EVIDENCE_SHA256 });
+          expect(res.body).toEqual({
+            stage: 'awaiting_approval',
+            evidenceId: expect.any(String),
+            sha256: EVIDENCE_SHA256,
+          });
           // Settle: the review is open.
           await waitForTask(`${target.revisionId}:review-1`);
           expect(await caseRow(target.revisionId)).toMatchObject({
-            stage: 'review',
+            stage: 'awaiting_approval',
             data: {
               draft: {
                 summary: 'Matrix draft',
@@ -2240,11 +2244,11 @@ const ENDPOINTS: Endpoint[] = [
       const target = fresh ? await drillAt('planning', f.plan) : f.drillPlanning;
       return drillCall(target, fresh, 'plan', DRILL_PLAN, {
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'approval' });
+          expect(res.body).toEqual({ stage: 'awaiting_approval' });
           // Settle: submitted for approval.
           await waitForTask(`${target.caseId}:plan-approval-1`);
           expect(await caseRow(target.caseId)).toMatchObject({
-            stage: 'approval',
+            stage: 'awaiting_approval',
             data: { plan: { ...DRILL_PLAN, by: TEST_USERS[role].id } },
           });
         },
@@ -2319,11 +2323,11 @@ const ENDPOINTS: Endpoint[] = [
       const target = fresh ? await drillAt('summary', f.plan) : f.drillSummary;
       return drillCall(target, fresh, 'summary', DRILL_SUMMARY, {
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'summary_approval' });
+          expect(res.body).toEqual({ stage: 'awaiting_approval' });
           // Settle: the summary report's approval is open.
           await waitForTask(`${target.caseId}:summary-approval-1`);
           expect(await caseRow(target.caseId)).toMatchObject({
-            stage: 'summary_approval',
+            stage: 'awaiting_approval',
             data: { summary: { ...DRILL_SUMMARY, by: TEST_USERS[role].id } },
           });
         },
@@ -2401,7 +2405,7 @@ const ENDPOINTS: Endpoint[] = [
           // Settle: the plan's approval is open.
           await waitForTask(`${caseId}:c1-plan-approval-1`);
           expect(await caseRow(caseId)).toMatchObject({
-            stage: 'plan_approval',
+            stage: 'awaiting_approval',
             initiator_id: TEST_USERS[role].id,
             owner_id: 'mgr',
             data: { source: 'kpi_gap', sourceCaseId: null, cycle: 1 },
@@ -2429,7 +2433,7 @@ const ENDPOINTS: Endpoint[] = [
           cycleWorkflows.add(caseId);
           await waitForTask(`${caseId}:c1-plan-approval-1`);
           expect(await caseRow(caseId)).toMatchObject({
-            stage: 'plan_approval',
+            stage: 'awaiting_approval',
             initiator_id: TEST_USERS[role].id,
             data: { source: 'incident_review', sourceCaseId: origin },
           });
@@ -2458,11 +2462,11 @@ const ENDPOINTS: Endpoint[] = [
         { actions },
         {
           succeeded: async (res) => {
-            expect(res.body).toEqual({ stage: 'plan_approval' });
+            expect(res.body).toEqual({ stage: 'awaiting_approval' });
             // Settle: the new plan's approval is open.
             await waitForTask(`${target.caseId}:c2-plan-approval-1`);
             expect(await caseRow(target.caseId)).toMatchObject({
-              stage: 'plan_approval',
+              stage: 'awaiting_approval',
               data: { cycle: 2, actions },
             });
           },
@@ -2489,11 +2493,11 @@ const ENDPOINTS: Endpoint[] = [
         { actuals: { [PDCA_KPI.key]: 20 } },
         {
           succeeded: async (res) => {
-            expect(res.body).toEqual({ stage: 'verification' });
+            expect(res.body).toEqual({ stage: 'awaiting_approval' });
             // Settle: the results wait for their independent verification.
             await waitForTask(`${target.caseId}:c1-verification-1`);
             expect(await caseRow(target.caseId)).toMatchObject({
-              stage: 'verification',
+              stage: 'awaiting_approval',
               data: { actuals: { [PDCA_KPI.key]: 20 }, results: [{ key: PDCA_KPI.key, met: true }] },
             });
           },

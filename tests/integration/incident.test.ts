@@ -84,7 +84,7 @@ describe('incidents', () => {
       lessons: 'Monitor certificate expiry',
     });
     expect(evaluated.body.stage).toBe('evaluation');
-    expect((await step(incidentId, 'close-out', 'lead')).body.stage).toBe('close_out');
+    expect((await step(incidentId, 'close-out', 'lead')).body.stage).toBe('awaiting_approval');
 
     const taskId = `${caseId}:close-out-1`;
     await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1);

@@ -13,6 +13,11 @@ const h = useHarness('pdca');
 const caseRow = async (caseId: string) => (await h.sql('select * from cases where id = $1', [caseId]))[0];
 const waitForTask = (taskId: string) =>
   eventually(async () => (await h.sql('select * from tasks where id = $1', [taskId]))[0], 20_000);
+/** Who the audit log says took each `action` on the case, oldest first. */
+const actorsOf = async (caseId: string, action: string) =>
+  (
+    await h.sql('select actor_id from audit_events where case_id = $1 and action = $2 order by seq', [caseId, action])
+  ).map((r) => r.actor_id);
 const decide = (taskId: string, as: TestUser) =>
   h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, { as, json: { decision: 'approve' } });
 const KPI = {
@@ -44,8 +49,8 @@ async function openCycle(extra: Record<string, unknown> = {}, path = '/api/impro
   return { cycleKey, caseId: `pdca:${cycleKey}` };
 }
 
-/** Plan approved, the action done and verified, the KPI value entered and verified. */
-async function throughCheck(caseId: string, cycleKey: string, actual: number, cycle = 1) {
+/** Plan approved, the action done and verified, the KPI value entered (`as`) and verified. */
+async function throughCheck(caseId: string, cycleKey: string, actual: number, as: TestUser = 'manager', cycle = 1) {
   const planTask = `${caseId}:c${cycle}-plan-approval-1`;
   await waitForTask(planTask);
   expect((await decide(planTask, 'lead')).body.error.reason).toBe('SEGREGATION_OF_DUTIES');
@@ -69,7 +74,7 @@ async function throughCheck(caseId: string, cycleKey: string, actual: number, cy
   await eventually(async () => (await caseRow(caseId))?.stage === 'check', 20_000);
   await eventually(async () => {
     const res = await h.api('POST', `/api/improvement-cycles/${cycleKey}/actuals`, {
-      as: 'manager',
+      as,
       json: { actuals: { [KPI.key]: actual } },
     });
     return res.status === 200;
@@ -82,16 +87,24 @@ async function throughCheck(caseId: string, cycleKey: string, actual: number, cy
 describe('PDCA improvement cycles', () => {
   it('a cycle meeting its targets is standardised and closed', async () => {
     const { caseId, cycleKey } = await openCycle();
-    await throughCheck(caseId, cycleKey, 20);
+    // The plan waits for its approval in the stage every approval wait shows.
+    expect((await caseRow(caseId)).stage).toBe('awaiting_approval');
+    // Values entered and the standard recorded by lead, a manager who is not the cycle's owner (mgr).
+    await throughCheck(caseId, cycleKey, 20, 'lead');
     await eventually(async () => (await caseRow(caseId))?.stage === 'act');
     expect((await caseRow(caseId)).data.results[0]).toMatchObject({ key: KPI.key, actual: 20, met: true, gap: 0 });
     const std = await h.api('POST', `/api/improvement-cycles/${cycleKey}/standardise`, {
-      as: 'manager',
+      as: 'lead',
       json: { adopted: 'Second-line queue is standard' },
     });
     expect(std.status).toBe(200);
     expect(await h.temporal.workflow.getHandle(caseId).result()).toEqual({ cycle: 1, outcome: 'standardised' });
     expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'standardised' });
+    // Each step is recorded as whoever took it, not as the cycle owner: lead opened the
+    // cycle with its plan, entered the values, and standardised (which closes it at once).
+    expect(await actorsOf(caseId, 'pdca.plan_submitted')).toEqual(['lead']);
+    expect(await actorsOf(caseId, 'pdca.checked')).toEqual(['lead']);
+    expect(await actorsOf(caseId, 'case.closed')).toEqual(['lead']);
     await saveHistoryFixture(h, caseId, 'pdca-standardised');
   });
 
@@ -115,13 +128,17 @@ describe('PDCA improvement cycles', () => {
       return rows.length ? rows : null;
     });
     expect(escalation).toEqual([{ recipient_role: 'admin' }]);
-    // The new cycle is re-planned by its owner.
+    // The new cycle is re-planned, here by lead: a manager, not its owner (mgr).
     const plan = await h.api('POST', `/api/improvement-cycles/${cycleKey}/plan`, {
-      as: 'manager',
+      as: 'lead',
       json: { actions: [{ title: 'Hire two agents', ownerId: 'owner' }] },
     });
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body).toEqual({ stage: 'awaiting_approval' });
     await waitForTask(`${caseId}:c2-plan-approval-1`);
+    // The re-plan is recorded as lead's (as is cycle 1's plan, which lead opened the cycle with); the values as mgr's.
+    expect(await actorsOf(caseId, 'pdca.plan_submitted')).toEqual(['lead', 'lead']);
+    expect(await actorsOf(caseId, 'pdca.checked')).toEqual(['mgr']);
     await h.temporal.workflow.getHandle(caseId).terminate('test done');
   });
 
@@ -130,7 +147,7 @@ describe('PDCA improvement cycles', () => {
     await throughCheck(caseId, cycleKey, 20);
     await eventually(async () => (await caseRow(caseId))?.stage === 'act');
     await h.api('POST', `/api/improvement-cycles/${cycleKey}/standardise`, {
-      as: 'manager',
+      as: 'lead',
       json: { adopted: 'Second-line queue' },
     });
     await eventually(
@@ -140,7 +157,7 @@ describe('PDCA improvement cycles', () => {
     );
     await eventually(async () => {
       const res = await h.api('POST', `/api/improvement-cycles/${cycleKey}/actuals`, {
-        as: 'manager',
+        as: 'lead',
         json: { actuals: { [KPI.key]: 30 } },
       });
       return res.status === 200;
@@ -149,6 +166,9 @@ describe('PDCA improvement cycles', () => {
     const row = await caseRow(caseId);
     expect(row.data.kpis).toEqual([expect.objectContaining({ key: KPI.key, baseline: 30, target: 24 })]);
     expect(row.data.history[0].outcome).toMatch(/slipped back/);
+    // The standard and the recheck's values are recorded as lead's, who took those steps.
+    expect(await actorsOf(caseId, 'pdca.standardised')).toEqual(['lead']);
+    expect(await actorsOf(caseId, 'pdca.rechecked')).toEqual(['lead']);
     await h.temporal.workflow.getHandle(caseId).terminate('test done');
   });
 

@@ -399,13 +399,15 @@ describe('supplier review', () => {
       json: { scores: scoresOf(5), impact: 1 },
     });
     expect(notReviewer.status).toBe(403);
-    expect(notReviewer.body.error.reason).toBe('NOT_THE_REVIEWER');
+    expect(notReviewer.body.error.reason).toBe('ROLE_NOT_PERMITTED');
+    expect(notReviewer.body.error.message).toMatch(/reviewer scores it/);
     await h.api('POST', `/api/supplier-reviews/${encodeURIComponent(caseId)}/scores`, {
       as: 'manager',
       json: { scores: scoresOf(5), impact: 1 },
     });
     await waitForTask(task(caseId, 'decision'));
-    const [graded] = await h.sql('select risk_level, data from cases where id = $1', [caseId]);
+    const [graded] = await h.sql('select stage, risk_level, data from cases where id = $1', [caseId]);
+    expect(graded.stage).toBe('awaiting_approval');
     expect(graded.risk_level).toBe('medium');
     expect(graded.data.grade.recommendation).toBe('approve_with_conditions');
     await h.temporal.workflow.getHandle(caseId).terminate('test done');

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { DRILL_STAGE_LABELS, DRILL_STAGES } from '../../contracts/drill';
 import {
   DRILL_LABELS,
   DRILL_MODULES,
-  DRILL_STAGES,
   DRILL_STANDARD,
   PLAN_STATUSES,
   PLAN_TYPES,
@@ -43,12 +43,11 @@ function summary(over: Partial<Record<keyof DrillSummary, unknown>> = {}): Recor
 
 describe('labels and standard', () => {
   it('labels every plan type, module and stage in English and Chinese', () => {
-    for (const [group, keys] of [
-      ['planType', PLAN_TYPES],
-      ['module', DRILL_MODULES],
-      ['stage', DRILL_STAGES],
-    ] as const) {
-      const labels = DRILL_LABELS[group] as Record<string, { en: string; zh: string }>;
+    for (const [labels, keys] of [
+      [DRILL_LABELS.planType, PLAN_TYPES],
+      [DRILL_LABELS.module, DRILL_MODULES],
+      [DRILL_STAGE_LABELS, DRILL_STAGES],
+    ] as Array<[Record<string, { en: string; zh: string }>, readonly string[]]>) {
       expect(Object.keys(labels).sort()).toEqual([...keys].sort());
       for (const key of keys) {
         expect(labels[key]!.en).toBeTruthy();

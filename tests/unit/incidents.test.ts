@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { INCIDENT_STAGES } from '../../contracts/incident';
 import { parseDuration } from '../../domain/durations';
 import {
   AUDIENCES,
@@ -6,7 +7,6 @@ import {
   INCIDENT_CATEGORIES,
   INCIDENT_GRADES,
   INCIDENT_LABELS,
-  INCIDENT_STAGES,
   REPEAT_WINDOW_DAYS,
   TEAMS,
   closeOutProblems,
@@ -58,7 +58,7 @@ describe('labels', () => {
     expect(INCIDENT_STAGES[0]).toBe('reported');
     expect(INCIDENT_STAGES.indexOf('handling')).toBeLessThan(INCIDENT_STAGES.indexOf('notification'));
     expect(INCIDENT_STAGES.indexOf('evaluation')).toBeLessThan(INCIDENT_STAGES.indexOf('rectification'));
-    expect(INCIDENT_STAGES.indexOf('rectification')).toBeLessThan(INCIDENT_STAGES.indexOf('close_out'));
+    expect(INCIDENT_STAGES.indexOf('rectification')).toBeLessThan(INCIDENT_STAGES.indexOf('awaiting_approval'));
     expect(INCIDENT_STAGES[INCIDENT_STAGES.length - 1]).toBe('closed');
   });
 });

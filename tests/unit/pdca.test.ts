@@ -3,7 +3,6 @@ import {
   DEFAULT_ESCALATE_AFTER_CYCLES,
   PDCA_LABELS,
   PDCA_SOURCES,
-  PDCA_STAGES,
   PLATFORM_KPIS,
   actionsProblem,
   carryOverKpis,
@@ -15,6 +14,7 @@ import {
   type ControlEffectivenessInput,
   type Kpi,
 } from '../../domain/pdca';
+import { PDCA_STAGES } from '../../contracts/pdca';
 
 const up: Kpi = {
   key: 'drill_score',

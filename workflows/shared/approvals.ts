@@ -17,9 +17,12 @@ import {
 import type { CaseOutcome } from '../../domain/cases';
 import type { ApprovalTimings } from '../../domain/deadlines';
 import { parseDuration } from '../../domain/durations';
-import { ESCALATION_ROLE, type Role } from '../../domain/roles';
+import type { Role } from '../../domain/roles';
 import { decideUpdate, type DecideInput, type DecideResult } from '../definitions';
+import { inputRefusal } from '../../contracts/core';
+import { taskContract } from '../../contracts/tasks';
 import { acts } from './activities';
+import { climbLadder } from './humanSteps';
 import type { CaseRuntime } from './caseRuntime';
 import { setStep } from './settle';
 
@@ -56,7 +59,10 @@ export class ApprovalDesk {
   constructor(private readonly caseRuntime: CaseRuntime) {
     setStep(decideUpdate, (input) => this.decide(input), {
       validator: (input) => {
-        const refusal = checkDecision(this.approvals.get(input?.taskId)?.state, input.actor, input);
+        const { actor, ...rest } = input;
+        const refusal =
+          inputRefusal(taskContract.steps.decision, rest) ??
+          checkDecision(this.approvals.get(input?.taskId)?.state, actor, input);
         if (refusal)
           throw ApplicationFailure.create({ type: refusal.code, message: refusal.message, nonRetryable: true });
       },
@@ -70,12 +76,7 @@ export class ApprovalDesk {
   async request(request: ApprovalRequest): Promise<ApprovalOutcome> {
     const taskId = this.taskIdFor(request.name);
     const caseId = this.caseRuntime.caseId;
-    const openedAt = Date.now();
-    const [remindAt, escalateAt, expireAt] = [
-      request.timings.remindAfter,
-      request.timings.escalateAfter,
-      request.timings.expireAfter,
-    ].map((d) => openedAt + parseDuration(d)) as [number, number, number];
+    const escalateAt = Date.now() + parseDuration(request.timings.escalateAfter);
 
     const pending: PendingApproval = {
       state: {
@@ -107,48 +108,18 @@ export class ApprovalDesk {
       actorId: 'system',
     });
     pending.opened = true;
-    this.caseRuntime.trackDeadline(new Date(escalateAt).toISOString());
 
     const decided = () => pending.state.status !== 'open';
-    const recipients = request.candidateRoles;
-
-    if (!(await condition(decided, remindAt - Date.now()))) {
-      for (const role of recipients) {
-        await acts.notify({
-          caseId,
-          taskId,
-          kind: 'reminder',
-          recipientRole: role,
-          message: `Reminder: "${request.title}" awaits your decision by ${new Date(escalateAt).toISOString()}`,
-        });
-      }
-      await acts.changeTask({
-        taskId,
-        caseId,
-        actorId: 'system',
-        action: 'approval.reminded',
-        patch: { remindedAt: new Date().toISOString() },
-      });
-    }
-    if (!(await condition(decided, escalateAt - Date.now()))) {
-      const escalatedTo = ESCALATION_ROLE[recipients[0] ?? 'approver'];
-      await acts.notify({
-        caseId,
-        taskId,
-        kind: 'escalation',
-        recipientRole: escalatedTo,
-        message: `Escalation: "${request.title}" was not decided by its deadline; it expires at ${new Date(expireAt).toISOString()}`,
-      });
-      await acts.changeTask({
-        taskId,
-        caseId,
-        actorId: 'system',
-        action: 'approval.escalated',
-        patch: { escalatedAt: new Date().toISOString(), escalatedTo, dueAt: new Date(expireAt).toISOString() },
-      });
-      this.caseRuntime.trackDeadline(new Date(expireAt).toISOString());
-    }
-    if (!(await condition(decided, expireAt - Date.now()))) {
+    const outcome = await climbLadder(this.caseRuntime, {
+      taskId,
+      title: request.title,
+      recipientRoles: request.candidateRoles,
+      timings: request.timings,
+      done: decided,
+      awaiting: 'your decision',
+      kind: 'approval',
+    });
+    if (outcome === 'expired') {
       // Explicit outcome: nobody decided, so the request lapses; it is never
       // approved by default.
       pending.state.status = 'expired';

@@ -29,6 +29,9 @@ export class CaseRuntime {
   /** Incident grade, mirrored as GovGrade; other processes leave it unset. */
   grade?: string;
   readonly openTaskIds = new Set<string>();
+  /** Who took the latest human step, and everyone who took one: the preparers an approval must not include. */
+  lastStepBy?: string;
+  readonly stepTakers = new Set<string>();
   /**
    * Read-model writes, one after another. An Update handler and the main
    * flow may both change the case in one activation; run as concurrent
@@ -152,7 +155,12 @@ export class CaseRuntime {
     handler: (call: StepCall<I>) => Promise<R>,
     rule?: (call: StepCall<I>) => void,
   ): void {
-    setStep(step.update, handler, {
+    const recorded = (call: StepCall<I>) => {
+      this.lastStepBy = call.actor.userId;
+      this.stepTakers.add(call.actor.userId);
+      return handler(call);
+    };
+    setStep(step.update, recorded, {
       validator: (call) => {
         const refusal = stepRefusal(
           step,

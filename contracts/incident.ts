@@ -1,0 +1,140 @@
+/**
+ * Incident close-out (突发事件应对, 事件闭环), DOMAIN.md §3: report →
+ * acknowledge → on-site handling → information notification → stabilised →
+ * follow-up evaluation (root cause) → rectification → close-out approval →
+ * closed. Every step is the incident owner's or a manager's, but regrading,
+ * which is a manager's alone.
+ */
+import { z } from 'zod';
+import { BUSINESS_KEY_PATTERN } from '../domain/cases';
+import { AUDIENCES, INCIDENT_GRADES } from '../domain/incidents';
+import { defineProcess, defineStep, SHARED_STAGES } from './core';
+import { duration, pastInstant, text, userId } from './schemas';
+
+/** The loop in order; `stabilised` marks the end of on-site handling. */
+export const INCIDENT_STAGES = [
+  'reported',
+  'handling',
+  'notification',
+  'stabilised',
+  'evaluation',
+  SHARED_STAGES.rectification,
+  SHARED_STAGES.awaitingApproval,
+  SHARED_STAGES.closed,
+] as const;
+export type IncidentStage = (typeof INCIDENT_STAGES)[number];
+
+export interface IncidentStepResult {
+  stage: string;
+  grade: string;
+}
+
+/** The owner is always a manager; any other manager may step in. */
+const RESPONDERS = ['manager'] as const;
+/** Once acknowledged and until close-out is requested. */
+const RESPONDING = ['handling', 'notification', 'stabilised', 'evaluation', 'rectification'] as IncidentStage[];
+/** After stabilisation: the evaluation, its rectification items, the request to close. */
+const FOLLOWING_UP = ['stabilised', 'evaluation', 'rectification'] as IncidentStage[];
+
+export const incidentContract = defineProcess({
+  process: 'incident',
+  stages: INCIDENT_STAGES,
+  keyPattern: BUSINESS_KEY_PATTERN,
+  caseId: (incidentId: string) => `incident:${incidentId}`,
+  steps: {
+    acknowledge: defineStep({
+      name: 'acknowledgeIncident',
+      path: 'acknowledge',
+      summary: 'Acknowledge (the owner or a manager)',
+      input: z.object({}).strict(),
+      stages: ['reported'] as IncidentStage[],
+      roles: RESPONDERS,
+      owner: true,
+      who: 'the incident owner or a manager acknowledges it',
+      stageRefusal: 'NOT_AWAITING_ACKNOWLEDGEMENT',
+      refusals: { NOT_AWAITING_ACKNOWLEDGEMENT: 'conflict' },
+    } as const),
+    timeline: defineStep({
+      name: 'addIncidentTimeline',
+      path: 'timeline',
+      summary: 'Add an on-site handling entry (现场处置)',
+      input: z.object({ entry: text(5000), at: pastInstant.optional() }).strict(),
+      stages: 'open',
+      roles: RESPONDERS,
+      owner: true,
+      who: 'the incident owner or a manager adds timeline entries',
+      stageRefusal: 'INCIDENT_CLOSED',
+      refusals: { INCIDENT_CLOSED: 'conflict' },
+    } as const),
+    notification: defineStep({
+      name: 'recordIncidentNotification',
+      path: 'notifications',
+      summary: 'Record who was informed and when (信息通报); regulators where the grade requires',
+      input: z.object({ audience: z.enum(AUDIENCES), notifiedAt: pastInstant, summary: text(5000) }).strict(),
+      stages: RESPONDING,
+      roles: RESPONDERS,
+      owner: true,
+      who: 'the incident owner or a manager records notifications',
+      stageRefusal: 'NOT_HANDLING',
+      refusals: { NOT_HANDLING: 'conflict' },
+    } as const),
+    stabilise: defineStep({
+      name: 'stabiliseIncident',
+      path: 'stabilise',
+      summary: 'Declare the incident stabilised (refused while required notifications are missing)',
+      input: z.object({ summary: text(5000) }).strict(),
+      stages: ['handling', 'notification'] as IncidentStage[],
+      roles: RESPONDERS,
+      owner: true,
+      who: 'the incident owner or a manager declares it stabilised',
+      stageRefusal: 'NOT_HANDLING',
+      refusals: { NOT_HANDLING: 'conflict', NOTIFICATION_MISSING: 'unprocessable' },
+    } as const),
+    regrade: defineStep({
+      name: 'regradeIncident',
+      path: 'regrade',
+      summary: 'Regrade up or down with a reason (managers); the response plan follows',
+      input: z.object({ grade: z.enum(INCIDENT_GRADES), reason: text(2000) }).strict(),
+      stages: ['reported', ...RESPONDING] as IncidentStage[],
+      roles: ['manager'],
+      who: 'a manager regrades an incident',
+      stageRefusal: 'NOT_REGRADABLE',
+      refusals: { NOT_REGRADABLE: 'conflict', INVALID_GRADE: 'unprocessable' },
+    } as const),
+    evaluation: defineStep({
+      name: 'submitIncidentEvaluation',
+      path: 'evaluation',
+      summary: 'Follow-up evaluation (后续评估): root cause, contributing factors, lessons, rectification items',
+      input: z
+        .object({
+          rootCause: text(5000),
+          contributingFactors: z.array(text(1000)).max(20).default([]),
+          lessons: text(5000),
+          rectificationItems: z
+            .array(z.object({ title: text(500), ownerId: userId, dueIn: duration.optional() }).strict())
+            .max(20)
+            .default([]),
+        })
+        .strict(),
+      stages: FOLLOWING_UP,
+      roles: RESPONDERS,
+      owner: true,
+      who: 'the incident owner or a manager submits the evaluation',
+      stageRefusal: 'NOT_AWAITING_EVALUATION',
+      refusals: { NOT_AWAITING_EVALUATION: 'conflict' },
+    } as const),
+    closeOut: defineStep({
+      name: 'requestIncidentCloseOut',
+      path: 'close-out',
+      summary:
+        'Request close-out approval (refused, with the reasons, while an item is open or a required review is missing)',
+      input: z.object({}).strict(),
+      stages: FOLLOWING_UP,
+      roles: RESPONDERS,
+      owner: true,
+      who: 'the incident owner or a manager requests close-out',
+      stageRefusal: 'NOT_READY_TO_CLOSE',
+      refusals: { NOT_READY_TO_CLOSE: 'conflict', CLOSE_OUT_REFUSED: 'unprocessable' },
+    } as const),
+  },
+});
