@@ -27,6 +27,7 @@ export const complaintContract = defineProcess({
     investigation: defineStep({
       name: 'recordInitialInvestigation',
       path: 'investigation',
+      example: { findings: 'Refund stuck at the bank: the file was rejected' },
       summary: 'Record the initial investigation (due within 24 h of acceptance)',
       input: z.object({ findings: text(5000) }).strict(),
       stages: ['investigating'] as ComplaintStage[],
@@ -39,6 +40,7 @@ export const complaintContract = defineProcess({
     handling: defineStep({
       name: 'recordComplaintHandling',
       path: 'handling',
+      example: { action: 'Called the customer; refund resent' },
       summary: 'Record a handling action',
       input: z.object({ action: text(5000) }).strict(),
       stages: 'open',
@@ -51,6 +53,7 @@ export const complaintContract = defineProcess({
     feedback: defineStep({
       name: 'sendComplaintFeedback',
       path: 'feedback',
+      example: { cause: 'Bank file rejected', measures: 'Refund resent', followUpPlan: 'Call back in 3 days' },
       summary: 'Feed back to the customer: cause, measures and follow-up plan (the result, due within 48 h)',
       input: z.object({ cause: text(5000), measures: text(5000), followUpPlan: text(5000) }).strict(),
       stages: ['handling'] as ComplaintStage[],
@@ -60,9 +63,21 @@ export const complaintContract = defineProcess({
       stageRefusal: 'NOT_HANDLING',
       refusals: { NOT_HANDLING: 'conflict', INVALID_FEEDBACK: 'unprocessable' },
     } as const),
+    rootCause: defineStep({
+      name: 'recordComplaintRootCause',
+      path: 'root-cause',
+      example: { rootCause: 'Capture retried after a network timeout', contributingFactors: ['no idempotency key'] },
+      summary: 'Record the root cause of a repeated or serious complaint, before the feedback (finance §4.4)',
+      input: z.object({ rootCause: text(5000), contributingFactors: z.array(text(500)).max(20).default([]) }).strict(),
+      stages: ['investigating', 'handling'] as ComplaintStage[],
+      roles: HANDLER,
+      owner: true,
+      who: 'the complaint handler or a manager records the root cause',
+    } as const),
     rectifications: defineStep({
       name: 'addComplaintRectification',
       path: 'rectifications',
+      example: { title: 'Add an idempotency key to refund captures', ownerId: 'chen.owner', dueIn: '14d' },
       summary:
         'Open a rectification item from this complaint (managers); the complaint closes only when it is verified',
       input: z.object({ title: text(500), ownerId: userId, dueIn: duration.optional() }).strict(),

@@ -58,6 +58,11 @@ export interface StepContract<
   description?: string;
   /** The request body: the route validates with it, and so does the Update's validator. */
   input: z.ZodType<Input>;
+  /**
+   * A valid input, shown in the API docs and sent by the derived tests
+   * (tests/integration/contractSteps.test.ts). Every step with a route has one.
+   */
+  example?: Record<string, unknown>;
   /** Stages where the step is allowed; 'open' for any stage while the case is open. */
   stages: readonly Stage[] | 'open';
   /**

@@ -50,6 +50,8 @@ export interface ComplaintData extends Record<string, unknown> {
   repeated: boolean;
   raiseSuggested: string | null;
   initialInvestigation: { findings: string; by: string; at: string } | null;
+  /** Root-cause analysis, for repeated or serious complaints (finance §4.4). */
+  rootCause: { rootCause: string; contributingFactors: string[]; by: string; at: string } | null;
   handling: Array<{ action: string; by: string; at: string }>;
   feedback: (ComplaintFeedback & { by: string; at: string }) | null;
   breaches: Array<{ sla: 'initial_investigation_24h' | 'result_48h'; dueAt: string; detectedAt: string }>;
@@ -77,6 +79,7 @@ export async function complaintWorkflow(
     repeated: false,
     raiseSuggested: null,
     initialInvestigation: null,
+    rootCause: null,
     handling: [],
     feedback: null,
     breaches: [],
@@ -112,6 +115,12 @@ export async function complaintWorkflow(
       dueAt: complaint.resultDueAt,
       data: complaint,
     });
+    return { stage: caseRuntime.stage };
+  });
+
+  caseRuntime.step(steps.rootCause, async ({ actor, rootCause, contributingFactors }) => {
+    complaint.rootCause = { rootCause, contributingFactors, by: actor.userId, at: new Date().toISOString() };
+    await caseRuntime.recordData('complaint.root_cause_recorded', { actorId: actor.userId, data: complaint });
     return { stage: caseRuntime.stage };
   });
 

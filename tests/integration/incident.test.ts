@@ -316,6 +316,30 @@ describe('complaints', () => {
     expect((await caseRow(second.body.caseId)).data.repeated).toBe(true);
     expect((await caseRow(first.body.caseId)).data.repeated).toBe(false);
 
+    // The repeat gets its root cause recorded, by its handler (the owner accepted it), before the feedback.
+    const rootCause = await post(`/api/complaints/${second.body.complaintId}/root-cause`, 'owner', {
+      rootCause: 'Card network retried the capture after a timeout',
+      contributingFactors: ['no idempotency key on capture'],
+    });
+    expect(rootCause.status, JSON.stringify(rootCause.body)).toBe(200);
+    expect(rootCause.body).toEqual({ stage: 'investigating' });
+    expect((await caseRow(second.body.caseId)).data.rootCause).toMatchObject({
+      rootCause: 'Card network retried the capture after a timeout',
+      contributingFactors: ['no idempotency key on capture'],
+      by: 'owner',
+    });
+    const [audit] = await h.sql(
+      `select actor_id, payload from audit_events where case_id = $1 and action = 'complaint.root_cause_recorded'`,
+      [second.body.caseId],
+    );
+    expect(audit).toMatchObject({ actor_id: 'owner' });
+    expect(audit.payload.dataDelta.set.rootCause.rootCause).toBe('Card network retried the capture after a timeout');
+    const notHandler = await post(`/api/complaints/${second.body.complaintId}/root-cause`, 'approver', {
+      rootCause: 'x',
+    });
+    expect(notHandler.status).toBe(403);
+    expect(notHandler.body.error.message).toBe('the complaint handler or a manager records the root cause');
+
     expect((await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'owner', {})).status).toBe(403);
     const raised = await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'manager', {
       category: 'transaction_fraud',
