@@ -16,3 +16,22 @@ export function activityKey(): string {
   const { workflowId, runId } = callingWorkflow();
   return `${workflowId}/${runId}/${Context.current().info.activityId}`;
 }
+
+/**
+ * Runs `work` and heartbeats every few seconds until it ends: an activity that
+ * waits on another system (a provider, a case settling) tells Temporal it is
+ * alive, so a lost worker is noticed at the heartbeat timeout, not at the
+ * activity's full timeout. `details` is what a retry finds in
+ * `Context.current().info.heartbeatDetails`.
+ */
+export async function whileHeartbeating<T>(work: Promise<T>, details?: () => unknown): Promise<T> {
+  const context = Context.current();
+  const beat = () => context.heartbeat(details?.());
+  beat();
+  const timer = setInterval(beat, 5_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}

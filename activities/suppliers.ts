@@ -1,25 +1,33 @@
 /**
  * Supplier review I/O: performance records, the pluggable check provider,
- * the decision applied to the supplier, the review Schedules, and starting a
- * review (shared by the API, the annual campaign and the Schedule).
+ * the decision applied to the supplier, and the Temporal calls a review and
+ * the annual campaign make (starting reviews, the review Schedules), through
+ * the one client-side module platform/cases.ts.
  */
-import { activityKey } from './context';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { and, asc, eq, lte } from 'drizzle-orm';
+import type { CampaignSkipReason } from '../contracts/supplierCampaign';
 import { withAuditedWrite } from '../db/audit';
-import { startCaseWorkflow } from './startCase';
 import type { Database } from '../db/client';
 import { supplierPerformance, suppliers } from '../db/schema';
 import type { RiskLevel } from '../domain/risk';
 import {
-  reviewStatusProblem,
   statusAfterDecision,
   type PerformanceRecord,
   type ReviewCondition,
   type SupplierDecision,
   type SupplierStatus,
 } from '../domain/supplierReview';
-import type { SupplierReviewInput, supplierReviewWorkflow } from '../workflows/supplierReview';
+import {
+  scheduleSupplierReview,
+  startSupplierReviewCase,
+  syncSupplierSchedule,
+  type CaseStarter,
+  type StartReviewOutcome,
+} from '../platform/cases';
+import type { SupplierReviewInput } from '../workflows/supplierReview';
+import { activityKey, whileHeartbeating } from './context';
 
 export interface SupplierCheckResult {
   creditRating?: string;
@@ -50,93 +58,15 @@ export interface SupplierDeps {
   clock?: () => Date;
 }
 
-export const supplierReviewId = (supplierId: string, year: number) => `supplier-review:${supplierId}:${year}`;
-export const supplierScheduleId = (supplierId: string) => `supplier-review-schedule:${supplierId}`;
-
-const MONTHS = [
-  'JANUARY',
-  'FEBRUARY',
-  'MARCH',
-  'APRIL',
-  'MAY',
-  'JUNE',
-  'JULY',
-  'AUGUST',
-  'SEPTEMBER',
-  'OCTOBER',
-  'NOVEMBER',
-  'DECEMBER',
-] as const;
-
-export type StartReviewOutcome =
-  | { started: true; caseId: string; runId: string }
-  | { started: false; caseId: string; reason: 'already_exists' | 'not_reviewable' | 'not_found'; message: string };
-
-/** Starts one supplier's review for a year, or says why not. Idempotent per supplier and year. */
-export async function startSupplierReviewCase(
-  deps: { db: Database; temporal: Client; taskQueue: string },
-  params: {
-    supplierId: string;
-    year: number;
-    initiatorId: string;
-    reviewerId?: string;
-    timings?: SupplierReviewInput['timings'];
-  },
-): Promise<StartReviewOutcome> {
-  const caseId = supplierReviewId(params.supplierId, params.year);
-  const [supplier] = await deps.db.select().from(suppliers).where(eq(suppliers.id, params.supplierId));
-  if (!supplier) return { started: false, caseId, reason: 'not_found', message: `no supplier ${params.supplierId}` };
-  const problem = reviewStatusProblem(supplier.status as SupplierStatus);
-  if (problem) return { started: false, caseId, reason: 'not_reviewable', message: problem };
-  const started = await startCaseWorkflow<typeof supplierReviewWorkflow>(deps.temporal, {
-    workflowType: 'supplierReviewWorkflow',
-    caseId,
-    taskQueue: deps.taskQueue,
-    process: 'supplier_review',
-    stage: 'documents',
-    args: [
-      {
-        caseId,
-        supplierId: supplier.id,
-        supplierName: supplier.name,
-        reviewYear: params.year,
-        initiatorId: params.initiatorId,
-        reviewerId: params.reviewerId ?? supplier.ownerId,
-        timings: params.timings,
-      },
-    ],
-  });
-  if (!started) {
-    return {
-      started: false,
-      caseId,
-      reason: 'already_exists',
-      message: `the ${params.year} review of ${supplier.id} already exists`,
-    };
-  }
-  return { started: true, caseId, runId: started.runId };
-}
-
-/** Suspending pauses a supplier's review Schedule; ending cooperation deletes it. */
-export async function syncSupplierSchedule(
-  temporal: Client,
-  supplierId: string,
-  status: SupplierStatus,
-): Promise<void> {
-  const handle = temporal.schedule.getHandle(supplierScheduleId(supplierId));
-  try {
-    if (status === 'suspended') await handle.pause(`supplier ${supplierId} suspended`);
-    else if (status === 'terminated' || status === 'blacklisted') await handle.delete();
-    else await handle.unpause(`supplier ${supplierId} is ${status}`);
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-  }
-}
-
-function requireTemporal(deps: SupplierDeps): { temporal: Client; taskQueue: string } {
+function requireTemporal(deps: SupplierDeps): CaseStarter {
   if (!deps.temporal || !deps.taskQueue) throw new Error('supplier activities need a Temporal client and task queue');
-  return { temporal: deps.temporal, taskQueue: deps.taskQueue };
+  return { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue };
 }
+
+/** What a campaign's batch did for one supplier. */
+export type CampaignOutcome =
+  | { supplierId: string; caseId: string; started: true }
+  | { supplierId: string; caseId: string; started: false; reason: CampaignSkipReason; message: string };
 
 export function createSupplierActivities(deps: SupplierDeps) {
   const { db, clock = () => new Date() } = deps;
@@ -158,11 +88,27 @@ export function createSupplierActivities(deps: SupplierDeps) {
       }));
     },
 
+    /**
+     * Asks the check provider, an outside system: bounded retries and
+     * heartbeats (workflows/shared/activities.ts). When its last attempt
+     * fails too, the review does not fail with it: the answer has no
+     * ratings, and the reviewer enters them through a task, as with the
+     * default provider.
+     */
     async runSupplierChecks(input: {
       supplierId: string;
       supplierName: string;
     }): Promise<SupplierCheckResult & { provider: string }> {
-      return { ...(await checkProvider.check(input)), provider: checkProvider.name };
+      try {
+        return { ...(await whileHeartbeating(checkProvider.check(input))), provider: checkProvider.name };
+      } catch (err) {
+        const { attempt, retryPolicy } = Context.current().info;
+        if (!retryPolicy?.maximumAttempts || attempt < retryPolicy.maximumAttempts) throw err;
+        return {
+          provider: checkProvider.name,
+          notes: `${checkProvider.name} did not answer after ${attempt} attempts (${String(err)}); the reviewer enters the checks`,
+        };
+      }
     },
 
     async applySupplierDecision(input: {
@@ -216,53 +162,67 @@ export function createSupplierActivities(deps: SupplierDeps) {
     /** Creates or moves the supplier's Schedule to fire once, on the next review's due date. */
     async scheduleNextSupplierReview(input: { supplierId: string; dueAt: string }): Promise<void> {
       const { temporal, taskQueue } = requireTemporal(deps);
-      const due = new Date(input.dueAt);
-      const spec = {
-        calendars: [
-          { year: due.getUTCFullYear(), month: MONTHS[due.getUTCMonth()]!, dayOfMonth: due.getUTCDate(), hour: 1 },
-        ],
-      };
-      const scheduleId = supplierScheduleId(input.supplierId);
-      try {
-        await temporal.schedule.create({
-          scheduleId,
-          spec,
-          action: {
-            type: 'startWorkflow',
-            workflowType: 'supplierReviewLauncherWorkflow',
-            args: [{ supplierId: input.supplierId }],
-            taskQueue,
-            workflowId: `supplier-review-launch:${input.supplierId}`,
-          },
-          // A review missed while the worker was down still starts within a week.
-          policies: { overlap: 'SKIP', catchupWindow: '7 days' },
-          state: { note: `next review of supplier ${input.supplierId} due ${input.dueAt}` },
-        });
-      } catch (err) {
-        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-        await temporal.schedule.getHandle(scheduleId).update((previous) => ({
-          ...previous,
-          spec,
-          state: {
-            ...previous.state,
-            paused: false,
-            note: `next review of supplier ${input.supplierId} due ${input.dueAt}`,
-          },
-        }));
-      }
+      await whileHeartbeating(scheduleSupplierReview(temporal, taskQueue, input));
     },
 
     async removeSupplierReviewSchedule(input: { supplierId: string }): Promise<void> {
       const { temporal } = requireTemporal(deps);
-      await syncSupplierSchedule(temporal, input.supplierId, 'terminated');
+      await whileHeartbeating(syncSupplierSchedule(temporal, input.supplierId, 'terminated'));
     },
 
     async startSupplierReview(input: { supplierId: string; year: number; initiatorId: string }) {
-      const { temporal, taskQueue } = requireTemporal(deps);
-      const outcome = await startSupplierReviewCase({ db, temporal, taskQueue }, input);
+      const outcome = await whileHeartbeating(startSupplierReviewCase(requireTemporal(deps), input));
       return outcome.started
         ? { started: true, caseId: outcome.caseId }
         : { started: false, caseId: outcome.caseId, reason: outcome.message };
+    },
+
+    /** Every supplier with its status, by id: the campaign decides from the status which it reviews. */
+    async listCampaignSuppliers(): Promise<Array<{ supplierId: string; status: SupplierStatus }>> {
+      const rows = await db
+        .select({ id: suppliers.id, status: suppliers.status })
+        .from(suppliers)
+        .orderBy(asc(suppliers.id));
+      return rows.map((r) => ({ supplierId: r.id, status: r.status as SupplierStatus }));
+    },
+
+    /**
+     * Starts one batch of a campaign's reviews, all at once. Idempotent per
+     * review id: a review that already exists is skipped ('already_exists').
+     * Each start is reported in the heartbeat, so a retried batch reports
+     * what its first attempt started as started, not as skipped.
+     */
+    async startCampaignReviews(input: {
+      year: number;
+      initiatorId: string;
+      timings?: SupplierReviewInput['timings'];
+      supplierIds: string[];
+    }): Promise<CampaignOutcome[]> {
+      const starter = requireTemporal(deps);
+      const done = new Map<string, CampaignOutcome>(
+        ((Context.current().info.heartbeatDetails as CampaignOutcome[] | undefined) ?? []).map((o) => [
+          o.supplierId,
+          o,
+        ]),
+      );
+      const start = async (supplierId: string): Promise<void> => {
+        if (done.has(supplierId)) return;
+        const outcome: StartReviewOutcome = await startSupplierReviewCase(starter, {
+          supplierId,
+          year: input.year,
+          initiatorId: input.initiatorId,
+          timings: input.timings,
+        });
+        done.set(
+          supplierId,
+          outcome.started
+            ? { supplierId, caseId: outcome.caseId, started: true }
+            : { supplierId, caseId: outcome.caseId, started: false, reason: outcome.reason, message: outcome.message },
+        );
+        Context.current().heartbeat([...done.values()]);
+      };
+      await whileHeartbeating(Promise.all(input.supplierIds.map(start)), () => [...done.values()]);
+      return input.supplierIds.map((id) => done.get(id)!);
     },
   };
 }

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { BUSINESS_KEY_PATTERN } from '../domain/cases';
-import { defineProcess, defineStep, SHARED_STAGES } from './core';
+import { INCIDENT_CATEGORIES, INCIDENT_GRADES } from '../domain/incidents';
+import { defineProcess, defineStep, SHARED_STAGES, stepReturning } from './core';
 import { duration, text, userId } from './schemas';
 
 export const COMPLAINT_STAGES = ['investigating', 'handling', 'feedback', SHARED_STAGES.closed] as const;
@@ -14,6 +15,45 @@ export type ComplaintStage = (typeof COMPLAINT_STAGES)[number];
 export interface ComplaintStepResult {
   stage: string;
   rectificationTaskId?: string;
+}
+
+/**
+ * The incident a complaint is raised to, as the API has checked it (its
+ * grade against the suggestion, its owner an active manager: api/routes/
+ * incidents.ts `checkIncidentReport`): the incident's start, less what the
+ * complaint supplies (the case id from the incident id, the reporter, the
+ * source complaint).
+ */
+export const RaisedIncidentSchema = z
+  .object({
+    incidentId: z.string().regex(BUSINESS_KEY_PATTERN),
+    title: text(200),
+    description: z.string().max(10_000).optional(),
+    category: z.enum(INCIDENT_CATEGORIES),
+    system: text(100),
+    occurredAt: z.iso.datetime({ offset: true }),
+    impact: z
+      .object({
+        affectedUsers: z.number().int().min(0),
+        amountCny: z.number().min(0),
+        dataRecordsExposed: z.number().int().min(0).optional(),
+        outageMinutes: z.number().int().min(0).optional(),
+      })
+      .strict(),
+    grade: z.enum(INCIDENT_GRADES),
+    suggestedGrade: z.enum(INCIDENT_GRADES),
+    gradeReason: text(2000).optional(),
+    ownerId: userId,
+    // The incident's own timings, checked by the API against the incident's ladders.
+    timings: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export interface RaiseIncidentResult {
+  stage: string;
+  incidentCaseId: string;
+  incidentId: string;
+  grade: string;
 }
 
 const HANDLER = ['manager'] as const;
@@ -87,15 +127,22 @@ export const complaintContract = defineProcess({
       stageRefusal: 'COMPLAINT_CLOSED',
       refusals: { COMPLAINT_CLOSED: 'conflict' },
     } as const),
-    linkIncident: defineStep({
-      name: 'linkComplaintIncident',
-      summary: 'Raise a serious or repeated complaint to an incident (managers), linked both ways',
-      input: z.object({ incidentCaseId: z.string().min(1).max(300) }).strict(),
+    raiseIncident: stepReturning<RaiseIncidentResult>()({
+      name: 'raiseComplaintIncident',
+      // The route (api/routes/complaints.ts) checks the incident report first, as reporting one does.
+      summary:
+        'Raise a serious or repeated complaint to an incident (managers): the complaint starts it, and both record the link',
+      input: z.object({ incident: RaisedIncidentSchema }).strict(),
       stages: 'open',
       roles: ['manager'],
       who: 'a manager raises a complaint to an incident',
       stageRefusal: 'COMPLAINT_CLOSED',
-      refusals: { COMPLAINT_CLOSED: 'conflict', ALREADY_RAISED: 'conflict' },
+      refusals: {
+        COMPLAINT_CLOSED: 'conflict',
+        ALREADY_RAISED: 'conflict',
+        INCIDENT_EXISTS: 'conflict',
+        INCIDENT_FAILED: 'conflict',
+      },
     } as const),
   },
 });

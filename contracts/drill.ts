@@ -58,6 +58,11 @@ export const drillContract = defineProcess({
     plan: defineStep({
       name: 'planDrill',
       path: 'plan',
+      example: {
+        scenario: 'Data centre network outage',
+        scheduledAt: '2026-12-15T09:00:00Z',
+        participants: ['li.manager', 'chen.owner'],
+      },
       summary: 'Plan the drill: scenario, date, participants (the plan owner or a manager); it then awaits approval',
       input: z
         .object({
@@ -74,6 +79,11 @@ export const drillContract = defineProcess({
     conduct: defineStep({
       name: 'recordDrillConduct',
       path: 'conduct',
+      example: {
+        startedAt: '2026-01-10T09:00:00Z',
+        endedAt: '2026-01-10T11:00:00Z',
+        observations: 'Failover took 25 minutes',
+      },
       summary: 'Record the conduct: start, end, observations',
       input: z.object({ startedAt: pastInstant, endedAt: pastInstant, observations: text(10_000) }).strict(),
       stages: ['conduct'] as DrillStage[],
@@ -85,6 +95,10 @@ export const drillContract = defineProcess({
     evaluation: defineStep({
       name: 'evaluateDrill',
       path: 'evaluation',
+      example: {
+        scores: { command: 85, information_reporting: 80, resource_dispatch: 75, public_opinion_response: 90 },
+        findings: [],
+      },
       summary:
         'Score the modules (指挥, 信息通报, 资源调配, 舆情应对) 0–100 against the standard; findings become rectification items',
       input: z
@@ -111,6 +125,12 @@ export const drillContract = defineProcess({
     summary: defineStep({
       name: 'submitDrillSummary',
       path: 'summary',
+      example: {
+        problems: 'Slow failover',
+        lessons: 'Automate the switch',
+        planChanges: 'None',
+        revisionNeeded: false,
+      },
       summary:
         'Submit the drill summary report (应急演练总结报告): problems, lessons, changes to the plan; it then awaits approval',
       input: z

@@ -45,6 +45,7 @@ export const incidentContract = defineProcess({
     acknowledge: defineStep({
       name: 'acknowledgeIncident',
       path: 'acknowledge',
+      example: {},
       summary: 'Acknowledge (the owner or a manager)',
       input: z.object({}).strict(),
       stages: ['reported'] as IncidentStage[],
@@ -57,6 +58,7 @@ export const incidentContract = defineProcess({
     timeline: defineStep({
       name: 'addIncidentTimeline',
       path: 'timeline',
+      example: { entry: 'Payments API error rate back under 1%' },
       summary: 'Add an on-site handling entry (现场处置)',
       input: z.object({ entry: text(5000), at: pastInstant.optional() }).strict(),
       stages: 'open',
@@ -69,6 +71,11 @@ export const incidentContract = defineProcess({
     notification: defineStep({
       name: 'recordIncidentNotification',
       path: 'notifications',
+      example: {
+        audience: 'management',
+        notifiedAt: '2026-01-10T09:00:00Z',
+        summary: 'Outage of the payments API, 40 minutes',
+      },
       summary: 'Record who was informed and when (信息通报); regulators where the grade requires',
       input: z.object({ audience: z.enum(AUDIENCES), notifiedAt: pastInstant, summary: text(5000) }).strict(),
       stages: RESPONDING,
@@ -81,6 +88,7 @@ export const incidentContract = defineProcess({
     stabilise: defineStep({
       name: 'stabiliseIncident',
       path: 'stabilise',
+      example: { summary: 'Rolled back the release' },
       summary: 'Declare the incident stabilised (refused while required notifications are missing)',
       input: z.object({ summary: text(5000) }).strict(),
       stages: ['handling', 'notification'] as IncidentStage[],
@@ -93,6 +101,7 @@ export const incidentContract = defineProcess({
     regrade: defineStep({
       name: 'regradeIncident',
       path: 'regrade',
+      example: { grade: 'III', reason: 'More users affected than first reported' },
       summary: 'Regrade up or down with a reason (managers); the response plan follows',
       input: z.object({ grade: z.enum(INCIDENT_GRADES), reason: text(2000) }).strict(),
       stages: ['reported', ...RESPONDING] as IncidentStage[],
@@ -104,6 +113,12 @@ export const incidentContract = defineProcess({
     evaluation: defineStep({
       name: 'submitIncidentEvaluation',
       path: 'evaluation',
+      example: {
+        rootCause: 'Connection pool exhausted',
+        contributingFactors: ['no load test'],
+        lessons: 'Load-test every release',
+        rectificationItems: [],
+      },
       summary: 'Follow-up evaluation (后续评估): root cause, contributing factors, lessons, rectification items',
       input: z
         .object({
@@ -126,6 +141,7 @@ export const incidentContract = defineProcess({
     closeOut: defineStep({
       name: 'requestIncidentCloseOut',
       path: 'close-out',
+      example: {},
       summary:
         'Request close-out approval (refused, with the reasons, while an item is open or a required review is missing)',
       input: z.object({}).strict(),

@@ -58,6 +58,7 @@ export const pdcaContract = defineProcess({
     plan: defineStep({
       name: 'revisePdcaPlan',
       path: 'plan',
+      example: { actions: [{ title: 'Retrain the support team on refunds', ownerId: 'chen.owner', dueIn: '30d' }] },
       summary: 'Re-plan the actions of a new cycle (the owner or a manager)',
       description: 'The plan then waits for its approval (awaiting_approval) before Do.',
       input: z.object({ actions: pdcaActionsSchema }).strict(),
@@ -70,6 +71,7 @@ export const pdcaContract = defineProcess({
     actuals: defineStep({
       name: 'recordPdcaActuals',
       path: 'actuals',
+      example: { actuals: {} },
       summary: 'Enter the KPI values at the check (or the effectiveness recheck)',
       description:
         'Accepted once the check date (or the end of the effectiveness window) has come; platform KPIs are computed, not entered.',
@@ -83,6 +85,7 @@ export const pdcaContract = defineProcess({
     standardise: defineStep({
       name: 'standardisePdca',
       path: 'standardise',
+      example: { adopted: 'Refund checklist in the support handbook' },
       summary: 'Targets met: record what is adopted as the standard',
       input: z.object({ adopted: text(5000) }).strict(),
       stages: [PDCA_STAGE.act] as PdcaStage[],

@@ -115,6 +115,7 @@ export const supplierReviewContract = defineProcess({
     checks: defineStep({
       name: 'recordReviewChecks',
       path: 'checks',
+      example: { creditRating: 'AA', creditAgency: '中诚信', backgroundCheck: 'clear' },
       summary: 'Enter the credit rating (信用评级) and background check (背景调查) — the reviewer',
       description: 'Only when the configured provider could not supply them.',
       input: reviewChecksInput,
@@ -128,6 +129,16 @@ export const supplierReviewContract = defineProcess({
     scores: defineStep({
       name: 'scoreReview',
       path: 'scores',
+      example: {
+        scores: {
+          legal_compliance: 4,
+          financial_stability: 4,
+          technical_capability: 3,
+          market_reputation: 4,
+          cooperation_history: 5,
+        },
+        impact: 3,
+      },
       summary: 'Score the five dimensions 1–5 and the impact 1–5 — the reviewer; the grade follows',
       input: reviewScoresInput,
       stages: [REVIEW_STAGE.scoring] as SupplierReviewStage[],

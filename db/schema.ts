@@ -19,6 +19,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { ApprovalVote } from '../domain/approval';
+import type { PlanTimings } from '../domain/drills';
 import type { Role } from '../domain/roles';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -261,8 +262,8 @@ export const emergencyPlans = pgTable('emergency_plans', {
   currentVersion: integer('current_version'),
   lastApprovedAt: at('last_approved_at'),
   revisionDueAt: at('revision_due_at'),
-  /** Overrides of the revision interval and reminder lead, for drills of the process itself and tests. */
-  timings: jsonb('timings').$type<{ revisionInterval?: string; revisionRemindBefore?: string }>().notNull().default({}),
+  /** Overrides of the revision interval, its reminder lead and the draft's ladder, for drills of the process itself and tests. */
+  timings: jsonb('timings').$type<PlanTimings>().notNull().default({}),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

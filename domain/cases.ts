@@ -24,6 +24,8 @@ export const CASE_OUTCOMES = [
   'closed_out',
   'resolved',
   'standardised',
+  /** A run that does its work and ends (the supplier review campaign). */
+  'completed',
 ] as const;
 export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
 

@@ -10,6 +10,7 @@
  *
  * Pure rules only: times come in as arguments, so this runs inside workflows.
  */
+import type { StepTimings } from './deadlines';
 import { addCalendarMonthsUtc } from './supplierReview';
 
 type Label = { en: string; zh: string };
@@ -24,6 +25,17 @@ export const PLAN_TYPES = [
   'other',
 ] as const;
 export type PlanType = (typeof PLAN_TYPES)[number];
+
+/**
+ * What a plan may override of its deadlines (drills of the process itself,
+ * tests): the revision interval and its reminder lead, and the ladder of a
+ * revision's draft (domain/deadlines.ts PLAN_DRAFT_TIMINGS by default).
+ */
+export interface PlanTimings {
+  revisionInterval?: string;
+  revisionRemindBefore?: string;
+  draft?: Partial<StepTimings>;
+}
 
 /** A draft plan is not yet in force; a retired one is kept for the version history. */
 export const PLAN_STATUSES = ['draft', 'active', 'retired'] as const;

@@ -5,8 +5,10 @@
  * escalate and are recorded. A serious or repeated complaint can be raised to
  * an incident or spawn rectification items, linked both ways.
  */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { condition, setHandler } from '@temporalio/workflow';
 import { complaintContract } from '../contracts/complaint';
+import { incidentContract, INCIDENT_STAGES } from '../contracts/incident';
 import {
   COMPLAINT_SLA,
   feedbackProblem,
@@ -18,6 +20,9 @@ import { DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
 import { caseSnapshotQuery } from './definitions';
+import type { IncidentInput } from './incident';
+import { GovGrade, GovOwnerRole, GovProcess, GovStage } from './searchAttributes';
+import { startChildCase, type ChildCaseStarted } from './shared/children';
 import { acts } from './shared/activities';
 import { startItem } from './shared/items';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
@@ -148,16 +153,55 @@ export async function complaintWorkflow(
     },
   );
 
+  // Raising to an incident is one step: the complaint starts the incident as its child, under the
+  // incident's own id, and it outlives the complaint (./shared/children.ts). The step answers once the
+  // incident's case has settled and the link is recorded; a crash in between resumes, never half done.
+  let raisingTo: string | null = null;
   caseRuntime.step(
-    steps.linkIncident,
-    async ({ actor, incidentCaseId }) => {
+    steps.raiseIncident,
+    async ({ actor, incident }) => {
+      const incidentCaseId = incidentContract.caseId(incident.incidentId);
+      raisingTo = incidentCaseId;
+      const start: IncidentInput = {
+        ...incident,
+        timings: incident.timings as IncidentInput['timings'],
+        caseId: incidentCaseId,
+        reporterId: actor.userId,
+        sourceComplaintId: input.caseId,
+      };
+      let started: ChildCaseStarted;
+      try {
+        started = await startChildCase({
+          workflowType: 'incidentWorkflow',
+          workflowId: incidentCaseId,
+          kind: 'incident',
+          args: [start],
+          searchAttributes: [
+            { key: GovProcess, value: incidentContract.process },
+            { key: GovStage, value: INCIDENT_STAGES[0] },
+            { key: GovOwnerRole, value: 'manager' },
+            { key: GovGrade, value: incident.grade },
+          ],
+        });
+      } catch (err) {
+        raisingTo = null;
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          refuse('INCIDENT_EXISTS', `incident ${incident.incidentId} already exists`);
+        throw err;
+      }
       complaint.linkedIncidentCaseId = incidentCaseId;
-      await caseRuntime.recordData('complaint.raised_to_incident', { actorId: actor.userId, data: complaint });
-      return { stage: caseRuntime.stage };
+      await caseRuntime.recordData('complaint.raised_to_incident', {
+        actorId: actor.userId,
+        data: complaint,
+        payload: { incidentCaseId, grade: incident.grade },
+      });
+      if (!started.settled)
+        refuse('INCIDENT_FAILED', `incident ${incident.incidentId} ended before it opened: ${started.failure.reason}`);
+      return { stage: caseRuntime.stage, incidentCaseId, incidentId: incident.incidentId, grade: incident.grade };
     },
     () => {
-      if (complaint.linkedIncidentCaseId)
-        refuse('ALREADY_RAISED', `already raised to ${complaint.linkedIncidentCaseId}`);
+      const raised = complaint.linkedIncidentCaseId ?? raisingTo;
+      if (raised) refuse('ALREADY_RAISED', `already raised to ${raised}`);
     },
   );
 

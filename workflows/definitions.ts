@@ -45,3 +45,10 @@ export interface RectificationItemEvent {
   result?: RectificationResult & { taskId: string; verifiedBy: string };
 }
 export const rectificationItemSignal = defineSignal<[RectificationItemEvent]>('rectificationItem');
+
+/**
+ * A case started as the child of another case (an incident raised from a
+ * complaint) tells its parent once it has first settled: its read-model row
+ * and first tasks exist, so the parent's call that started it may answer.
+ */
+export const childCaseSettledSignal = defineSignal<[{ workflowId: string }]>('childCaseSettled');

@@ -4,16 +4,25 @@
  * (command, information reporting, resource dispatch, public-opinion
  * response) → findings as rectification items, waited on to closure →
  * summary report (应急演练总结报告) approved → a plan revision opened where the
- * drill calls for one → closed. A drill not conducted by its due date (the
- * end of the year) escalates. Its steps, stages and id: contracts/drill.ts;
- * both approvals show the stage awaiting_approval.
+ * drill calls for one → closed. Every step the organisers owe (the plan, the
+ * conduct record, the evaluation, the summary) is a task with a deadline
+ * ladder (./shared/humanSteps.ts); the conduct's final deadline is the
+ * drill's due date (the end of the year). Its steps, stages and id:
+ * contracts/drill.ts; both approvals show the stage awaiting_approval.
  */
 import { condition, setHandler } from '@temporalio/workflow';
 import { SHARED_STAGES } from '../contracts/core';
 import { drillContract, drillKey, type DrillStage } from '../contracts/drill';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
-import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
-import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
+import type { ApprovalTimings, RectificationTimings, StepTimings } from '../domain/deadlines';
+import {
+  DEFAULT_APPROVAL_TIMINGS,
+  DEFAULT_RECTIFICATION_TIMINGS,
+  DEFAULT_STEP_TIMINGS,
+  DRILL_CONDUCT_LEAD,
+  DRILL_PLANNING_TIMINGS,
+  ladderEndingAt,
+} from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import {
   evaluateDrill,
@@ -23,11 +32,13 @@ import {
   type DrillSummary,
 } from '../domain/drills';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
+import type { Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { executeItem } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
+import { awaitStep } from './shared/humanSteps';
 
 export interface DrillInput {
   caseId: string;
@@ -37,7 +48,14 @@ export interface DrillInput {
   ownerId: string;
   initiatorId: string;
   dueAt: string;
-  timings?: { dueIn?: string; approval?: Partial<ApprovalTimings>; rectification?: Partial<RectificationTimings> };
+  timings?: {
+    /** From opening to the due date (by which the drill is conducted); the activity turns it into `dueAt`. */
+    dueIn?: string;
+    /** Overrides the ladder of the plan, evaluation and summary steps (the conduct's ends at the due date). */
+    step?: Partial<StepTimings>;
+    approval?: Partial<ApprovalTimings>;
+    rectification?: Partial<RectificationTimings>;
+  };
 }
 
 export interface DrillData extends Record<string, unknown> {
@@ -99,6 +117,18 @@ export async function drillWorkflow(
   const moveTo = (stage: DrillStage, options: Parameters<CaseRuntime['moveTo']>[1]) =>
     caseRuntime.moveTo(stage, options);
   const { steps } = drillContract;
+  /** A step the organisers owe: the plan owner's task, open to whoever else the contract lets take it. */
+  const organisersStep = (
+    step: { roles: readonly Role[] },
+    wait: { name: string; title: string; timings: StepTimings; done: () => boolean },
+  ) =>
+    awaitStep(caseRuntime, {
+      ...wait,
+      title: `${wait.title}: ${input.planTitle} ${input.year}`,
+      assigneeId: input.ownerId,
+      candidateRoles: [...step.roles],
+    });
+  const stepTimings = (policy: StepTimings) => ({ ...policy, ...input.timings?.step });
 
   // Who takes each step, in which stage, with what input: the contract. The
   // rules below are what it cannot say: each step is taken once per round,
@@ -168,7 +198,12 @@ export async function drillWorkflow(
 
   // Planned, then approved (not by its organisers) before it is conducted.
   for (let round = 1; ; round++) {
-    await condition(() => !!drill.plan);
+    await organisersStep(steps.plan, {
+      name: `plan-${round}`,
+      title: 'Plan the drill',
+      timings: stepTimings(DRILL_PLANNING_TIMINGS),
+      done: () => !!drill.plan,
+    });
     await moveTo(SHARED_STAGES.awaitingApproval, { actorId: drill.plan!.by, action: 'drill.submitted_for_approval' });
     const approval = await desk.request({
       name: `plan-approval-${round}`,
@@ -189,26 +224,34 @@ export async function drillWorkflow(
     });
   }
 
-  // Conducted by the due date, or escalated.
+  // Conducted by the due date: reminded and escalated before it, overdue
+  // (admin told) at it, and still owed after it.
   await moveTo('conduct', { actorId: 'system', dueAt: input.dueAt, data: drill });
-  if (!(await condition(() => !!drill.conduct, Math.max(1, Date.parse(input.dueAt) - Date.now())))) {
+  const dueMs = Date.parse(input.dueAt);
+  const conducted = organisersStep(steps.conduct, {
+    name: 'conduct',
+    title: `Conduct the drill and record it by ${input.dueAt}`,
+    timings: ladderEndingAt(Date.now(), dueMs, DRILL_CONDUCT_LEAD),
+    done: () => !!drill.conduct,
+  });
+  // The drill itself records that it was late, for its summary report.
+  if (!(await condition(() => !!drill.conduct, Math.max(1, dueMs - Date.now())))) {
     drill.overdue = true;
-    await acts.notify({
-      caseId: input.caseId,
-      kind: 'overdue',
-      recipientRole: 'manager',
-      message: `Drill ${input.year} of ${input.planTitle} not conducted by ${input.dueAt}`,
-    });
     await caseRuntime.recordData('drill.overdue', {
       actorId: 'system',
       data: drill,
       reason: `not conducted by ${input.dueAt}`,
     });
-    await condition(() => !!drill.conduct);
   }
+  await conducted;
 
   await moveTo('evaluation', { actorId: 'system', dueAt: null, data: drill });
-  await condition(() => !!drill.evaluation);
+  await organisersStep(steps.evaluation, {
+    name: 'evaluation',
+    title: 'Evaluate the drill',
+    timings: stepTimings(DEFAULT_STEP_TIMINGS),
+    done: () => !!drill.evaluation,
+  });
   if (pendingFindings.length) {
     const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
     await moveTo(SHARED_STAGES.rectification, { actorId: 'system', data: drill });
@@ -235,7 +278,12 @@ export async function drillWorkflow(
   // The summary report (应急演练总结报告), approved; a revision where it calls for one.
   for (let round = 1; ; round++) {
     await moveTo('summary', { actorId: 'system', data: drill });
-    await condition(() => !!drill.summary);
+    await organisersStep(steps.summary, {
+      name: `summary-${round}`,
+      title: 'Submit the drill summary report (应急演练总结报告)',
+      timings: stepTimings(DEFAULT_STEP_TIMINGS),
+      done: () => !!drill.summary,
+    });
     await moveTo(SHARED_STAGES.awaitingApproval, {
       actorId: drill.summary!.by,
       action: 'drill.summary_submitted_for_approval',

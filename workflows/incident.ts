@@ -4,14 +4,21 @@
  * follow-up evaluation (root cause) → rectification → close-out approval →
  * closed. The response plan follows the grade, and changes when the incident
  * is regraded; an unacknowledged incident escalates to the next level; closing
- * is refused while an item is open or a required review is missing.
+ * is refused while an item is open or a required review is missing. After
+ * stabilisation (and after a refused close-out) the owner owes the
+ * close-out request, with the evaluation and the items it needs first: a task
+ * with a deadline ladder (./shared/humanSteps.ts).
  */
 import { condition, setHandler } from '@temporalio/workflow';
 import { SHARED_STAGES } from '../contracts/core';
 import { incidentContract, type IncidentStage, type IncidentStepResult } from '../contracts/incident';
 import type { ApprovalPolicy } from '../domain/approval';
-import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
-import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
+import type { ApprovalTimings, RectificationTimings, StepTimings } from '../domain/deadlines';
+import {
+  DEFAULT_APPROVAL_TIMINGS,
+  DEFAULT_RECTIFICATION_TIMINGS,
+  INCIDENT_CLOSE_OUT_REQUEST_TIMINGS,
+} from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import {
   closeOutProblems,
@@ -31,11 +38,14 @@ import { acts } from './shared/activities';
 import { startItem } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
+import { awaitStep } from './shared/humanSteps';
 
 export interface IncidentTimings {
   /** Overrides of the grade's deadlines, for drills and tests. */
   acknowledgeWithin?: string;
   stabiliseWithin?: string;
+  /** Overrides the ladder of the close-out request the owner owes after stabilisation. */
+  step?: Partial<StepTimings>;
   approval?: Partial<ApprovalTimings>;
   rectification?: Partial<RectificationTimings>;
 }
@@ -396,7 +406,16 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
 
   // Close-out approval: not by the owner or reporter; two approvers for I–II.
   for (let attempt = 1; ; attempt++) {
-    await condition(() => closeOutRequested);
+    // The owner owes the request, and before it what the request needs (the
+    // evaluation where the grade requires one, its rectification items).
+    await awaitStep(caseRuntime, {
+      name: `close-out-request-${attempt}`,
+      title: `Request the close-out of incident ${input.incidentId} once evaluated and rectified: ${input.title}`,
+      assigneeId: input.ownerId,
+      candidateRoles: [...steps.closeOut.roles],
+      timings: { ...INCIDENT_CLOSE_OUT_REQUEST_TIMINGS, ...input.timings?.step },
+      done: () => closeOutRequested,
+    });
     const approval = await desk.request({
       name: `close-out-${attempt}`,
       title: `Close out incident ${input.incidentId} (grade ${incident.grade}): ${input.title}`,

@@ -7,4 +7,5 @@ export { incidentWorkflow } from './incident';
 export { pdcaCycleWorkflow } from './pdca';
 export { planRevisionClockWorkflow, planRevisionWorkflow } from './planRevision';
 export { rectificationItemWorkflow } from './rectificationItem';
+export { supplierCampaignWorkflow } from './supplierCampaign';
 export { supplierReviewLauncherWorkflow, supplierReviewWorkflow } from './supplierReview';

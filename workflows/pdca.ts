@@ -7,13 +7,15 @@
  * optional effectiveness window that reopens the cycle if a KPI slips back);
  * not met → the next cycle, as a new run of the same workflow
  * (continue-as-new), carrying the gaps over, escalating to management after a
- * number of cycles.
+ * number of cycles. Each step the owner owes (a new cycle's plan, the KPI
+ * values at the check and the recheck, the standard) is a task with a
+ * deadline ladder (./shared/humanSteps.ts).
  */
 import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import { PDCA_STAGE, pdcaContract } from '../contracts/pdca';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
-import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
-import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
+import type { ApprovalTimings, RectificationTimings, StepTimings } from '../domain/deadlines';
+import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS, DEFAULT_STEP_TIMINGS } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import {
   actionsProblem,
@@ -28,11 +30,13 @@ import {
   type PlanAction,
 } from '../domain/pdca';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
+import type { Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { executeItem, itemsFinished } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
+import { awaitStep } from './shared/humanSteps';
 
 export interface PdcaInput {
   caseId: string;
@@ -53,7 +57,12 @@ export interface PdcaInput {
   /** After standardising, recheck this much later; absent: close at once. */
   effectivenessWindow?: string;
   history: Array<{ cycle: number; results: KpiResult[]; outcome: string }>;
-  timings?: { approval?: Partial<ApprovalTimings>; rectification?: Partial<RectificationTimings> };
+  timings?: {
+    /** Overrides the ladder of every step the owner owes: plan, KPI values, standard. */
+    step?: Partial<StepTimings>;
+    approval?: Partial<ApprovalTimings>;
+    rectification?: Partial<RectificationTimings>;
+  };
 }
 
 const PLAN_POLICY: ApprovalPolicy = {
@@ -124,6 +133,16 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
   const ownerKpis = input.kpis.filter((k) => !(PLATFORM_KPIS as readonly string[]).includes(k.key));
   const { steps } = pdcaContract;
+  /** A step the cycle owner owes, open to whoever else the contract lets take it. */
+  const ownersStep = (step: { roles: readonly Role[] }, name: string, title: string, done: () => boolean) =>
+    awaitStep(caseRuntime, {
+      name: `c${input.cycle}-${name}`,
+      title: `${title}: ${input.title} (cycle ${input.cycle})`,
+      assigneeId: input.ownerId,
+      candidateRoles: [...step.roles],
+      timings: { ...DEFAULT_STEP_TIMINGS, ...input.timings?.step },
+      done,
+    });
 
   // Who may take each step, where and with what input: the contract. The
   // rules below are what the stage alone does not say.
@@ -200,7 +219,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     if (!cycle.actions) {
       cycle.awaiting = 'plan';
       await caseRuntime.moveTo(PDCA_STAGE.plan, { actorId: 'system', data: data() });
-      await condition(() => !!cycle.actions);
+      await ownersStep(steps.plan, `plan-${round}`, 'Plan the actions', () => !!cycle.actions);
     }
     await caseRuntime.moveTo(PDCA_STAGE.awaitingApproval, {
       actorId: cycle.plannedBy,
@@ -253,7 +272,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     data: data(),
   });
   await condition(() => false, Math.max(1, checkAt - Date.now()));
-  const measure = async (kind: 'actuals' | 'recheck') => {
+  const measure = async (kind: 'actuals' | 'recheck', round: number) => {
     const platform = input.kpis.filter((k) => (PLATFORM_KPIS as readonly string[]).includes(k.key)).map((k) => k.key);
     const computed = platform.length ? await acts.computePlatformKpis({ keys: platform }) : {};
     if (kind === 'actuals') cycle.actuals = { ...computed };
@@ -262,11 +281,16 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     if (ownerKpis.length) {
       cycle.awaiting = kind;
       await caseRuntime.recordData(`pdca.awaiting_${kind}`, { actorId: 'system', data: data() });
-      await condition(() => cycle.awaiting === null);
+      await ownersStep(
+        steps.actuals,
+        `${kind}-${round}`,
+        kind === 'actuals' ? 'Enter the KPI values at the check' : 'Enter the KPI values at the end of the watch',
+        () => cycle.awaiting === null,
+      );
     }
   };
   for (let round = 1; ; round++) {
-    await measure('actuals');
+    await measure('actuals', round);
     cycle.results = checkKpis(input.kpis, cycle.actuals!).results;
     // Checked by whoever entered the values; by the platform when it computed them all.
     await caseRuntime.moveTo(PDCA_STAGE.awaitingApproval, {
@@ -315,7 +339,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   }
   cycle.awaiting = 'standardise';
   await caseRuntime.moveTo(PDCA_STAGE.act, { actorId: 'system', action: 'pdca.targets_met', data: data() });
-  await condition(() => cycle.awaiting === null);
+  await ownersStep(steps.standardise, 'standardise', 'Record what is standardised', () => cycle.awaiting === null);
   if (input.effectivenessWindow) {
     await caseRuntime.moveTo(PDCA_STAGE.effectivenessWatch, {
       actorId: cycle.adoptedBy ?? 'system',
@@ -324,7 +348,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       data: data(),
     });
     await condition(() => false, parseDuration(input.effectivenessWindow));
-    await measure('recheck');
+    await measure('recheck', 1);
     await caseRuntime.recordData('pdca.rechecked', { actorId: cycle.measuredBy ?? 'system', data: data() });
     const slip = regressed(results, cycle.recheck!);
     if (slip.regressed) {

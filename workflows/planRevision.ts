@@ -10,12 +10,14 @@ import { condition, setHandler } from '@temporalio/workflow';
 import { SHARED_STAGES } from '../contracts/core';
 import { planRevisionContract, planRevisionKey, type PlanRevisionStage } from '../contracts/planRevision';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
-import type { ApprovalTimings } from '../domain/deadlines';
-import { DEFAULT_APPROVAL_TIMINGS } from '../domain/deadlines';
+import type { ApprovalTimings, StepTimings } from '../domain/deadlines';
+import { DEFAULT_APPROVAL_TIMINGS, PLAN_DRAFT_TIMINGS } from '../domain/deadlines';
+import type { PlanTimings, PlanType } from '../domain/drills';
 import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
+import { awaitStep } from './shared/humanSteps';
 
 export interface PlanRevisionInput {
   caseId: string;
@@ -27,7 +29,14 @@ export interface PlanRevisionInput {
   initiatorId: string;
   reason: string;
   sourceCaseId?: string;
-  timings?: { approval?: Partial<ApprovalTimings> };
+  /**
+   * The first revision registers its plan, as its first step: registering a
+   * plan and opening its first revision are then one start, which no crash
+   * can leave half done (platform/cases.ts `registerEmergencyPlan`).
+   */
+  register?: { type: PlanType; timings: PlanTimings };
+  /** The draft's ladder (the plan's timings.draft, else PLAN_DRAFT_TIMINGS) and the approvals'. */
+  timings?: { approval?: Partial<ApprovalTimings>; draft?: Partial<StepTimings> };
 }
 
 /** Review and approval: approve, or return to draft with the reason. */
@@ -65,6 +74,7 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
   const timings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
+  const draftTimings = { ...PLAN_DRAFT_TIMINGS, ...input.timings?.draft };
 
   // Typed by the contract's stages, so a stage the contract does not name is a compile error.
   const moveTo = (stage: PlanRevisionStage, options: Parameters<CaseRuntime['moveTo']>[1]) =>
@@ -85,10 +95,29 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
     return { stage: caseRuntime.stage };
   });
 
+  if (input.register) {
+    await acts.registerPlan({
+      planId: input.planId,
+      title: input.planTitle,
+      type: input.register.type,
+      ownerId: input.ownerId,
+      timings: input.register.timings,
+      registeredBy: input.initiatorId,
+      revisionCaseId: input.caseId,
+    });
+  }
   await caseRuntime.open();
   for (;;) {
     draft.rounds += 1;
-    await condition(() => !awaitingDraft);
+    // The owner owes the draft: a task in their inbox, reminded, escalated, overdue (still owed) at the end.
+    await awaitStep(caseRuntime, {
+      name: `draft-${draft.rounds}`,
+      title: `Draft ${input.planTitle} v${input.version}`,
+      assigneeId: input.ownerId,
+      candidateRoles: [],
+      timings: draftTimings,
+      done: () => !awaitingDraft,
+    });
     // Review by a manager, then approval by an approver: neither the drafter nor whoever opened it.
     const review = await desk.request({
       name: `review-${draft.rounds}`,

@@ -43,7 +43,9 @@ export interface RectificationItemInput {
   openedBy: string;
 }
 
-export interface RectificationItemResult extends RectificationResult {
+export interface RectificationItemResult extends Omit<RectificationResult, 'status'> {
+  /** 'failed': the item's workflow failed or was terminated; its case recorded it (shared/items.ts). */
+  status: RectificationResult['status'] | 'failed';
   taskId: string;
   verifiedBy: string;
 }

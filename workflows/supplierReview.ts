@@ -7,7 +7,7 @@
  * One case per supplier per year: the workflow id is
  * supplier-review:<credit code>:<year>, so a second start is refused.
  */
-import { condition, setHandler } from '@temporalio/workflow';
+import { setHandler } from '@temporalio/workflow';
 import {
   REVIEW_STAGE,
   supplierReviewContract,
@@ -16,10 +16,16 @@ import {
   type ReviewStepResult,
 } from '../contracts/supplierReview';
 import type { ApprovalPolicy } from '../domain/approval';
-import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines';
-import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS, rectificationReminderAt } from '../domain/deadlines';
+import type { ApprovalTimings, RectificationTimings, StepTimings } from '../domain/deadlines';
+import {
+  DEFAULT_APPROVAL_TIMINGS,
+  DEFAULT_RECTIFICATION_TIMINGS,
+  DEFAULT_STEP_TIMINGS,
+  SUPPLIER_DOCUMENTS_TIMINGS,
+} from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
+import type { Role } from '../domain/roles';
 import {
   applyHandbookRules,
   CONDITION_TYPES,
@@ -44,25 +50,16 @@ import { acts } from './shared/activities';
 import { executeItem } from './shared/items';
 import { ApprovalDesk, type ApprovalOutcome } from './shared/approvals';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
+import { awaitStep, climbLadder } from './shared/humanSteps';
 
 export interface SupplierReviewTimings {
-  /** Documents are due this long after the review opens. */
-  documentsDueIn: string;
-  /** Checks and scoring are each due this long after their step opens. */
-  stepDueIn: string;
-  /** Reminder this long before a step's due date. */
-  remindBefore: string;
+  /** The documents' ladder; at its final deadline what is missing becomes a finding. */
+  documents: StepTimings;
+  /** The ladder of each step the reviewer owes next: checks, scores. */
+  step: StepTimings;
   approval: ApprovalTimings;
   rectification: RectificationTimings;
 }
-
-export const DEFAULT_SUPPLIER_REVIEW_TIMINGS: SupplierReviewTimings = {
-  documentsDueIn: '14d',
-  stepDueIn: '7d',
-  remindBefore: '2d',
-  approval: DEFAULT_APPROVAL_TIMINGS,
-  rectification: DEFAULT_RECTIFICATION_TIMINGS,
-};
 
 export interface SupplierReviewInput {
   caseId: string;
@@ -72,10 +69,7 @@ export interface SupplierReviewInput {
   initiatorId: string;
   /** Collects documents, enters checks and scores; may not approve. */
   reviewerId: string;
-  timings?: Partial<Omit<SupplierReviewTimings, 'approval' | 'rectification'>> & {
-    approval?: Partial<ApprovalTimings>;
-    rectification?: Partial<RectificationTimings>;
-  };
+  timings?: { [K in keyof SupplierReviewTimings]?: Partial<SupplierReviewTimings[K]> };
 }
 
 export interface ReviewDocumentRecord {
@@ -135,9 +129,9 @@ export function parseCondition(text: string): ReviewCondition {
 }
 
 export async function supplierReviewWorkflow(input: SupplierReviewInput): Promise<SupplierReviewResult> {
-  const timings = {
-    ...DEFAULT_SUPPLIER_REVIEW_TIMINGS,
-    ...input.timings,
+  const timings: SupplierReviewTimings = {
+    documents: { ...SUPPLIER_DOCUMENTS_TIMINGS, ...input.timings?.documents },
+    step: { ...DEFAULT_STEP_TIMINGS, ...input.timings?.step },
     approval: { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval },
     rectification: { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification },
   };
@@ -151,7 +145,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     findings: [],
     rectificationTaskIds: [],
   };
-  const documentsDueAt = new Date(Date.now() + parseDuration(timings.documentsDueIn)).toISOString();
+  const documentsDueAt = new Date(Date.now() + parseDuration(timings.documents.expireAfter)).toISOString();
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: 'supplier_review',
@@ -230,90 +224,71 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
 
   await caseRuntime.open();
 
-  /**
-   * A step the reviewer owes: a task in their inbox, a reminder before it is
-   * due, an escalation to the next role up when it is late.
-   */
-  async function reviewerStep(name: string, title: string, dueAt: string, done: () => boolean) {
-    const taskId = `${input.caseId}:${name}`;
-    const openedAt = Date.now();
-    const dueMs = Date.parse(dueAt);
-    caseRuntime.openTaskIds.add(taskId);
-    await acts.openTask({
-      taskId,
-      caseId: input.caseId,
-      kind: 'step',
-      title,
-      candidateRoles: ['manager'],
+  /** A step the reviewer owes, open to whoever else the contract lets take it. */
+  const reviewerStep = (step: { roles: readonly Role[] }, name: string, title: string, done: () => boolean) =>
+    awaitStep(caseRuntime, {
+      name,
+      title: `${title}: ${input.supplierName}`,
       assigneeId: input.reviewerId,
-      dueAt,
-      actorId: 'system',
+      candidateRoles: [...step.roles],
+      timings: timings.step,
+      done,
     });
-    const remindAt = rectificationReminderAt(openedAt, dueMs, timings.remindBefore);
-    if (!(await condition(done, Math.max(0, remindAt - Date.now())))) {
-      await acts.notify({
-        caseId: input.caseId,
-        taskId,
-        kind: 'reminder',
-        recipientId: input.reviewerId,
-        message: `Reminder: "${title}" is due ${dueAt}`,
-      });
-    }
-    const onTime = await condition(done, Math.max(0, dueMs - Date.now()));
-    if (!onTime) {
-      await acts.notify({
-        caseId: input.caseId,
-        taskId,
-        kind: 'escalation',
-        recipientRole: 'manager',
-        message: `Overdue: "${title}" for ${input.supplierName} was due ${dueAt}`,
-      });
-      await acts.changeTask({
-        taskId,
-        caseId: input.caseId,
-        actorId: 'system',
-        action: 'review.escalated',
-        reason: 'overdue',
-        patch: { escalatedAt: new Date().toISOString(), escalatedTo: 'manager' },
-      });
-    }
-    return { taskId, onTime };
-  }
 
-  const closeStep = (taskId: string, status: 'done' | 'expired', reason?: string) => {
-    caseRuntime.openTaskIds.delete(taskId);
-    return acts.changeTask({
-      taskId,
-      caseId: input.caseId,
-      actorId: 'system',
-      action: status === 'done' ? 'review.step_done' : 'review.step_lapsed',
-      reason,
-      patch: { status },
-    });
-  };
-
-  // 1. Documents. What is still missing at the deadline escalates and
-  //    becomes a finding; the review goes on without it.
+  // 1. Documents: the same ladder, but its final deadline is an outcome, not
+  //    an overdue obligation: what is still missing becomes a finding, and the
+  //    review goes on without it.
   const allDocuments = () => REVIEW_DOCUMENTS.every((d) => review.documents[d]);
-  const documentsStep = await reviewerStep(
-    'documents',
-    `Collect review documents: ${input.supplierName}`,
-    documentsDueAt,
-    allDocuments,
-  );
-  await condition(() => allDocuments() || Date.now() >= Date.parse(documentsDueAt));
+  const documentsTask = `${input.caseId}:documents`;
+  const documentsTitle = `Collect review documents: ${input.supplierName}`;
+  caseRuntime.openTaskIds.add(documentsTask);
+  await acts.openTask({
+    taskId: documentsTask,
+    caseId: input.caseId,
+    kind: 'step',
+    title: documentsTitle,
+    candidateRoles: [...steps.documents.roles],
+    assigneeId: input.reviewerId,
+    dueAt: new Date(Date.now() + parseDuration(timings.documents.escalateAfter)).toISOString(),
+    actorId: 'system',
+  });
+  const documentsOutcome = await climbLadder(caseRuntime, {
+    taskId: documentsTask,
+    title: documentsTitle,
+    recipientRoles: [...steps.documents.roles],
+    assigneeId: input.reviewerId,
+    timings: timings.documents,
+    done: allDocuments,
+    awaiting: 'the missing documents',
+    kind: 'task',
+    // The reviewer's managers hear of missing documents (as before the shared ladder).
+    escalateTo: 'manager',
+  });
   review.missingDocuments = REVIEW_DOCUMENTS.filter((d) => !review.documents[d]);
-  await closeStep(
-    documentsStep.taskId,
-    review.missingDocuments.length ? 'expired' : 'done',
-    review.missingDocuments.length ? `missing at the deadline: ${review.missingDocuments.join(', ')}` : undefined,
-  );
+  const documentsBy = caseRuntime.lastStepBy ?? 'system';
+  await acts.changeTask({
+    taskId: documentsTask,
+    caseId: input.caseId,
+    ...(documentsOutcome === 'done'
+      ? {
+          actorId: documentsBy,
+          action: 'task.done',
+          patch: { status: 'done', decidedBy: documentsBy, decidedAt: new Date().toISOString() },
+        }
+      : {
+          actorId: 'system',
+          action: 'task.expired',
+          reason: `missing at the deadline: ${review.missingDocuments.join(', ')}`,
+          patch: { status: 'expired' },
+        }),
+  });
+  caseRuntime.openTaskIds.delete(documentsTask);
 
   // 2. Checks: the configured provider first; the reviewer enters what it cannot.
   const records = await acts.loadSupplierPerformance({ supplierId: input.supplierId, upToYear: input.reviewYear });
   review.findings = applyHandbookRules(records, input.reviewYear);
   const provided = await acts.runSupplierChecks({ supplierId: input.supplierId, supplierName: input.supplierName });
-  const checksDueAt = new Date(Date.now() + parseDuration(timings.stepDueIn)).toISOString();
+  const checksDueAt = new Date(Date.now() + parseDuration(timings.step.escalateAfter)).toISOString();
   await caseRuntime.moveTo(REVIEW_STAGE.checks, {
     actorId: 'system',
     dueAt: checksDueAt,
@@ -330,27 +305,13 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
       at: new Date().toISOString(),
     };
   } else {
-    const checksStep = await reviewerStep(
-      'checks',
-      `Enter credit rating and background check: ${input.supplierName}`,
-      checksDueAt,
-      () => !!review.checks,
-    );
-    await condition(() => !!review.checks);
-    await closeStep(checksStep.taskId, 'done');
+    await reviewerStep(steps.checks, 'checks', 'Enter credit rating and background check', () => !!review.checks);
   }
 
   // 3. Scoring and grading by the risk matrix and the handbook's rules.
-  const scoringDueAt = new Date(Date.now() + parseDuration(timings.stepDueIn)).toISOString();
+  const scoringDueAt = new Date(Date.now() + parseDuration(timings.step.escalateAfter)).toISOString();
   await caseRuntime.moveTo(REVIEW_STAGE.scoring, { actorId: 'system', dueAt: scoringDueAt, data: review });
-  const scoringStep = await reviewerStep(
-    'scoring',
-    `Score the five dimensions: ${input.supplierName}`,
-    scoringDueAt,
-    () => !!review.scores,
-  );
-  await condition(() => !!review.scores);
-  await closeStep(scoringStep.taskId, 'done');
+  await reviewerStep(steps.scores, 'scoring', 'Score the five dimensions', () => !!review.scores);
   const scores = review.scores!;
   review.grade = gradeReview({
     scores: scores.dimensions,

@@ -6,7 +6,7 @@ import { workflowIdFor } from '../../domain/cases';
 import { approvalsRequiredFor, riskLevelFromMatrix } from '../../domain/risk';
 import { validateTimings, DEFAULT_APPROVAL_TIMINGS } from '../../domain/deadlines';
 import type { approvalRequestWorkflow } from '../../workflows/approvalRequest';
-import { startCaseWorkflow } from '../../activities/startCase';
+import { startCaseWorkflow } from '../../platform/cases';
 import { requireRole } from '../auth';
 import { toAuditDto, toCaseDto, toEvidenceDto, toTaskDto, temporalUiLink } from '../dto';
 import { ApiError } from '../errors';

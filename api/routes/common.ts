@@ -103,59 +103,9 @@ export async function requireActiveUser(
   }
 }
 
-/**
- * Routes for the steps of one kind of case: POST {resource}/{id}/{step} with a
- * JSON body, answered with the workflow's step result. Each step is an Update
- * whose validator is the authority; the route checks the case exists first.
- */
-export function caseSteps(
-  app: ReturnType<typeof router>,
-  config: {
-    resource: string;
-    idName: string;
-    idParam: z.ZodObject<z.ZodRawShape>;
-    tag: string;
-    resultSchema: z.ZodTypeAny;
-    /** Resolves the case id, throwing NOT_FOUND when there is no such case. */
-    load: (id: string) => Promise<string>;
-  },
-) {
-  return <S extends z.ZodTypeAny>(
-    path: string,
-    summary: string,
-    schema: S,
-    send: (caseId: string, actor: ReturnType<typeof actorOf>, body: z.infer<S>) => Promise<unknown>,
-  ) =>
-    app.openapi(
-      createRoute({
-        method: 'post',
-        path: `${config.resource}/{${config.idName}}/${path}`,
-        tags: [config.tag],
-        summary,
-        security: bearer,
-        request: { params: config.idParam, body: { required: true, content: { 'application/json': { schema } } } },
-        responses: {
-          200: { description: 'Recorded', content: { 'application/json': { schema: config.resultSchema } } },
-          ...errorResponses(400, 401, 403, 404, 409, 422),
-        },
-      }),
-      async (c) => {
-        // The generic path loses the param types; the schema still validated them.
-        const params = c.req.valid('param' as never) as Record<string, string>;
-        const caseId = await config.load(params[config.idName]!);
-        const result = await send(caseId, actorOf(c), c.req.valid('json' as never) as z.infer<S>);
-        return c.json(result as never, 200);
-      },
-    );
-}
+/** The routes derived from contracts, by "POST /api/…/{id}/step": what the derived tests walk. */
+export const CONTRACT_ROUTES = new Map<string, { contract: ProcessContract; step: StepContract }>();
 
-/**
- * The routes of a process's human steps, derived from its contract: one
- * POST {resource}/{id}/{step.path} per step, whose body schema is the very
- * schema the workflow's validator checks, whose OpenAPI entry lists the
- * refusals the step may answer with, and which sends the step's Update.
- * `before` runs checks only the API can make (a named user is active).
- */
 export function contractSteps<C extends ProcessContract>(
   app: ReturnType<typeof router>,
   contract: C,
@@ -166,13 +116,14 @@ export function contractSteps<C extends ProcessContract>(
     tag: string;
     resultSchema: z.ZodTypeAny;
     temporal: Client;
-    /** Resolves the case id, throwing NOT_FOUND when there is no such case. */
-    load: (id: string) => Promise<string>;
+    /** Finds the case (its id and the person it names), throwing NOT_FOUND when there is none. */
+    load: (id: string) => Promise<{ id: string; ownerId: string | null }>;
     before?: { [K in keyof C['steps']]?: (body: Record<string, unknown>, caseId: string) => Promise<void> };
   },
 ) {
   for (const [key, step] of Object.entries(contract.steps) as Array<[keyof C['steps'] & string, StepContract]>) {
     if (!step.path) continue;
+    CONTRACT_ROUTES.set(`POST ${config.resource}/{${config.idName}}/${step.path}`, { contract, step });
     const refusals = Object.entries(step.refusals)
       .map(([code, kind]) => `${code} (${REFUSAL_STATUS[kind]})`)
       .join(', ');
@@ -194,7 +145,15 @@ export function contractSteps<C extends ProcessContract>(
         security: bearer,
         request: {
           params: config.idParam,
-          body: { required: true, content: { 'application/json': { schema: step.input as z.ZodTypeAny } } },
+          body: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: step.input as z.ZodTypeAny,
+                ...(step.example ? { example: step.example } : {}),
+              },
+            },
+          },
         },
         responses: {
           200: { description: 'Recorded', content: { 'application/json': { schema: config.resultSchema } } },
@@ -204,15 +163,23 @@ export function contractSteps<C extends ProcessContract>(
       async (c) => {
         // The generic path loses the param types; the schema still validated them.
         const params = c.req.valid('param' as never) as Record<string, string>;
-        const caseId = await config.load(params[config.idName]!);
+        const found = await config.load(params[config.idName]!);
+        const actor = actorOf(c);
+        // Who may take the step is checked here first, and again by the
+        // workflow's validator: a caller who may not learns nothing of the
+        // case, and no other check runs for them.
+        const isOwner = !!step.owner && !!found.ownerId && found.ownerId === actor.userId;
+        if (!isOwner && !actor.roles.some((r) => step.roles.includes(r))) {
+          throw new ApiError('FORBIDDEN', step.who, undefined, 'ROLE_NOT_PERMITTED');
+        }
         const body = c.req.valid('json' as never) as Record<string, unknown>;
-        await config.before?.[key]?.(body, caseId);
+        await config.before?.[key]?.(body, found.id);
         const result = await sendCaseUpdate(
           config.temporal,
-          caseId,
+          found.id,
           step.update as never,
           {
-            actor: actorOf(c),
+            actor,
             ...body,
           } as never,
         );

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { startCaseWorkflow } from '../../activities/startCase';
+import { startCaseWorkflow } from '../../platform/cases';
 import { eq } from 'drizzle-orm';
 import { cases, users } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
@@ -26,7 +26,7 @@ import {
   requireActiveUser,
   contractSteps,
 } from './common';
-import { reportIncident, ReportIncidentSchema } from './incidents';
+import { checkIncidentReport, ReportIncidentSchema } from './incidents';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
@@ -144,7 +144,7 @@ export function complaintRoutes(deps: AppDeps) {
     tag: 'Complaints',
     resultSchema: StepSchema,
     temporal,
-    load: async (id) => (await loadComplaint(id)).id,
+    load: loadComplaint,
     before: { rectifications: (body) => requireActiveUser(db, String(body.ownerId), 'ownerId') },
   });
 
@@ -153,7 +153,8 @@ export function complaintRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/complaints/{complaintId}/raise-incident',
       tags: ['Complaints'],
-      summary: 'Raise a serious or repeated complaint to an incident (managers), linked both ways',
+      summary:
+        'Raise a serious or repeated complaint to an incident (managers), linked both ways: one step of the complaint, which starts the incident',
       security: bearer,
       middleware: [requireRole('manager')] as const,
       request: { params: IdParam, body: json(ReportIncidentSchema.partial({ title: true })) },
@@ -176,26 +177,17 @@ export function complaintRoutes(deps: AppDeps) {
         throw new ApiError('CONFLICT', `already raised to ${complaint.data.linkedIncidentCaseId}`);
       if (complaint.status === 'closed') throw new ApiError('CONFLICT', `complaint ${complaintId} is closed`);
       const body = c.req.valid('json');
-      const incident = await reportIncident(
-        deps,
-        c.get('user'),
-        { ...body, title: body.title ?? `From complaint ${complaintId}: ${complaint.title}` },
-        complaint.id,
-      );
-      try {
-        await sendCaseUpdate(temporal, complaint.id, complaintContract.steps.linkIncident.update, {
-          actor: actorOf(c),
-          incidentCaseId: incident.caseId,
-        });
-      } catch (err) {
-        // The complaint closed (or was raised) meanwhile: leave no orphan incident.
-        await temporal.workflow
-          .getHandle(incident.caseId)
-          .terminate(`complaint ${complaintId} could not be linked`)
-          .catch(() => undefined);
-        throw err;
-      }
-      return c.json({ incidentCaseId: incident.caseId, incidentId: incident.incidentId, grade: incident.grade }, 201);
+      // The API checks the report as reporting an incident does; the complaint's workflow starts the
+      // incident and records the link, in one Update that answers once both can be read.
+      const { incident } = await checkIncidentReport(deps, c.get('user'), {
+        ...body,
+        title: body.title ?? `From complaint ${complaintId}: ${complaint.title}`,
+      });
+      const raised = await sendCaseUpdate(temporal, complaint.id, complaintContract.steps.raiseIncident.update, {
+        actor: actorOf(c),
+        incident: { ...incident, timings: incident.timings as Record<string, unknown> | undefined },
+      });
+      return c.json({ incidentCaseId: raised.incidentCaseId, incidentId: raised.incidentId, grade: raised.grade }, 201);
     },
   );
 

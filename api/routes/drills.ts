@@ -5,22 +5,28 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq } from 'drizzle-orm';
-import { ensureDrillProgramme, openAnnualDrills, startDrillCase, startPlanRevisionCase } from '../../activities/drills';
-import { withAuditedWrite } from '../../db/audit';
 import { auditEvents, cases, emergencyPlans, planVersions, tasks } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
+import { DEFAULT_STEP_TIMINGS, DRILL_PLANNING_TIMINGS, PLAN_DRAFT_TIMINGS } from '../../domain/deadlines';
 import { PLAN_TYPES } from '../../domain/drills';
 import { REFUSAL_KINDS } from '../../contracts';
 import { stepRefusal } from '../../contracts/core';
 import { DRILL_ID_PATTERN, drillContract } from '../../contracts/drill';
 import { PLAN_REVISION_ID_PATTERN, PlanDraftSchema, planRevisionContract } from '../../contracts/planRevision';
+import {
+  ensureDrillProgramme,
+  openAnnualDrills,
+  registerEmergencyPlan,
+  startDrillCase,
+  startPlanRevisionCase,
+} from '../../platform/cases';
 import type { DrillData } from '../../workflows/drill';
 import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toCaseDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderDrillReport, type DrillReport } from '../reports/drillReport';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
-import { approvalTimingsProblem } from './supplierReviews';
+import { approvalTimingsProblem, stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 import {
   actorOf,
   bearer,
@@ -49,7 +55,12 @@ const DRAFT_STEP = planRevisionContract.steps.draft;
 const KIND_ERROR = { conflict: 'CONFLICT', forbidden: 'FORBIDDEN', unprocessable: 'UNPROCESSABLE' } as const;
 const DrillTimingsSchema = z
   .object({
-    dueIn: durationSchema.optional(),
+    dueIn: durationSchema.optional().openapi({
+      description: 'from opening to the due date, by which it is conducted (default: the end of the year)',
+    }),
+    step: StepTimingsSchema.optional().openapi({
+      description: 'the plan’s, the evaluation’s and the summary’s ladder',
+    }),
     approval: ApprovalTimingsSchema.optional(),
     rectification: RectificationTimingsSchema.optional(),
   })
@@ -94,6 +105,9 @@ export function drillRoutes(deps: AppDeps) {
                 .object({
                   revisionInterval: durationSchema.optional(),
                   revisionRemindBefore: durationSchema.optional(),
+                  draft: StepTimingsSchema.optional().openapi({
+                    description: 'the ladder of each revision’s draft, owed by the plan owner',
+                  }),
                 })
                 .strict()
                 .optional()
@@ -119,25 +133,24 @@ export function drillRoutes(deps: AppDeps) {
       const user = c.get('user');
       const ownerId = body.ownerId ?? user.id;
       await requireActiveUser(db, ownerId, 'ownerId', { mayAct: true });
-      const { applied } = await withAuditedWrite(
-        db,
-        {
-          idempotencyKey: `plan:${body.planId}:registered`,
-          actorId: user.id,
-          action: 'plan.registered',
-          payload: { planId: body.planId, type: body.type, ownerId },
-        },
-        (tx) =>
-          tx
-            .insert(emergencyPlans)
-            .values({ id: body.planId, title: body.title, type: body.type, ownerId, timings: body.timings ?? {} }),
-      );
-      if (!applied) throw new ApiError('CONFLICT', `emergency plan ${body.planId} already exists`);
-      const revision = await startPlanRevisionCase(startDeps, {
+      const timingProblem = stepTimingsProblem('draft', body.timings?.draft, [PLAN_DRAFT_TIMINGS]);
+      if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
+      const conflict = () => new ApiError('CONFLICT', `emergency plan ${body.planId} already exists`);
+      const [existing] = await db
+        .select({ id: emergencyPlans.id })
+        .from(emergencyPlans)
+        .where(eq(emergencyPlans.id, body.planId));
+      if (existing) throw conflict();
+      // One start: the first revision registers the plan as its first step.
+      const revision = await registerEmergencyPlan(startDeps, {
         planId: body.planId,
-        reason: 'first version',
+        title: body.title,
+        type: body.type,
+        ownerId,
+        timings: body.timings ?? {},
         initiatorId: user.id,
       });
+      if (!revision) throw conflict();
       return c.json({ planId: body.planId, revisionCaseId: revision.caseId }, 201);
     },
   );
@@ -357,7 +370,9 @@ export function drillRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const timingProblem = approvalTimingsProblem(body.timings?.approval);
+      const timingProblem =
+        approvalTimingsProblem(body.timings?.approval) ??
+        stepTimingsProblem('step', body.timings?.step, [DRILL_PLANNING_TIMINGS, DEFAULT_STEP_TIMINGS]);
       if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
       const outcome = await startDrillCase(startDeps, { ...body, initiatorId: c.get('user').id });
       if (!outcome.started)
@@ -400,7 +415,7 @@ export function drillRoutes(deps: AppDeps) {
     tag: 'Drills',
     resultSchema: z.object({ stage: z.string() }),
     temporal,
-    load: async (caseId) => (await loadCase(caseId, 'drill')).id,
+    load: (caseId) => loadCase(caseId, 'drill'),
     before: {
       evaluation: async (body) => {
         for (const f of body.findings as Array<{ ownerId: string }>)

@@ -7,19 +7,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { startCaseWorkflow } from '../../activities/startCase';
+import { startCaseWorkflow } from '../../platform/cases';
 import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { auditEvents, cases, tasks, users } from '../../db/schema';
+import { INCIDENT_CLOSE_OUT_REQUEST_TIMINGS } from '../../domain/deadlines';
 import { incidentContract, INCIDENT_STAGES } from '../../contracts/incident';
 import { INCIDENT_CATEGORIES, INCIDENT_GRADES, suggestGrade, type IncidentGrade } from '../../domain/incidents';
-import type { IncidentData, incidentWorkflow } from '../../workflows/incident';
+import type { IncidentData, IncidentInput, incidentWorkflow } from '../../workflows/incident';
 import type { AuthUser } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderIncidentReport, type IncidentReport } from '../reports/incidentReport';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
-import { approvalTimingsProblem } from './supplierReviews';
+import { approvalTimingsProblem, stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 import { bearer, contractSteps, errorResponses, reportRoutes, router, type AppDeps } from './common';
 
 export const ImpactSchema = z
@@ -64,6 +65,9 @@ export const ReportIncidentSchema = z
       .object({
         acknowledgeWithin: durationSchema.optional(),
         stabiliseWithin: durationSchema.optional(),
+        step: StepTimingsSchema.optional().openapi({
+          description: 'the ladder of the close-out request, owed from stabilisation',
+        }),
         approval: ApprovalTimingsSchema.optional(),
         rectification: RectificationTimingsSchema.optional(),
       })
@@ -75,14 +79,23 @@ export const ReportIncidentSchema = z
 
 export type ReportIncidentBody = z.infer<typeof ReportIncidentSchema>;
 
-/** Reports an incident: shared by POST /api/incidents and raising a complaint. */
-export async function reportIncident(
-  deps: Pick<AppDeps, 'db' | 'temporal' | 'settings'>,
+/** An incident as reported and checked, less what the case that starts it supplies: its case id, reporter and source. */
+export type CheckedIncident = Omit<IncidentInput, 'caseId' | 'reporterId' | 'sourceComplaintId'>;
+
+/**
+ * Checks a report as the handbook needs it (timings, occurredAt not in the
+ * future, a grade override with its reason, the owner an active manager) and
+ * builds the incident's start: shared by POST /api/incidents, which starts
+ * it, and raising a complaint, whose workflow starts it as its child.
+ */
+export async function checkIncidentReport(
+  deps: Pick<AppDeps, 'db'>,
   reporter: AuthUser,
   body: ReportIncidentBody,
-  sourceComplaintId?: string,
-) {
-  const timingProblem = approvalTimingsProblem(body.timings?.approval);
+): Promise<{ incident: CheckedIncident; reasons: string[] }> {
+  const timingProblem =
+    approvalTimingsProblem(body.timings?.approval) ??
+    stepTimingsProblem('step', body.timings?.step, [INCIDENT_CLOSE_OUT_REQUEST_TIMINGS]);
   if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
   if (Date.parse(body.occurredAt) > Date.now() + 5 * 60_000) {
     throw new ApiError('BAD_REQUEST', 'invalid body: occurredAt is in the future');
@@ -99,43 +112,50 @@ export async function reportIncident(
   const ownerId = body.ownerId ?? (reporter.roles.includes('manager') ? reporter.id : undefined);
   if (!ownerId) throw new ApiError('BAD_REQUEST', 'invalid body: ownerId is required (the reporter is not a manager)');
   await requireManager(deps.db, ownerId);
-  const incidentId = body.incidentId ?? `INC-${randomUUID().slice(0, 8).toUpperCase()}`;
-  const caseId = incidentContract.caseId(incidentId);
+  return {
+    incident: {
+      incidentId: body.incidentId ?? `INC-${randomUUID().slice(0, 8).toUpperCase()}`,
+      title: body.title,
+      description: body.description,
+      category: body.category,
+      system: body.system,
+      occurredAt: new Date(body.occurredAt).toISOString(),
+      impact: body.impact,
+      grade,
+      suggestedGrade: suggestion.grade,
+      gradeReason: body.gradeReason,
+      ownerId,
+      timings: body.timings,
+    },
+    reasons: suggestion.reasons,
+  };
+}
+
+/** Reports an incident: checks the report, then starts its case and answers once it has settled. */
+export async function reportIncident(
+  deps: Pick<AppDeps, 'db' | 'temporal' | 'settings'>,
+  reporter: AuthUser,
+  body: ReportIncidentBody,
+) {
+  const { incident, reasons } = await checkIncidentReport(deps, reporter, body);
+  const caseId = incidentContract.caseId(incident.incidentId);
   const started = await startCaseWorkflow<typeof incidentWorkflow>(deps.temporal, {
     workflowType: 'incidentWorkflow',
     caseId,
     taskQueue: deps.settings.taskQueue,
     process: incidentContract.process,
     stage: INCIDENT_STAGES[0],
-    grade,
-    args: [
-      {
-        caseId,
-        incidentId,
-        title: body.title,
-        description: body.description,
-        category: body.category,
-        system: body.system,
-        occurredAt: new Date(body.occurredAt).toISOString(),
-        impact: body.impact,
-        grade,
-        suggestedGrade: suggestion.grade,
-        gradeReason: body.gradeReason,
-        reporterId: reporter.id,
-        ownerId,
-        sourceComplaintId,
-        timings: body.timings,
-      },
-    ],
+    grade: incident.grade,
+    args: [{ ...incident, caseId, reporterId: reporter.id }],
   });
-  if (!started) throw new ApiError('CONFLICT', `incident ${incidentId} already exists`);
+  if (!started) throw new ApiError('CONFLICT', `incident ${incident.incidentId} already exists`);
   return {
     caseId,
-    incidentId,
+    incidentId: incident.incidentId,
     runId: started.runId,
-    grade,
-    suggestedGrade: suggestion.grade,
-    reasons: suggestion.reasons,
+    grade: incident.grade,
+    suggestedGrade: incident.suggestedGrade,
+    reasons,
   };
 }
 
@@ -233,7 +253,7 @@ export function incidentRoutes(deps: AppDeps) {
     tag: 'Incidents',
     resultSchema: StepSchema,
     temporal,
-    load: async (id) => (await loadIncident(id)).id,
+    load: loadIncident,
     before: {
       evaluation: async (body) => {
         const { rectificationItems } = body as z.output<typeof incidentContract.steps.evaluation.input>;

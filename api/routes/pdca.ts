@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { startCaseWorkflow } from '../../activities/startCase';
+import { startCaseWorkflow } from '../../platform/cases';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
-import { platformKpis } from '../../activities/pdca';
+import { platformKpis } from '../../db/kpis';
 import { PDCA_STAGE, pdcaActionsSchema, pdcaContract } from '../../contracts/pdca';
 import { cases, tasks } from '../../db/schema';
 import {
@@ -28,7 +28,7 @@ import { ApiError } from '../errors';
 import { esc, heading, page, table } from '../reports/html';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
 import { bearer, contractSteps, errorResponses, requireActiveUser, router, type AppDeps } from './common';
-import { approvalTimingsProblem } from './supplierReviews';
+import { approvalTimingsProblem, stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
@@ -60,7 +60,11 @@ const CycleBody = z
       .openapi({ description: 'recheck this long after standardising; a slipped KPI reopens the cycle' }),
     escalateAfterCycles: z.number().int().min(1).max(20).default(DEFAULT_ESCALATE_AFTER_CYCLES),
     timings: z
-      .object({ approval: ApprovalTimingsSchema.optional(), rectification: RectificationTimingsSchema.optional() })
+      .object({
+        step: StepTimingsSchema.optional().openapi({ description: 'the ladder of the plan, KPI values and standard' }),
+        approval: ApprovalTimingsSchema.optional(),
+        rectification: RectificationTimingsSchema.optional(),
+      })
       .strict()
       .optional(),
   })
@@ -90,7 +94,10 @@ export function pdcaRoutes(deps: AppDeps) {
 
   async function start(user: AuthUser, body: NewCycle) {
     const problem =
-      kpisProblem(body.kpis) ?? actionsProblem(body.actions) ?? approvalTimingsProblem(body.timings?.approval);
+      kpisProblem(body.kpis) ??
+      actionsProblem(body.actions) ??
+      approvalTimingsProblem(body.timings?.approval) ??
+      stepTimingsProblem('step', body.timings?.step);
     if (problem)
       throw new ApiError('BAD_REQUEST', problem.startsWith('invalid body') ? problem : `invalid body: ${problem}`);
     const ownerId = body.ownerId ?? user.id;
@@ -193,11 +200,11 @@ export function pdcaRoutes(deps: AppDeps) {
     temporal,
     load: async (cycleKey) => {
       const [row] = await db
-        .select({ id: cases.id })
+        .select({ id: cases.id, ownerId: cases.ownerId })
         .from(cases)
         .where(eq(cases.id, pdcaContract.caseId(cycleKey)));
       if (!row) throw new ApiError('NOT_FOUND', `no improvement cycle ${cycleKey}`);
-      return row.id;
+      return row;
     },
     before: {
       // As when the cycle opened: an action owner must be someone who can carry it out.

@@ -6,9 +6,15 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { asc, eq } from 'drizzle-orm';
-import { startSupplierReviewCase } from '../../activities/suppliers';
-import { auditEvents, cases, evidence, suppliers, tasks, users } from '../../db/schema';
-import { DEFAULT_APPROVAL_TIMINGS, validateTimings, type ApprovalTimings } from '../../domain/deadlines';
+import { auditEvents, cases, evidence, tasks, users } from '../../db/schema';
+import {
+  DEFAULT_APPROVAL_TIMINGS,
+  DEFAULT_STEP_TIMINGS,
+  SUPPLIER_DOCUMENTS_TIMINGS,
+  validateTimings,
+  type ApprovalTimings,
+  type StepTimings,
+} from '../../domain/deadlines';
 import { REVIEW_DOCUMENTS } from '../../domain/supplierReview';
 import { REFUSAL_KINDS } from '../../contracts';
 import { stepRefusal } from '../../contracts/core';
@@ -20,6 +26,8 @@ import {
 } from '../../contracts/supplierReview';
 import type { SupplierReviewData } from '../../workflows/supplierReview';
 import { isReadOnly } from '../../domain/roles';
+import { supplierCampaignId, type CampaignProgress } from '../../contracts/supplierCampaign';
+import { startSupplierCampaign, startSupplierReviewCase } from '../../platform/cases';
 import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -37,11 +45,24 @@ import {
 } from './common';
 import { evidenceBodyLimit, storeEvidence } from './evidence';
 
+/** Overrides of the ladder of a step someone owes: reminder, escalation, final deadline. */
+export const StepTimingsSchema = z
+  .object({
+    remindAfter: durationSchema.optional(),
+    escalateAfter: durationSchema.optional(),
+    expireAfter: durationSchema.optional(),
+  })
+  .strict()
+  .openapi('StepTimings', {
+    description: 'a step owed: reminded, escalated one role up, and overdue (still owed) at expireAfter',
+  });
+
 const TimingsSchema = z
   .object({
-    documentsDueIn: durationSchema.optional(),
-    stepDueIn: durationSchema.optional(),
-    remindBefore: durationSchema.optional(),
+    documents: StepTimingsSchema.optional().openapi({
+      description: 'the documents’ ladder; at expireAfter what is missing becomes a finding',
+    }),
+    step: StepTimingsSchema.optional().openapi({ description: 'the checks’ and the scores’ ladder' }),
     approval: ApprovalTimingsSchema.optional(),
     rectification: RectificationTimingsSchema.optional(),
   })
@@ -81,10 +102,40 @@ export function approvalTimingsProblem(approval: Partial<ApprovalTimings> | unde
   return problem ? `invalid body: timings.approval ${problem}` : null;
 }
 
+/** A step's ladder must still escalate before its final deadline, with each wait's default it fills in. */
+export function stepTimingsProblem(
+  field: string,
+  step: Partial<StepTimings> | undefined,
+  policies: StepTimings[] = [DEFAULT_STEP_TIMINGS],
+): string | null {
+  if (!step) return null;
+  for (const policy of policies) {
+    const problem = validateTimings({ ...policy, ...step });
+    if (problem) return `invalid body: timings.${field} ${problem}`;
+  }
+  return null;
+}
+
+/** What is wrong with a review's timings, or null. */
+const reviewTimingsProblem = (timings: z.infer<typeof TimingsSchema> | undefined) =>
+  approvalTimingsProblem(timings?.approval) ??
+  stepTimingsProblem('documents', timings?.documents, [SUPPLIER_DOCUMENTS_TIMINGS]) ??
+  stepTimingsProblem('step', timings?.step);
+
 export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
   const app = router();
   const max = settings.maxEvidenceBytes;
   const documentStep = supplierReviewContract.steps.documents;
+
+  /** A campaign that has finished: what it did, as its read-model row holds it. */
+  async function finishedCampaign(year: number): Promise<CampaignProgress> {
+    const [row] = await db
+      .select({ data: cases.data })
+      .from(cases)
+      .where(eq(cases.id, supplierCampaignId(year)));
+    if (!row) throw new ApiError('CONFLICT', `the ${year} campaign has ended without a record; run it again`);
+    return row.data as unknown as CampaignProgress;
+  }
 
   async function loadReview(caseId: string) {
     const [row] = await db.select().from(cases).where(eq(cases.id, caseId));
@@ -119,7 +170,7 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const timingProblem = approvalTimingsProblem(body.timings?.approval);
+      const timingProblem = reviewTimingsProblem(body.timings);
       if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
       if (body.reviewerId) {
         const [reviewer] = await db
@@ -168,6 +219,8 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
       path: '/api/supplier-reviews/campaigns',
       tags: ['Supplier reviews'],
       summary: 'Annual campaign: start the year’s review of every active or restricted supplier (idempotent)',
+      description:
+        'Runs as a workflow (supplier-campaign:<year>), a batch of reviews at a time. Answers once the read model shows what it did: when it is done, or, for a campaign over many suppliers, with status "running" and its progress so far (GET /api/cases/supplier-campaign:<year> shows the rest). A second call for the same year returns the same campaign.',
       security: bearer,
       middleware: [requireRole('manager')] as const,
       request: { body: { required: true, content: { 'application/json': { schema: CampaignSchema } } } },
@@ -179,6 +232,8 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
               schema: z
                 .object({
                   year: z.number().int(),
+                  status: z.enum(['running', 'done']),
+                  total: z.number().int().openapi({ description: 'suppliers the campaign goes through' }),
                   started: z.array(z.object({ supplierId: z.string(), caseId: z.string() })),
                   skipped: z.array(
                     z.object({ supplierId: z.string(), caseId: z.string(), reason: z.string(), message: z.string() }),
@@ -193,31 +248,14 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const timingProblem = approvalTimingsProblem(body.timings?.approval);
+      const timingProblem = reviewTimingsProblem(body.timings);
       if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
-      const initiatorId = c.get('user').id;
-      const started: Array<{ supplierId: string; caseId: string }> = [];
-      const skipped: Array<{ supplierId: string; caseId: string; reason: string; message: string }> = [];
-      const all = await db.select({ id: suppliers.id }).from(suppliers).orderBy(asc(suppliers.id));
-      // A few at a time: a campaign over thousands of suppliers should not
-      // open thousands of concurrent starts.
-      for (let i = 0; i < all.length; i += 16) {
-        const batch = all.slice(i, i + 16);
-        const outcomes = await Promise.all(
-          batch.map((s) =>
-            startSupplierReviewCase(
-              { db, temporal, taskQueue: settings.taskQueue },
-              { supplierId: s.id, year: body.year, initiatorId, timings: body.timings },
-            ),
-          ),
-        );
-        outcomes.forEach((o, j) => {
-          const supplierId = batch[j]!.id;
-          if (o.started) started.push({ supplierId, caseId: o.caseId });
-          else skipped.push({ supplierId, caseId: o.caseId, reason: o.reason, message: o.message });
-        });
-      }
-      return c.json({ year: body.year, started, skipped }, 200);
+      const progress =
+        (await startSupplierCampaign(
+          { db, temporal, taskQueue: settings.taskQueue },
+          { year: body.year, initiatorId: c.get('user').id, timings: body.timings },
+        )) ?? (await finishedCampaign(body.year));
+      return c.json(progress, 200);
     },
   );
 
@@ -312,7 +350,7 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     tag: 'Supplier reviews',
     resultSchema: StepResultSchema,
     temporal,
-    load: async (caseId) => (await loadReview(caseId)).id,
+    load: loadReview,
   });
 
   async function buildReport(caseId: string): Promise<SupplierReport> {

@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, count, desc, eq, ilike, type SQL } from 'drizzle-orm';
-import { syncSupplierSchedule } from '../../activities/suppliers';
+import { syncSupplierSchedule } from '../../platform/cases';
 import { withAuditedWrite } from '../../db/audit';
 import { cases, supplierPerformance, suppliers, users, type SupplierRow } from '../../db/schema';
 import { SAMPLING_RESULTS, SUPPLIER_STATUSES, SUPPLIER_TIERS } from '../../domain/supplierReview';

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { drillWorkflow } from '../../workflows/drill';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
+import { expectOverdueStep, expectOwedStep, expectStepDone, SHORT_STEP } from '../support/steps';
 
 const h = useHarness('drill');
 
@@ -168,6 +169,30 @@ describe('emergency plans and drills', () => {
     await saveHistoryFixture(h, `plan-revision:${planId}:v1`, 'plan-revision-published');
   });
 
+  it('each step the organisers owe has a deadline: the plan, reminded, escalated, overdue and still owed', async () => {
+    const { planId } = await publishedPlan();
+    const opened = await h.api('POST', '/api/drills', {
+      as: 'lead',
+      json: { planId, year: 2028, timings: { step: SHORT_STEP } },
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    const caseId: string = opened.body.caseId;
+    const planTask = `${caseId}:plan-1`;
+    // The plan owner (mgr) owes the plan from the moment the drill opens.
+    await expectOwedStep(h, 'manager', planTask, 'mgr');
+    // Unplanned past its final deadline: overdue, admin told, and the drill still waits for its plan.
+    await expectOverdueStep(h, 'manager', planTask, { assigneeId: 'mgr', escalatedTo: 'admin' });
+    expect((await caseRow(caseId)).stage).toBe('planning');
+    // Another manager plans it: the task closes as theirs when the call returns.
+    const planned = await h.api('POST', `/api/drills/${encodeURIComponent(caseId)}/plan`, {
+      as: 'lead',
+      json: { scenario: 'Data centre power loss', scheduledAt: new Date().toISOString(), participants: ['ops'] },
+    });
+    expect(planned.status, JSON.stringify(planned.body)).toBe(200);
+    await expectStepDone(h, 'manager', planTask, 'lead');
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
+  });
+
   it('a module below its pass mark forces a plan revision, linked to the drill', async () => {
     const { planId } = await publishedPlan();
     const { caseId, path } = await drillToEvaluation(planId, 2027);
@@ -206,6 +231,52 @@ describe('emergency plans and drills', () => {
     expect((await caseRow(v2)).data.reason).toMatch(/three-year revision due/);
     await saveHistoryFixture(h, `plan-revision-clock:${planId}`, 'plan-revision-clock-due');
     await h.temporal.workflow.getHandle(v2).terminate('test done');
+  });
+
+  it('registering a plan is one start: the first revision registers it, and its owner owes the draft at once', async () => {
+    const planId = h.unique('EP');
+    const reg = await h.api('POST', '/api/emergency-plans', {
+      as: 'admin',
+      json: {
+        planId,
+        title: `Data leak plan ${planId}`,
+        type: 'data_leak',
+        ownerId: 'mgr',
+        timings: { draft: SHORT_STEP },
+      },
+    });
+    expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+    const revisionId = `plan-revision:${planId}:v1`;
+    // When the call returns, the plan is registered, by the caller, within its first revision.
+    const [plan] = await h.sql('select status, owner_id, timings from emergency_plans where id = $1', [planId]);
+    expect(plan).toEqual({ status: 'draft', owner_id: 'mgr', timings: { draft: SHORT_STEP } });
+    expect(
+      await h.sql(
+        `select actor_id, case_id from audit_events where action = 'plan.registered' and payload->>'planId' = $1`,
+        [planId],
+      ),
+    ).toEqual([{ actor_id: 'admin', case_id: revisionId }]);
+    // The draft is owed by the plan owner from the first moment, with the plan's own ladder.
+    const draftTask = `${revisionId}:draft-1`;
+    await expectOwedStep(h, 'manager', draftTask, 'mgr');
+    await expectOverdueStep(h, 'manager', draftTask, { assigneeId: 'mgr', escalatedTo: 'manager' });
+    expect((await caseRow(revisionId)).stage).toBe('draft');
+    const form = new FormData();
+    form.append('file', new File([Buffer.from('plan v1, late')], 'plan-v1.pdf'));
+    form.append('summary', 'First version, late');
+    const draft = await h.api('POST', `/api/plan-revisions/${encodeURIComponent(revisionId)}/draft`, {
+      as: 'manager',
+      body: form,
+    });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(200);
+    await expectStepDone(h, 'manager', draftTask, 'mgr');
+    // A second registration of the same plan is refused, and starts nothing.
+    const again = await h.api('POST', '/api/emergency-plans', {
+      as: 'admin',
+      json: { planId, title: 'Again', type: 'data_leak', ownerId: 'mgr' },
+    });
+    expect(again.status).toBe(409);
+    await h.temporal.workflow.getHandle(revisionId).terminate('test done');
   });
 
   it('the annual programme is a Schedule, and running it opens each active plan once', async () => {

@@ -9,6 +9,7 @@ import type { incidentWorkflow } from '../../workflows/incident';
 import { GovGrade, GovProcess, GovStage } from '../../workflows/searchAttributes';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
+import { expectOverdueStep, expectOwedStep, expectStepDone, SHORT_STEP } from '../support/steps';
 
 const h = useHarness('incident');
 
@@ -162,6 +163,33 @@ describe('incidents', () => {
     });
     expect(decided.body.status).toBe('approved');
     expect((await h.temporal.workflow.getHandle<typeof incidentWorkflow>(caseId).result()).rectifications).toBe(1);
+  });
+
+  it('after stabilisation the owner owes the close-out request, with a deadline; it stays owed when overdue', async () => {
+    const incidentId = h.unique('INC');
+    const { caseId } = await reportIncident({
+      incidentId,
+      system: h.unique('ledger'),
+      impact: { affectedUsers: 10, amountCny: 0 },
+      timings: { step: SHORT_STEP },
+    });
+    await step(incidentId, 'acknowledge', 'manager');
+    const [row] = await h.sql('select data from cases where id = $1', [caseId]);
+    await notifyAll(incidentId, row.data.plan.mustNotify);
+    expect((await step(incidentId, 'stabilise', 'manager', { summary: 'rolled back' })).status).toBe(200);
+    // The owner (mgr, who reported it) owes the request from the moment the incident is stabilised.
+    const requestTask = `${caseId}:close-out-request-1`;
+    await expectOwedStep(h, 'manager', requestTask, 'mgr');
+    await expectOverdueStep(h, 'manager', requestTask, { assigneeId: 'mgr', escalatedTo: 'admin' });
+    expect((await caseRow(caseId)).stage).toBe('evaluation');
+    // The evaluation comes first (an option for grade IV); the request stays owed until it is made.
+    expect((await step(incidentId, 'evaluation', 'lead', { rootCause: 'Bad deploy', lessons: 'Canary' })).status).toBe(
+      200,
+    );
+    expect((await h.sql('select status from tasks where id = $1', [requestTask]))[0].status).toBe('overdue');
+    expect((await step(incidentId, 'close-out', 'lead')).body.stage).toBe('awaiting_approval');
+    await expectStepDone(h, 'manager', requestTask, 'lead');
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
   });
 
   it('escalates an unacknowledged incident to the next level, and again', async () => {
@@ -348,11 +376,14 @@ describe('complaints', () => {
       impact: { affectedUsers: 2, amountCny: 300 },
     });
     expect(raised.status, JSON.stringify(raised.body)).toBe(201);
-    const incidentCase = await waitForCase(raised.body.incidentCaseId);
+    // One Update on the complaint: it answers once the incident's case and the link can both be read.
+    const incidentCase = await caseRow(raised.body.incidentCaseId);
+    expect(incidentCase).toMatchObject({ stage: 'reported', initiator_id: 'mgr', owner_id: 'mgr' });
     expect(incidentCase.data.sourceComplaintId).toBe(second.body.caseId);
-    await eventually(
-      async () => (await caseRow(second.body.caseId)).data.linkedIncidentCaseId === raised.body.incidentCaseId,
-    );
+    expect((await caseRow(second.body.caseId)).data.linkedIncidentCaseId).toBe(raised.body.incidentCaseId);
+    // The incident is the complaint's child, and outlives it.
+    const incidentRun = await h.temporal.workflow.getHandle(raised.body.incidentCaseId).describe();
+    expect(incidentRun.parentExecution?.workflowId).toBe(second.body.caseId);
     const again = await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'manager', {
       category: 'transaction_fraud',
       system: 'billing',
@@ -363,5 +394,71 @@ describe('complaints', () => {
     for (const id of [first.body.caseId, second.body.caseId, raised.body.incidentCaseId]) {
       await h.temporal.workflow.getHandle(id).terminate('test done');
     }
+  });
+
+  it('a raised incident or an item ended from outside is recorded on the complaint, which goes on to close', async () => {
+    const accepted = await post('/api/complaints', 'manager', {
+      customerRef: h.unique('CUST'),
+      channel: 'hotline',
+      subject: 'Card charged twice',
+    });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    const { caseId, complaintId } = accepted.body;
+    const incidentId = h.unique('INC');
+    const report = {
+      incidentId,
+      category: 'transaction_fraud',
+      system: 'cards',
+      occurredAt: new Date(Date.now() - 3_600_000).toISOString(),
+      impact: { affectedUsers: 2, amountCny: 300 },
+    };
+    // An incident id already taken is refused by the complaint's workflow, and nothing is linked.
+    const other = await post('/api/incidents', 'manager', { ...report, title: 'Reported first' });
+    expect(other.status, JSON.stringify(other.body)).toBe(201);
+    const taken = await post(`/api/complaints/${complaintId}/raise-incident`, 'manager', report);
+    expect(taken.status, JSON.stringify(taken.body)).toBe(409);
+    expect(taken.body.error).toMatchObject({ reason: 'INCIDENT_EXISTS' });
+    expect((await caseRow(caseId)).data.linkedIncidentCaseId).toBeNull();
+    await h.temporal.workflow.getHandle(other.body.caseId).terminate('test done');
+
+    const raised = await post(`/api/complaints/${complaintId}/raise-incident`, 'manager', {
+      ...report,
+      incidentId: h.unique('INC'),
+    });
+    expect(raised.status, JSON.stringify(raised.body)).toBe(201);
+    const item = await post(`/api/complaints/${complaintId}/rectifications`, 'manager', {
+      title: 'Refund the second charge',
+      ownerId: 'owner',
+    });
+    expect(item.status, JSON.stringify(item.body)).toBe(200);
+    const itemId: string = item.body.rectificationTaskId;
+    await h.temporal.workflow.getHandle(raised.body.incidentCaseId).terminate('opened by mistake');
+    await h.temporal.workflow.getHandle(itemId).terminate('duplicate item');
+    const failed = await eventually(async () => {
+      const rows = (await caseRow(caseId)).data.failedChildren;
+      return rows?.length === 2 ? rows : null;
+    });
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ workflowId: raised.body.incidentCaseId, kind: 'incident', reason: 'terminated' }),
+        expect.objectContaining({ workflowId: itemId, kind: 'rectification', reason: 'terminated' }),
+      ]),
+    );
+    const audit = await h.sql(
+      `select action, task_id from audit_events where case_id = $1 and action in ('case.child_failed', 'rectification.failed') order by seq`,
+      [caseId],
+    );
+    expect(audit).toHaveLength(3);
+    expect((await h.sql('select status from tasks where id = $1', [itemId]))[0].status).toBe('failed');
+    // Nothing waits for them: the complaint closes on its feedback.
+    for (const [step, json] of [
+      ['investigation', { findings: 'Charged twice by a retry' }],
+      ['feedback', { cause: 'A retried capture', measures: 'Refunded', followUpPlan: 'Call back in 3 days' }],
+    ] as const) {
+      const res = await post(`/api/complaints/${complaintId}/${step}`, 'manager', json);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    await h.temporal.workflow.getHandle<typeof complaintWorkflow>(caseId).result();
+    expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'resolved' });
   });
 });

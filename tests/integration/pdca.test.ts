@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
+import { expectOverdueStep, expectOwedStep, expectStepDone, SHORT_STEP } from '../support/steps';
 
 const h = useHarness('pdca');
 
@@ -106,6 +107,27 @@ describe('PDCA improvement cycles', () => {
     expect(await actorsOf(caseId, 'pdca.checked')).toEqual(['lead']);
     expect(await actorsOf(caseId, 'case.closed')).toEqual(['lead']);
     await saveHistoryFixture(h, caseId, 'pdca-standardised');
+  });
+
+  it('each step the owner owes has a deadline: the standard, reminded, escalated, overdue and still owed', async () => {
+    const { caseId, cycleKey } = await openCycle({ timings: { step: SHORT_STEP } });
+    await throughCheck(caseId, cycleKey, 20, 'lead');
+    // The values were owed by the owner (mgr) and entered by lead: their task is lead's.
+    await expectStepDone(h, 'manager', `${caseId}:c1-actuals-1`, 'lead');
+    // Verified as met: the owner owes the standard from the moment the verification returns.
+    const standardTask = `${caseId}:c1-standardise`;
+    await expectOwedStep(h, 'manager', standardTask, 'mgr');
+    await expectOverdueStep(h, 'manager', standardTask, { assigneeId: 'mgr', escalatedTo: 'admin' });
+    expect(await caseRow(caseId)).toMatchObject({ stage: 'act', status: 'open' });
+    const std = await h.api('POST', `/api/improvement-cycles/${cycleKey}/standardise`, {
+      as: 'lead',
+      json: { adopted: 'Second-line queue is standard' },
+    });
+    expect(std.status, JSON.stringify(std.body)).toBe(200);
+    await expectStepDone(h, 'manager', standardTask, 'lead');
+    expect(await h.temporal.workflow.getHandle(caseId).result()).toEqual({ cycle: 1, outcome: 'standardised' });
+    // The whole ladder of a step, overdue included, in a replayed history.
+    await saveHistoryFixture(h, caseId, 'pdca-standard-overdue');
   });
 
   it('missing its targets continues as a new cycle carrying the gap, and escalates after N cycles', async () => {

@@ -11,10 +11,10 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { HISTORY_FIXTURES } from '../support/histories';
 
-const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json'));
+const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json') && f !== 'MANIFEST.json');
 
 describe('replay of recorded histories', () => {
-  it('has fixtures for the approval step, rectification items, supplier reviews, incidents, complaints, drills, plan revisions, the revision clock and PDCA cycles', () => {
+  it('has fixtures for the approval step, rectification items, supplier reviews, incidents, complaints, drills, plan revisions, the revision clock, PDCA cycles and the supplier campaign', () => {
     expect(fixtures).toEqual(
       expect.arrayContaining([
         'approval-approved.json',
@@ -30,6 +30,7 @@ describe('replay of recorded histories', () => {
         'pdca-standardised.json',
         'complaint-breaches-resolved.json',
         'plan-revision-clock-due.json',
+        'supplier-campaign-done.json',
       ]),
     );
   });

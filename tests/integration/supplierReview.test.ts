@@ -7,11 +7,13 @@
 import { createHash } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { campaignProgressQuery } from '../../contracts/supplierCampaign';
 import { creditCodeCheckChar } from '../../domain/uscc';
 import type { supplierReviewWorkflow } from '../../workflows/supplierReview';
 import { GovProcess, GovRiskLevel, GovStage } from '../../workflows/searchAttributes';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { acceptedSteps, saveHistoryFixture } from '../support/histories';
+import { expectOverdueStep, expectOwedStep, expectStepDone, SHORT_STEP } from '../support/steps';
 
 const h = useHarness('supplier');
 let serial = 0;
@@ -361,7 +363,11 @@ describe('supplier review', () => {
     const supplierId = await registerSupplier();
     const start = await h.api('POST', '/api/supplier-reviews', {
       as: 'lead',
-      json: { supplierId, year: 2026, timings: { documentsDueIn: '3s', remindBefore: '2s' } },
+      json: {
+        supplierId,
+        year: 2026,
+        timings: { documents: { remindAfter: '1s', escalateAfter: '3s', expireAfter: '3s' } },
+      },
     });
     const caseId: string = start.body.caseId;
     await waitForTask(task(caseId, 'documents'));
@@ -379,6 +385,7 @@ describe('supplier review', () => {
       { kind: 'reminder', recipient_role: null, recipient_id: 'mgr' },
       { kind: 'escalation', recipient_role: 'manager', recipient_id: null },
     ]);
+    // One role up from the managers who may supply documents.
     expect(await taskRow(task(caseId, 'documents'))).toMatchObject({ status: 'expired', escalated_to: 'manager' });
     const late = new FormData();
     late.append('file', new File([Buffer.from('late permit')], 'permit.pdf'));
@@ -413,6 +420,31 @@ describe('supplier review', () => {
     await h.temporal.workflow.getHandle(caseId).terminate('test done');
   });
 
+  it('the checks the reviewer owes have a deadline: reminded, escalated, overdue and still owed', async () => {
+    const supplierId = await registerSupplier();
+    const start = await h.api('POST', '/api/supplier-reviews', {
+      as: 'lead',
+      json: { supplierId, year: 2026, timings: { step: SHORT_STEP } },
+    });
+    expect(start.status, JSON.stringify(start.body)).toBe(201);
+    const caseId: string = start.body.caseId;
+    for (const doc of ALL_DOCUMENTS) await uploadDocument(caseId, doc);
+    await expectStepDone(h, 'manager', task(caseId, 'documents'), 'mgr');
+    // The last document's upload returns with the checks owed by the reviewer (mgr), who alone may enter them.
+    const checksTask = task(caseId, 'checks');
+    await expectOwedStep(h, 'manager', checksTask, 'mgr');
+    await expectOverdueStep(h, 'manager', checksTask, { assigneeId: 'mgr', escalatedTo: 'manager' });
+    expect((await taskRow(checksTask)).candidate_roles).toEqual([]);
+    expect((await h.sql('select stage from cases where id = $1', [caseId]))[0].stage).toBe('checks');
+    const checks = await h.api('POST', `/api/supplier-reviews/${encodeURIComponent(caseId)}/checks`, {
+      as: 'manager',
+      json: { creditRating: 'AA', backgroundCheck: 'clear' },
+    });
+    expect(checks.status, JSON.stringify(checks.body)).toBe(200);
+    await expectStepDone(h, 'manager', checksTask, 'mgr');
+    await h.temporal.workflow.getHandle(caseId).terminate('test done');
+  });
+
   it('the annual campaign starts each reviewable supplier once, however often it runs', async () => {
     const active = [await registerSupplier(), await registerSupplier()];
     const suspended = await registerSupplier();
@@ -428,11 +460,27 @@ describe('supplier review', () => {
       expect.objectContaining({ supplierId: suspended, reason: 'not_reviewable' }),
     );
 
+    // The campaign is a workflow, supplier-campaign:<year>; it answered once its reviews were open and
+    // its read-model row showed them. A second call for the year returns the same campaign.
+    expect(first.body).toMatchObject({
+      year: 2031,
+      status: 'done',
+      total: startedIds.length + first.body.skipped.length,
+    });
+    for (const id of startedIds)
+      expect(
+        await h.sql('select 1 from tasks where id = $1', [task(`supplier-review:${id}:2031`, 'documents')]),
+      ).toHaveLength(1);
+    const [campaign] = await h.sql('select process, status, data from cases where id = $1', ['supplier-campaign:2031']);
+    expect(campaign.process).toBe('supplier_campaign');
+    expect(campaign.data).toMatchObject({ status: 'done', started: first.body.started, skipped: first.body.skipped });
+    expect(await h.temporal.workflow.getHandle('supplier-campaign:2031').query(campaignProgressQuery)).toEqual(
+      first.body,
+    );
     const second = await h.api('POST', '/api/supplier-reviews/campaigns', { as: 'lead', json: { year: 2031 } });
-    expect(second.body.started).toEqual([]);
-    for (const id of startedIds) {
-      expect(second.body.skipped).toContainEqual(expect.objectContaining({ supplierId: id, reason: 'already_exists' }));
-    }
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    await saveHistoryFixture(h, 'supplier-campaign:2031', 'supplier-campaign-done');
     await eventually(
       async () =>
         (await h.sql(`select 1 from cases where id like 'supplier-review:%:2031'`)).length === startedIds.length,

@@ -60,6 +60,15 @@ describe('process contracts', () => {
     },
   );
 
+  it.each(steps.filter((r) => r.step.path).map((r) => [label(r), r] as const))(
+    '%s has a route and a valid example',
+    (_, row) => {
+      expect(row.step.example, label(row)).toBeDefined();
+      const parsed = row.step.input.safeParse(row.step.example);
+      expect(parsed.success, parsed.success ? '' : JSON.stringify(parsed.error.issues)).toBe(true);
+    },
+  );
+
   it('names a stage refusal only among the step’s own refusals', () => {
     for (const row of steps) {
       if (row.step.stageRefusal) expect(Object.keys(row.step.refusals), label(row)).toContain(row.step.stageRefusal);

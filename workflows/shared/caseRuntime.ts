@@ -3,15 +3,23 @@
  * outcome; mirror them in search attributes (for auditors in Temporal UI);
  * write them to the read model with an audit event.
  */
-import { allHandlersFinished, ApplicationFailure, condition, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { OpenCaseInput } from '../../activities';
 import { CaseDataTracker } from '../../domain/caseData';
 import type { CaseOutcome, CaseStatus } from '../../domain/cases';
-import type { CaseSnapshot } from '../definitions';
+import { childCaseSettledSignal, type CaseSnapshot } from '../definitions';
 import { GovDueAt, GovGrade, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../searchAttributes';
 import { acts } from './activities';
+import { recordChildFailuresWith, type ChildFailure } from './children';
 import { itemsFinished } from './items';
-import { markReady, registerSettledHandler, setStep } from './settle';
+import { markReady, registerSettledHandler, setStep, untilSettled } from './settle';
 import { stepRefusal, type StepCall, type StepContract } from '../../contracts/core';
 
 export interface ChangeOptions {
@@ -52,6 +60,7 @@ export class CaseRuntime {
     this.stage = record.stage;
     this.dueAt = record.dueAt;
     registerSettledHandler();
+    recordChildFailuresWith((failure) => this.recordChildFailure(failure));
   }
 
   get caseId(): string {
@@ -66,6 +75,16 @@ export class CaseRuntime {
     this.data = new CaseDataTracker(data);
     await this.inOrder(() => acts.openCase({ ...this.record, data }));
     markReady(() => ({ stage: this.stage, status: this.status, openTaskIds: [...this.openTaskIds] }));
+    // A case another case started tells it once it has settled (./children.ts):
+    // the parent's call that started it answers only then.
+    const parent = workflowInfo().parent;
+    if (parent) {
+      void untilSettled().then(() =>
+        getExternalWorkflowHandle(parent.workflowId)
+          .signal(childCaseSettledSignal, { workflowId: workflowInfo().workflowId })
+          .catch(() => undefined),
+      );
+    }
   }
 
   async moveTo(
@@ -109,16 +128,46 @@ export class CaseRuntime {
     );
   }
 
+  /**
+   * A child workflow of this case failed or was terminated (./children.ts):
+   * an audit row, and an entry in the data's `failedChildren`. The entry goes
+   * straight into the row, not through the data tracker: the process's own
+   * data never holds that key, so no later step unsets it.
+   */
+  async recordChildFailure(failure: ChildFailure): Promise<void> {
+    await this.inOrder(() =>
+      acts.changeCase({
+        caseId: this.caseId,
+        actorId: 'system',
+        action: 'case.child_failed',
+        reason: `${failure.kind} ${failure.workflowId}: ${failure.reason}`,
+        patch: { dataDelta: { append: { failedChildren: [failure] } } },
+        payload: { workflowId: failure.workflowId, kind: failure.kind },
+      }),
+    );
+  }
+
   /** Sets the deadline people are working to, for Temporal UI filters; no DB write. */
   trackDeadline(dueAt: string | undefined): void {
     this.dueAt = dueAt;
     this.mirror();
   }
 
-  async close(outcome: CaseOutcome, options: ChangeOptions & { data?: Record<string, unknown> }): Promise<void> {
+  async close(
+    outcome: CaseOutcome,
+    options: ChangeOptions & {
+      data?: Record<string, unknown>;
+      /**
+       * False for a case whose waiting call answers with what the close
+       * wrote (the supplier campaign): it then waits for its handlers itself,
+       * after the close.
+       */
+      waitForHandlers?: boolean;
+    },
+  ): Promise<void> {
     // Let any decision still writing its result land before the close, so the
     // audit log reads in the order things happened.
-    await condition(allHandlersFinished);
+    if (options.waitForHandlers !== false) await condition(allHandlersFinished);
     await itemsFinished();
     this.stage = 'closed';
     this.status = 'closed';

@@ -26,6 +26,8 @@ export interface Ladder {
   done: () => boolean;
   /** What the reminder and escalation say is awaited, e.g. "your decision". */
   awaiting: string;
+  /** Who hears of it at the escalation; one role up from the first recipient role when not said. */
+  escalateTo?: Role;
   /** Names the audit actions: approval.reminded, task.escalated… */
   kind: 'approval' | 'task';
 }
@@ -67,7 +69,7 @@ export async function climbLadder(caseRuntime: CaseRuntime, ladder: Ladder): Pro
     });
   }
   if (!(await condition(ladder.done, escalateAt - Date.now()))) {
-    const escalatedTo = ESCALATION_ROLE[ladder.recipientRoles[0] ?? 'approver'];
+    const escalatedTo = ladder.escalateTo ?? ESCALATION_ROLE[ladder.recipientRoles[0] ?? 'approver'];
     await acts.notify({
       caseId,
       taskId: ladder.taskId,

@@ -6,7 +6,10 @@
  * - until the row is open, the parent is not settled, so the call that
  *   created the item returns only once its owner can act on it;
  * - the parent learns of the verification before the verifying call
- *   returns, so a close-out sent right after it sees no open item.
+ *   returns, so a close-out sent right after it sees no open item;
+ * - an item whose workflow fails or is terminated is recorded on the parent
+ *   case (./children.ts), its task row is closed as failed, and it counts as
+ *   closed with status 'failed': the case goes on, it does not wait for ever.
  */
 import { condition, setHandler, startChild } from '@temporalio/workflow';
 import { rectificationItemSignal, type RectificationItemEvent } from '../definitions';
@@ -15,6 +18,8 @@ import {
   type RectificationItemInput,
   type RectificationItemResult,
 } from '../rectificationItem';
+import { acts } from './activities';
+import { childFailureReason, recordChildFailure } from './children';
 import { hold, track } from './settle';
 
 const opening = new Map<string, () => void>();
@@ -39,7 +44,7 @@ function listen(): void {
 
 export interface ItemHandle {
   taskId: string;
-  /** Resolves when the item is verified; rejects if its workflow fails or is terminated. */
+  /** Resolves when the item is verified, or, with status 'failed', when its workflow fails or is terminated. */
   closed: Promise<RectificationItemResult>;
 }
 
@@ -61,8 +66,21 @@ export async function startItem(options: ItemStart): Promise<ItemHandle> {
   const result = handle.result();
   // An item that ends without saying its row is open (it failed) must not hold the case.
   void result.then(release, release);
+  const ended = result.catch(async (err: unknown): Promise<RectificationItemResult> => {
+    // Its task row first, so no one is left acting on an item that is gone; then the case's record.
+    await acts.changeTask({
+      taskId,
+      caseId: options.args[0].parentCaseId,
+      actorId: 'system',
+      action: 'rectification.failed',
+      reason: childFailureReason(err),
+      patch: { status: 'failed' },
+    });
+    await recordChildFailure(taskId, 'rectification', err);
+    return { taskId, status: 'failed', submissions: 0, verifiedBy: '' };
+  });
   const closed = Promise.race([
-    result,
+    ended,
     condition(() => verified.has(taskId)).then(() => {
       finishing.push(result.catch(() => undefined));
       return verified.get(taskId)!;

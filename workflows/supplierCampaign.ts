@@ -1,0 +1,115 @@
+/**
+ * The annual supplier review campaign (contracts/supplierCampaign.ts): lists
+ * the suppliers, starts the year's review of each reviewable one a batch at a
+ * time, and keeps its progress in a query and in its read-model row. A crash
+ * mid-campaign resumes at the batch it was in, and a review is started once
+ * per supplier and year however often a batch is retried.
+ */
+import { allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import {
+  CAMPAIGN_ANSWER_AFTER,
+  CAMPAIGN_BATCH_SIZE,
+  campaignProgressQuery,
+  campaignStartedUpdate,
+  SUPPLIER_CAMPAIGN_PROCESS,
+  supplierCampaignId,
+  type CampaignProgress,
+} from '../contracts/supplierCampaign';
+import { supplierReviewContract, supplierReviewKey } from '../contracts/supplierReview';
+import { reviewStatusProblem } from '../domain/supplierReview';
+import { caseSnapshotQuery } from './definitions';
+import { acts } from './shared/activities';
+import { CaseRuntime } from './shared/caseRuntime';
+import type { SupplierReviewInput } from './supplierReview';
+
+export interface SupplierCampaignInput {
+  year: number;
+  /** Who ran it: the initiator of every review it starts. */
+  initiatorId: string;
+  timings?: SupplierReviewInput['timings'];
+}
+
+export async function supplierCampaignWorkflow(input: SupplierCampaignInput): Promise<CampaignProgress> {
+  const progress: CampaignProgress = { year: input.year, status: 'running', total: 0, started: [], skipped: [] };
+  /** How much of the progress the read model shows: queries and the answer never say more. */
+  const recorded = { status: progress.status, total: 0, started: 0, skipped: 0 };
+  const shown = (): CampaignProgress => ({
+    year: input.year,
+    status: recorded.status,
+    total: recorded.total,
+    started: progress.started.slice(0, recorded.started),
+    skipped: progress.skipped.slice(0, recorded.skipped),
+  });
+
+  const caseRuntime = new CaseRuntime({
+    caseId: supplierCampaignId(input.year),
+    process: SUPPLIER_CAMPAIGN_PROCESS,
+    businessKey: String(input.year),
+    title: `Supplier review campaign ${input.year}`,
+    stage: 'running',
+    initiatorId: input.initiatorId,
+    data: progress,
+  });
+  setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
+  setHandler(campaignProgressQuery, shown);
+  setHandler(campaignStartedUpdate, async () => {
+    await condition(() => recorded.status === 'done' || recorded.started + recorded.skipped >= CAMPAIGN_ANSWER_AFTER);
+    return shown();
+  });
+
+  const counted = () => ({ started: progress.started.length, skipped: progress.skipped.length });
+  const record = async (action: string) => {
+    const counts = { status: progress.status, total: progress.total, ...counted() };
+    await caseRuntime.recordData(action, {
+      actorId: 'system',
+      data: progress,
+      payload: { started: counts.started, skipped: counts.skipped, total: counts.total },
+    });
+    Object.assign(recorded, counts);
+  };
+  const reviewId = (supplierId: string) => supplierReviewContract.caseId(supplierReviewKey(supplierId, input.year));
+
+  await caseRuntime.open();
+  const suppliers = await acts.listCampaignSuppliers();
+  progress.total = suppliers.length;
+  const reviewable: string[] = [];
+  for (const { supplierId, status } of suppliers) {
+    const problem = reviewStatusProblem(status);
+    if (problem)
+      progress.skipped.push({ supplierId, caseId: reviewId(supplierId), reason: 'not_reviewable', message: problem });
+    else reviewable.push(supplierId);
+  }
+  await record('campaign.suppliers_listed');
+
+  for (let i = 0; i < reviewable.length; i += CAMPAIGN_BATCH_SIZE) {
+    const outcomes = await acts.startCampaignReviews({
+      year: input.year,
+      initiatorId: input.initiatorId,
+      timings: input.timings,
+      supplierIds: reviewable.slice(i, i + CAMPAIGN_BATCH_SIZE),
+    });
+    for (const outcome of outcomes) {
+      if (outcome.started) progress.started.push({ supplierId: outcome.supplierId, caseId: outcome.caseId });
+      else {
+        const { supplierId, caseId, reason, message } = outcome;
+        progress.skipped.push({ supplierId, caseId, reason, message });
+      }
+    }
+    await record('campaign.batch_started');
+  }
+
+  // The close writes the final progress, and the start call answers only after it (and, in the same
+  // workflow task, the campaign's completion): a second call then finds the campaign finished.
+  progress.status = 'done';
+  const counts = { status: progress.status, total: progress.total, ...counted() };
+  await caseRuntime.close('completed', {
+    actorId: 'system',
+    reason: `${counts.started} reviews started, ${counts.skipped} skipped`,
+    data: progress,
+    payload: { started: counts.started, skipped: counts.skipped, total: counts.total },
+    waitForHandlers: false,
+  });
+  Object.assign(recorded, counts);
+  await condition(allHandlersFinished);
+  return progress;
+}
