@@ -31,6 +31,7 @@ describe('replay of recorded histories', () => {
         'complaint-breaches-resolved.json',
         'plan-revision-clock-due.json',
         'supplier-campaign-done.json',
+        'supplier-review-launcher.json',
       ]),
     );
   });

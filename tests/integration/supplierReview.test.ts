@@ -191,6 +191,17 @@ describe('supplier review', () => {
     await eventually(async () => (await h.sql('select 1 from cases where id = $1', [launched])).length === 1, 20_000);
     const [launchedCase] = await h.sql('select initiator_id, owner_id, stage from cases where id = $1', [launched]);
     expect(launchedCase).toEqual({ initiator_id: 'system', owner_id: 'mgr', stage: 'documents' });
+    if (process.env.RECORD_HISTORIES === '1') {
+      // The launcher's run has an id the Schedule chose: find it to record it.
+      const query = `WorkflowType = "supplierReviewLauncherWorkflow" AND TaskQueue = "${h.taskQueue}"`;
+      const [launcher] = await eventually(async () => {
+        const found = [];
+        for await (const wf of h.temporal.workflow.list({ query })) found.push(wf.workflowId);
+        return found.length ? found : undefined;
+      });
+      await h.temporal.workflow.getHandle(launcher!).result();
+      await saveHistoryFixture(h, launcher!, 'supplier-review-launcher');
+    }
 
     // Suspending pauses the Schedule; reactivating resumes it; ending cooperation deletes it.
     const suspend = await h.api('PATCH', `/api/suppliers/${supplierId}`, {
