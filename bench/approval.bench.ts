@@ -41,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pg from 'pg';
 import { createApp } from '../api/app';
@@ -53,7 +53,7 @@ import { startDevServer } from '../platform/devServer';
 import { seedDemoUsers } from '../platform/seed';
 import { createWorker } from '../worker';
 import type { approvalRequestWorkflow } from '../workflows/approvalRequest';
-import { caseSnapshotQuery, decideUpdate } from '../workflows/definitions';
+import { caseSnapshotQuery, decideUpdate, settledUpdate } from '../workflows/definitions';
 import { GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../workflows/searchAttributes';
 import {
   cpuDelta,
@@ -231,31 +231,38 @@ function rawSide(client: Client): Side {
     async start(requestKey) {
       // Exactly what POST /api/cases/approval-requests sends for
       // { requestKey, title, riskLevel: 'low' } from li.manager.
+      // Like the API, start with the `settled` Update (one call), so both
+      // sides return once the case row and its approval task exist.
       const caseId = workflowIdFor.approvalRequest(requestKey);
-      await client.workflow.start<typeof approvalRequestWorkflow>('approvalRequestWorkflow', {
-        taskQueue: TASK_QUEUE,
-        workflowId: caseId,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: GovProcess, value: 'approval_request' },
-          { key: GovStage, value: 'awaiting_approval' },
-          { key: GovRiskLevel, value: 'low' },
-          { key: GovOwnerRole, value: 'manager' },
-        ],
-        args: [
-          {
-            caseId,
-            requestKey,
-            title: titleFor(requestKey),
-            description: undefined,
-            riskLevel: 'low',
-            initiatorId: MANAGER.id,
-            ownerId: undefined,
-            approvalTimings: { ...DEFAULT_APPROVAL_TIMINGS },
-            rectificationTimings: undefined,
-          },
-        ],
-      });
+      const startWorkflowOperation = new WithStartWorkflowOperation<typeof approvalRequestWorkflow>(
+        'approvalRequestWorkflow',
+        {
+          taskQueue: TASK_QUEUE,
+          workflowId: caseId,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'FAIL',
+          typedSearchAttributes: [
+            { key: GovProcess, value: 'approval_request' },
+            { key: GovStage, value: 'awaiting_approval' },
+            { key: GovRiskLevel, value: 'low' },
+            { key: GovOwnerRole, value: 'manager' },
+          ],
+          args: [
+            {
+              caseId,
+              requestKey,
+              title: titleFor(requestKey),
+              description: undefined,
+              riskLevel: 'low',
+              initiatorId: MANAGER.id,
+              ownerId: undefined,
+              approvalTimings: { ...DEFAULT_APPROVAL_TIMINGS },
+              rectificationTimings: undefined,
+            },
+          ],
+        },
+      );
+      await client.workflow.executeUpdateWithStart(settledUpdate, { startWorkflowOperation });
       return caseId;
     },
     async decide(caseId) {
