@@ -162,8 +162,10 @@ export function createDrillActivities(deps: {
         : { started: false, caseId: outcome.caseId, reason: outcome.message };
     },
 
-    async openAnnualDrills(input: { year: number }) {
-      return whileHeartbeating(openAnnualDrills(starter(), { year: input.year, initiatorId: 'system' }));
+    async openAnnualDrills(input: { year: number; initiatorId?: string }) {
+      return whileHeartbeating(
+        openAnnualDrills(starter(), { year: input.year, initiatorId: input.initiatorId ?? 'system' }),
+      );
     },
   };
 }

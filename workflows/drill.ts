@@ -320,8 +320,13 @@ export async function drillWorkflow(
   return { passed: drill.evaluation!.passed, findings: drill.findings.length, revisionCaseId: drill.revision.caseId };
 }
 
-/** Started by the annual programme Schedule: opens every active plan's drill for the year. */
-export async function drillProgrammeWorkflow(): Promise<{ started: number; skipped: number }> {
-  const summary = await acts.openAnnualDrills({ year: new Date().getUTCFullYear() });
-  return { started: summary.started.length, skipped: summary.skipped.length };
+/**
+ * The annual programme: opens every active plan's drill for the year, once
+ * each. Started by its Schedule each January (this year, as the system), or
+ * by a manager through the API for a given year.
+ */
+export async function drillProgrammeWorkflow(
+  input: { year?: number; initiatorId?: string } = {},
+): Promise<Awaited<ReturnType<typeof acts.openAnnualDrills>>> {
+  return acts.openAnnualDrills({ year: input.year ?? new Date().getUTCFullYear(), initiatorId: input.initiatorId });
 }

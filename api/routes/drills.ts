@@ -3,6 +3,7 @@
  * register with its version history, revision cases, drill cases and their
  * steps, the annual programme, and the drill summary report.
  */
+import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { auditEvents, cases, emergencyPlans, planVersions, tasks } from '../../db/schema';
@@ -15,12 +16,11 @@ import { DRILL_ID_PATTERN, drillContract } from '../../contracts/drill';
 import { PLAN_REVISION_ID_PATTERN, PlanDraftSchema, planRevisionContract } from '../../contracts/planRevision';
 import {
   ensureDrillProgramme,
-  openAnnualDrills,
   registerEmergencyPlan,
   startDrillCase,
   startPlanRevisionCase,
 } from '../../platform/cases';
-import type { DrillData } from '../../workflows/drill';
+import type { DrillData, drillProgrammeWorkflow } from '../../workflows/drill';
 import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toCaseDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -401,10 +401,16 @@ export function drillRoutes(deps: AppDeps) {
     }),
     async (c) => {
       await ensureDrillProgramme(temporal, settings.taskQueue);
-      return c.json(
-        await openAnnualDrills(startDeps, { year: c.req.valid('json').year, initiatorId: c.get('user').id }),
-        200,
-      );
+      // The programme is workflow code: a crash mid-way leaves a run that
+      // Temporal finishes, not a loop half done. Each drill id is unique per
+      // plan and year, so a second run skips what the first opened.
+      const { year } = c.req.valid('json');
+      const result = await temporal.workflow.execute<typeof drillProgrammeWorkflow>('drillProgrammeWorkflow', {
+        taskQueue: settings.taskQueue,
+        workflowId: `drill-programme:${year}:${randomUUID()}`,
+        args: [{ year, initiatorId: c.get('user').id }],
+      });
+      return c.json(result, 200);
     },
   );
 

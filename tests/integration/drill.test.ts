@@ -286,6 +286,15 @@ describe('emergency plans and drills', () => {
     const first = await h.api('POST', '/api/drills/programme', { as: 'lead', json: { year: 2033 } });
     expect(first.status).toBe(200);
     expect(first.body.started.map((s: { planId: string }) => s.planId)).toContain(planId);
+    if (process.env.RECORD_HISTORIES === '1') {
+      const query = `WorkflowType = "drillProgrammeWorkflow" AND TaskQueue = "${h.taskQueue}"`;
+      const [programme] = await eventually(async () => {
+        const found = [];
+        for await (const wf of h.temporal.workflow.list({ query })) found.push(wf.workflowId);
+        return found.length ? found : undefined;
+      });
+      await saveHistoryFixture(h, programme!, 'drill-programme');
+    }
     const second = await h.api('POST', '/api/drills/programme', { as: 'lead', json: { year: 2033 } });
     expect(second.body.started).toEqual([]);
     expect(second.body.skipped).toContainEqual(expect.objectContaining({ planId, reason: 'already_exists' }));

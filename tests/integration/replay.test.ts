@@ -32,6 +32,7 @@ describe('replay of recorded histories', () => {
         'plan-revision-clock-due.json',
         'supplier-campaign-done.json',
         'supplier-review-launcher.json',
+        'drill-programme.json',
       ]),
     );
   });
