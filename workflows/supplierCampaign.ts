@@ -5,7 +5,7 @@
  * mid-campaign resumes at the batch it was in, and a review is started once
  * per supplier and year however often a batch is retried.
  */
-import { allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
 import {
   CAMPAIGN_ANSWER_AFTER,
   CAMPAIGN_BATCH_SIZE,
@@ -107,9 +107,7 @@ export async function supplierCampaignWorkflow(input: SupplierCampaignInput): Pr
     reason: `${counts.started} reviews started, ${counts.skipped} skipped`,
     data: progress,
     payload: { started: counts.started, skipped: counts.skipped, total: counts.total },
-    waitForHandlers: false,
+    written: () => Object.assign(recorded, counts),
   });
-  Object.assign(recorded, counts);
-  await condition(allHandlersFinished);
   return progress;
 }

@@ -12,9 +12,34 @@
 import { acceptedSteps } from '../support/histories';
 import { CONTRACT_ROUTES } from '../../api/routes/common';
 import { createHash } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creditCodeCheckChar } from '../../domain/uscc';
+import {
+  caseRow as caseRowOf,
+  expectStage,
+  expectTask,
+  createDriver,
+  endWorkflows,
+  creditCodes,
+  DRILL_CONDUCT,
+  DRILL_PLAN,
+  DRILL_SCORES,
+  DRILL_SUMMARY,
+  expectNotStarted as expectNotStartedOf,
+  fileForm,
+  snapshot as snapshotOf,
+  PDCA_KPI,
+  PERFORMANCE,
+  PLAN_V1_TEXT,
+  quiet as quietOf,
+  REVIEW_DOCUMENTS,
+  SCORES,
+  type ComplaintRef,
+  type CycleRef,
+  type DrillRef,
+  type DrillStage,
+  type IncidentRef,
+  type RevisionRef,
+} from '../support/drive';
 import { eventually, TEST_USERS, useHarness, type TestUser } from '../support/harness';
 
 const h = useHarness('authz');
@@ -39,88 +64,36 @@ function expectEnvelope(res: Res, status: number, code: string) {
   expect(JSON.stringify(res.body)).not.toMatch(/"stack"|\\n\s+at |node_modules|\.ts:\d+/);
 }
 
-/** Everything a refused call must not touch. */
-async function dbSnapshot() {
-  const [row] = await h.sql(`
-    select
-      (select count(*) from cases)::int as cases,
-      (select count(*) from tasks)::int as tasks,
-      (select count(*) from audit_events)::int as audit_events,
-      (select coalesce(max(seq), 0)::text from audit_events) as last_audit_seq,
-      (select count(*) from users)::int as users,
-      (select count(*) from users where active)::int as active_users,
-      (select count(*) from api_tokens)::int as api_tokens,
-      (select count(*) from api_tokens where revoked_at is null)::int as live_tokens,
-      (select count(*) from evidence)::int as evidence,
-      (select count(*) from notifications)::int as notifications,
-      (select count(*) from suppliers)::int as suppliers,
-      (select count(*) from supplier_performance)::int as supplier_performance,
-      (select count(*) from emergency_plans)::int as emergency_plans,
-      (select count(*) from plan_versions)::int as plan_versions,
-      (select max(updated_at)::text from cases) as cases_updated_at,
-      (select max(updated_at)::text from tasks) as tasks_updated_at,
-      (select max(updated_at)::text from suppliers) as suppliers_updated_at,
-      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at,
-      (select max(updated_at)::text from emergency_plans) as emergency_plans_updated_at`);
-  return row;
-}
-
-async function historyLength(workflowId: string) {
-  const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
-  return history.events?.length ?? 0;
-}
-
-async function snapshot(workflowId?: string) {
-  return { db: await dbSnapshot(), history: workflowId ? await historyLength(workflowId) : null };
-}
-
-async function expectNotStarted(workflowId: string) {
-  await expect(h.temporal.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
-  expect(await h.sql('select 1 from cases where id = $1', [workflowId])).toHaveLength(0);
-}
+const snapshot = (workflowId?: string) => snapshotOf(h, workflowId);
 
 const enc = encodeURIComponent;
+const quiet = (workflowId: string) => quietOf(h, workflowId);
+const caseRow = (caseId: string) => caseRowOf(h, caseId);
+const expectNotStarted = (workflowId: string) => expectNotStartedOf(h, workflowId);
+const evidenceForm = (text = EVIDENCE_TEXT) => fileForm(text);
+const documentForm = (documentType = 'business_licence', text = EVIDENCE_TEXT) => fileForm(text, { documentType });
+const draftForm = (summary = 'First version', text = EVIDENCE_TEXT) =>
+  fileForm(text, { summary }, 'plan.pdf', 'application/pdf');
 
-function evidenceForm(text = EVIDENCE_TEXT) {
-  const form = new FormData();
-  form.append('file', new File([Buffer.from(text)], 'proof.txt', { type: 'text/plain' }));
-  return form;
-}
+/** Every workflow this file started and has not yet ended, by kind: ended after the file. */
+const reviewWorkflows = new Set<string>();
+const caseWorkflows = new Set<string>();
+const drillWorkflows = new Set<string>();
+const cycleWorkflows = new Set<string>();
+const running = { review: reviewWorkflows, case: caseWorkflows, drill: drillWorkflows, cycle: cycleWorkflows };
 
-async function startCase(as: TestUser = 'lead') {
-  const key = h.unique('AUTHZ');
-  const res = await h.api('POST', '/api/cases/approval-requests', {
-    as,
-    json: { requestKey: key, title: `Auth matrix ${key}`, riskLevel: 'low', ownerId: 'owner' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const caseId: string = res.body.caseId;
-  const approvalTaskId = `${caseId}:approval`;
-  await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [approvalTaskId])).length === 1);
-  return { caseId, approvalTaskId };
-}
+/** Codes of this file (organisation code prefix MA2); supplierReview.test.ts uses MA1. */
+const newCreditCode = creditCodes('91440300MA2');
+const drive = createDriver(h, {
+  label: 'Matrix',
+  creditCode: newCreditCode,
+  started: (kind, id) => running[kind].add(id),
+  ended: (kind, id) => running[kind].delete(id),
+});
+const { decide, uploadEvidence, incidentReport, cycleBody } = drive;
 
-/** A case approved with one condition: its rectification item is open, owned by 'owner'. */
-async function openRectification() {
-  const c = await startCase();
-  const decided = await h.api('POST', `/api/tasks/${enc(c.approvalTaskId)}/decision`, {
-    as: 'approver',
-    json: { decision: 'approve_with_conditions', conditions: ['Fix X'] },
-  });
-  expect(decided.status, JSON.stringify(decided.body)).toBe(200);
-  const taskId = `${c.caseId}:rectification:1`;
-  await eventually(async () => {
-    const [task] = await h.sql('select kind, assignee_id, status from tasks where id = $1', [taskId]);
-    return task?.kind === 'rectification' && task.assignee_id === 'owner' && task.status === 'open';
-  });
-  return { ...c, taskId };
-}
-
-async function uploadEvidence(caseId: string, as: TestUser = 'owner') {
-  const res = await h.api('POST', `/api/cases/${enc(caseId)}/evidence`, { as, body: evidenceForm() });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.id as string;
-}
+const startCase = (as: TestUser = 'lead') => drive.startApproval({}, as);
+const openRectification = () => drive.openRectification();
 
 /** An open rectification item with one piece of evidence uploaded by its owner. */
 async function rectificationWithEvidence() {
@@ -141,14 +114,6 @@ async function submittedRectification() {
 
 // ---------------------------------------------------------------- supplier helpers
 
-/** Codes of this file (organisation code prefix MA2); supplierReview.test.ts uses MA1. */
-let supplierSerial = 0;
-function newCreditCode(): string {
-  supplierSerial += 1;
-  const first17 = `91440300MA2${String(process.pid % 1000).padStart(3, '0')}${String(supplierSerial).padStart(3, '0')}`;
-  return first17 + creditCodeCheckChar(first17);
-}
-
 /** Review years no other call uses: each successful start gets its own case. */
 let reviewYear = 2060;
 const freshReviewYear = () => reviewYear++;
@@ -159,100 +124,17 @@ const REFUSED_REVIEW_YEAR = 2035;
 const REFUSED_PERFORMANCE_YEAR = 2030;
 let performanceYear = 2010;
 
-const REVIEW_DOCUMENTS = ['business_licence', 'operating_permit', 'financial_statements', 'product_certificates'];
-const SCORES = {
-  legal_compliance: 4,
-  financial_stability: 4,
-  technical_capability: 4,
-  market_reputation: 4,
-  cooperation_history: 4,
-};
-const PERFORMANCE = {
-  samplingResult: 'pass',
-  complaints: 1,
-  logisticsDelayRate: 0.02,
-  financialStatementsAbnormal: false,
-  qualityScore: 90,
-};
-
-/** Every review workflow this file started and has not yet terminated. */
-const reviewWorkflows = new Set<string>();
-
-async function registerSupplier(name = 'Matrix supplier') {
-  const creditCode = newCreditCode();
-  const res = await h.api('POST', '/api/suppliers', {
-    as: 'manager',
-    json: { creditCode, name: `${name} ${creditCode.slice(-6)}`, category: 'logistics', tier: 'core', ownerId: 'mgr' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return creditCode;
-}
-
-const waitForTask = (taskId: string) =>
-  eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1, 20_000);
-
-/**
- * Waits until a workflow is blocked on its conditions and timers (no activity
- * and no workflow task pending): it writes nothing more, to the read model or
- * its history, until someone acts or a timer days away fires.
- */
-async function quiet(workflowId: string) {
-  await eventually(async () => {
-    const { raw } = await h.temporal.workflow.getHandle(workflowId).describe();
-    return (raw.pendingActivities?.length ?? 0) === 0 && !raw.pendingWorkflowTask;
-  }, 20_000);
-}
+const registerSupplier = (name?: string) => drive.registerSupplier({ name });
+/** Reviews started by lead, reviewed by mgr (the supplier's owner): waiting for documents, checks, scores. */
+const reviewAtDocuments = (supplierId: string, year: number) => drive.reviewAt('documents', supplierId, year);
+const reviewAtChecks = (supplierId: string, year: number) => drive.reviewAt('checks', supplierId, year);
+const reviewAtScoring = (supplierId: string, year: number) => drive.reviewAt('scoring', supplierId, year);
 
 /** Quiet first, so no activity still in flight writes after the termination. */
 async function finishReview(caseId: string) {
   await quiet(caseId);
   await h.temporal.workflow.getHandle(caseId).terminate('auth matrix: done with it');
   reviewWorkflows.delete(caseId);
-}
-
-function documentForm(documentType = 'business_licence', text = EVIDENCE_TEXT) {
-  const form = evidenceForm(text);
-  form.append('documentType', documentType);
-  return form;
-}
-
-/** A review started by lead, reviewed by mgr (the supplier's owner), waiting for documents. */
-async function reviewAtDocuments(supplierId: string, year: number) {
-  const res = await h.api('POST', '/api/supplier-reviews', { as: 'lead', json: { supplierId, year } });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const caseId: string = res.body.caseId;
-  reviewWorkflows.add(caseId);
-  await waitForTask(`${caseId}:documents`);
-  await quiet(caseId);
-  return { supplierId, caseId };
-}
-
-/** Every document uploaded: waiting for the reviewer's checks. */
-async function reviewAtChecks(supplierId: string, year: number) {
-  const r = await reviewAtDocuments(supplierId, year);
-  for (const documentType of REVIEW_DOCUMENTS) {
-    const res = await h.api('POST', `/api/supplier-reviews/${enc(r.caseId)}/documents`, {
-      as: 'manager',
-      body: documentForm(documentType, `${documentType} of ${r.caseId}`),
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  }
-  await waitForTask(`${r.caseId}:checks`);
-  await quiet(r.caseId);
-  return r;
-}
-
-/** Checks entered: waiting for the reviewer's scores. */
-async function reviewAtScoring(supplierId: string, year: number) {
-  const r = await reviewAtChecks(supplierId, year);
-  const res = await h.api('POST', `/api/supplier-reviews/${enc(r.caseId)}/checks`, {
-    as: 'manager',
-    json: { creditRating: 'AA', backgroundCheck: 'clear' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  await waitForTask(`${r.caseId}:scoring`);
-  await quiet(r.caseId);
-  return r;
 }
 
 const reviewData = async (caseId: string) =>
@@ -264,130 +146,29 @@ const reviewData = async (caseId: string) =>
 // ---------------------------------------------------------------- incident and complaint helpers
 
 type CaseRef = { caseId: string };
-type IncidentRef = CaseRef & { incidentId: string };
-type ComplaintRef = CaseRef & { complaintId: string };
 
-/** Every incident, complaint (and their rectification item) workflow this file started and has not yet ended. */
-const caseWorkflows = new Set<string>();
+/** Grade IV incidents reported by mgr, its owner: waiting to be acknowledged; acknowledged; stabilised. */
+const incidentReported = () => drive.incidentAt('reported');
+const incidentHandling = () => drive.incidentAt('handling');
+const incidentEvaluation = () => drive.incidentAt('evaluation');
+/** Complaints accepted by mgr and handled by owner (an action owner): investigating; investigated. */
+const complaintInvestigating = () => drive.complaintAt('investigating');
+const complaintHandling = () => drive.complaintAt('handling');
 
-const caseRow = async (caseId: string) =>
-  (await h.sql('select stage, status, outcome, initiator_id, owner_id, data from cases where id = $1', [caseId]))[0] as
-    | {
-        stage: string;
-        status: string;
-        outcome: string | null;
-        initiator_id: string;
-        owner_id: string;
-        data: Record<string, any>;
-      }
-    | undefined;
-
-const waitForStage = (caseId: string, stage: string) =>
-  eventually(async () => (await caseRow(caseId))?.stage === stage, 20_000);
-
-/** Quiet first, so nothing still in flight writes after the termination; one that has ended is left as it is. */
-async function finishCase(workflowId: string) {
+/** Quiet first, so nothing in flight writes after the termination; one that has ended is left as it is. */
+async function finish(workflowId: string, set: Set<string>) {
   const handle = h.temporal.workflow.getHandle(workflowId);
   if ((await handle.describe()).status.name === 'RUNNING') {
     await quiet(workflowId);
     await handle.terminate('auth matrix: done with it');
   }
-  caseWorkflows.delete(workflowId);
+  set.delete(workflowId);
 }
-
-/**
- * A grade IV report on a system of its own: a repeat (same category and
- * system within 90 days) would make the review required and change what
- * close-out accepts.
- */
-function incidentReport(incidentId: string, extra: Record<string, unknown> = {}) {
-  return {
-    incidentId,
-    title: `Matrix incident ${incidentId}`,
-    category: 'system_failure',
-    system: h.unique('matrix-system'),
-    occurredAt: new Date(Date.now() - 60_000).toISOString(),
-    impact: { affectedUsers: 50, amountCny: 0 },
-    ...extra,
-  };
-}
-
-/** A grade IV incident reported by mgr, its owner: waiting to be acknowledged. */
-async function incidentReported(): Promise<IncidentRef> {
-  const incidentId = h.unique('INC');
-  const caseId = `incident:${incidentId}`;
-  const res = await h.api('POST', '/api/incidents', { as: 'manager', json: incidentReport(incidentId) });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  caseWorkflows.add(caseId);
-  await waitForStage(caseId, 'reported');
-  await quiet(caseId);
-  return { incidentId, caseId };
-}
-
-async function incidentStep(target: IncidentRef, step: string, json: unknown = {}) {
-  const res = await h.api('POST', `/api/incidents/${target.incidentId}/${step}`, { as: 'manager', json });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  await quiet(target.caseId);
-}
-
-/** Acknowledged by its owner: on-site handling. */
-async function incidentHandling(): Promise<IncidentRef> {
-  const target = await incidentReported();
-  await incidentStep(target, 'acknowledge');
-  return target;
-}
-
-/** Stabilised (grade IV must notify no one first): waiting for its evaluation or close-out. */
-async function incidentEvaluation(): Promise<IncidentRef> {
-  const target = await incidentHandling();
-  await incidentStep(target, 'stabilise', { summary: 'Rolled back the release' });
-  await waitForStage(target.caseId, 'evaluation');
-  await quiet(target.caseId);
-  return target;
-}
-
-/** A complaint accepted by mgr and handled by owner (an action owner): investigating. */
-async function complaintInvestigating(): Promise<ComplaintRef> {
-  const complaintId = h.unique('CMP');
-  const caseId = `complaint:${complaintId}`;
-  const res = await h.api('POST', '/api/complaints', {
-    as: 'manager',
-    // A customer of its own: a repeated complaint would be flagged (and notified) as it starts.
-    json: {
-      complaintId,
-      customerRef: h.unique('CUST'),
-      channel: 'email',
-      subject: 'Refund not received',
-      handlerId: 'owner',
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  caseWorkflows.add(caseId);
-  await waitForStage(caseId, 'investigating');
-  await quiet(caseId);
-  return { complaintId, caseId };
-}
-
-/** Its initial investigation recorded: handling, waiting for the feedback. */
-async function complaintHandling(): Promise<ComplaintRef> {
-  const target = await complaintInvestigating();
-  const res = await h.api('POST', `/api/complaints/${target.complaintId}/investigation`, {
-    as: 'manager',
-    json: { findings: 'The refund file was rejected by the bank' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  await quiet(target.caseId);
-  return target;
-}
+const finishCase = (workflowId: string) => finish(workflowId, caseWorkflows);
+const finishDrill = (workflowId: string) => finish(workflowId, drillWorkflows);
+const finishCycle = (workflowId: string) => finish(workflowId, cycleWorkflows);
 
 // ---------------------------------------------------------------- emergency plan and drill helpers
-
-type RevisionRef = { planId: string; revisionId: string };
-type DrillRef = { planId: string; caseId: string };
-type DrillStage = 'planning' | 'conduct' | 'evaluation' | 'summary';
-
-/** Every plan revision, revision clock and drill workflow this file started and has not yet ended. */
-const drillWorkflows = new Set<string>();
 
 /** Drill years: the fixtures' (2030–2033), each successful start's own, and the programme's, apart from those. */
 let drillYear = 2050;
@@ -395,112 +176,9 @@ const REFUSED_DRILL_YEAR = 2049;
 let programmeYear = 2090;
 const REFUSED_PROGRAMME_YEAR = 2089;
 
-const DRILL_PLAN = {
-  scenario: 'Ransomware on the payment cluster',
-  scheduledAt: '2026-12-01T02:00:00Z',
-  participants: ['ops', 'security', 'PR'],
-};
-const DRILL_CONDUCT = {
-  startedAt: '2026-11-01T02:00:00Z',
-  endedAt: '2026-11-01T05:00:00Z',
-  observations: 'Failover took 40 minutes',
-};
-const DRILL_SCORES = { command: 85, information_reporting: 80, resource_dispatch: 75, public_opinion_response: 70 };
-const DRILL_SUMMARY = {
-  problems: 'Slow failover',
-  lessons: 'Automate the DNS switch',
-  planChanges: 'Add the DNS runbook',
-  revisionNeeded: false,
-};
-
-const decide = (taskId: string, as: TestUser, json: unknown) =>
-  h.api('POST', `/api/tasks/${enc(taskId)}/decision`, { as, json });
-
-function draftForm(summary = 'First version', text = EVIDENCE_TEXT) {
-  const form = new FormData();
-  form.append('file', new File([Buffer.from(text)], 'plan.pdf', { type: 'application/pdf' }));
-  form.append('summary', summary);
-  return form;
-}
-
-/** Quiet first, so nothing in flight writes after the termination; one that has ended is left as it is. */
-async function finishDrill(workflowId: string) {
-  const handle = h.temporal.workflow.getHandle(workflowId);
-  if ((await handle.describe()).status.name === 'RUNNING') {
-    await quiet(workflowId);
-    await handle.terminate('auth matrix: done with it');
-  }
-  drillWorkflows.delete(workflowId);
-}
-
-/** A plan registered by admin and owned by mgr: its revision v1 waits for mgr's draft. */
-async function registeredPlan(): Promise<RevisionRef> {
-  const planId = h.unique('EP');
-  const res = await h.api('POST', '/api/emergency-plans', {
-    as: 'admin',
-    json: { planId, title: `Matrix plan ${planId}`, type: 'network_security', ownerId: 'mgr' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const revisionId = `plan-revision:${planId}:v1`;
-  expect(res.body).toEqual({ planId, revisionCaseId: revisionId });
-  drillWorkflows.add(revisionId);
-  await waitForStage(revisionId, 'draft');
-  await quiet(revisionId);
-  return { planId, revisionId };
-}
-
-/** Registered, and v1 published: drafted by mgr, reviewed by lead, approved by approver. Its revision clock runs. */
-async function publishedPlan(): Promise<string> {
-  const { planId, revisionId } = await registeredPlan();
-  const draft = await h.api('POST', `/api/plan-revisions/${enc(revisionId)}/draft`, {
-    as: 'manager',
-    body: draftForm(),
-  });
-  expect(draft.status, JSON.stringify(draft.body)).toBe(200);
-  await waitForTask(`${revisionId}:review-1`);
-  expect((await decide(`${revisionId}:review-1`, 'lead', { decision: 'approve' })).body.status).toBe('approved');
-  await waitForTask(`${revisionId}:approval-1`);
-  expect((await decide(`${revisionId}:approval-1`, 'approver', { decision: 'approve' })).body.status).toBe('approved');
-  await h.temporal.workflow.getHandle(revisionId).result();
-  drillWorkflows.delete(revisionId);
-  drillWorkflows.add(`plan-revision-clock:${planId}`);
-  await eventually(async () => (await caseRow(revisionId))?.status === 'closed');
-  const [plan] = await h.sql('select status, current_version from emergency_plans where id = $1', [planId]);
-  expect(plan).toEqual({ status: 'active', current_version: 1 });
-  await quiet(`plan-revision-clock:${planId}`);
-  return planId;
-}
-
-/** A drill opened by lead on a plan owned by mgr, taken by mgr to `stage` (its plan approved by approver). */
-async function drillAt(stage: DrillStage, planId: string, year = drillYear++): Promise<DrillRef> {
-  const opened = await h.api('POST', '/api/drills', { as: 'lead', json: { planId, year } });
-  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
-  const caseId: string = opened.body.caseId;
-  drillWorkflows.add(caseId);
-  const step = async (name: string, json: unknown) => {
-    const res = await h.api('POST', `/api/drills/${enc(caseId)}/${name}`, { as: 'manager', json });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  };
-  await waitForStage(caseId, 'planning');
-  if (stage !== 'planning') {
-    await step('plan', DRILL_PLAN);
-    await waitForTask(`${caseId}:plan-approval-1`);
-    expect((await decide(`${caseId}:plan-approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
-      'approved',
-    );
-    await waitForStage(caseId, 'conduct');
-  }
-  if (stage === 'evaluation' || stage === 'summary') {
-    await step('conduct', DRILL_CONDUCT);
-    await waitForStage(caseId, 'evaluation');
-  }
-  if (stage === 'summary') {
-    await step('evaluation', { scores: DRILL_SCORES, findings: [] });
-    await waitForStage(caseId, 'summary');
-  }
-  await quiet(caseId);
-  return { planId, caseId };
-}
+const registeredPlan = () => drive.registerPlan();
+const publishedPlan = () => drive.publishPlan();
+const drillAt = (stage: DrillStage, planId: string, year = drillYear++) => drive.drillAt(stage, planId, year);
 
 /** An Update through a drill's step route: as stepCall, for the drill workflows. */
 function drillCall(target: DrillRef, fresh: boolean, step: string, json: unknown, checks: StepChecks): Call {
@@ -524,109 +202,10 @@ async function acceptedUpdates(workflowId: string) {
 
 // ---------------------------------------------------------------- improvement cycle (PDCA) helpers
 
-type CycleRef = { cycleKey: string; caseId: string };
-
-/** Every improvement cycle workflow this file started and has not yet ended. */
-const cycleWorkflows = new Set<string>();
-
-const PDCA_KPI = {
-  key: 'complaint_resolution_hours',
-  name: 'Complaint resolution time',
-  unit: 'h',
-  baseline: 48,
-  target: 24,
-  direction: 'decrease',
-};
-const PDCA_ACTION = { title: 'Add a second-line queue', ownerId: 'owner' };
-/** A cycle owned by mgr (its one action by owner), checked 1s after Do starts. */
-const cycleBody = (cycleKey: string, extra: Record<string, unknown> = {}) => ({
-  cycleKey,
-  title: `Matrix cycle ${cycleKey}`,
-  objective: 'Resolve complaints within a day',
-  ownerId: 'mgr',
-  kpis: [PDCA_KPI],
-  actions: [PDCA_ACTION],
-  checkIn: '1s',
-  ...extra,
-});
-
-/** Quiet first, so nothing in flight writes after the termination; one that has ended is left as it is. */
-async function finishCycle(workflowId: string) {
-  const handle = h.temporal.workflow.getHandle(workflowId);
-  if ((await handle.describe()).status.name === 'RUNNING') {
-    await quiet(workflowId);
-    await handle.terminate('auth matrix: done with it');
-  }
-  cycleWorkflows.delete(workflowId);
-}
-
-/** A cycle opened by lead, owned by mgr: its plan waits for approval. */
-async function cycleOpened(): Promise<CycleRef> {
-  const cycleKey = h.unique('PDCA');
-  const caseId = `pdca:${cycleKey}`;
-  const res = await h.api('POST', '/api/improvement-cycles', {
-    as: 'lead',
-    json: cycleBody(cycleKey, { source: 'kpi_gap' }),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  cycleWorkflows.add(caseId);
-  await waitForTask(`${caseId}:c1-plan-approval-1`);
-  await quiet(caseId);
-  return { cycleKey, caseId };
-}
-
-/** Plan approved (approver), the action done (owner) and verified (approver), the check date passed: awaiting KPI values. */
-async function cycleAtActuals(): Promise<CycleRef> {
-  const target = await cycleOpened();
-  const { caseId } = target;
-  expect((await decide(`${caseId}:c1-plan-approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
-    'approved',
-  );
-  const item = `${caseId}:c1:action:1`;
-  await waitForTask(item);
-  const evidenceId = await uploadEvidence(caseId);
-  const submitted = await h.api('POST', `/api/tasks/${enc(item)}/submission`, {
-    as: 'owner',
-    json: { evidenceIds: [evidenceId] },
-  });
-  expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
-  const verified = await h.api('POST', `/api/tasks/${enc(item)}/verification`, {
-    as: 'approver',
-    json: { verdict: 'accept' },
-  });
-  expect(verified.status, JSON.stringify(verified.body)).toBe(200);
-  await eventually(
-    async () =>
-      (await h.sql(`select 1 from audit_events where case_id = $1 and action = 'pdca.awaiting_actuals'`, [caseId]))
-        .length === 1,
-    20_000,
-  );
-  await quiet(caseId);
-  return target;
-}
-
-/** KPI value entered by mgr and verified by approver2: `actual` 20 meets the target (act), 40 misses it (cycle 2, plan). */
-async function cycleChecked(actual: number): Promise<CycleRef> {
-  const target = await cycleAtActuals();
-  const { caseId, cycleKey } = target;
-  const res = await h.api('POST', `/api/improvement-cycles/${cycleKey}/actuals`, {
-    as: 'manager',
-    json: { actuals: { [PDCA_KPI.key]: actual } },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  await waitForTask(`${caseId}:c1-verification-1`);
-  expect((await decide(`${caseId}:c1-verification-1`, 'approver2', { decision: 'approve' })).body.status).toBe(
-    'approved',
-  );
-  await eventually(async () => {
-    const row = await caseRow(caseId);
-    return actual <= PDCA_KPI.target ? row?.stage === 'act' : row?.data.cycle === 2 && row.stage === 'plan';
-  }, 20_000);
-  await quiet(caseId);
-  return target;
-}
-const cycleAtStandardise = () => cycleChecked(20);
-const cycleAtPlan = () => cycleChecked(40);
+const cycleAtActuals = () => drive.cycleAtActuals();
+/** KPI value 20 meets the target (act), 40 misses it (cycle 2, plan). */
+const cycleAtStandardise = () => drive.cycleChecked(20);
+const cycleAtPlan = () => drive.cycleChecked(40);
 
 /** An Update through a cycle's step route: as stepCall, for the improvement cycles. */
 function cycleCall(target: CycleRef, fresh: boolean, step: string, json: unknown, checks: StepChecks): Call {
@@ -763,36 +342,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Whatever an incident or complaint row left running (the fixtures, or a check that failed half-way).
-  for (const id of caseWorkflows) {
-    await quiet(id).catch(() => undefined);
-    await h.temporal.workflow
-      .getHandle(id)
-      .terminate('auth matrix: done')
-      .catch(() => undefined);
-  }
-  for (const id of reviewWorkflows) {
-    await h.temporal.workflow
-      .getHandle(id)
-      .terminate('auth matrix: done')
-      .catch(() => undefined);
-  }
-  // The improvement cycles (their rectification items end with them).
-  for (const id of cycleWorkflows) {
-    await quiet(id).catch(() => undefined);
-    await h.temporal.workflow
-      .getHandle(id)
-      .terminate('auth matrix: done')
-      .catch(() => undefined);
-  }
-  // The plan revisions, revision clocks (long timers) and drills; the drill-programme Schedule is left.
-  for (const id of drillWorkflows) {
-    await quiet(id).catch(() => undefined);
-    await h.temporal.workflow
-      .getHandle(id)
-      .terminate('auth matrix: done')
-      .catch(() => undefined);
-  }
+  // Whatever this file left running (the fixtures, or a check that failed half-way): the incidents, complaints
+  // and their rectification items, the reviews, the improvement cycles, the plan revisions, revision clocks
+  // (long timers) and drills. The drill-programme Schedule is left.
+  await endWorkflows(
+    h,
+    [...caseWorkflows, ...reviewWorkflows, ...cycleWorkflows, ...drillWorkflows],
+    'auth matrix: done',
+  );
 });
 
 // ---------------------------------------------------------------- the table
@@ -985,10 +542,7 @@ const ENDPOINTS: Endpoint[] = [
         json: { requestKey: key, title: 'Matrix start', riskLevel: 'low' },
         succeeded: async (res) => {
           expect(res.body).toMatchObject({ caseId, workflowId: caseId, riskLevel: 'low', approvalsRequired: 1 });
-          // Settle: the case and its approval task are written before the next call's snapshot.
-          await eventually(
-            async () => (await h.sql('select 1 from tasks where id = $1', [`${caseId}:approval`])).length === 1,
-          );
+          await expectTask(h, `${caseId}:approval`);
         },
         refused: () => expectNotStarted(caseId),
       };
@@ -1069,10 +623,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toMatchObject({ taskId: target.approvalTaskId, status: 'approved' });
           expect((await h.temporal.workflow.getHandle(target.caseId).result()).outcome).toBe('approved');
-          await eventually(
-            async () =>
-              (await h.sql(`select status from cases where id = $1`, [target.caseId]))[0]?.status === 'closed',
-          );
+          expect((await caseRow(target.caseId))?.status).toBe('closed');
         },
         refused: async () => {
           const [task] = await h.sql('select status, votes from tasks where id = $1', [target.approvalTaskId]);
@@ -1127,10 +678,7 @@ const ENDPOINTS: Endpoint[] = [
           expect((await h.temporal.workflow.getHandle(target.caseId).result()).outcome).toBe(
             'approved_with_conditions',
           );
-          await eventually(
-            async () =>
-              (await h.sql(`select status from cases where id = $1`, [target.caseId]))[0]?.status === 'closed',
-          );
+          expect((await caseRow(target.caseId))?.status).toBe('closed');
         },
         refused: async () => {
           const [task] = await h.sql('select status, decided_by from tasks where id = $1', [target.taskId]);
@@ -1342,7 +890,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toMatchObject({ caseId, runId: expect.any(String) });
           reviewWorkflows.add(caseId);
-          await waitForTask(`${caseId}:documents`);
+          await expectTask(h, `${caseId}:documents`);
           const [row] = await h.sql('select initiator_id, owner_id, stage from cases where id = $1', [caseId]);
           expect(row).toEqual({ initiator_id: TEST_USERS[role].id, owner_id: 'mgr', stage: 'documents' });
           await finishReview(caseId);
@@ -1373,7 +921,7 @@ const ENDPOINTS: Endpoint[] = [
           // Settle, then end them: every review of the year is opened before the next snapshot.
           for (const s of started) reviewWorkflows.add(s.caseId);
           for (const s of started) {
-            await waitForTask(`${s.caseId}:documents`);
+            await expectTask(h, `${s.caseId}:documents`);
             await finishReview(s.caseId);
           }
         },
@@ -1444,7 +992,7 @@ const ENDPOINTS: Endpoint[] = [
           // The Update answers once the checks are written; by then the workflow may already have moved on.
           expect(['checks', 'scoring']).toContain(res.body.stage);
           // Settle: the workflow moves on to scoring.
-          await waitForTask(`${target.caseId}:scoring`);
+          await expectTask(h, `${target.caseId}:scoring`);
           const review = await reviewData(target.caseId);
           expect(review.stage).toBe('scoring');
           expect(review.data.checks).toMatchObject({ creditRating: 'A', backgroundCheck: 'concerns', by: 'mgr' });
@@ -1472,7 +1020,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toEqual({ stage: 'awaiting_approval' });
           // Settle: graded, and the decision task is open.
-          await waitForTask(`${target.caseId}:decision`);
+          await expectTask(h, `${target.caseId}:decision`);
           const review = await reviewData(target.caseId);
           expect(review.stage).toBe('awaiting_approval');
           expect(review.data.scores).toMatchObject({ impact: 2, proposedTier: 'strategic', by: 'mgr' });
@@ -1550,7 +1098,7 @@ const ENDPOINTS: Endpoint[] = [
             links: { temporalUi: expect.stringContaining(enc(caseId)) },
           });
           caseWorkflows.add(caseId);
-          await waitForStage(caseId, 'reported');
+          await expectStage(h, caseId, 'reported');
           const row = await caseRow(caseId);
           expect([row?.initiator_id, row?.owner_id]).toEqual([
             TEST_USERS[role].id,
@@ -1679,7 +1227,7 @@ const ENDPOINTS: Endpoint[] = [
             // The Update answers once it is written; by then the workflow may already have moved on.
             expect(res.body).toEqual({ stage: expect.stringMatching(/^(stabilised|evaluation)$/), grade: 'IV' });
             // Settle: the workflow moves on to the evaluation.
-            await waitForStage(target.caseId, 'evaluation');
+            await expectStage(h, target.caseId, 'evaluation');
             expect((await caseRow(target.caseId))?.data.stabilisedAt).toEqual(expect.any(String));
           },
           refused: async () =>
@@ -1765,7 +1313,7 @@ const ENDPOINTS: Endpoint[] = [
           succeeded: async (res) => {
             expect(res.body).toEqual({ stage: 'awaiting_approval', grade: 'IV' });
             // Settle: the close-out approval is open.
-            await waitForTask(approvalTaskId);
+            await expectTask(h, approvalTaskId);
             expect((await caseRow(target.caseId))?.stage).toBe('awaiting_approval');
           },
           refused: async () => {
@@ -1833,7 +1381,7 @@ const ENDPOINTS: Endpoint[] = [
             links: { temporalUi: expect.stringContaining(enc(caseId)) },
           });
           caseWorkflows.add(caseId);
-          await waitForStage(caseId, 'investigating');
+          await expectStage(h, caseId, 'investigating');
           // The caller handles it when no handler is named.
           const row = await caseRow(caseId);
           expect([row?.initiator_id, row?.owner_id, row?.data.handlerId]).toEqual(Array(3).fill(TEST_USERS[role].id));
@@ -1907,11 +1455,11 @@ const ENDPOINTS: Endpoint[] = [
       const feedback = { cause: 'The bank rejected the file', measures: 'Refund resent', followUpPlan: 'Call back' };
       return complaintCall(target, fresh, 'feedback', feedback, {
         succeeded: async (res) => {
-          expect(res.body).toEqual({ stage: 'feedback' });
-          // Settle: with no rectification item open, the complaint closes on its feedback.
+          // With no rectification item open, the complaint closes on its feedback, and the answer shows it.
+          expect(res.body).toEqual({ stage: 'closed' });
           const result = await h.temporal.workflow.getHandle(target.caseId).result();
           expect(result).toEqual({ breaches: [], linkedIncidentCaseId: null });
-          await eventually(async () => (await caseRow(target.caseId))?.status === 'closed');
+          expect((await caseRow(target.caseId))?.status).toBe('closed');
           expect(await caseRow(target.caseId)).toMatchObject({
             outcome: 'resolved',
             data: { feedback: { ...feedback, by: TEST_USERS[role].id } },
@@ -1941,7 +1489,7 @@ const ENDPOINTS: Endpoint[] = [
             expect(res.body).toEqual({ stage: 'handling', rectificationTaskId: taskId });
             caseWorkflows.add(taskId);
             // Settle: the item is open for its owner, and its workflow ends before the complaint's.
-            await waitForTask(taskId);
+            await expectTask(h, taskId);
             const [task] = await h.sql('select kind, assignee_id, status from tasks where id = $1', [taskId]);
             expect(task).toEqual({ kind: 'rectification', assignee_id: 'owner', status: 'open' });
             expect((await caseRow(target.caseId))?.data.rectificationTaskIds).toEqual([taskId]);
@@ -1989,7 +1537,7 @@ const ENDPOINTS: Endpoint[] = [
           expect(res.body).toEqual({ incidentCaseId, incidentId, grade: 'IV' });
           caseWorkflows.add(incidentCaseId);
           // Linked both ways; the complaint's manager reported it.
-          await waitForStage(incidentCaseId, 'reported');
+          await expectStage(h, incidentCaseId, 'reported');
           expect(await caseRow(incidentCaseId)).toMatchObject({
             initiator_id: TEST_USERS[role].id,
             owner_id: TEST_USERS[role].id,
@@ -2023,7 +1571,7 @@ const ENDPOINTS: Endpoint[] = [
           expect(res.body).toEqual({ planId, revisionCaseId: revisionId });
           drillWorkflows.add(revisionId);
           // Settle: its first revision waits for the draft of its owner, the caller when no owner is named.
-          await waitForStage(revisionId, 'draft');
+          await expectStage(h, revisionId, 'draft');
           const [plan] = await h.sql('select status, owner_id, current_version from emergency_plans where id = $1', [
             planId,
           ]);
@@ -2080,7 +1628,7 @@ const ENDPOINTS: Endpoint[] = [
           expect.objectContaining({
             version: 1,
             summary: 'First version',
-            documentSha256: EVIDENCE_SHA256,
+            documentSha256: createHash('sha256').update(PLAN_V1_TEXT).digest('hex'),
             approvedBy: ['lead', TEST_USERS.approver.id],
             revisionCaseId: `plan-revision:${f.plan}:v1`,
           }),
@@ -2109,7 +1657,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
           drillWorkflows.add(caseId);
-          await waitForStage(caseId, 'draft');
+          await expectStage(h, caseId, 'draft');
           expect(await caseRow(caseId)).toMatchObject({
             initiator_id: TEST_USERS[role].id,
             owner_id: 'mgr',
@@ -2141,7 +1689,7 @@ const ENDPOINTS: Endpoint[] = [
             sha256: EVIDENCE_SHA256,
           });
           // Settle: the review is open.
-          await waitForTask(`${target.revisionId}:review-1`);
+          await expectTask(h, `${target.revisionId}:review-1`);
           expect(await caseRow(target.revisionId)).toMatchObject({
             stage: 'awaiting_approval',
             data: {
@@ -2183,7 +1731,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
           drillWorkflows.add(caseId);
-          await waitForStage(caseId, 'planning');
+          await expectStage(h, caseId, 'planning');
           expect(await caseRow(caseId)).toMatchObject({
             initiator_id: TEST_USERS[role].id,
             owner_id: 'mgr',
@@ -2210,7 +1758,7 @@ const ENDPOINTS: Endpoint[] = [
           // Settle, then end them: every drill of the year is opened before the next snapshot.
           for (const s of started) drillWorkflows.add(s.caseId);
           for (const s of started) {
-            await waitForStage(s.caseId, 'planning');
+            await expectStage(h, s.caseId, 'planning');
             await finishDrill(s.caseId);
           }
           const plans = await h.sql(`select id, status from emergency_plans order by id`);
@@ -2247,7 +1795,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toEqual({ stage: 'awaiting_approval' });
           // Settle: submitted for approval.
-          await waitForTask(`${target.caseId}:plan-approval-1`);
+          await expectTask(h, `${target.caseId}:plan-approval-1`);
           expect(await caseRow(target.caseId)).toMatchObject({
             stage: 'awaiting_approval',
             data: { plan: { ...DRILL_PLAN, by: TEST_USERS[role].id } },
@@ -2269,7 +1817,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toEqual({ stage: 'evaluation' });
           // Settle: on to the evaluation.
-          await waitForStage(target.caseId, 'evaluation');
+          await expectStage(h, target.caseId, 'evaluation');
           expect((await caseRow(target.caseId))?.data.conduct).toEqual({ ...DRILL_CONDUCT, by: TEST_USERS[role].id });
         },
         refused: async () =>
@@ -2293,7 +1841,7 @@ const ENDPOINTS: Endpoint[] = [
           succeeded: async (res) => {
             expect(res.body).toEqual({ stage: 'summary' });
             // Settle: no findings, so straight on to the summary report.
-            await waitForStage(target.caseId, 'summary');
+            await expectStage(h, target.caseId, 'summary');
             const row = await caseRow(target.caseId);
             expect(row?.data).toMatchObject({ scores: DRILL_SCORES, evaluation: { passed: true }, findings: [] });
             expect(
@@ -2326,7 +1874,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toEqual({ stage: 'awaiting_approval' });
           // Settle: the summary report's approval is open.
-          await waitForTask(`${target.caseId}:summary-approval-1`);
+          await expectTask(h, `${target.caseId}:summary-approval-1`);
           expect(await caseRow(target.caseId)).toMatchObject({
             stage: 'awaiting_approval',
             data: { summary: { ...DRILL_SUMMARY, by: TEST_USERS[role].id } },
@@ -2404,7 +1952,7 @@ const ENDPOINTS: Endpoint[] = [
           expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
           cycleWorkflows.add(caseId);
           // Settle: the plan's approval is open.
-          await waitForTask(`${caseId}:c1-plan-approval-1`);
+          await expectTask(h, `${caseId}:c1-plan-approval-1`);
           expect(await caseRow(caseId)).toMatchObject({
             stage: 'awaiting_approval',
             initiator_id: TEST_USERS[role].id,
@@ -2432,7 +1980,7 @@ const ENDPOINTS: Endpoint[] = [
         succeeded: async (res) => {
           expect(res.body).toEqual({ caseId, links: { temporalUi: expect.stringContaining(enc(caseId)) } });
           cycleWorkflows.add(caseId);
-          await waitForTask(`${caseId}:c1-plan-approval-1`);
+          await expectTask(h, `${caseId}:c1-plan-approval-1`);
           expect(await caseRow(caseId)).toMatchObject({
             stage: 'awaiting_approval',
             initiator_id: TEST_USERS[role].id,
@@ -2465,7 +2013,7 @@ const ENDPOINTS: Endpoint[] = [
           succeeded: async (res) => {
             expect(res.body).toEqual({ stage: 'awaiting_approval' });
             // Settle: the new plan's approval is open.
-            await waitForTask(`${target.caseId}:c2-plan-approval-1`);
+            await expectTask(h, `${target.caseId}:c2-plan-approval-1`);
             expect(await caseRow(target.caseId)).toMatchObject({
               stage: 'awaiting_approval',
               data: { cycle: 2, actions },
@@ -2496,7 +2044,7 @@ const ENDPOINTS: Endpoint[] = [
           succeeded: async (res) => {
             expect(res.body).toEqual({ stage: 'awaiting_approval' });
             // Settle: the results wait for their independent verification.
-            await waitForTask(`${target.caseId}:c1-verification-1`);
+            await expectTask(h, `${target.caseId}:c1-verification-1`);
             expect(await caseRow(target.caseId)).toMatchObject({
               stage: 'awaiting_approval',
               data: { actuals: { [PDCA_KPI.key]: 20 }, results: [{ key: PDCA_KPI.key, met: true }] },
@@ -2525,13 +2073,13 @@ const ENDPOINTS: Endpoint[] = [
         { adopted: 'The second-line queue is standard' },
         {
           succeeded: async (res) => {
-            expect(res.body).toEqual({ stage: 'act' });
-            // Settle: no effectiveness window, so it closes at once.
+            // No effectiveness window, so it closes at once, and the answer shows it.
+            expect(res.body).toEqual({ stage: 'closed' });
             expect(await h.temporal.workflow.getHandle(target.caseId).result()).toEqual({
               cycle: 1,
               outcome: 'standardised',
             });
-            await eventually(async () => (await caseRow(target.caseId))?.status === 'closed');
+            expect((await caseRow(target.caseId))?.status).toBe('closed');
             expect(await caseRow(target.caseId)).toMatchObject({
               outcome: 'standardised',
               data: { adopted: 'The second-line queue is standard' },

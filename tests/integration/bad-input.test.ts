@@ -11,9 +11,31 @@
  */
 import { CONTRACT_ROUTES } from '../../api/routes/common';
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creditCodeCheckChar } from '../../domain/uscc';
+import {
+  caseRow as caseRowOf,
+  createDriver,
+  endWorkflows,
+  creditCodes,
+  DRILL_CONDUCT,
+  DRILL_PLAN,
+  DRILL_SCORES,
+  DRILL_SUMMARY,
+  expectNotStarted as expectNotStartedOf,
+  FEEDBACK,
+  fileForm,
+  databaseSnapshot,
+  snapshot as snapshotOf,
+  IMPACT,
+  PDCA_KPI,
+  PERFORMANCE,
+  quiet as quietOf,
+  SCORES,
+  type ComplaintRef,
+  type DrillRef,
+  type IncidentRef,
+  type RevisionRef,
+} from '../support/drive';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 
 const h = useHarness('badinput');
@@ -43,194 +65,20 @@ function expectEnvelope(res: Res, status: number, code: string, message: RegExp)
   expect(JSON.stringify(res.body)).not.toMatch(/\\n\s+at |node_modules|\.ts:\d+|Error:/);
 }
 
-async function dbSnapshot() {
-  const [row] = await h.sql(`
-    select
-      (select count(*) from cases)::int as cases,
-      (select count(*) from tasks)::int as tasks,
-      (select count(*) from audit_events)::int as audit_events,
-      (select coalesce(max(seq), 0)::text from audit_events) as last_audit_seq,
-      (select count(*) from evidence)::int as evidence,
-      (select count(*) from notifications)::int as notifications,
-      (select count(*) from users)::int as users,
-      (select count(*) from api_tokens)::int as api_tokens,
-      (select count(*) from suppliers)::int as suppliers,
-      (select count(*) from supplier_performance)::int as supplier_performance,
-      (select count(*) from emergency_plans)::int as emergency_plans,
-      (select count(*) from plan_versions)::int as plan_versions,
-      (select max(updated_at)::text from cases) as cases_updated_at,
-      (select max(updated_at)::text from tasks) as tasks_updated_at,
-      (select max(updated_at)::text from suppliers) as suppliers_updated_at,
-      (select max(updated_at)::text from supplier_performance) as supplier_performance_updated_at,
-      (select max(updated_at)::text from emergency_plans) as emergency_plans_updated_at`);
-  return row;
-}
-
-async function historyLength(workflowId: string) {
-  return ((await h.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? []).length;
-}
-
-async function expectNotStarted(workflowId: string) {
-  await expect(h.temporal.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
-  expect(await h.sql('select 1 from cases where id = $1', [workflowId])).toHaveLength(0);
-}
-
-function fileForm(content: Buffer | string | null, extra: Record<string, string> = {}, name = 'proof.txt') {
-  const form = new FormData();
-  if (content !== null)
-    form.append(
-      'file',
-      new File([typeof content === 'string' ? Buffer.from(content) : content], name, { type: 'text/plain' }),
-    );
-  for (const [k, v] of Object.entries(extra)) form.append(k, v);
-  return form;
-}
-
-async function startCase(json: Record<string, unknown>) {
-  const res = await h.api('POST', '/api/cases/approval-requests', {
-    as: 'lead',
-    json: { riskLevel: 'low', ownerId: 'owner', ...json },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const caseId: string = res.body.caseId;
-  const approvalTaskId = `${caseId}:approval`;
-  await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [approvalTaskId])).length === 1);
-  return { caseId, approvalTaskId };
-}
-
-// ---------------------------------------------------------------- supplier helpers
+const dbSnapshot = () => databaseSnapshot(h);
+const snapshot = (workflowId?: string) => snapshotOf(h, workflowId);
+const expectNotStarted = (workflowId: string) => expectNotStartedOf(h, workflowId);
+const quiet = (workflowId: string) => quietOf(h, workflowId);
+const caseRow = (caseId: string) => caseRowOf(h, caseId);
 
 /**
- * Credit codes of this file (organisation code prefix MA3; supplierReview.test.ts
- * uses MA1 and auth-matrix.test.ts MA2: review workflow ids are global on the
- * shared dev server). Built at import time too, so no harness needed.
+ * Credit codes of this file (prefix 91110000MA3; supplierReview.test.ts uses MA1,
+ * auth-matrix.test.ts MA2, tests/support/cases.ts 91440300MA3): review workflow
+ * ids are global on the shared dev server.
  */
-let supplierSerial = 0;
-function newCreditCode(): string {
-  supplierSerial += 1;
-  const first17 = `91110000MA3${String(process.pid % 1000).padStart(3, '0')}${String(supplierSerial).padStart(3, '0')}`;
-  return first17 + creditCodeCheckChar(first17);
-}
-
-async function registerSupplier(status?: 'suspended' | 'terminated') {
-  const creditCode = newCreditCode();
-  const res = await h.api('POST', '/api/suppliers', {
-    as: 'manager',
-    json: {
-      creditCode,
-      name: `Bad input ${creditCode.slice(-6)}`,
-      category: 'logistics',
-      tier: 'core',
-      ownerId: 'mgr',
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  if (status) {
-    const changed = await h.api('PATCH', `/api/suppliers/${creditCode}`, {
-      as: 'manager',
-      json: { status, reason: 'fixture' },
-    });
-    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
-  }
-  return creditCode;
-}
-
-/** Blocked on its conditions and timers: writes nothing more until someone acts. */
-async function quiet(workflowId: string) {
-  await eventually(async () => {
-    const { raw } = await h.temporal.workflow.getHandle(workflowId).describe();
-    return (raw.pendingActivities?.length ?? 0) === 0 && !raw.pendingWorkflowTask;
-  }, 20_000);
-}
-
-const REVIEW_DOCUMENTS = ['business_licence', 'operating_permit', 'financial_statements', 'product_certificates'];
-
-function documentForm(documentType: string | null, content: Buffer | string | null = 'a licence', name = 'doc.pdf') {
-  return fileForm(content, documentType === null ? {} : { documentType }, name);
-}
-
-/** A review started by lead, reviewed by mgr, waiting for its documents. */
-async function startReview(supplierId: string, year: number) {
-  const res = await h.api('POST', '/api/supplier-reviews', { as: 'lead', json: { supplierId, year } });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const caseId: string = res.body.caseId;
-  await eventually(
-    async () => (await h.sql('select 1 from tasks where id = $1', [`${caseId}:documents`])).length === 1,
-    20_000,
-  );
-  await quiet(caseId);
-  return caseId;
-}
-
-// ---------------------------------------------------------------- incident and complaint helpers
-
-type IncidentRef = { incidentId: string; caseId: string };
-type ComplaintRef = { complaintId: string; caseId: string };
-
-const caseRow = async (caseId: string) =>
-  (await h.sql('select stage, status, data from cases where id = $1', [caseId]))[0] as
-    { stage: string; status: string; data: Record<string, any> } | undefined;
-
-const waitForStage = (caseId: string, stage: string) =>
-  eventually(async () => (await caseRow(caseId))?.stage === stage, 20_000);
-
-/** Impact of 50 users (grade IV), or of 20,000 (grade III: management must be told before it is stabilised). */
-const IMPACT = { IV: { affectedUsers: 50, amountCny: 0 }, III: { affectedUsers: 20_000, amountCny: 0 } };
-
-/** A report on a system of its own: a repeat (same category and system within 90 days) changes the plan. */
-function incidentReport(incidentId: string, extra: Record<string, unknown> = {}) {
-  return {
-    incidentId,
-    title: `Bad input incident ${incidentId}`,
-    category: 'system_failure',
-    system: `system-${incidentId}`,
-    occurredAt: new Date(Date.now() - 60_000).toISOString(),
-    impact: IMPACT.IV,
-    ...extra,
-  };
-}
-
-/** Reported by mgr, its owner: waiting to be acknowledged. */
-async function reportIncident(grade: 'III' | 'IV'): Promise<IncidentRef> {
-  const incidentId = `INC-${randomUUID().slice(0, 8)}`;
-  const caseId = `incident:${incidentId}`;
-  const res = await h.api('POST', '/api/incidents', {
-    as: 'manager',
-    json: incidentReport(incidentId, { impact: IMPACT[grade] }),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  expect(res.body.grade).toBe(grade);
-  await waitForStage(caseId, 'reported');
-  await quiet(caseId);
-  return { incidentId, caseId };
-}
-
-async function incidentStep(target: IncidentRef, step: string, json: unknown = {}) {
-  const res = await h.api('POST', `/api/incidents/${target.incidentId}/${step}`, { as: 'manager', json });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  await quiet(target.caseId);
-}
-
-/** A complaint accepted by mgr, handled by owner: investigating. */
-async function acceptComplaint(): Promise<ComplaintRef> {
-  const complaintId = `CMP-${randomUUID().slice(0, 8)}`;
-  const caseId = `complaint:${complaintId}`;
-  const res = await h.api('POST', '/api/complaints', {
-    as: 'manager',
-    // A customer of its own: a repeated complaint would be flagged as it starts.
-    json: {
-      complaintId,
-      customerRef: `CUST-${complaintId}`,
-      channel: 'email',
-      subject: 'Refund not received',
-      handlerId: 'owner',
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  await waitForStage(caseId, 'investigating');
-  await quiet(caseId);
-  return { complaintId, caseId };
-}
+const newCreditCode = creditCodes('91110000MA3');
+const drive = createDriver(h, { label: 'Bad input', creditCode: newCreditCode });
+const { decide, incidentReport } = drive;
 
 async function complaintStep(target: ComplaintRef, step: string, json: unknown) {
   const res = await h.api('POST', `/api/complaints/${target.complaintId}/${step}`, { as: 'manager', json });
@@ -238,114 +86,8 @@ async function complaintStep(target: ComplaintRef, step: string, json: unknown) 
   return res.body;
 }
 
-const FEEDBACK = {
-  cause: 'The bank rejected the file',
-  measures: 'Refund resent',
-  followUpPlan: 'Call back in 3 days',
-};
-
-// ---------------------------------------------------------------- emergency plan and drill helpers
-
-type RevisionRef = { planId: string; revisionId: string };
-type DrillRef = { planId: string; caseId: string };
-
-const DRILL_PLAN = {
-  scenario: 'Ransomware on the payment cluster',
-  scheduledAt: '2026-12-01T02:00:00Z',
-  participants: ['ops', 'security', 'PR'],
-};
-const DRILL_CONDUCT = {
-  startedAt: '2026-11-01T02:00:00Z',
-  endedAt: '2026-11-01T05:00:00Z',
-  observations: 'Failover took 40 minutes',
-};
-const DRILL_SCORES = { command: 85, information_reporting: 80, resource_dispatch: 75, public_opinion_response: 70 };
-const DRILL_SUMMARY = {
-  problems: 'Slow failover',
-  lessons: 'Automate the DNS switch',
-  planChanges: 'Add the DNS runbook',
-  revisionNeeded: false,
-};
-
-const decide = (taskId: string, as: TestUser, json: unknown) =>
-  h.api('POST', `/api/tasks/${enc(taskId)}/decision`, { as, json });
-const waitForTask = (taskId: string) =>
-  eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1, 20_000);
-
-/** A plan registered by admin and owned by mgr: its revision v1 waits for mgr's draft. */
-async function registerPlan(): Promise<RevisionRef> {
-  const planId = `EP-${randomUUID().slice(0, 8)}`;
-  const res = await h.api('POST', '/api/emergency-plans', {
-    as: 'admin',
-    json: { planId, title: `Bad input plan ${planId}`, type: 'network_security', ownerId: 'mgr' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const revisionId: string = res.body.revisionCaseId;
-  await waitForStage(revisionId, 'draft');
-  await quiet(revisionId);
-  return { planId, revisionId };
-}
-
-/** The owner's draft of a revision: waiting for its review. */
-async function draftRevision(target: RevisionRef) {
-  const res = await h.api('POST', `/api/plan-revisions/${enc(target.revisionId)}/draft`, {
-    as: 'manager',
-    body: fileForm('plan v1', { summary: 'First version' }, 'plan-v1.pdf'),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  await waitForTask(`${target.revisionId}:review-1`);
-  await quiet(target.revisionId);
-}
-
-/** Registered, and v1 published: drafted by mgr, reviewed by lead, approved by approver. Its revision clock runs. */
-async function publishPlan(): Promise<string> {
-  const target = await registerPlan();
-  await draftRevision(target);
-  expect((await decide(`${target.revisionId}:review-1`, 'lead', { decision: 'approve' })).body.status).toBe('approved');
-  await waitForTask(`${target.revisionId}:approval-1`);
-  expect((await decide(`${target.revisionId}:approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
-    'approved',
-  );
-  await h.temporal.workflow.getHandle(target.revisionId).result();
-  await eventually(async () => (await caseRow(target.revisionId))?.status === 'closed');
-  const [plan] = await h.sql('select status, current_version from emergency_plans where id = $1', [target.planId]);
-  expect(plan).toEqual({ status: 'active', current_version: 1 });
-  await quiet(`plan-revision-clock:${target.planId}`);
-  return target.planId;
-}
-
-/** A drill opened by lead on a plan owned by mgr, taken by mgr to `stage` (its plan approved by approver). */
-async function drillAt(
-  stage: 'planning' | 'conduct' | 'evaluation' | 'summary',
-  planId: string,
-  year: number,
-): Promise<DrillRef> {
-  const opened = await h.api('POST', '/api/drills', { as: 'lead', json: { planId, year } });
-  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
-  const caseId: string = opened.body.caseId;
-  const step = async (name: string, json: unknown) => {
-    const res = await h.api('POST', `/api/drills/${enc(caseId)}/${name}`, { as: 'manager', json });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  };
-  await waitForStage(caseId, 'planning');
-  if (stage !== 'planning') {
-    await step('plan', DRILL_PLAN);
-    await waitForTask(`${caseId}:plan-approval-1`);
-    expect((await decide(`${caseId}:plan-approval-1`, 'approver', { decision: 'approve' })).body.status).toBe(
-      'approved',
-    );
-    await waitForStage(caseId, 'conduct');
-  }
-  if (stage === 'evaluation' || stage === 'summary') {
-    await step('conduct', DRILL_CONDUCT);
-    await waitForStage(caseId, 'evaluation');
-  }
-  if (stage === 'summary') {
-    await step('evaluation', { scores: DRILL_SCORES, findings: [] });
-    await waitForStage(caseId, 'summary');
-  }
-  await quiet(caseId);
-  return { planId, caseId };
+function documentForm(documentType: string | null, content: Buffer | string | null = 'a licence', name = 'doc.pdf') {
+  return fileForm(content, documentType === null ? {} : { documentType }, name);
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -400,20 +142,10 @@ const f = {} as {
 };
 
 beforeAll(async () => {
-  const p = await startCase({ requestKey: h.unique('P'), title: 'Case with a condition' });
-  const decided = await h.api('POST', `/api/tasks/${enc(p.approvalTaskId)}/decision`, {
-    as: 'approver',
-    json: { decision: 'approve_with_conditions', conditions: ['Fix X'] },
-  });
-  expect(decided.status).toBe(200);
-  const taskId = `${p.caseId}:rectification:1`;
-  await eventually(async () => {
-    const [task] = await h.sql('select kind, assignee_id, status from tasks where id = $1', [taskId]);
-    return task?.kind === 'rectification' && task.assignee_id === 'owner' && task.status === 'open';
-  });
-  f.p = { ...p, taskId };
+  const p = await drive.openRectification({ title: 'Case with a condition' });
+  f.p = p;
 
-  const q = await startCase({ requestKey: h.unique('Q'), title: 'Open approval' });
+  const q = await drive.startApproval({ title: 'Open approval' });
   const uploaded = await h.api('POST', `/api/cases/${enc(q.caseId)}/evidence`, {
     as: 'owner',
     body: fileForm('hello'),
@@ -421,79 +153,46 @@ beforeAll(async () => {
   expect(uploaded.status).toBe(201);
   f.q = { ...q, evidenceId: uploaded.body.id };
 
-  f.closed = await startCase({ requestKey: h.unique('C'), title: 'Approved and closed' });
-  expect(
-    (
-      await h.api('POST', `/api/tasks/${enc(f.closed.approvalTaskId)}/decision`, {
-        as: 'approver',
-        json: { decision: 'approve' },
-      })
-    ).status,
-  ).toBe(200);
+  f.closed = await drive.startApproval({ title: 'Approved and closed' });
+  expect((await decide(f.closed.approvalTaskId, 'approver', { decision: 'approve' })).status).toBe(200);
   await h.temporal.workflow.getHandle(f.closed.caseId).result();
-  await eventually(
-    async () => (await h.sql('select status from cases where id = $1', [f.closed.caseId]))[0]?.status === 'closed',
-  );
+  expect((await caseRow(f.closed.caseId))?.status).toBe('closed');
 
   // A user who left: not a valid owner.
   await h.sql(
     `insert into users (id, name, email, roles, active) values ('gone', 'Gone', 'gone@test.example', '{action_owner}', false)`,
   );
 
-  f.supplierId = await registerSupplier();
+  f.supplierId = await drive.registerSupplier();
   const performance = await h.api('PUT', `/api/suppliers/${f.supplierId}/performance/2025`, {
     as: 'manager',
     json: PERFORMANCE,
   });
   expect(performance.status, JSON.stringify(performance.body)).toBe(200);
-  f.suspendedId = await registerSupplier('suspended');
-  f.terminatedId = await registerSupplier('terminated');
-  f.reviewDocuments = await startReview(f.supplierId, 2026);
-  f.reviewChecks = await startReview(f.supplierId, 2027);
-  for (const documentType of REVIEW_DOCUMENTS) {
-    const res = await h.api('POST', `/api/supplier-reviews/${enc(f.reviewChecks)}/documents`, {
-      as: 'manager',
-      body: documentForm(documentType, `${documentType} of ${f.reviewChecks}`),
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  }
-  await eventually(
-    async () => (await h.sql('select 1 from tasks where id = $1', [`${f.reviewChecks}:checks`])).length === 1,
-    20_000,
-  );
+  f.suspendedId = await drive.registerSupplier({ status: 'suspended' });
+  f.terminatedId = await drive.registerSupplier({ status: 'terminated' });
+  f.reviewDocuments = (await drive.reviewAt('documents', f.supplierId, 2026)).caseId;
+  f.reviewChecks = (await drive.reviewAt('checks', f.supplierId, 2027)).caseId;
 
-  f.incidentReported = await reportIncident('IV');
-  f.incidentHandling = await reportIncident('III');
-  await incidentStep(f.incidentHandling, 'acknowledge');
-  f.incidentEvaluation = await reportIncident('III');
-  await incidentStep(f.incidentEvaluation, 'acknowledge');
-  await incidentStep(f.incidentEvaluation, 'notifications', {
-    audience: 'management',
-    notifiedAt: new Date().toISOString(),
-    summary: 'Told the duty director',
-  });
-  await incidentStep(f.incidentEvaluation, 'stabilise', { summary: 'Rolled back the release' });
-  await waitForStage(f.incidentEvaluation.caseId, 'evaluation');
-  f.incidentEnded = await reportIncident('IV');
+  f.incidentReported = await drive.incidentAt('reported', 'IV');
+  f.incidentHandling = await drive.incidentAt('handling', 'III');
+  f.incidentEvaluation = await drive.incidentAt('evaluation', 'III');
+  f.incidentEnded = await drive.incidentAt('reported', 'IV');
   await h.temporal.workflow.getHandle(f.incidentEnded.caseId).terminate('ended before anyone acknowledged it');
 
-  f.complaintInvestigating = await acceptComplaint();
-  f.complaintHandling = await acceptComplaint();
-  await complaintStep(f.complaintHandling, 'investigation', { findings: 'The refund file was rejected by the bank' });
-  f.complaintResolved = await acceptComplaint();
-  await complaintStep(f.complaintResolved, 'investigation', { findings: 'The refund file was rejected by the bank' });
+  f.complaintInvestigating = await drive.complaintAt('investigating');
+  f.complaintHandling = await drive.complaintAt('handling');
+  f.complaintResolved = await drive.complaintAt('handling');
   await complaintStep(f.complaintResolved, 'feedback', FEEDBACK);
   await h.temporal.workflow.getHandle(f.complaintResolved.caseId).result();
-  await eventually(async () => (await caseRow(f.complaintResolved.caseId))?.status === 'closed');
-  f.complaintRaised = await acceptComplaint();
+  expect((await caseRow(f.complaintResolved.caseId))?.status).toBe('closed');
+  f.complaintRaised = await drive.complaintAt('investigating');
   const raisedId = `INC-${randomUUID().slice(0, 8)}`;
-  const { title: _title, ...raise } = incidentReport(raisedId, { category: 'transaction_fraud' });
+  const { title: _title, ...raise } = drive.incidentReport(raisedId, { category: 'transaction_fraud' });
   await complaintStep(f.complaintRaised, 'raise-incident', raise);
   f.raisedIncident = { incidentId: raisedId, caseId: `incident:${raisedId}` };
-  await waitForStage(f.raisedIncident.caseId, 'reported');
-  await eventually(
-    async () => (await caseRow(f.complaintRaised.caseId))?.data.linkedIncidentCaseId === f.raisedIncident.caseId,
-  );
+  expect((await caseRow(f.raisedIncident.caseId))?.stage).toBe('reported');
+  expect((await caseRow(f.complaintRaised.caseId))?.data.linkedIncidentCaseId).toBe(f.raisedIncident.caseId);
 
   f.loops = [
     f.incidentReported,
@@ -506,14 +205,14 @@ beforeAll(async () => {
     f.complaintRaised,
     f.raisedIncident,
   ].map((c) => c.caseId);
-  f.plan = await publishPlan();
-  f.revisionDraft = await registerPlan();
-  f.revisionReview = await registerPlan();
-  await draftRevision(f.revisionReview);
-  f.drillPlanning = await drillAt('planning', f.plan, 2030);
-  f.drillConduct = await drillAt('conduct', f.plan, 2031);
-  f.drillEvaluation = await drillAt('evaluation', f.plan, 2032);
-  f.drillSummary = await drillAt('summary', f.plan, 2033);
+  f.plan = await drive.publishPlan();
+  f.revisionDraft = await drive.registerPlan();
+  f.revisionReview = await drive.registerPlan();
+  await drive.draftRevision(f.revisionReview);
+  f.drillPlanning = await drive.drillAt('planning', f.plan, 2030);
+  f.drillConduct = await drive.drillAt('conduct', f.plan, 2031);
+  f.drillEvaluation = await drive.drillAt('evaluation', f.plan, 2032);
+  f.drillSummary = await drive.drillAt('summary', f.plan, 2033);
   f.drills = [
     `plan-revision-clock:${f.plan}`,
     f.revisionDraft.revisionId,
@@ -521,11 +220,7 @@ beforeAll(async () => {
     ...[f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary].map((d) => d.caseId),
   ];
 
-  const cycleKey = h.unique('PDCA');
-  const opened = await h.api('POST', CYCLES, { as: 'lead', json: cycleBody(cycleKey, { source: 'kpi_gap' }) });
-  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
-  f.pdca = { cycleKey, caseId: `pdca:${cycleKey}` };
-  await waitForTask(`${f.pdca.caseId}:c1-plan-approval-1`);
+  f.pdca = await drive.cycleOpened();
 
   f.workflows = [
     f.p.caseId,
@@ -547,13 +242,11 @@ beforeAll(async () => {
 afterAll(async () => {
   // The incidents and complaints wait for people for days, the revisions and drills too, and the revision
   // clock for years: end them (quiet first, so nothing writes after). The drill-programme Schedule is left.
-  for (const id of [...(f.loops ?? []), ...(f.drills ?? []), ...(f.pdca ? [f.pdca.caseId] : [])]) {
-    await quiet(id).catch(() => undefined);
-    await h.temporal.workflow
-      .getHandle(id)
-      .terminate('bad input: done')
-      .catch(() => undefined);
-  }
+  await endWorkflows(
+    h,
+    [...(f.loops ?? []), ...(f.drills ?? []), ...(f.pdca ? [f.pdca.caseId] : [])],
+    'bad input: done',
+  );
 });
 
 // ---------------------------------------------------------------- the table
@@ -616,21 +309,6 @@ const noEvidenceNamed = (name: string) => async () =>
   expect(await h.sql('select 1 from evidence where file_name = $1', [name])).toHaveLength(0);
 
 // ---------------------------------------------------------------- suppliers and their reviews
-
-const PERFORMANCE = {
-  samplingResult: 'pass',
-  complaints: 1,
-  logisticsDelayRate: 0.02,
-  financialStatementsAbnormal: false,
-  qualityScore: 90,
-};
-const SCORES = {
-  legal_compliance: 4,
-  financial_stability: 4,
-  technical_capability: 4,
-  market_reputation: 4,
-  cooperation_history: 4,
-};
 
 const REGISTER = '/api/suppliers';
 const supplierPath =
@@ -1125,31 +803,6 @@ const SUPPLIER_BAD_INPUT: BadInput[] = [
 
   // ---- POST /api/supplier-reviews/{caseId}/checks
   {
-    name: 'an unknown credit rating',
-    method: 'POST',
-    path: reviewPath(() => f.reviewChecks, 'checks'),
-    as: 'manager',
-    json: () => ({ creditRating: 'A+', backgroundCheck: 'clear' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.creditRating/,
-    fields: ['body.creditRating'],
-    workflowId: () => f.reviewChecks,
-    unchanged: reviewUnchanged(() => f.reviewChecks, 'checks'),
-  },
-  {
-    name: 'checks with an unknown field and no background check',
-    method: 'POST',
-    path: reviewPath(() => f.reviewChecks, 'checks'),
-    as: 'manager',
-    json: () => ({ creditRating: 'AA', rating: 'AA' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.backgroundCheck/,
-    fields: ['body.backgroundCheck', 'body.rating'],
-    workflowId: () => f.reviewChecks,
-  },
-  {
     name: 'checks while the review still waits for documents',
     method: 'POST',
     path: reviewPath(() => f.reviewDocuments, 'checks'),
@@ -1174,42 +827,6 @@ const SUPPLIER_BAD_INPUT: BadInput[] = [
   },
 
   // ---- POST /api/supplier-reviews/{caseId}/scores
-  {
-    name: 'a score of 6',
-    method: 'POST',
-    path: reviewPath(() => f.reviewChecks, 'scores'),
-    as: 'manager',
-    json: () => ({ scores: { ...SCORES, legal_compliance: 6 }, impact: 2 }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.scores\.legal_compliance .*5/,
-    fields: ['body.scores.legal_compliance'],
-    workflowId: () => f.reviewChecks,
-  },
-  {
-    name: 'scores with a dimension missing, one unknown and no impact',
-    method: 'POST',
-    path: reviewPath(() => f.reviewChecks, 'scores'),
-    as: 'manager',
-    json: () => ({ scores: { ...SCORES, market_reputation: undefined, price: 5 } }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.scores\.market_reputation/,
-    fields: ['body.scores.market_reputation', 'body.scores.price', 'body.impact'],
-    workflowId: () => f.reviewChecks,
-  },
-  {
-    name: 'a proposed tier that is no tier',
-    method: 'POST',
-    path: reviewPath(() => f.reviewChecks, 'scores'),
-    as: 'manager',
-    json: () => ({ scores: SCORES, impact: 2, proposedTier: 'gold' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.proposedTier/,
-    fields: ['body.proposedTier'],
-    workflowId: () => f.reviewChecks,
-  },
   {
     name: 'scores before the checks are in',
     method: 'POST',
@@ -1470,19 +1087,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
     unchanged: incidentUnchanged(() => f.incidentHandling, { stage: 'handling', data: { acknowledgedBy: 'mgr' } }),
   },
   {
-    name: 'an acknowledgement naming who acknowledged (the caller does)',
-    method: 'POST',
-    path: incidentPath(() => f.incidentReported, 'acknowledge'),
-    as: 'manager',
-    json: () => ({ by: 'lead' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.by is not a known field/,
-    fields: ['body.by'],
-    workflowId: () => f.incidentReported.caseId,
-    unchanged: incidentUnchanged(() => f.incidentReported, { stage: 'reported', data: { acknowledgedAt: null } }),
-  },
-  {
     name: 'an incident addressed by its case id (incident:…)',
     method: 'POST',
     path: incidentPath(() => enc(f.incidentReported.caseId), 'acknowledge'),
@@ -1497,32 +1101,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
 
   // ---- POST /api/incidents/{incidentId}/timeline
   {
-    name: 'a blank timeline entry',
-    method: 'POST',
-    path: incidentPath(() => f.incidentHandling, 'timeline'),
-    as: 'manager',
-    json: () => ({ entry: '   ' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.entry/,
-    fields: ['body.entry'],
-    workflowId: () => f.incidentHandling.caseId,
-    unchanged: incidentUnchanged(() => f.incidentHandling, { data: { timeline: [] } }),
-  },
-  {
-    name: 'a timeline entry time without its time zone',
-    method: 'POST',
-    path: incidentPath(() => f.incidentHandling, 'timeline'),
-    as: 'manager',
-    json: () => ({ entry: 'Failed over', at: '2026-03-01 10:00' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.at/,
-    fields: ['body.at'],
-    workflowId: () => f.incidentHandling.caseId,
-    unchanged: incidentUnchanged(() => f.incidentHandling, { data: { timeline: [] } }),
-  },
-  {
     name: 'a timeline entry for an incident whose workflow has ended',
     method: 'POST',
     path: incidentPath(() => f.incidentEnded, 'timeline'),
@@ -1535,30 +1113,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
   },
 
   // ---- POST /api/incidents/{incidentId}/notifications
-  {
-    name: 'a notification to an audience the plan does not know (press)',
-    method: 'POST',
-    path: incidentPath(() => f.incidentHandling, 'notifications'),
-    as: 'manager',
-    json: () => ({ audience: 'press', notifiedAt: new Date().toISOString(), summary: 'Statement issued' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.audience/,
-    fields: ['body.audience'],
-    workflowId: () => f.incidentHandling.caseId,
-  },
-  {
-    name: 'a notification without when or what',
-    method: 'POST',
-    path: incidentPath(() => f.incidentHandling, 'notifications'),
-    as: 'manager',
-    json: () => ({ audience: 'management' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.notifiedAt .*body\.summary/,
-    fields: ['body.notifiedAt', 'body.summary'],
-    workflowId: () => f.incidentHandling.caseId,
-  },
   {
     name: 'a notification before the incident is acknowledged',
     method: 'POST',
@@ -1601,18 +1155,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
     workflowId: () => f.incidentReported.caseId,
     unchanged: incidentUnchanged(() => f.incidentReported, { stage: 'reported', data: { stabilisedAt: null } }),
   },
-  {
-    name: 'a blank stabilisation summary',
-    method: 'POST',
-    path: incidentPath(() => f.incidentHandling, 'stabilise'),
-    as: 'manager',
-    json: () => ({ summary: '' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.summary/,
-    fields: ['body.summary'],
-    workflowId: () => f.incidentHandling.caseId,
-  },
 
   // ---- POST /api/incidents/{incidentId}/regrade
   {
@@ -1631,31 +1173,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
       expect(row?.data.gradeHistory).toHaveLength(1);
     },
   },
-  {
-    name: 'a regrade to grade V',
-    method: 'POST',
-    path: incidentPath(() => f.incidentHandling, 'regrade'),
-    as: 'manager',
-    json: () => ({ grade: 'V', reason: 'hardly anything' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.grade/,
-    fields: ['body.grade'],
-    workflowId: () => f.incidentHandling.caseId,
-  },
-  {
-    name: 'a regrade without its reason',
-    method: 'POST',
-    path: incidentPath(() => f.incidentHandling, 'regrade'),
-    as: 'manager',
-    json: () => ({ grade: 'II', reason: '  ' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.reason/,
-    fields: ['body.reason'],
-    workflowId: () => f.incidentHandling.caseId,
-    unchanged: incidentUnchanged(() => f.incidentHandling, { data: { grade: 'III' } }),
-  },
 
   // ---- POST /api/incidents/{incidentId}/evaluation
   {
@@ -1670,18 +1187,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
     message: /the incident is handling; this step is taken in stabilised or evaluation or rectification/,
     workflowId: () => f.incidentHandling.caseId,
     unchanged: incidentUnchanged(() => f.incidentHandling, { data: { evaluation: null } }),
-  },
-  {
-    name: 'an evaluation without its root cause or lessons',
-    method: 'POST',
-    path: incidentPath(() => f.incidentEvaluation, 'evaluation'),
-    as: 'manager',
-    json: () => ({ contributingFactors: ['no canary'] }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.rootCause .*body\.lessons/,
-    fields: ['body.rootCause', 'body.lessons'],
-    workflowId: () => f.incidentEvaluation.caseId,
   },
   {
     name: 'an evaluation whose rectification item owner has left',
@@ -1701,23 +1206,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
       await incidentUnchanged(() => f.incidentEvaluation, { data: { evaluation: null, rectificationTaskIds: [] } })();
       await noTasksOf(() => f.incidentEvaluation.caseId)();
     },
-  },
-  {
-    name: 'a rectification item due "next week"',
-    method: 'POST',
-    path: incidentPath(() => f.incidentEvaluation, 'evaluation'),
-    as: 'manager',
-    json: () => ({
-      rootCause: 'A bad deploy',
-      lessons: 'Canary first',
-      rectificationItems: [{ title: 'Add a canary stage', ownerId: 'owner', dueIn: 'next week' }],
-    }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.rectificationItems\.0\.dueIn a duration like 30s/,
-    fields: ['body.rectificationItems.0.dueIn'],
-    workflowId: () => f.incidentEvaluation.caseId,
-    unchanged: noTasksOf(() => f.incidentEvaluation.caseId),
   },
 
   // ---- POST /api/incidents/{incidentId}/close-out
@@ -1748,18 +1236,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
       await incidentUnchanged(() => f.incidentEvaluation, { stage: 'evaluation' })();
       await noTasksOf(() => f.incidentEvaluation.caseId)();
     },
-  },
-  {
-    name: 'a close-out that asks to skip the checks',
-    method: 'POST',
-    path: incidentPath(() => f.incidentEvaluation, 'close-out'),
-    as: 'manager',
-    json: () => ({ force: true }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.force is not a known field/,
-    fields: ['body.force'],
-    workflowId: () => f.incidentEvaluation.caseId,
   },
 
   // ---- GET /api/incidents/{incidentId}/report and report.html
@@ -1843,22 +1319,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
 
   // ---- POST /api/complaints/{complaintId}/investigation
   {
-    name: 'blank investigation findings',
-    method: 'POST',
-    path: complaintPath(() => f.complaintInvestigating, 'investigation'),
-    as: 'owner',
-    json: () => ({ findings: ' ' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.findings/,
-    fields: ['body.findings'],
-    workflowId: () => f.complaintInvestigating.caseId,
-    unchanged: complaintUnchanged(() => f.complaintInvestigating, {
-      stage: 'investigating',
-      data: { initialInvestigation: null },
-    }),
-  },
-  {
     name: 'a second initial investigation',
     method: 'POST',
     path: complaintPath(() => f.complaintHandling, 'investigation'),
@@ -1886,19 +1346,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
 
   // ---- POST /api/complaints/{complaintId}/handling
   {
-    name: 'a handling record without its action',
-    method: 'POST',
-    path: complaintPath(() => f.complaintHandling, 'handling'),
-    as: 'owner',
-    json: () => ({ note: 'called the bank' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.action/,
-    fields: ['body.action', 'body.note'],
-    workflowId: () => f.complaintHandling.caseId,
-    unchanged: complaintUnchanged(() => f.complaintHandling, { data: { handling: [] } }),
-  },
-  {
     name: 'handling recorded on a resolved complaint',
     method: 'POST',
     path: complaintPath(() => f.complaintResolved, 'handling'),
@@ -1912,19 +1359,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
   },
 
   // ---- POST /api/complaints/{complaintId}/feedback
-  {
-    name: 'feedback without its follow-up plan',
-    method: 'POST',
-    path: complaintPath(() => f.complaintHandling, 'feedback'),
-    as: 'owner',
-    json: () => ({ cause: FEEDBACK.cause, measures: FEEDBACK.measures }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.followUpPlan/,
-    fields: ['body.followUpPlan'],
-    workflowId: () => f.complaintHandling.caseId,
-    unchanged: complaintUnchanged(() => f.complaintHandling, { stage: 'handling', data: { feedback: null } }),
-  },
   {
     name: 'feedback before the initial investigation',
     method: 'POST',
@@ -1954,19 +1388,6 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
       await complaintUnchanged(() => f.complaintHandling, { data: { rectificationTaskIds: [] } })();
       await noTasksOf(() => f.complaintHandling.caseId)();
     },
-  },
-  {
-    name: 'a complaint rectification due in 0s',
-    method: 'POST',
-    path: complaintPath(() => f.complaintHandling, 'rectifications'),
-    as: 'manager',
-    json: () => ({ title: 'Validate refund files', ownerId: 'owner', dueIn: '0s' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.dueIn/,
-    fields: ['body.dueIn'],
-    workflowId: () => f.complaintHandling.caseId,
-    unchanged: noTasksOf(() => f.complaintHandling.caseId),
   },
   {
     name: 'a rectification item on a resolved complaint',
@@ -2421,31 +1842,6 @@ const DRILL_BAD_INPUT: BadInput[] = [
 
   // ---- POST /api/drills/{caseId}/plan
   {
-    name: 'a drill plan with no participants and a date without its time zone',
-    method: 'POST',
-    path: drillPath(() => f.drillPlanning.caseId, 'plan'),
-    as: 'manager',
-    json: () => ({ ...DRILL_PLAN, scheduledAt: '2026-12-01 02:00', participants: [] }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.scheduledAt .*body\.participants/,
-    fields: ['body.scheduledAt', 'body.participants'],
-    workflowId: () => f.drillPlanning.caseId,
-    unchanged: drillUnchanged(() => f.drillPlanning, { stage: 'planning', data: { plan: null } }),
-  },
-  {
-    name: 'a blank scenario and a blank participant',
-    method: 'POST',
-    path: drillPath(() => f.drillPlanning.caseId, 'plan'),
-    as: 'manager',
-    json: () => ({ ...DRILL_PLAN, scenario: ' ', participants: ['ops', ''] }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.scenario .*body\.participants\.1/,
-    fields: ['body.scenario', 'body.participants.1'],
-    workflowId: () => f.drillPlanning.caseId,
-  },
-  {
     name: 'a drill planned again once it is conducted',
     method: 'POST',
     path: drillPath(() => f.drillConduct.caseId, 'plan'),
@@ -2495,18 +1891,6 @@ const DRILL_BAD_INPUT: BadInput[] = [
     unchanged: drillUnchanged(() => f.drillConduct, { stage: 'conduct', data: { conduct: null } }),
   },
   {
-    name: 'a conduct without observations and an end time in words',
-    method: 'POST',
-    path: drillPath(() => f.drillConduct.caseId, 'conduct'),
-    as: 'manager',
-    json: () => ({ startedAt: DRILL_CONDUCT.startedAt, endedAt: 'three hours later', observations: '' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.endedAt .*body\.observations/,
-    fields: ['body.endedAt', 'body.observations'],
-    workflowId: () => f.drillConduct.caseId,
-  },
-  {
     name: 'a conduct recorded before the drill plan is approved',
     method: 'POST',
     path: drillPath(() => f.drillPlanning.caseId, 'conduct'),
@@ -2521,31 +1905,6 @@ const DRILL_BAD_INPUT: BadInput[] = [
   },
 
   // ---- POST /api/drills/{caseId}/evaluation
-  {
-    name: 'a module scored 101',
-    method: 'POST',
-    path: drillPath(() => f.drillEvaluation.caseId, 'evaluation'),
-    as: 'manager',
-    json: () => ({ scores: { ...DRILL_SCORES, command: 101 } }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.scores\.command .*100/,
-    fields: ['body.scores.command'],
-    workflowId: () => f.drillEvaluation.caseId,
-    unchanged: drillUnchanged(() => f.drillEvaluation, { stage: 'evaluation', data: { scores: null } }),
-  },
-  {
-    name: 'scores with a module missing and one the standard does not have',
-    method: 'POST',
-    path: drillPath(() => f.drillEvaluation.caseId, 'evaluation'),
-    as: 'manager',
-    json: () => ({ scores: { ...DRILL_SCORES, public_opinion_response: undefined, logistics: 80 } }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.scores\.public_opinion_response/,
-    fields: ['body.scores.public_opinion_response', 'body.scores.logistics'],
-    workflowId: () => f.drillEvaluation.caseId,
-  },
   {
     name: 'a finding owned by someone who has left',
     method: 'POST',
@@ -2562,22 +1921,6 @@ const DRILL_BAD_INPUT: BadInput[] = [
     },
   },
   {
-    name: 'a finding due "next month"',
-    method: 'POST',
-    path: drillPath(() => f.drillEvaluation.caseId, 'evaluation'),
-    as: 'manager',
-    json: () => ({
-      scores: DRILL_SCORES,
-      findings: [{ title: 'Automate the DNS switch', ownerId: 'owner', dueIn: 'next month' }],
-    }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.findings\.0\.dueIn a duration like 30s/,
-    fields: ['body.findings.0.dueIn'],
-    workflowId: () => f.drillEvaluation.caseId,
-    unchanged: noFindingItems(() => f.drillEvaluation.caseId),
-  },
-  {
     name: 'an evaluation before the drill is conducted',
     method: 'POST',
     path: drillPath(() => f.drillConduct.caseId, 'evaluation'),
@@ -2592,31 +1935,6 @@ const DRILL_BAD_INPUT: BadInput[] = [
   },
 
   // ---- POST /api/drills/{caseId}/summary
-  {
-    name: 'a summary without its lessons, revisionNeeded as "yes"',
-    method: 'POST',
-    path: drillPath(() => f.drillSummary.caseId, 'summary'),
-    as: 'manager',
-    json: () => ({ ...DRILL_SUMMARY, lessons: undefined, revisionNeeded: 'yes' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.lessons .*body\.revisionNeeded/,
-    fields: ['body.lessons', 'body.revisionNeeded'],
-    workflowId: () => f.drillSummary.caseId,
-    unchanged: drillUnchanged(() => f.drillSummary, { stage: 'summary', data: { summary: null } }),
-  },
-  {
-    name: 'problems over 5000 characters',
-    method: 'POST',
-    path: drillPath(() => f.drillSummary.caseId, 'summary'),
-    as: 'manager',
-    json: () => ({ ...DRILL_SUMMARY, problems: 'p'.repeat(5001) }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.problems .*5000/,
-    fields: ['body.problems'],
-    workflowId: () => f.drillSummary.caseId,
-  },
   {
     name: 'a summary before the drill is evaluated',
     method: 'POST',
@@ -2675,14 +1993,6 @@ const DRILL_BAD_INPUT: BadInput[] = [
 // ---------------------------------------------------------------- improvement cycles (PDCA) and the report
 
 const CYCLES = '/api/improvement-cycles';
-const PDCA_KPI = {
-  key: 'complaint_resolution_hours',
-  name: 'Complaint resolution time',
-  unit: 'h',
-  baseline: 48,
-  target: 24,
-  direction: 'decrease',
-};
 /** A cycle body (no source: the linked route takes none) owned by mgr, its one action by owner. */
 const cycleBody = (cycleKey: string, extra: Record<string, unknown> = {}) => ({
   cycleKey,
@@ -2863,19 +2173,6 @@ const PDCA_BAD_INPUT: BadInput[] = [
 
   // ---- POST /api/improvement-cycles/{cycleKey}/plan
   {
-    name: 'a re-plan with no actions',
-    method: 'POST',
-    path: cyclePath(() => f.pdca.cycleKey, 'plan'),
-    as: 'manager',
-    json: () => ({ actions: [] }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.actions/,
-    fields: ['body.actions'],
-    workflowId: () => f.pdca.caseId,
-    unchanged: cycleUnchanged,
-  },
-  {
     name: 'a re-plan while the plan waits for its approval',
     method: 'POST',
     path: cyclePath(() => f.pdca.cycleKey, 'plan'),
@@ -2913,19 +2210,6 @@ const PDCA_BAD_INPUT: BadInput[] = [
 
   // ---- POST /api/improvement-cycles/{cycleKey}/actuals
   {
-    name: 'KPI values given as text',
-    method: 'POST',
-    path: cyclePath(() => f.pdca.cycleKey, 'actuals'),
-    as: 'manager',
-    json: () => ({ actuals: { complaint_resolution_hours: 'twenty' } }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.actuals\.complaint_resolution_hours/,
-    fields: ['body.actuals.complaint_resolution_hours'],
-    workflowId: () => f.pdca.caseId,
-    unchanged: cycleUnchanged,
-  },
-  {
     name: 'KPI values before the check date',
     method: 'POST',
     path: cyclePath(() => f.pdca.cycleKey, 'actuals'),
@@ -2940,19 +2224,6 @@ const PDCA_BAD_INPUT: BadInput[] = [
   },
 
   // ---- POST /api/improvement-cycles/{cycleKey}/standardise
-  {
-    name: 'a blank standardisation and an unknown field',
-    method: 'POST',
-    path: cyclePath(() => f.pdca.cycleKey, 'standardise'),
-    as: 'manager',
-    json: () => ({ adopted: '   ', closeIt: true }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /^(?=.*body\.adopted )(?=.*body\.closeIt is not a known field)/,
-    fields: ['body.adopted', 'body.closeIt'],
-    workflowId: () => f.pdca.caseId,
-    unchanged: cycleUnchanged,
-  },
   {
     name: 'standardising before the check',
     method: 'POST',
@@ -3647,7 +2918,7 @@ describe('bad input', () => {
   for (const c of BAD_INPUT) {
     it(`${c.name} → ${c.status} ${c.code}`, async () => {
       const workflowId = c.workflowId?.();
-      const before = { db: await dbSnapshot(), history: workflowId ? await historyLength(workflowId) : null };
+      const before = await snapshot(workflowId);
       const res = await send(c);
       expectEnvelope(res, c.status, c.code, c.message);
       if (c.reason) expect(res.body.error.reason).toBe(c.reason);
@@ -3656,7 +2927,7 @@ describe('bad input', () => {
         expect(fields).toEqual(expect.arrayContaining(c.fields));
         for (const detail of res.body.error.details) expect(detail.message.length).toBeGreaterThan(3);
       }
-      expect({ db: await dbSnapshot(), history: workflowId ? await historyLength(workflowId) : null }).toEqual(before);
+      expect(await snapshot(workflowId)).toEqual(before);
       if (c.requestKey) await expectNotStarted(`approval-request:${c.requestKey}`);
       await c.unchanged?.();
     });
@@ -3875,7 +3146,7 @@ describe('supplier reviews (regressions of fixed bugs)', () => {
 
   it('a document for a review whose workflow has ended is refused and not stored', async () => {
     // A review whose workflow has ended while its read model still says "documents".
-    const caseId = await startReview(f.supplierId, 2042);
+    const { caseId } = await drive.reviewAt('documents', f.supplierId, 2042);
     await h.temporal.workflow.getHandle(caseId).terminate('ended before its documents arrived');
     const before = await dbSnapshot();
     const res = await h.api('POST', `/api/supplier-reviews/${enc(caseId)}/documents`, {
@@ -3912,23 +3183,22 @@ describe('incidents and complaints (regressions of fixed bugs)', () => {
     const body = raiseBody();
     const incidentCaseId = `incident:${body.incidentId}`;
     try {
-      const before = { db: await dbSnapshot(), history: await historyLength(f.complaintResolved.caseId) };
+      const before = await snapshot(f.complaintResolved.caseId);
       const res = await h.api('POST', `/api/complaints/${f.complaintResolved.complaintId}/raise-incident`, {
         as: 'manager',
         json: body.json(),
       });
       expectEnvelope(res, 409, 'CONFLICT', /closed|finished/);
       await expectNotStarted(incidentCaseId);
-      expect({ db: await dbSnapshot(), history: await historyLength(f.complaintResolved.caseId) }).toEqual(before);
+      expect(await snapshot(f.complaintResolved.caseId)).toEqual(before);
     } finally {
       await endIfStarted(incidentCaseId);
     }
   });
   it('a notification dated in the future is refused with 400 naming notifiedAt, as occurredAt is', async () => {
-    const target = await reportIncident('IV');
+    const target = await drive.incidentAt('handling', 'IV');
     try {
-      await incidentStep(target, 'acknowledge');
-      const before = { db: await dbSnapshot(), history: await historyLength(target.caseId) };
+      const before = await snapshot(target.caseId);
       const res = await h.api('POST', `/api/incidents/${target.incidentId}/notifications`, {
         as: 'manager',
         json: {
@@ -3938,7 +3208,7 @@ describe('incidents and complaints (regressions of fixed bugs)', () => {
         },
       });
       expectEnvelope(res, 400, 'BAD_REQUEST', /notifiedAt/);
-      expect({ db: await dbSnapshot(), history: await historyLength(target.caseId) }).toEqual(before);
+      expect(await snapshot(target.caseId)).toEqual(before);
       expect((await caseRow(target.caseId))?.data.notifications).toEqual([]);
     } finally {
       await endIfStarted(target.caseId);
@@ -3965,7 +3235,7 @@ describe('emergency plans and drills (regressions of fixed bugs)', () => {
 
   it('a draft for a revision whose workflow has ended is refused and not stored', async () => {
     // A revision whose workflow has ended while its read model still says "draft".
-    const target = await registerPlan();
+    const target = await drive.registerPlan();
     await h.temporal.workflow.getHandle(target.revisionId).terminate('ended before its draft arrived');
     const before = await dbSnapshot();
     const res = await h.api('POST', `/api/plan-revisions/${enc(target.revisionId)}/draft`, {
@@ -3979,9 +3249,9 @@ describe('emergency plans and drills (regressions of fixed bugs)', () => {
   });
 
   it('a drill conduct dated in the future is refused with 400 naming startedAt/endedAt, as an incident occurredAt is', async () => {
-    const target = await drillAt('conduct', f.plan, 2045);
+    const target = await drive.drillAt('conduct', f.plan, 2045);
     try {
-      const before = { db: await dbSnapshot(), history: await historyLength(target.caseId) };
+      const before = await snapshot(target.caseId);
       const tomorrow = Date.now() + 86_400_000;
       const res = await h.api('POST', `/api/drills/${enc(target.caseId)}/conduct`, {
         as: 'manager',
@@ -3992,7 +3262,7 @@ describe('emergency plans and drills (regressions of fixed bugs)', () => {
         },
       });
       expectEnvelope(res, 400, 'BAD_REQUEST', /startedAt|endedAt/);
-      expect({ db: await dbSnapshot(), history: await historyLength(target.caseId) }).toEqual(before);
+      expect(await snapshot(target.caseId)).toEqual(before);
       expect(await caseRow(target.caseId)).toMatchObject({ stage: 'conduct', data: { conduct: null } });
     } finally {
       await endIfRunning(target.caseId);
@@ -4006,62 +3276,22 @@ describe('emergency plans and drills (regressions of fixed bugs)', () => {
  */
 describe('improvement cycles (regressions of fixed bugs)', () => {
   /** A cycle that missed its target: continued as new into cycle 2, awaiting its plan. */
-  async function cycleAwaitingPlan() {
-    const cycleKey = h.unique('PDCA');
-    const caseId = `pdca:${cycleKey}`;
-    const opened = await h.api('POST', CYCLES, { as: 'lead', json: cycleBody(cycleKey, { source: 'kpi_gap' }) });
-    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
-    await waitForTask(`${caseId}:c1-plan-approval-1`);
-    expect((await decide(`${caseId}:c1-plan-approval-1`, 'approver', { decision: 'approve' })).status).toBe(200);
-    const item = `${caseId}:c1:action:1`;
-    await waitForTask(item);
-    const evidence = await h.api('POST', evidencePath(() => caseId)(), { as: 'owner', body: fileForm('queue live') });
-    expect(evidence.status, JSON.stringify(evidence.body)).toBe(201);
-    const submitted = await h.api('POST', taskPath(() => item, 'submission')(), {
-      as: 'owner',
-      json: { evidenceIds: [evidence.body.id] },
-    });
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
-    const verified = await h.api('POST', taskPath(() => item, 'verification')(), {
-      as: 'approver',
-      json: { verdict: 'accept' },
-    });
-    expect(verified.status, JSON.stringify(verified.body)).toBe(200);
-    await eventually(async () => {
-      const res = await h.api('POST', `${CYCLES}/${cycleKey}/actuals`, {
-        as: 'manager',
-        json: { actuals: { [PDCA_KPI.key]: 40 } },
-      });
-      return res.status === 200;
-    }, 20_000);
-    await waitForTask(`${caseId}:c1-verification-1`);
-    expect((await decide(`${caseId}:c1-verification-1`, 'approver2', { decision: 'approve' })).status).toBe(200);
-    await eventually(async () => {
-      const row = (await h.sql('select stage, data from cases where id = $1', [caseId]))[0];
-      return row?.data.cycle === 2 && row.stage === 'plan';
-    }, 20_000);
-    await quiet(caseId);
-    return { cycleKey, caseId };
-  }
+  const cycleAwaitingPlan = () => drive.cycleChecked(40);
 
   // Fixed: the `plan` step now checks action owners as opening a cycle does; an owner who left
   // would otherwise get an item they can never submit, and the cycle would stick.
   it('a re-plan naming an action owner who left is refused with 400', async () => {
     const target = await cycleAwaitingPlan();
     try {
-      const before = { db: await dbSnapshot(), history: await historyLength(target.caseId) };
+      const before = await snapshot(target.caseId);
       const res = await h.api('POST', `${CYCLES}/${target.cycleKey}/plan`, {
         as: 'manager',
         json: { actions: [{ title: 'Hand it to someone who left', ownerId: 'gone' }] },
       });
       expectEnvelope(res, 400, 'BAD_REQUEST', /actions\.ownerId "gone" is not an active user/);
-      expect({ db: await dbSnapshot(), history: await historyLength(target.caseId) }).toEqual(before);
+      expect(await snapshot(target.caseId)).toEqual(before);
     } finally {
-      await quiet(target.caseId).catch(() => undefined);
-      await h.temporal.workflow
-        .getHandle(target.caseId)
-        .terminate('bad-input test cleanup')
-        .catch(() => undefined);
+      await endWorkflows(h, [target.caseId], 'bad-input test cleanup');
     }
   });
 });

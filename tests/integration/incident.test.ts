@@ -119,6 +119,31 @@ describe('incidents', () => {
     await saveHistoryFixture(h, caseId, 'incident-grade-I');
   });
 
+  it('whoever took a step of the incident may not approve its close-out', async () => {
+    const incidentId = h.unique('INC');
+    const { caseId } = await reportIncident({
+      incidentId,
+      system: h.unique('system'),
+      impact: { affectedUsers: 50, amountCny: 0 },
+    });
+    // lead is a manager and an approver: it acknowledges, so it prepared what the close-out approves.
+    expect((await step(incidentId, 'acknowledge', 'lead')).status).toBe(200);
+    expect((await step(incidentId, 'stabilise', 'manager', { summary: 'rolled back' })).status).toBe(200);
+    expect((await step(incidentId, 'close-out', 'manager')).status).toBe(200);
+    const taskId = `${caseId}:close-out-1`;
+    const [task] = await h.sql('select excluded_user_ids from tasks where id = $1', [taskId]);
+    expect(task.excluded_user_ids).toEqual(expect.arrayContaining(['mgr', 'lead']));
+    const decide = (as: TestUser) =>
+      h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, { as, json: { decision: 'approve' } });
+    const refused = await decide('lead');
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.reason).toBe('SEGREGATION_OF_DUTIES');
+    expect((await decide('approver')).body.status).toBe('approved');
+    expect((await caseRow(caseId)).status).toBe('closed');
+    // The close is read as the decision answers (the patch 'close-before-answer').
+    await saveHistoryFixture(h, caseId, 'incident-closed-by-last-decision');
+  });
+
   it('refuses to close while a rectification item is open, then closes once it is verified', async () => {
     const incidentId = h.unique('INC');
     const { caseId } = await reportIncident({ incidentId, impact: { affectedUsers: 20_000, amountCny: 0 } });

@@ -33,6 +33,7 @@ describe('replay of recorded histories', () => {
         'supplier-campaign-done.json',
         'supplier-review-launcher.json',
         'drill-programme.json',
+        'incident-closed-by-last-decision.json',
       ]),
     );
   });

@@ -77,13 +77,17 @@ export class ApprovalDesk {
     const taskId = this.taskIdFor(request.name);
     const caseId = this.caseRuntime.caseId;
     const escalateAt = Date.now() + parseDuration(request.timings.escalateAfter);
+    // Whoever prepared what is approved may not approve it: everyone who took
+    // a step of this case so far (the engine records them), besides whom
+    // the process names.
+    const excludedUserIds = [...new Set([...request.excludedUserIds, ...this.caseRuntime.stepTakers])];
 
     const pending: PendingApproval = {
       state: {
         taskId,
         status: 'open',
         candidateRoles: request.candidateRoles,
-        excludedUserIds: request.excludedUserIds,
+        excludedUserIds,
         approvalsRequired: request.approvalsRequired,
         votes: [],
         ...(request.policy ? { policy: request.policy } : {}),
@@ -101,7 +105,7 @@ export class ApprovalDesk {
       kind: 'approval',
       title: request.title,
       candidateRoles: request.candidateRoles,
-      excludedUserIds: request.excludedUserIds,
+      excludedUserIds,
       approvalsRequired: request.approvalsRequired,
       allowedDecisions: (request.policy ?? STANDARD_APPROVAL_POLICY).decisions,
       dueAt: new Date(escalateAt).toISOString(),

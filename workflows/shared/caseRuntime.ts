@@ -5,6 +5,7 @@
  */
 import {
   allHandlersFinished,
+  patched,
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
@@ -19,7 +20,7 @@ import { GovDueAt, GovGrade, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel,
 import { acts } from './activities';
 import { recordChildFailuresWith, type ChildFailure } from './children';
 import { itemsFinished } from './items';
-import { markReady, registerSettledHandler, setStep, untilSettled } from './settle';
+import { markReady, nothingInFlight, registerSettledHandler, setStep, untilSettled } from './settle';
 import { stepRefusal, type StepCall, type StepContract } from '../../contracts/core';
 
 export interface ChangeOptions {
@@ -28,6 +29,9 @@ export interface ChangeOptions {
   reason?: string;
   payload?: Record<string, unknown>;
 }
+
+/** patched() id: a step's answer waits for the close it caused (read-your-writes on the last step). */
+const CLOSE_BEFORE_ANSWER = 'close-before-answer';
 
 export class CaseRuntime {
   stage: string;
@@ -157,17 +161,20 @@ export class CaseRuntime {
     outcome: CaseOutcome,
     options: ChangeOptions & {
       data?: Record<string, unknown>;
-      /**
-       * False for a case whose waiting call answers with what the close
-       * wrote (the supplier campaign): it then waits for its handlers itself,
-       * after the close.
-       */
-      waitForHandlers?: boolean;
+      /** Runs once the close is written, before the handlers waiting on the case answer. */
+      written?: () => void;
     },
   ): Promise<void> {
-    // Let any decision still writing its result land before the close, so the
-    // audit log reads in the order things happened.
-    if (options.waitForHandlers !== false) await condition(allHandlersFinished);
+    // Let what a step or decision is still writing land before the close, so
+    // the audit log reads in the order things happened. Its handler answers
+    // only once the case has settled, i.e. after the close below: waiting
+    // for the handler to finish here let it answer before the close was
+    // written (cases recorded before this change replay the old order).
+    const answerAfterClose = patched(CLOSE_BEFORE_ANSWER);
+    // Before the patch, a case answered from what its close writes (the
+    // supplier campaign, the one caller of `written`) did not wait at all.
+    if (answerAfterClose) await condition(nothingInFlight);
+    else if (!options.written) await condition(allHandlersFinished);
     await itemsFinished();
     this.stage = 'closed';
     this.status = 'closed';
@@ -191,6 +198,9 @@ export class CaseRuntime {
         payload: options.payload,
       }),
     );
+    options.written?.();
+    // Whoever is waiting for this case's answer gets it before the workflow ends.
+    if (answerAfterClose) await condition(allHandlersFinished);
   }
 
   /**

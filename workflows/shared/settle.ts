@@ -23,6 +23,8 @@ type CaseView = Omit<SettledResult, 'runId'>;
 let snapshot: () => CaseView = () => ({ stage: 'starting', status: 'open', openTaskIds: [] });
 
 export const isSettled = () => ready && inFlight === 0;
+/** No activity or item start of this case is under way (whether or not it has opened yet). */
+export const nothingInFlight = () => inFlight === 0;
 
 /** Counts a piece of work the case has started until it finishes, however it finishes. */
 export function track<T>(work: Promise<T>): Promise<T> {
