@@ -4,6 +4,7 @@
  * continuing as new, a regression reopening the cycle after its effectiveness
  * window, and a cycle opened from an incident (the closed loop).
  */
+import { PDCA_KPI } from '../support/drive';
 import { describe, expect, it } from 'vitest';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
@@ -21,14 +22,7 @@ const actorsOf = async (caseId: string, action: string) =>
   ).map((r) => r.actor_id);
 const decide = (taskId: string, as: TestUser) =>
   h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, { as, json: { decision: 'approve' } });
-const KPI = {
-  key: 'complaint_resolution_hours',
-  name: 'Complaint resolution time',
-  unit: 'h',
-  baseline: 48,
-  target: 24,
-  direction: 'decrease',
-};
+const KPI = PDCA_KPI;
 
 async function openCycle(extra: Record<string, unknown> = {}, path = '/api/improvement-cycles') {
   const cycleKey = h.unique('PDCA');
