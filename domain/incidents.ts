@@ -402,6 +402,8 @@ export interface CloseOutState {
   repeat: boolean;
   evaluationDone: boolean;
   openRectificationItems: number;
+  /** The open items themselves, so the refusal can name them (their count is openRectificationItems). */
+  openItems?: ReadonlyArray<{ id: string; title: string }>;
   stabilised: boolean;
   regulatorNotified: boolean;
   category: IncidentCategory;
@@ -429,7 +431,10 @@ export function closeOutProblems(state: CloseOutState): string[] {
   }
   const open = state.openRectificationItems;
   if (open > 0) {
-    problems.push(`${open} rectification item${open === 1 ? ' is' : 's are'} still open.`);
+    const named = (state.openItems ?? []).map((item) => `${item.id} "${item.title}"`);
+    problems.push(
+      `${open} rectification item${open === 1 ? ' is' : 's are'} still open${named.length ? `: ${named.join(', ')}` : ''}.`,
+    );
   }
   if (plan.mustNotify.includes('regulator') && !state.regulatorNotified) {
     problems.push(

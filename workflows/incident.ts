@@ -175,6 +175,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
   const openItems = new Set<string>();
+  /** Each item's title, so a refused close-out names what is still open. */
+  const itemTitles = new Map<string, string>();
   let closeOutRequested = false;
 
   const save = (action: string, actor: string, extra: { reason?: string; payload?: Record<string, unknown> } = {}) =>
@@ -278,6 +280,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
       const taskId = `${input.caseId}:rectification:${incident.rectificationTaskIds.length + 1}`;
       incident.rectificationTaskIds.push(taskId);
       openItems.add(taskId);
+      itemTitles.set(taskId, item.title.trim());
       const handle = await startItem({
         workflowId: taskId,
         args: [
@@ -309,6 +312,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     repeat: !!incident.repeatOf,
     evaluationDone: !!incident.evaluation,
     openRectificationItems: openItems.size,
+    openItems: [...openItems].map((id) => ({ id, title: itemTitles.get(id) ?? '' })),
     stabilised: !!incident.stabilisedAt,
     regulatorNotified: incident.notifications.some((n) => n.audience === REGULATOR),
     category: input.category,

@@ -164,7 +164,10 @@ describe('incidents', () => {
 
     const refused = await step(incidentId, 'close-out', 'manager');
     expect(refused.status).toBe(422);
-    expect(refused.body.error.message).toMatch(/1 rectification item/);
+    // The refusal names the item that is still open.
+    expect(refused.body.error.message).toContain(
+      `1 rectification item is still open: ${caseId}:rectification:1 "Add canary stage"`,
+    );
     expect((await caseRow(caseId)).stage).toBe('rectification');
 
     const form = new FormData();

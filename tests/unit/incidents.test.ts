@@ -479,6 +479,19 @@ describe('close-out', () => {
   it('counts open rectification items, in the right number', () => {
     expect(closeOutProblems(ready({ openRectificationItems: 1 }))).toEqual(['1 rectification item is still open.']);
     expect(closeOutProblems(ready({ openRectificationItems: 3 }))).toEqual(['3 rectification items are still open.']);
+    expect(
+      closeOutProblems(
+        ready({
+          openRectificationItems: 2,
+          openItems: [
+            { id: 'incident:I-1:rectification:1', title: 'Add canary stage' },
+            { id: 'incident:I-1:rectification:2', title: 'Load-test releases' },
+          ],
+        }),
+      ),
+    ).toEqual([
+      '2 rectification items are still open: incident:I-1:rectification:1 "Add canary stage", incident:I-1:rectification:2 "Load-test releases".',
+    ]);
   });
 
   it('requires the regulator notification only where the plan does', () => {
