@@ -50,17 +50,27 @@ export const DEMO_USERS: Array<{ id: string; name: string; email: string; roles:
   { id: 'admin', name: 'Platform admin', email: 'admin@example.com', roles: ['admin'], token: 'gov_demo_admin' },
 ];
 
+/**
+ * Creates the demo users that do not exist and gives each its well-known
+ * token. A real user who happens to hold a demo id (another e-mail address)
+ * is left exactly as it is, and no public token is attached to it: the demo
+ * users skipped are the ones not returned.
+ */
 export async function seedDemoUsers(db: Database): Promise<typeof DEMO_USERS> {
+  const seeded: typeof DEMO_USERS = [];
   for (const demo of DEMO_USERS) {
     await db
       .insert(users)
       .values({ id: demo.id, name: demo.name, email: demo.email, roles: demo.roles })
-      .onConflictDoUpdate({ target: users.id, set: { name: demo.name, roles: demo.roles, active: true } });
+      .onConflictDoNothing();
+    const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, demo.id));
+    if (user?.email !== demo.email) continue;
     const [existing] = await db
       .select({ id: apiTokens.id })
       .from(apiTokens)
       .where(eq(apiTokens.tokenHash, hashToken(demo.token)));
     if (!existing) await issueToken(db, demo.id, 'demo', demo.token);
+    seeded.push(demo);
   }
-  return DEMO_USERS;
+  return seeded;
 }

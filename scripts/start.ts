@@ -102,7 +102,9 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     });
 
     const app = createApp({ db: database.db, temporal, settings: options });
-    const server = serve({ fetch: app.fetch, port: options.port });
+    // Loopback unless HOST says otherwise: the demo users' tokens are public,
+    // so a developer's product must not answer the whole network.
+    const server = serve({ fetch: app.fetch, port: options.port, hostname: process.env.HOST ?? '127.0.0.1' });
     onStop(
       'the API',
       () =>
