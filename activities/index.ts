@@ -38,6 +38,8 @@ export interface OpenCaseInput {
   subjectType?: string;
   subjectId?: string;
   data?: Record<string, unknown>;
+  /** The policy version the case runs under (domain/policy.ts); absent in cases started before policies existed. */
+  policyVersion?: number;
 }
 
 export interface CasePatch {
@@ -144,6 +146,7 @@ export function createActivities(deps: ActivityDeps) {
             title: input.title,
             stage: input.stage,
             riskLevel: input.riskLevel ?? null,
+            ...(input.policyVersion ? { policyVersion: input.policyVersion } : {}),
           },
         },
         async (tx) => {
@@ -166,6 +169,7 @@ export function createActivities(deps: ActivityDeps) {
             workflowId: execution.workflowId,
             runId: execution.runId,
             data: input.data ?? {},
+            policyVersion: input.policyVersion ?? null,
             createdAt: now,
             updatedAt: now,
           };

@@ -87,7 +87,9 @@ export function fromTemporalError(err: unknown): ApiError | undefined {
   if (err instanceof WorkflowUpdateFailedError) {
     const failure = rootApplicationFailure(err.cause);
     const code = (failure?.type && REFUSAL_STATUS[failure.type]) || 'UNPROCESSABLE';
-    return new ApiError(code, failure?.message ?? err.message, undefined, failure?.type ?? undefined);
+    // A refusal may name what blocks it (open item ids and titles…) in its first detail.
+    const details = failure?.details?.length ? failure.details[0] : undefined;
+    return new ApiError(code, failure?.message ?? err.message, details, failure?.type ?? undefined);
   }
   // An Update to a workflow that has already completed.
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {

@@ -121,7 +121,7 @@ const DATABASE_NAME = `gov_bench_${process.pid}`;
 const TASK_QUEUE = `bench-${process.pid}`;
 const NAMESPACE = 'default';
 const MANAGER = { id: 'li.manager', token: 'gov_demo_manager' };
-const APPROVER = { id: 'wang.approver', roles: ['approver' as const], token: 'gov_demo_approver' };
+const APPROVER = { id: 'wang.approver', roles: ['risk' as const], token: 'gov_demo_approver' };
 const TARGETS = { startsThroughputRatioMin: 0.8, decisionsP99RatioMax: 1.3 };
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 /** Ceiling for the untimed waits on the read model. */

@@ -76,6 +76,8 @@ export const cases = pgTable(
     workflowId: text('workflow_id').notNull(),
     runId: text('run_id').notNull(),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    /** The policy version the case runs under (policy_versions); null before policies existed. */
+    policyVersion: integer('policy_version'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     closedAt: at('closed_at'),
@@ -286,7 +288,24 @@ export const planVersions = pgTable(
   (t) => [primaryKey({ columns: [t.planId, t.version] })],
 );
 
+/**
+ * The handbooks' parameters, versioned (domain/policy.ts). Version 1 is the
+ * defaults and has no row; each later version is made by an approved
+ * policy-change case and records who requested and approved it.
+ */
+export const policyVersions = pgTable('policy_versions', {
+  version: integer('version').primaryKey(),
+  values: jsonb('values').$type<Record<string, unknown>>().notNull(),
+  changed: text('changed').array().notNull(),
+  summary: text('summary').notNull(),
+  requestedBy: text('requested_by').notNull(),
+  approvedBy: text('approved_by').array().notNull(),
+  changeCaseId: text('change_case_id').notNull().unique(),
+  effectiveAt: at('effective_at').notNull(),
+});
+
 export type User = typeof users.$inferSelect;
+export type PolicyVersionRow = typeof policyVersions.$inferSelect;
 export type SupplierRow = typeof suppliers.$inferSelect;
 export type EmergencyPlanRow = typeof emergencyPlans.$inferSelect;
 export type PlanVersionRow = typeof planVersions.$inferSelect;

@@ -44,6 +44,8 @@ export type ApprovalStatus = 'open' | 'expired' | string;
 
 export interface ApprovalVote {
   userId: string;
+  /** The function the approver decided for (risk, compliance, legal…); absent in votes cast before functions existed. */
+  function?: Role;
   decision: string;
   comment?: string;
   conditions?: string[];
@@ -107,7 +109,39 @@ export function checkDecision(
       message: 'this decision needs two distinct approvers; you have already decided',
     };
   }
-  return checkDecisionContent(request, policyOf(task));
+  const content = checkDecisionContent(request, policyOf(task));
+  if (content) return content;
+  if (votingFunction(task, actor, request.decision) === null) {
+    const used = task.votes.filter((v) => familyOf(v.decision) === familyOf(request.decision)).map((v) => v.function);
+    return {
+      code: 'FOUR_EYES',
+      message: `this decision needs approvers from two different functions; ${used.join(', ')} has already decided and you decide only for ${actorFunctions(task, actor).join(', ')}`,
+    };
+  }
+  return null;
+}
+
+const actorFunctions = (task: Pick<ApprovalTaskState, 'candidateRoles'>, actor: Pick<Actor, 'roles'>) =>
+  task.candidateRoles.filter((r) => actor.roles.includes(r));
+
+/**
+ * The function a vote counts for: the first of the caller's candidate roles
+ * that no earlier vote for the same view used. Null when a second approver is
+ * needed and every function the caller holds has already voted: four-eyes on
+ * high risk takes two functions, not two people of one (finance §5.2).
+ */
+export function votingFunction(
+  task: Pick<ApprovalTaskState, 'candidateRoles' | 'votes' | 'approvalsRequired' | 'policy'>,
+  actor: Pick<Actor, 'roles'>,
+  decision: string,
+): Role | null {
+  const mine = actorFunctions(task, actor);
+  const used = new Set(task.votes.filter((v) => familyOf(v.decision) === familyOf(decision)).map((v) => v.function));
+  const fresh = mine.find((r) => !used.has(r));
+  if (fresh) return fresh;
+  const vetoes = policyOf(task).vetoes.includes(decision);
+  if (vetoes || approversNeeded(task, decision) < 2 || used.size === 0) return mine[0] ?? null;
+  return null;
 }
 
 export function checkDecisionContent(

@@ -4,7 +4,7 @@
  * than the owner has verified it.
  */
 import type { Actor, Role } from './roles';
-import { hasAnyRole } from './roles';
+import { hasAnyRole, VERIFIER_ROLES } from './roles';
 
 export type RectificationStatus = 'open' | 'submitted' | 'returned' | 'verified';
 
@@ -28,7 +28,8 @@ export interface RectificationRefusal {
   message: string;
 }
 
-export const DEFAULT_VERIFIER_ROLES: Role[] = ['manager', 'approver'];
+/** A manager of the line, or the second and third lines: never the item's owner (checked per person). */
+export const DEFAULT_VERIFIER_ROLES: Role[] = ['manager', ...VERIFIER_ROLES];
 
 export function checkSubmission(
   item: RectificationState,

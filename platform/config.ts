@@ -18,6 +18,12 @@ export interface Settings {
   port: number;
   dataDir: string;
   maxEvidenceBytes: number;
+  /**
+   * Whether a case may bring its own timings (GOVERNANCE_CASE_TIMINGS=allow):
+   * for tests and demos that shorten clocks. Off by default and in
+   * production: the compliance-owned policy sets every clock.
+   */
+  caseTimings: 'allow' | 'locked';
 }
 
 function intFrom(name: string, fallback: number): number {
@@ -26,6 +32,12 @@ function intFrom(name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return value;
+}
+
+function caseTimingsFrom(raw: string | undefined): Settings['caseTimings'] {
+  if (raw === undefined || raw === '' || raw === 'locked') return 'locked';
+  if (raw === 'allow') return 'allow';
+  throw new Error(`GOVERNANCE_CASE_TIMINGS must be "allow" or "locked", got "${raw}"`);
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -38,5 +50,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port: intFrom('PORT', 3000),
     dataDir: path.resolve(env.GOVERNANCE_DATA_DIR || path.join(PROJECT_ROOT, '.data')),
     maxEvidenceBytes: intFrom('MAX_EVIDENCE_BYTES', 10 * 1024 * 1024),
+    caseTimings: caseTimingsFrom(env.GOVERNANCE_CASE_TIMINGS),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Demo users for a developer's machine: one of each role, with well-known
  * tokens so the README's curl walkthrough works as written. The manager also
- * holds the approver role, as risk leads often do: segregation of duties, not
+ * holds the risk role, as risk leads often do: segregation of duties, not
  * the role, is what stops them approving their own case. Never seeded
  * against a DATABASE_URL unless SEED_DEMO_USERS=true.
  */
@@ -16,22 +16,36 @@ export const DEMO_USERS: Array<{ id: string; name: string; email: string; roles:
     id: 'li.manager',
     name: 'Li Wei (运营负责人)',
     email: 'li.wei@example.com',
-    roles: ['manager', 'approver'],
+    roles: ['manager', 'risk'],
     token: 'gov_demo_manager',
   },
   {
     id: 'wang.approver',
-    name: 'Wang Fang (风控审批)',
+    name: 'Wang Fang (风险管理)',
     email: 'wang.fang@example.com',
-    roles: ['approver'],
+    roles: ['risk'],
     token: 'gov_demo_approver',
   },
   {
     id: 'zhang.compliance',
-    name: 'Zhang Min (合规审批)',
+    name: 'Zhang Min (合规)',
     email: 'zhang.min@example.com',
-    roles: ['approver'],
+    roles: ['compliance'],
     token: 'gov_demo_compliance',
+  },
+  {
+    id: 'sun.legal',
+    name: 'Sun Li (法务)',
+    email: 'sun.li@example.com',
+    roles: ['legal'],
+    token: 'gov_demo_legal',
+  },
+  {
+    id: 'qian.audit',
+    name: 'Qian Hui (内部审计)',
+    email: 'qian.hui@example.com',
+    roles: ['internal_audit'],
+    token: 'gov_demo_internal_audit',
   },
   {
     id: 'chen.owner',
@@ -42,7 +56,7 @@ export const DEMO_USERS: Array<{ id: string; name: string; email: string; roles:
   },
   {
     id: 'zhao.auditor',
-    name: 'Zhao Lei (内审)',
+    name: 'Zhao Lei (审计查阅)',
     email: 'zhao.lei@example.com',
     roles: ['auditor'],
     token: 'gov_demo_auditor',

@@ -1,7 +1,7 @@
 /**
  * Manage users and API tokens from the command line:
  *   npm run users -- list
- *   npm run users -- create <id> --name "Name" --email a@b.c --roles manager,approver
+ *   npm run users -- create <id> --name "Name" --email a@b.c --roles manager,risk
  *   npm run users -- token <id> [--label laptop]
  *   npm run users -- revoke <id>            (revokes all the user's tokens)
  * Uses DATABASE_URL, or the PGlite folder of `npm start` (stop it first: PGlite

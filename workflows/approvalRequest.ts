@@ -12,7 +12,7 @@ import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../doma
 import { parseDuration } from '../domain/durations';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
 import { approvalsRequiredFor, type RiskLevel } from '../domain/risk';
-import type { Role } from '../domain/roles';
+import { APPROVER_ROLES, type Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
 import type { RectificationItemResult } from './rectificationItem';
 import { executeItem } from './shared/items';
@@ -64,7 +64,7 @@ export async function approvalRequestWorkflow(input: ApprovalRequestInput): Prom
   const approval = await desk.request({
     name: 'approval',
     title: `Approve: ${input.title}`,
-    candidateRoles: input.approverRoles ?? ['approver'],
+    candidateRoles: input.approverRoles ?? [...APPROVER_ROLES],
     approvalsRequired: approvalsRequiredFor(input.riskLevel),
     excludedUserIds: [...new Set([input.initiatorId, ownerId])],
     timings: approvalTimings,

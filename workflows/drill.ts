@@ -32,7 +32,7 @@ import {
   type DrillSummary,
 } from '../domain/drills';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import type { Role } from '../domain/roles';
+import { APPROVER_ROLES, type Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { executeItem } from './shared/items';
@@ -208,7 +208,7 @@ export async function drillWorkflow(
     const approval = await desk.request({
       name: `plan-approval-${round}`,
       title: `Approve the drill plan: ${input.planTitle} ${input.year}`,
-      candidateRoles: ['approver'],
+      candidateRoles: [...APPROVER_ROLES],
       approvalsRequired: 1,
       excludedUserIds: [...new Set([input.ownerId, input.initiatorId, drill.plan!.by])],
       timings: approvalTimings,
@@ -292,7 +292,7 @@ export async function drillWorkflow(
     const approval = await desk.request({
       name: `summary-approval-${round}`,
       title: `Approve the drill summary report: ${input.planTitle} ${input.year}`,
-      candidateRoles: ['approver'],
+      candidateRoles: [...APPROVER_ROLES],
       approvalsRequired: 1,
       excludedUserIds: [...new Set([input.ownerId, input.initiatorId, drill.summary!.by])],
       timings: approvalTimings,

@@ -39,6 +39,7 @@ import { startItem } from './shared/items';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
 import { awaitStep } from './shared/humanSteps';
+import { APPROVER_ROLES } from '../domain/roles';
 
 export interface IncidentTimings {
   /** Overrides of the grade's deadlines, for drills and tests. */
@@ -423,7 +424,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     const approval = await desk.request({
       name: `close-out-${attempt}`,
       title: `Close out incident ${input.incidentId} (grade ${incident.grade}): ${input.title}`,
-      candidateRoles: ['approver'],
+      candidateRoles: [...APPROVER_ROLES],
       approvalsRequired: incident.plan.closeOutApprovers,
       excludedUserIds: [...new Set([input.ownerId, input.reporterId])],
       timings: { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval },

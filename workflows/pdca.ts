@@ -30,7 +30,7 @@ import {
   type PlanAction,
 } from '../domain/pdca';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import type { Role } from '../domain/roles';
+import { APPROVER_ROLES, VERIFIER_ROLES, type Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { executeItem, itemsFinished } from './shared/items';
@@ -229,7 +229,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     const approval = await desk.request({
       name: `c${input.cycle}-plan-approval-${round}`,
       title: `Approve the improvement plan: ${input.title} (cycle ${input.cycle})`,
-      candidateRoles: ['approver'],
+      candidateRoles: [...APPROVER_ROLES],
       approvalsRequired: 1,
       // Nor by whoever wrote this plan.
       excludedUserIds: [...new Set([input.ownerId, input.initiatorId, cycle.plannedBy])],
@@ -301,7 +301,8 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     const verification = await desk.request({
       name: `c${input.cycle}-verification-${round}`,
       title: `Verify the results independently: ${input.title} (cycle ${input.cycle})`,
-      candidateRoles: ['approver'],
+      // Check's independent review: internal audit or the second line (DOMAIN.md §2).
+      candidateRoles: [...VERIFIER_ROLES],
       approvalsRequired: 1,
       // Independent: not by whoever entered the values either.
       excludedUserIds: [

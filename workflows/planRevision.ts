@@ -18,6 +18,7 @@ import { acts } from './shared/activities';
 import { ApprovalDesk } from './shared/approvals';
 import { CaseRuntime } from './shared/caseRuntime';
 import { awaitStep } from './shared/humanSteps';
+import { APPROVER_ROLES } from '../domain/roles';
 
 export interface PlanRevisionInput {
   caseId: string;
@@ -139,7 +140,7 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
             return desk.request({
               name: `approval-${draft.rounds}`,
               title: `Approve ${input.planTitle} v${input.version}`,
-              candidateRoles: ['approver'],
+              candidateRoles: [...APPROVER_ROLES],
               approvalsRequired: 1,
               excludedUserIds: [...new Set([input.ownerId, input.initiatorId, ...review.votes.map((v) => v.userId)])],
               timings,

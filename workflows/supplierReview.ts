@@ -25,7 +25,7 @@ import {
 } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import type { Role } from '../domain/roles';
+import { APPROVER_ROLES, type Role } from '../domain/roles';
 import {
   applyHandbookRules,
   CONDITION_TYPES,
@@ -335,7 +335,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
   const approval = await desk.request({
     name: 'decision',
     title: `Decide supplier review ${input.reviewYear}: ${input.supplierName} (recommended: ${LABELS.decision[grade.recommendation].en})`,
-    candidateRoles: ['approver'],
+    candidateRoles: [...APPROVER_ROLES],
     approvalsRequired: grade.riskGrade === 'high' ? 2 : 1,
     excludedUserIds: [...new Set([input.initiatorId, input.reviewerId, scores.by])],
     timings: timings.approval,

@@ -14,7 +14,8 @@ import { REFUSAL_STATUS, type ProcessContract, type StepContract } from '../../c
 export interface AppDeps {
   db: Database;
   temporal: Client;
-  settings: Pick<Settings, 'taskQueue' | 'temporalNamespace' | 'temporalUiUrl' | 'maxEvidenceBytes'>;
+  settings: Pick<Settings, 'taskQueue' | 'temporalNamespace' | 'temporalUiUrl' | 'maxEvidenceBytes'> &
+    Partial<Pick<Settings, 'caseTimings'>>;
 }
 
 const ERROR_DESCRIPTIONS = {

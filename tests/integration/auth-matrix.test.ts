@@ -9,6 +9,7 @@
  * a shared target and must leave the database (row counts, last audit seq,
  * last update times) and the target workflow's history exactly as they were.
  */
+import { APPROVER_ROLES } from '../../domain/roles';
 import { acceptedSteps } from '../support/histories';
 import { CONTRACT_ROUTES } from '../../api/routes/common';
 import { createHash } from 'node:crypto';
@@ -295,7 +296,7 @@ beforeAll(async () => {
       id: 'gone',
       name: 'Left the company',
       email: 'gone@test.example',
-      roles: ['manager', 'approver', 'action_owner', 'admin'],
+      roles: ['manager', 'risk', 'action_owner', 'admin'],
     },
   });
   expect(created.status).toBe(201);
@@ -484,13 +485,13 @@ const ENDPOINTS: Endpoint[] = [
       const id = h.unique('user').toLowerCase();
       return {
         path: '/api/users',
-        json: { id, name: 'New colleague', email: `${id}@test.example`, roles: ['approver'] },
+        json: { id, name: 'New colleague', email: `${id}@test.example`, roles: ['risk'] },
         succeeded: async (res) => {
           expect(res.body).toEqual({
             id,
             name: 'New colleague',
             email: `${id}@test.example`,
-            roles: ['approver'],
+            roles: ['risk'],
             active: true,
           });
           expect(
@@ -579,7 +580,8 @@ const ENDPOINTS: Endpoint[] = [
       path: '/api/tasks/inbox',
       succeeded: (res) => {
         const ids = (list: Array<{ id: string }>) => list.map((t) => t.id);
-        const decides = TEST_USERS[role].roles.includes('approver') && role !== 'lead';
+        const decides =
+          TEST_USERS[role].roles.some((r) => (APPROVER_ROLES as readonly string[]).includes(r)) && role !== 'lead';
         // lead started the shared approval: segregation of duties keeps it out of their inbox.
         expect(ids(res.body.toDecide).includes(f.openApproval.approvalTaskId)).toBe(decides);
         expect(ids(res.body.toDo).includes(f.rectOpen.taskId)).toBe(role === 'owner');

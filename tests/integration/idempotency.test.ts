@@ -37,7 +37,7 @@ describe('activity idempotency', () => {
       caseId,
       kind: 'approval' as const,
       title: 't',
-      candidateRoles: ['approver' as const],
+      candidateRoles: ['risk' as const],
       actorId: 'system',
     };
     for (const attempt of [1, 2]) await environment(caseId, '2', attempt).run(activities.openTask, taskInput);
@@ -45,7 +45,7 @@ describe('activity idempotency', () => {
       caseId,
       taskId: taskInput.taskId,
       kind: 'reminder' as const,
-      recipientRole: 'approver' as const,
+      recipientRole: 'risk' as const,
       message: 'm',
     };
     for (const attempt of [1, 2]) await environment(caseId, '3', attempt).run(activities.notify, notify);
@@ -75,7 +75,7 @@ describe('activity idempotency', () => {
         caseId,
         kind: 'approval' as const,
         title: 't',
-        candidateRoles: ['approver' as const],
+        candidateRoles: ['risk' as const],
         actorId: 'system',
       }),
     ).rejects.toThrow();

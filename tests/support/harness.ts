@@ -9,7 +9,7 @@ import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { DefaultLogger } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { createApp } from '../../api/app';
+import { createApp, type AppDeps } from '../../api/app';
 import { issueToken } from '../../api/auth';
 import { openDatabase, type DatabaseHandle } from '../../db/client';
 import { users } from '../../db/schema';
@@ -21,10 +21,11 @@ let runtimeInstalled = false;
 
 export const TEST_USERS = {
   manager: { id: 'mgr', roles: ['manager'] as Role[] },
-  /** A risk lead who is both manager and approver: SoD must still stop them. */
-  lead: { id: 'lead', roles: ['manager', 'approver'] as Role[] },
-  approver: { id: 'appr1', roles: ['approver'] as Role[] },
-  approver2: { id: 'appr2', roles: ['approver'] as Role[] },
+  /** A risk lead who is both manager and risk approver: SoD must still stop them. */
+  lead: { id: 'lead', roles: ['manager', 'risk'] as Role[] },
+  /** Two approvers of two functions, so four-eyes on high risk can be met. */
+  approver: { id: 'appr1', roles: ['risk'] as Role[] },
+  approver2: { id: 'appr2', roles: ['compliance'] as Role[] },
   owner: { id: 'owner', roles: ['action_owner'] as Role[] },
   auditor: { id: 'auditor', roles: ['auditor'] as Role[] },
   admin: { id: 'admin', roles: ['admin'] as Role[] },
@@ -39,6 +40,8 @@ export interface Harness {
   taskQueue: string;
   worker: Worker;
   app: ReturnType<typeof createApp>;
+  /** The app's settings, by reference: a test may change one (e.g. caseTimings) and restore it. */
+  settings: AppDeps['settings'];
   tokens: Record<TestUser, string>;
   /** Calls the API as one of the test users (or with a raw Authorization header). */
   api(
@@ -104,16 +107,19 @@ export function useHarness(name: string): Harness {
       tokens[key] = await issueToken(harness.database.db, user.id, 'test');
     }
     harness.tokens = tokens;
+    harness.settings = {
+      taskQueue: harness.taskQueue,
+      temporalNamespace: 'default',
+      temporalUiUrl: 'http://localhost:8233',
+      maxEvidenceBytes: 64 * 1024,
+      // The tests shorten clocks; tests of the lock set 'locked' for a moment (h.settings).
+      caseTimings: 'allow',
+    };
     harness.app = createApp(
       {
         db: harness.database.db,
         temporal: harness.temporal,
-        settings: {
-          taskQueue: harness.taskQueue,
-          temporalNamespace: 'default',
-          temporalUiUrl: 'http://localhost:8233',
-          maxEvidenceBytes: 64 * 1024,
-        },
+        settings: harness.settings,
       },
       { log: process.env.DEBUG_API ? (line) => console.error(line) : () => undefined },
     );

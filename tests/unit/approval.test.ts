@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { checkDecision, conditionsOf, tally, type ApprovalTaskState } from '../../domain/approval';
+import { checkDecision, conditionsOf, tally, votingFunction, type ApprovalTaskState } from '../../domain/approval';
 
 const task = (over: Partial<ApprovalTaskState> = {}): ApprovalTaskState => ({
   taskId: 't',
   status: 'open',
-  candidateRoles: ['approver'],
+  candidateRoles: ['risk', 'compliance'],
   excludedUserIds: ['initiator', 'owner'],
   approvalsRequired: 1,
   votes: [],
   ...over,
 });
-const approver = { userId: 'a1', roles: ['approver' as const] };
+const approver = { userId: 'a1', roles: ['risk' as const] };
 
 describe('checkDecision', () => {
   it('accepts a valid approval by a candidate who neither started nor owns the case', () => {
@@ -25,15 +25,37 @@ describe('checkDecision', () => {
     expect(checkDecision(task(), { userId: 'x', roles: ['manager'] }, { decision: 'approve' })?.code).toBe(
       'ROLE_NOT_PERMITTED',
     );
-    expect(checkDecision(task(), { userId: 'initiator', roles: ['approver'] }, { decision: 'approve' })?.code).toBe(
+    expect(checkDecision(task(), { userId: 'initiator', roles: ['risk'] }, { decision: 'approve' })?.code).toBe(
       'SEGREGATION_OF_DUTIES',
     );
-    expect(
-      checkDecision(task(), { userId: 'owner', roles: ['approver', 'manager'] }, { decision: 'approve' })?.code,
-    ).toBe('SEGREGATION_OF_DUTIES');
+    expect(checkDecision(task(), { userId: 'owner', roles: ['risk', 'manager'] }, { decision: 'approve' })?.code).toBe(
+      'SEGREGATION_OF_DUTIES',
+    );
     const voted = task({ approvalsRequired: 2, votes: [{ userId: 'a1', decision: 'approve', at: 'x' }] });
     expect(checkDecision(voted, approver, { decision: 'approve' })?.code).toBe('FOUR_EYES');
-    expect(checkDecision(voted, { userId: 'a2', roles: ['approver'] }, { decision: 'approve' })).toBeNull();
+    expect(checkDecision(voted, { userId: 'a2', roles: ['risk'] }, { decision: 'approve' })).toBeNull();
+  });
+
+  it('takes four-eyes approvers from two different functions', () => {
+    const riskVoted = task({
+      approvalsRequired: 2,
+      votes: [{ userId: 'a1', function: 'risk', decision: 'approve', at: 'x' }],
+    });
+    const sameFunction = checkDecision(riskVoted, { userId: 'a2', roles: ['risk'] }, { decision: 'approve' });
+    expect(sameFunction?.code).toBe('FOUR_EYES');
+    expect(sameFunction?.message).toMatch(/two different functions; risk has already decided/);
+    expect(checkDecision(riskVoted, { userId: 'a3', roles: ['compliance'] }, { decision: 'approve' })).toBeNull();
+    // A holder of both functions votes for the one not yet used.
+    expect(
+      checkDecision(riskVoted, { userId: 'a4', roles: ['risk', 'compliance'] }, { decision: 'approve' }),
+    ).toBeNull();
+    expect(votingFunction(riskVoted, { roles: ['risk', 'compliance'] }, 'approve')).toBe('compliance');
+    // A veto needs no second function: one rejection ends the approval.
+    expect(
+      checkDecision(riskVoted, { userId: 'a2', roles: ['risk'] }, { decision: 'reject', comment: 'no' }),
+    ).toBeNull();
+    // One approver needed: any function.
+    expect(votingFunction(task(), { roles: ['compliance'] }, 'approve')).toBe('compliance');
   });
 
   it('needs a reason to reject and a condition to approve with conditions', () => {

@@ -48,7 +48,7 @@ describe('durations and deadlines', () => {
 });
 
 describe('rectification rules', () => {
-  const item = { status: 'open' as const, ownerId: 'owner', verifierRoles: ['manager' as const, 'approver' as const] };
+  const item = { status: 'open' as const, ownerId: 'owner', verifierRoles: ['manager' as const, 'risk' as const] };
   it('lets only the owner submit, and only with evidence', () => {
     expect(checkSubmission(item, { userId: 'owner', roles: ['action_owner'] }, 1)).toBeNull();
     expect(checkSubmission(item, { userId: 'x', roles: ['action_owner'] }, 1)?.code).toBe('NOT_THE_OWNER');
@@ -67,10 +67,8 @@ describe('rectification rules', () => {
     expect(checkVerification(submitted, { userId: 'x', roles: ['action_owner'] }, 'accept', undefined)?.code).toBe(
       'ROLE_NOT_PERMITTED',
     );
-    expect(checkVerification(submitted, { userId: 'm', roles: ['approver'] }, 'return', ' ')?.code).toBe(
-      'REASON_REQUIRED',
-    );
-    expect(checkVerification(item, { userId: 'm', roles: ['approver'] }, 'accept', undefined)?.code).toBe(
+    expect(checkVerification(submitted, { userId: 'm', roles: ['risk'] }, 'return', ' ')?.code).toBe('REASON_REQUIRED');
+    expect(checkVerification(item, { userId: 'm', roles: ['risk'] }, 'accept', undefined)?.code).toBe(
       'NOT_AWAITING_VERIFICATION',
     );
   });
@@ -80,7 +78,9 @@ describe('roles', () => {
   it('auditors alone are read-only; escalation goes one role up', () => {
     expect(isReadOnly({ roles: ['auditor'] })).toBe(true);
     expect(isReadOnly({ roles: ['auditor', 'manager'] })).toBe(false);
-    expect(ESCALATION_ROLE.approver).toBe('manager');
+    expect(ESCALATION_ROLE.risk).toBe('manager');
+    expect(ESCALATION_ROLE.compliance).toBe('manager');
+    expect(isReadOnly({ roles: ['internal_audit'] })).toBe(false);
     expect(ESCALATION_ROLE.manager).toBe('admin');
   });
 });

@@ -13,6 +13,7 @@ import {
   type ApprovalStatus,
   type ApprovalTaskState,
   type ApprovalVote,
+  votingFunction,
 } from '../../domain/approval';
 import type { CaseOutcome } from '../../domain/cases';
 import type { ApprovalTimings } from '../../domain/deadlines';
@@ -150,8 +151,10 @@ export class ApprovalDesk {
   private async decide(input: DecideInput): Promise<DecideResult> {
     const pending = this.approvals.get(input.taskId)!;
     const { state } = pending;
+    const fn = votingFunction(state, input.actor, input.decision);
     const vote: ApprovalVote = {
       userId: input.actor.userId,
+      ...(fn ? { function: fn } : {}),
       decision: input.decision,
       ...(input.comment ? { comment: input.comment } : {}),
       ...(input.conditions?.length ? { conditions: input.conditions } : {}),

@@ -69,7 +69,7 @@ export async function climbLadder(caseRuntime: CaseRuntime, ladder: Ladder): Pro
     });
   }
   if (!(await condition(ladder.done, escalateAt - Date.now()))) {
-    const escalatedTo = ladder.escalateTo ?? ESCALATION_ROLE[ladder.recipientRoles[0] ?? 'approver'];
+    const escalatedTo = ladder.escalateTo ?? ESCALATION_ROLE[ladder.recipientRoles[0] ?? 'risk'];
     await acts.notify({
       caseId,
       taskId: ladder.taskId,
