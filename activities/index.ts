@@ -15,6 +15,7 @@ import type { Role } from '../domain/roles';
 import { activityKey, callingWorkflow } from './context';
 import { createDrillActivities } from './drills';
 import { createPdcaActivities } from './pdca';
+import { createPolicyActivities } from './policy';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
 export interface ActivityDeps extends SupplierDeps {
@@ -129,6 +130,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSupplierActivities(deps),
     ...createDrillActivities(deps),
+    ...createPolicyActivities(deps),
     ...createPdcaActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();

@@ -44,7 +44,7 @@ export async function writePolicyVersion(
     approvedBy: string[];
   },
 ): Promise<number> {
-  return db.transaction(async (tx) => {
+  const write = async (tx: Database) => {
     await tx.execute(sql`lock table ${policyVersions} in exclusive mode`);
     const [existing] = await tx
       .select({ version: policyVersions.version })
@@ -59,5 +59,7 @@ export async function writePolicyVersion(
     const version = (latest?.version ?? DEFAULT_POLICY_SNAPSHOT.version) + 1;
     await tx.insert(policyVersions).values({ version, ...input, effectiveAt: new Date() });
     return version;
-  });
+  };
+  // Inside a caller's transaction (an audited write) or in its own.
+  return 'rollback' in db ? write(db) : db.transaction((tx) => write(tx as unknown as Database));
 }
