@@ -26,6 +26,10 @@ export const TEST_USERS = {
   /** Two approvers of two functions, so four-eyes on high risk can be met. */
   approver: { id: 'appr1', roles: ['risk'] as Role[] },
   approver2: { id: 'appr2', roles: ['compliance'] as Role[] },
+  legal: { id: 'legal1', roles: ['legal'] as Role[] },
+  /** A second risk officer: the same function as `approver`, so no second pair of eyes for four-eyes. */
+  risk2: { id: 'risk2', roles: ['risk'] as Role[] },
+  internalAudit: { id: 'ia1', roles: ['internal_audit'] as Role[] },
   owner: { id: 'owner', roles: ['action_owner'] as Role[] },
   auditor: { id: 'auditor', roles: ['auditor'] as Role[] },
   admin: { id: 'admin', roles: ['admin'] as Role[] },
