@@ -105,6 +105,8 @@ export interface NotifyInput {
   taskId?: string;
   kind: 'reminder' | 'escalation' | 'expiry' | 'overdue';
   recipientRole?: Role;
+  /** Several roles at once: one row each, one audit event. */
+  recipientRoles?: Role[];
   recipientId?: string;
   message: string;
 }
@@ -355,22 +357,28 @@ export function createActivities(deps: ActivityDeps) {
           taskId: input.taskId,
           occurredAt: now,
           payload: {
+            ...(input.recipientRoles ? { recipientRoles: input.recipientRoles } : {}),
             recipientRole: input.recipientRole ?? null,
             recipientId: input.recipientId ?? null,
             message: input.message,
           },
         },
         async (tx) => {
-          await tx.insert(notifications).values({
-            id: randomUUID(),
-            caseId: input.caseId,
-            taskId: input.taskId ?? null,
-            kind: input.kind,
-            recipientRole: input.recipientRole ?? null,
-            recipientId: input.recipientId ?? null,
-            message: input.message,
-            createdAt: now,
-          });
+          const roles: Array<Role | null> = input.recipientRoles?.length
+            ? input.recipientRoles
+            : [input.recipientRole ?? null];
+          await tx.insert(notifications).values(
+            roles.map((recipientRole) => ({
+              id: randomUUID(),
+              caseId: input.caseId,
+              taskId: input.taskId ?? null,
+              kind: input.kind,
+              recipientRole,
+              recipientId: input.recipientId ?? null,
+              message: input.message,
+              createdAt: now,
+            })),
+          );
         },
       );
     },

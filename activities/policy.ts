@@ -1,13 +1,15 @@
 /**
  * The policy for workflows: cases started without the API (by a Schedule)
- * read the version in force here, and an approved policy change writes the
- * next version (audited).
+ * read the version in force here, and an approved policy change publishes
+ * the next version, audited.
  */
 import { withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
-import type { PolicySnapshot, PolicyValues } from '../domain/policy';
+import { applyPolicyChange, type PolicySnapshot } from '../domain/policy';
 import { currentPolicy, writePolicyVersion } from '../platform/policy';
 import { activityKey } from './context';
+
+export type PublishResult = { ok: true; version: number; changed: string[] } | { ok: false; problem: string };
 
 export function createPolicyActivities(deps: { db: Database; clock?: () => Date }) {
   const { db, clock = () => new Date() } = deps;
@@ -16,14 +18,21 @@ export function createPolicyActivities(deps: { db: Database; clock?: () => Date 
       return currentPolicy(db);
     },
 
+    /**
+     * Applies an approved change to the version in force now and writes the
+     * next version. Idempotent by the change's case: a retry returns the
+     * version already written.
+     */
     async publishPolicyVersion(input: {
       changeCaseId: string;
-      values: PolicyValues;
-      changed: string[];
+      change: Record<string, unknown>;
       summary: string;
       requestedBy: string;
       approvedBy: string[];
-    }): Promise<number> {
+    }): Promise<PublishResult> {
+      const current = await currentPolicy(db);
+      const applied = applyPolicyChange(current.values, input.change);
+      if (!applied.ok) return applied;
       const { result } = await withAuditedWrite(
         db,
         {
@@ -33,12 +42,35 @@ export function createPolicyActivities(deps: { db: Database; clock?: () => Date 
           caseId: input.changeCaseId,
           occurredAt: clock(),
           reason: input.summary,
-          payload: { changed: input.changed, approvedBy: input.approvedBy, requestedBy: input.requestedBy },
+          payload: {
+            basedOnVersion: current.version,
+            changed: applied.changed,
+            approvedBy: input.approvedBy,
+            requestedBy: input.requestedBy,
+          },
         },
-        (tx) => writePolicyVersion(tx as unknown as Database, input),
+        (tx) =>
+          writePolicyVersion(tx as unknown as Database, {
+            changeCaseId: input.changeCaseId,
+            values: applied.values,
+            changed: applied.changed,
+            summary: input.summary,
+            requestedBy: input.requestedBy,
+            approvedBy: input.approvedBy,
+          }),
       );
       // A retry whose audit event was already written finds the version by its case.
-      return result ?? writePolicyVersion(db, input);
+      const version =
+        result ??
+        (await writePolicyVersion(db, {
+          changeCaseId: input.changeCaseId,
+          values: applied.values,
+          changed: applied.changed,
+          summary: input.summary,
+          requestedBy: input.requestedBy,
+          approvedBy: input.approvedBy,
+        }));
+      return { ok: true, version, changed: applied.changed };
     },
   };
 }

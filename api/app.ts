@@ -17,6 +17,7 @@ import { taskRoutes } from './routes/tasks';
 import { complaintRoutes } from './routes/complaints';
 import { drillRoutes } from './routes/drills';
 import { pdcaRoutes } from './routes/pdca';
+import { policyRoutes } from './routes/policy';
 import { incidentRoutes } from './routes/incidents';
 import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     complaintRoutes,
     drillRoutes,
     pdcaRoutes,
+    policyRoutes,
   ]) {
     app.route('/', routes(deps));
   }

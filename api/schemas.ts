@@ -67,26 +67,20 @@ export const StartApprovalRequestSchema = z
       .openapi({ description: 'business key; the case id is approval-request:<requestKey>. Generated when omitted.' }),
     title: z.string().trim().min(1).max(200),
     description: z.string().max(5000).optional(),
-    riskLevel: RiskLevelSchema.optional(),
-    probability: z.number().int().min(1).max(5).optional().openapi({ description: 'risk matrix probability 1–5' }),
-    impact: z.number().int().min(1).max(5).optional().openapi({ description: 'risk matrix impact 1–5' }),
+    probability: z.number().int().min(1).max(5).openapi({ description: 'risk matrix probability 1–5' }),
+    impact: z.number().int().min(1).max(5).openapi({ description: 'risk matrix impact 1–5' }),
+    riskLevel: z
+      .never({
+        error:
+          'riskLevel is not given but scored: send probability and impact (1–5); the level follows from the matrix and the policy',
+      })
+      .optional()
+      .openapi({ description: 'Refused: the level is computed from probability × impact, never declared.' }),
     ownerId: z.string().min(1).optional().openapi({ description: 'carries out conditions; defaults to the initiator' }),
     approvalTimings: ApprovalTimingsSchema.optional(),
     rectificationTimings: RectificationTimingsSchema.optional(),
   })
   .strict()
-  .superRefine((body, ctx) => {
-    const matrix = body.probability !== undefined || body.impact !== undefined;
-    if (body.riskLevel && matrix) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['riskLevel'],
-        message: 'give riskLevel or probability and impact, not both',
-      });
-    } else if (!body.riskLevel && (body.probability === undefined || body.impact === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['riskLevel'], message: 'give riskLevel, or both probability and impact' });
-    }
-  })
   .openapi('StartApprovalRequest');
 
 export const CaseLinksSchema = z.object({ self: z.string(), temporalUi: z.string() });

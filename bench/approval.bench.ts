@@ -48,7 +48,7 @@ import { createApp } from '../api/app';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { workflowIdFor } from '../domain/cases';
-import { DEFAULT_APPROVAL_TIMINGS } from '../domain/deadlines';
+import { DEFAULT_POLICY_SNAPSHOT } from '../domain/policy';
 import { startDevServer } from '../platform/devServer';
 import { seedDemoUsers } from '../platform/seed';
 import { createWorker } from '../worker';
@@ -207,7 +207,7 @@ function apiSide(baseUrl: string): Side {
       const body = await call(
         '/api/cases/approval-requests',
         MANAGER.token,
-        { requestKey, title: titleFor(requestKey), riskLevel: 'low' },
+        { requestKey, title: titleFor(requestKey), probability: 1, impact: 2 },
         201,
       );
       return body.caseId as string;
@@ -230,7 +230,7 @@ function rawSide(client: Client): Side {
     name: 'raw',
     async start(requestKey) {
       // Exactly what POST /api/cases/approval-requests sends for
-      // { requestKey, title, riskLevel: 'low' } from li.manager.
+      // { requestKey, title, probability: 1, impact: 2 } from li.manager.
       // Like the API, start with the `settled` Update (one call), so both
       // sides return once the case row and its approval task exist.
       const caseId = workflowIdFor.approvalRequest(requestKey);
@@ -253,10 +253,11 @@ function rawSide(client: Client): Side {
               requestKey,
               title: titleFor(requestKey),
               description: undefined,
-              riskLevel: 'low',
+              assessment: { probability: 1, impact: 2 },
+              policy: DEFAULT_POLICY_SNAPSHOT,
               initiatorId: MANAGER.id,
               ownerId: undefined,
-              approvalTimings: { ...DEFAULT_APPROVAL_TIMINGS },
+              approvalTimings: undefined,
               rectificationTimings: undefined,
             },
           ],

@@ -7,6 +7,7 @@ import { drillContract } from './drill';
 import { incidentContract } from './incident';
 import { pdcaContract } from './pdca';
 import { planRevisionContract } from './planRevision';
+import { policyChangeContract } from './policyChange';
 import { refusalKinds, type ProcessContract } from './core';
 import { taskContract } from './tasks';
 import { supplierReviewContract } from './supplierReview';
@@ -19,6 +20,7 @@ export const CONTRACTS: readonly ProcessContract[] = [
   pdcaContract,
   planRevisionContract,
   drillContract,
+  policyChangeContract,
 ];
 
 /** Each refusal code any step may answer with, and how the API answers it. */

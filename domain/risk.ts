@@ -13,8 +13,21 @@ export const RISK_LEVEL_LABELS: Record<RiskLevel, { en: string; zh: string }> = 
 
 export type MatrixScore = 1 | 2 | 3 | 4 | 5;
 
-/** Products up to 4 are low, 5–12 medium, 15 and above high (a 5×5 matrix). */
-export function riskLevelFromMatrix(probability: number, impact: number): RiskLevel {
+/** Where the matrix's products turn medium and high: the policy's risk.mediumFrom and risk.highFrom. */
+export interface MatrixCutoffs {
+  mediumFrom: number;
+  highFrom: number;
+}
+
+/** Policy default (domain/policy.ts): products up to 4 are low, 5–14 medium, 15 and above high. */
+export const DEFAULT_MATRIX_CUTOFFS: MatrixCutoffs = { mediumFrom: 5, highFrom: 15 };
+
+/** The level of a 5×5 matrix cell, probability × impact, by the policy's cut-offs. */
+export function riskLevelFromMatrix(
+  probability: number,
+  impact: number,
+  cutoffs: MatrixCutoffs = DEFAULT_MATRIX_CUTOFFS,
+): RiskLevel {
   for (const [name, v] of [
     ['probability', probability],
     ['impact', impact],
@@ -24,8 +37,8 @@ export function riskLevelFromMatrix(probability: number, impact: number): RiskLe
     }
   }
   const score = probability * impact;
-  if (score >= 15) return 'high';
-  if (score >= 5) return 'medium';
+  if (score >= cutoffs.highFrom) return 'high';
+  if (score >= cutoffs.mediumFrom) return 'medium';
   return 'low';
 }
 

@@ -11,7 +11,8 @@ import type { ApprovalTimings, RectificationTimings } from '../domain/deadlines'
 import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import { approvalsRequiredFor, type RiskLevel } from '../domain/risk';
+import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
+import { approvalsRequiredFor, riskLevelFromMatrix, type RiskLevel } from '../domain/risk';
 import { APPROVER_ROLES, type Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
 import type { RectificationItemResult } from './rectificationItem';
@@ -24,7 +25,12 @@ export interface ApprovalRequestInput {
   requestKey: string;
   title: string;
   description?: string;
-  riskLevel: RiskLevel;
+  /** Declared by the caller in cases started before risk was scored; now the matrix decides (`assessment`). */
+  riskLevel?: RiskLevel;
+  /** The risk matrix cell (1–5 each): the level follows from it and the policy's cut-offs. */
+  assessment?: { probability: number; impact: number };
+  /** The policy the case runs under; absent in cases started before policies existed. */
+  policy?: PolicySnapshot;
   initiatorId: string;
   /** Carries out any conditions; defaults to the initiator. */
   ownerId?: string;
@@ -41,7 +47,12 @@ export interface ApprovalRequestResult {
 
 export async function approvalRequestWorkflow(input: ApprovalRequestInput): Promise<ApprovalRequestResult> {
   const ownerId = input.ownerId ?? input.initiatorId;
-  const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.approvalTimings };
+  const policy = input.policy?.values;
+  // The level always comes from the matrix (probability × impact), never from the caller.
+  const riskLevel: RiskLevel = input.assessment
+    ? riskLevelFromMatrix(input.assessment.probability, input.assessment.impact, policy?.risk ?? DEFAULT_POLICY.risk)
+    : input.riskLevel!;
+  const approvalTimings = { ...(policy?.approval ?? DEFAULT_APPROVAL_TIMINGS), ...input.approvalTimings };
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: 'approval_request',
@@ -49,13 +60,19 @@ export async function approvalRequestWorkflow(input: ApprovalRequestInput): Prom
     title: input.title,
     description: input.description,
     stage: 'awaiting_approval',
-    riskLevel: input.riskLevel,
+    riskLevel,
     initiatorId: input.initiatorId,
     ownerId,
     ownerRole: 'manager',
     // The decision is due when the approval would escalate: past it, the case is overdue.
     dueAt: new Date(Date.now() + parseDuration(approvalTimings.escalateAfter)).toISOString(),
-    data: { label: PROCESS_LABELS.approval_request },
+    data: {
+      label: PROCESS_LABELS.approval_request,
+      ...(input.assessment
+        ? { assessment: { ...input.assessment, score: input.assessment.probability * input.assessment.impact } }
+        : {}),
+    },
+    ...(input.policy ? { policyVersion: input.policy.version } : {}),
   });
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
@@ -65,14 +82,14 @@ export async function approvalRequestWorkflow(input: ApprovalRequestInput): Prom
     name: 'approval',
     title: `Approve: ${input.title}`,
     candidateRoles: input.approverRoles ?? [...APPROVER_ROLES],
-    approvalsRequired: approvalsRequiredFor(input.riskLevel),
+    approvalsRequired: approvalsRequiredFor(riskLevel),
     excludedUserIds: [...new Set([input.initiatorId, ownerId])],
     timings: approvalTimings,
   });
 
   const rectifications: RectificationItemResult[] = [];
   if (approval.status === 'approved_with_conditions') {
-    const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.rectificationTimings };
+    const timings = { ...(policy?.rectification ?? DEFAULT_RECTIFICATION_TIMINGS), ...input.rectificationTimings };
     const dueAt = new Date(Date.now() + parseDuration(timings.dueIn)).toISOString();
     await caseRuntime.moveTo('rectification', {
       actorId: 'system',
@@ -92,7 +109,7 @@ export async function approvalRequestWorkflow(input: ApprovalRequestInput): Prom
               verifierRoles: DEFAULT_VERIFIER_ROLES,
               dueAt,
               timings,
-              riskLevel: input.riskLevel,
+              riskLevel,
               openedBy: 'system',
             },
           ],

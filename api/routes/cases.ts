@@ -4,8 +4,11 @@ import { and, asc, count, desc, eq, getTableColumns, gte, isNull, lt, ne, or, ty
 import { auditEvents, cases, evidence, tasks, users } from '../../db/schema';
 import { workflowIdFor } from '../../domain/cases';
 import { approvalsRequiredFor, riskLevelFromMatrix } from '../../domain/risk';
-import { validateTimings, DEFAULT_APPROVAL_TIMINGS } from '../../domain/deadlines';
+import { validateTimings } from '../../domain/deadlines';
+import { currentPolicy } from '../../platform/policy';
+import { refuseLockedTimings } from '../caseTimings';
 import type { approvalRequestWorkflow } from '../../workflows/approvalRequest';
+import { assertCanReadCase, readableCaseCondition } from '../../platform/access';
 import { startCaseWorkflow } from '../../platform/cases';
 import { requireRole } from '../auth';
 import { toAuditDto, toCaseDto, toEvidenceDto, toTaskDto, temporalUiLink } from '../dto';
@@ -37,7 +40,7 @@ export function caseRoutes(deps: AppDeps) {
       tags: ['Cases'],
       summary: 'Start an approval request (审批申请)',
       description:
-        'Managers only. Risk level from riskLevel or the probability × impact matrix; high risk needs two distinct approvers. The case id comes from requestKey, so a second start is refused with 409.',
+        "Managers only. The risk level comes from the probability × impact matrix and the policy's cut-offs (never from the caller); high risk needs two approvers from two different functions. Per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow. The case id comes from requestKey, so a second start is refused with 409.",
       security: bearer,
       middleware: [requireRole('manager')] as const,
       request: { body: { required: true, content: { 'application/json': { schema: StartApprovalRequestSchema } } } },
@@ -49,8 +52,14 @@ export function caseRoutes(deps: AppDeps) {
     async (c) => {
       const body = c.req.valid('json');
       const initiator = c.get('user');
-      const riskLevel = body.riskLevel ?? riskLevelFromMatrix(body.probability!, body.impact!);
-      const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...body.approvalTimings };
+      refuseLockedTimings(settings, {
+        approvalTimings: body.approvalTimings,
+        rectificationTimings: body.rectificationTimings,
+      });
+      const policy = await currentPolicy(db);
+      // The level always comes from the matrix and the policy's cut-offs, never from the caller.
+      const riskLevel = riskLevelFromMatrix(body.probability, body.impact, policy.values.risk);
+      const approvalTimings = { ...policy.values.approval, ...body.approvalTimings };
       const timingProblem = validateTimings(approvalTimings);
       if (timingProblem) throw new ApiError('BAD_REQUEST', `invalid body: approvalTimings ${timingProblem}`);
       if (body.ownerId && body.ownerId !== initiator.id) {
@@ -73,10 +82,11 @@ export function caseRoutes(deps: AppDeps) {
             requestKey,
             title: body.title,
             description: body.description,
-            riskLevel,
+            assessment: { probability: body.probability, impact: body.impact },
+            policy,
             initiatorId: initiator.id,
             ownerId: body.ownerId,
-            approvalTimings,
+            approvalTimings: body.approvalTimings,
             rectificationTimings: body.rectificationTimings,
           },
         ],
@@ -102,6 +112,8 @@ export function caseRoutes(deps: AppDeps) {
       path: '/api/cases',
       tags: ['Cases'],
       summary: 'List cases with filters and pagination',
+      description:
+        'Only the cases the caller may read: those they have a part in (named, acted on, or awaiting their decision), those their direct reports have a part in, and every case for risk, compliance, internal audit and auditors. The total counts the same cases.',
       security: bearer,
       request: { query: CaseListQuerySchema },
       responses: {
@@ -123,6 +135,9 @@ export function caseRoutes(deps: AppDeps) {
       if (q.riskLevel) filters.push(eq(cases.riskLevel, q.riskLevel));
       if (q.overdue === true) filters.push(eq(cases.status, 'open'), lt(cases.dueAt, now));
       if (q.overdue === false) filters.push(or(ne(cases.status, 'open'), isNull(cases.dueAt), gte(cases.dueAt, now))!);
+      // Only the cases the caller may read (platform/access.ts): the page and its total both count them alone.
+      const readable = readableCaseCondition(c.get('user'));
+      if (readable) filters.push(readable);
       const where = filters.length ? and(...filters) : undefined;
       const [rows, [totals]] = await Promise.all([
         db
@@ -152,6 +167,8 @@ export function caseRoutes(deps: AppDeps) {
       path: '/api/cases/{caseId}',
       tags: ['Cases'],
       summary: 'One case with its tasks, evidence, audit timeline and Temporal UI link',
+      description:
+        'For whoever may read the case (see GET /api/cases); anyone else gets 404, as for a case that does not exist. Linked cases are listed when the caller may read them.',
       security: bearer,
       request: { params: CaseIdParam },
       responses: {
@@ -161,6 +178,9 @@ export function caseRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { caseId } = c.req.valid('param');
+      const user = c.get('user');
+      // A case the caller may not read is answered as one that does not exist.
+      await assertCanReadCase(db, user, caseId);
       const [row] = await db.select().from(cases).where(eq(cases.id, caseId));
       if (!row) throw new ApiError('NOT_FOUND', `no case ${caseId}`);
       const { content: _content, ...evidenceColumns } = getTableColumns(evidence);
@@ -170,7 +190,12 @@ export function caseRoutes(deps: AppDeps) {
         db.select().from(auditEvents).where(eq(auditEvents.caseId, caseId)).orderBy(asc(auditEvents.seq)),
       ]);
       // The closed loop: cases opened from this one (revisions, improvement cycles).
-      const linked = await db.select().from(cases).where(eq(cases.parentCaseId, caseId)).orderBy(asc(cases.createdAt));
+      // Only those the caller may read.
+      const linked = await db
+        .select()
+        .from(cases)
+        .where(and(eq(cases.parentCaseId, caseId), readableCaseCondition(user)))
+        .orderBy(asc(cases.createdAt));
       const now = new Date();
       return c.json(
         {

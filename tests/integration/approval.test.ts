@@ -58,7 +58,8 @@ describe('approval step', () => {
       status: 'closed',
       stage: 'closed',
       outcome: 'approved',
-      riskLevel: 'medium',
+      probability: 2,
+      impact: 3,
       initiatorId: 'lead',
     });
     expect(detail.body.tasks[0]).toMatchObject({
@@ -99,7 +100,8 @@ describe('approval step', () => {
     const { caseId, taskId } = await startCase({
       requestKey: h.unique('SOD'),
       title: 'Raise refund limit',
-      riskLevel: 'low',
+      probability: 1,
+      impact: 2,
     });
     const refused = await decide(taskId, 'lead', { decision: 'approve' });
     expect(refused.status).toBe(422);
@@ -155,7 +157,8 @@ describe('approval step', () => {
     const { caseId, taskId } = await startCase({
       requestKey: h.unique('REJ'),
       title: 'Waive KYC',
-      riskLevel: 'medium',
+      probability: 2,
+      impact: 3,
     });
     const noReason = await decide(taskId, 'approver', { decision: 'reject' });
     expect(noReason.status).toBe(422);
@@ -171,19 +174,29 @@ describe('approval step', () => {
     const { caseId, taskId } = await startCase({
       requestKey: h.unique('LATE'),
       title: 'Quarterly limit review',
-      riskLevel: 'low',
+      probability: 1,
+      impact: 2,
       approvalTimings: { remindAfter: '1s', escalateAfter: '2s', expireAfter: '3s' },
     });
     const result = await h.temporal.workflow.getHandle(caseId).result();
     expect(result.outcome).toBe('expired');
 
-    const notes = await h.sql('select kind, recipient_role from notifications where task_id = $1 order by created_at', [
-      taskId,
-    ]);
+    const notes = await h.sql(
+      'select kind, recipient_role from notifications where task_id = $1 order by created_at, recipient_role',
+      [taskId],
+    );
+    // The reminder reaches every approving function at once; the escalation goes one role up.
     expect(notes).toEqual([
-      { kind: 'reminder', recipient_role: 'approver' },
+      { kind: 'reminder', recipient_role: 'compliance' },
+      { kind: 'reminder', recipient_role: 'legal' },
+      { kind: 'reminder', recipient_role: 'risk' },
       { kind: 'escalation', recipient_role: 'manager' },
     ]);
+    const reminders = await h.sql(
+      "select count(*)::int as n from audit_events where task_id = $1 and action = 'notification.reminder'",
+      [taskId],
+    );
+    expect(reminders).toEqual([{ n: 1 }]);
     const [task] = await h.sql('select status, reminded_at, escalated_at, escalated_to from tasks where id = $1', [
       taskId,
     ]);
@@ -219,7 +232,8 @@ describe('approval step', () => {
     const { caseId, taskId } = await startCase({
       requestKey: h.unique('OVERDUE'),
       title: 'Chargeback policy exception',
-      riskLevel: 'low',
+      probability: 1,
+      impact: 2,
       approvalTimings: { remindAfter: '1s', escalateAfter: '1s', expireAfter: '1h' },
     });
     // Due when the approval would escalate: 1s after the workflow started.
@@ -242,17 +256,17 @@ describe('approval step', () => {
 
   it('refuses a second start of the same business key with 409, even after the case closed', async () => {
     const key = h.unique('DUP');
-    const { caseId, taskId } = await startCase({ requestKey: key, title: 'First', riskLevel: 'low' });
+    const { caseId, taskId } = await startCase({ requestKey: key, title: 'First', probability: 1, impact: 2 });
     const again = await h.api('POST', '/api/cases/approval-requests', {
       as: 'lead',
-      json: { requestKey: key, title: 'Second', riskLevel: 'low' },
+      json: { requestKey: key, title: 'Second', probability: 1, impact: 2 },
     });
     expect(again.status).toBe(409);
     await decide(taskId, 'approver', { decision: 'approve' });
     await h.temporal.workflow.getHandle(caseId).result();
     const afterClose = await h.api('POST', '/api/cases/approval-requests', {
       as: 'lead',
-      json: { requestKey: key, title: 'Third', riskLevel: 'low' },
+      json: { requestKey: key, title: 'Third', probability: 1, impact: 2 },
     });
     expect(afterClose.status).toBe(409);
     const [row] = await h.sql('select title from cases where id = $1', [caseId]);

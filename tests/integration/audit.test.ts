@@ -17,7 +17,7 @@ describe('audit log', () => {
       keys.map((requestKey) =>
         h.api('POST', '/api/cases/approval-requests', {
           as: 'lead',
-          json: { requestKey, title: 'Concurrent', riskLevel: 'low' },
+          json: { requestKey, title: 'Concurrent', probability: 1, impact: 2 },
         }),
       ),
     );

@@ -2278,7 +2278,7 @@ const BAD_INPUT: BadInput[] = [
     name: 'JSON sent as text/plain',
     method: 'POST',
     path: () => START,
-    raw: { body: JSON.stringify({ title: 'Wrong type', riskLevel: 'low' }), contentType: 'text/plain' },
+    raw: { body: JSON.stringify({ title: 'Wrong type', probability: 1, impact: 2 }), contentType: 'text/plain' },
     status: 415,
     code: 'UNSUPPORTED_MEDIA_TYPE',
     message: /unsupported content-type "text\/plain": send application\/json/,
@@ -2295,45 +2295,46 @@ const BAD_INPUT: BadInput[] = [
   },
   badStart(
     'an unknown field',
-    { riskLevel: 'low', foo: 1 },
+    { probability: 1, impact: 2, foo: 1 },
     { message: /body\.foo is not a known field/, fields: ['body.foo'] },
   ),
   badStart(
     'an unknown field inside approvalTimings',
-    { riskLevel: 'low', approvalTimings: { remindAfter: '1h', nag: '1h' } },
+    { probability: 1, impact: 2, approvalTimings: { remindAfter: '1h', nag: '1h' } },
     {
       message: /body\.approvalTimings\.nag is not a known field/,
       fields: ['body.approvalTimings.nag'],
     },
   ),
-  badStart('missing title', { title: undefined, riskLevel: 'low' }, { message: /body\.title/, fields: ['body.title'] }),
-  badStart('a blank title', { title: '   ', riskLevel: 'low' }, { message: /body\.title/, fields: ['body.title'] }),
+  badStart(
+    'missing title',
+    { title: undefined, probability: 1, impact: 2 },
+    { message: /body\.title/, fields: ['body.title'] },
+  ),
+  badStart(
+    'a blank title',
+    { title: '   ', probability: 1, impact: 2 },
+    { message: /body\.title/, fields: ['body.title'] },
+  ),
   badStart(
     'a title over 200 characters',
-    { title: 'x'.repeat(201), riskLevel: 'low' },
+    { title: 'x'.repeat(201), probability: 1, impact: 2 },
     { message: /body\.title .*200/, fields: ['body.title'] },
   ),
   badStart(
-    'riskLevel and probability both given',
-    { riskLevel: 'low', probability: 2, impact: 2 },
+    'a declared riskLevel beside the matrix (the level is scored, never declared)',
+    { probability: 1, impact: 2, riskLevel: 'low' },
     {
-      message: /not both/,
+      message: /riskLevel is not given but scored/,
       fields: ['body.riskLevel'],
     },
   ),
   badStart(
-    'neither riskLevel nor both probability and impact',
-    { probability: 2 },
-    {
-      message: /both probability and impact/,
-      fields: ['body.riskLevel'],
-    },
-  ),
-  badStart(
-    'an unknown riskLevel',
-    { riskLevel: 'extreme' },
+    'a declared riskLevel instead of the matrix',
+    { riskLevel: 'high' },
     { message: /body\.riskLevel/, fields: ['body.riskLevel'] },
   ),
+  badStart('probability without impact', { probability: 2 }, { message: /body\.impact/, fields: ['body.impact'] }),
   badStart(
     'probability above 5',
     { probability: 6, impact: 2 },
@@ -2351,7 +2352,7 @@ const BAD_INPUT: BadInput[] = [
   ),
   badStart(
     'a duration written in words',
-    { riskLevel: 'low', approvalTimings: { remindAfter: '5 minutes' } },
+    { probability: 1, impact: 2, approvalTimings: { remindAfter: '5 minutes' } },
     {
       message: /body\.approvalTimings\.remindAfter a duration like 30s/,
       fields: ['body.approvalTimings.remindAfter'],
@@ -2359,7 +2360,7 @@ const BAD_INPUT: BadInput[] = [
   ),
   badStart(
     'a bad rectification duration',
-    { riskLevel: 'low', rectificationTimings: { dueIn: 'soon' } },
+    { probability: 1, impact: 2, rectificationTimings: { dueIn: 'soon' } },
     {
       message: /body\.rectificationTimings\.dueIn/,
       fields: ['body.rectificationTimings.dueIn'],
@@ -2367,44 +2368,44 @@ const BAD_INPUT: BadInput[] = [
   ),
   badStart(
     'timings out of order',
-    { riskLevel: 'low', approvalTimings: { remindAfter: '2h', escalateAfter: '1h', expireAfter: '3h' } },
+    { probability: 1, impact: 2, approvalTimings: { remindAfter: '2h', escalateAfter: '1h', expireAfter: '3h' } },
     {
       message: /approvalTimings .*remindAfter ≤ escalateAfter ≤ expireAfter/,
     },
   ),
   badStart(
     'a reminder after the default escalation',
-    { riskLevel: 'low', approvalTimings: { remindAfter: '30d' } },
+    { probability: 1, impact: 2, approvalTimings: { remindAfter: '30d' } },
     {
       message: /approvalTimings .*remindAfter ≤ escalateAfter/,
     },
   ),
   badStart(
     'an ownerId that is no user',
-    { riskLevel: 'low', ownerId: 'ghost' },
+    { probability: 1, impact: 2, ownerId: 'ghost' },
     { message: /ownerId "ghost" is not an active user/ },
   ),
   badStart(
     'an ownerId of a deactivated user',
-    { riskLevel: 'low', ownerId: 'gone' },
+    { probability: 1, impact: 2, ownerId: 'gone' },
     { message: /ownerId "gone" is not an active user/ },
   ),
   {
     ...badStart(
       'a requestKey with spaces',
-      { riskLevel: 'low' },
+      { probability: 1, impact: 2 },
       { message: /body\.requestKey letters, digits/, fields: ['body.requestKey'] },
     ),
-    json: () => ({ requestKey: 'has spaces', title: 'Bad key', riskLevel: 'low' }),
+    json: () => ({ requestKey: 'has spaces', title: 'Bad key', probability: 1, impact: 2 }),
     requestKey: 'has spaces',
   },
   {
     ...badStart(
       'a requestKey of 101 characters',
-      { riskLevel: 'low' },
+      { probability: 1, impact: 2 },
       { message: /body\.requestKey/, fields: ['body.requestKey'] },
     ),
-    json: () => ({ requestKey: `K${'x'.repeat(100)}`, title: 'Long key', riskLevel: 'low' }),
+    json: () => ({ requestKey: `K${'x'.repeat(100)}`, title: 'Long key', probability: 1, impact: 2 }),
     requestKey: `K${'x'.repeat(100)}`,
   },
   {
@@ -2414,7 +2415,8 @@ const BAD_INPUT: BadInput[] = [
     json: () => ({
       requestKey: f.q.caseId.replace(/^approval-request:/, ''),
       title: 'Second start',
-      riskLevel: 'high',
+      probability: 4,
+      impact: 4,
     }),
     status: 409,
     code: 'CONFLICT',
@@ -2934,7 +2936,7 @@ describe('bad input', () => {
   }
 
   it('an unknown field is named in the details too', async () => {
-    const res = await send(badStart('unknown field', { riskLevel: 'low', foo: 1 }, { message: /foo/ }));
+    const res = await send(badStart('unknown field', { probability: 1, impact: 2, foo: 1 }, { message: /foo/ }));
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual([{ field: 'body.foo', message: 'is not a known field' }]);
   });
@@ -3046,7 +3048,7 @@ describe('durations and unknown fields (regressions)', () => {
   }
 
   it('an unknown field is named as body.<field> in error.details (common.ts ignores issue.keys)', async () => {
-    const res = await send(badStart('unknown field', { riskLevel: 'low', foo: 1 }, { message: /foo/ }));
+    const res = await send(badStart('unknown field', { probability: 1, impact: 2, foo: 1 }, { message: /foo/ }));
     expect(res.status).toBe(400);
     expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain('body.foo');
   });
@@ -3055,7 +3057,7 @@ describe('durations and unknown fields (regressions)', () => {
     const requestKey = key();
     const res = await h.api('POST', START, {
       as: 'lead',
-      json: { requestKey, title: 'Zero reminder', riskLevel: 'low', approvalTimings: { remindAfter: '0s' } },
+      json: { requestKey, title: 'Zero reminder', probability: 1, impact: 2, approvalTimings: { remindAfter: '0s' } },
     });
     await expectNotStarted(`approval-request:${requestKey}`);
     expectEnvelope(res, 400, 'BAD_REQUEST', /remindAfter/);
@@ -3066,7 +3068,7 @@ describe('durations and unknown fields (regressions)', () => {
     try {
       const res = await h.api('POST', START, {
         as: 'lead',
-        json: { requestKey, title: 'Zero due', riskLevel: 'low', rectificationTimings: { dueIn: '0s' } },
+        json: { requestKey, title: 'Zero due', probability: 1, impact: 2, rectificationTimings: { dueIn: '0s' } },
       });
       expectEnvelope(res, 400, 'BAD_REQUEST', /dueIn/);
     } finally {
@@ -3082,7 +3084,8 @@ describe('durations and unknown fields (regressions)', () => {
         json: {
           requestKey,
           title: 'Forever',
-          riskLevel: 'low',
+          probability: 1,
+          impact: 2,
           approvalTimings: { remindAfter: '99999999999w', escalateAfter: '99999999999w', expireAfter: '99999999999w' },
         },
       });

@@ -352,7 +352,7 @@ describe('bad strings', () => {
     // An open case, so that an evidence upload refused here is one that would otherwise be stored.
     const started = await h.api('POST', '/api/cases/approval-requests', {
       as: 'lead',
-      json: { requestKey: h.unique('BADSTR'), title: 'Evidence target', riskLevel: 'low' },
+      json: { requestKey: h.unique('BADSTR'), title: 'Evidence target', probability: 1, impact: 2 },
     });
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     openCaseId = started.body.caseId;

@@ -28,7 +28,8 @@ describe('activity idempotency', () => {
       businessKey: caseId,
       title: 'Retried',
       stage: 'awaiting_approval',
-      riskLevel: 'low',
+      probability: 1,
+      impact: 2,
       initiatorId: 'mgr',
     };
     for (const attempt of [1, 2, 3]) await environment(caseId, '1', attempt).run(activities.openCase, input);

@@ -18,7 +18,8 @@ async function approvedWithConditions(conditions: string[], extra: Record<string
     json: {
       requestKey: h.unique('RECT'),
       title: 'Launch instalment product',
-      riskLevel: 'medium',
+      probability: 2,
+      impact: 3,
       ownerId: 'owner',
       ...extra,
     },

@@ -9,12 +9,26 @@
  * default). An obligation does not lapse: the wait is marked overdue,
  * management is told, and the step stays open to whoever owes it.
  */
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import type { ApprovalTimings } from '../../domain/deadlines';
 import { parseDuration } from '../../domain/durations';
 import { ESCALATION_ROLE, type Role } from '../../domain/roles';
 import { acts } from './activities';
 import type { CaseRuntime } from './caseRuntime';
+
+/** patched() id: a reminder is one notify activity for all candidate roles. */
+const ONE_NOTICE_PER_RUNG = 'one-notice-per-rung';
+
+/**
+ * The roles a case recorded before functional roles existed notified: where
+ * the code now names several functions (risk, compliance, legal, internal
+ * audit), it named the one role 'approver'. Replay must issue as many notices.
+ */
+function rolesBeforeFunctions(roles: Role[]): Role[] {
+  const functions: Role[] = ['risk', 'compliance', 'legal', 'internal_audit'];
+  let seen = false;
+  return roles.filter((r) => !functions.includes(r) || (!seen && (seen = true)));
+}
 
 export interface Ladder {
   taskId: string;
@@ -48,9 +62,14 @@ export async function climbLadder(caseRuntime: CaseRuntime, ladder: Ladder): Pro
   caseRuntime.trackDeadline(new Date(escalateAt).toISOString());
 
   if (!(await condition(ladder.done, remindAt - Date.now()))) {
+    // One notice per rung, to every candidate role at once: approvals now
+    // go to three functions, and a rung must stay one activity whatever the
+    // roles (cases recorded earlier notified role by role).
     const recipients = ladder.assigneeId
       ? [{ recipientId: ladder.assigneeId }]
-      : ladder.recipientRoles.map((role) => ({ recipientRole: role }));
+      : patched(ONE_NOTICE_PER_RUNG)
+        ? [{ recipientRoles: ladder.recipientRoles }]
+        : rolesBeforeFunctions(ladder.recipientRoles).map((role) => ({ recipientRole: role }));
     for (const recipient of recipients) {
       await acts.notify({
         caseId,
