@@ -18,6 +18,7 @@ import { complaintRoutes } from './routes/complaints';
 import { drillRoutes } from './routes/drills';
 import { pdcaRoutes } from './routes/pdca';
 import { policyRoutes } from './routes/policy';
+import { findingRoutes } from './routes/findings';
 import { incidentRoutes } from './routes/incidents';
 import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     drillRoutes,
     pdcaRoutes,
     policyRoutes,
+    findingRoutes,
   ]) {
     app.route('/', routes(deps));
   }

@@ -8,6 +8,7 @@ import { incidentContract } from './incident';
 import { pdcaContract } from './pdca';
 import { planRevisionContract } from './planRevision';
 import { policyChangeContract } from './policyChange';
+import { auditFindingContract } from './auditFinding';
 import { refusalKinds, type ProcessContract } from './core';
 import { taskContract } from './tasks';
 import { supplierReviewContract } from './supplierReview';
@@ -21,6 +22,7 @@ export const CONTRACTS: readonly ProcessContract[] = [
   planRevisionContract,
   drillContract,
   policyChangeContract,
+  auditFindingContract,
 ];
 
 /** Each refusal code any step may answer with, and how the API answers it. */

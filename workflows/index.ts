@@ -1,6 +1,7 @@
 // Every workflow the worker runs. Relative imports only: the workflow bundler
 // does not read tsconfig paths.
 export { approvalRequestWorkflow } from './approvalRequest';
+export { auditFindingWorkflow } from './auditFinding';
 export { complaintWorkflow } from './complaint';
 export { drillProgrammeWorkflow, drillWorkflow } from './drill';
 export { incidentWorkflow } from './incident';

@@ -82,10 +82,14 @@ export interface ChildCaseStart {
   searchAttributes?: SearchAttributePair[];
 }
 
-export type ChildCaseStarted =
+export type ChildCaseStarted = (
   | { settled: true; workflowId: string }
   /** The child ended (failed, terminated) before it settled; the failure is recorded. */
-  | { settled: false; workflowId: string; failure: ChildFailure };
+  | { settled: false; workflowId: string; failure: ChildFailure }
+) & {
+  /** Resolves when the child case ends, however it ends (a failure is recorded on this case). */
+  ended: Promise<void>;
+};
 
 /**
  * Starts a case as a child that outlives this one, and returns once the child
@@ -110,9 +114,10 @@ export async function startChildCase(start: ChildCaseStart): Promise<ChildCaseSt
     );
     const settled = condition(() => settledChildren.has(start.workflowId)).then(() => undefined);
     const failure = await Promise.race([settled, failed]);
+    const ended = failed.then(() => undefined);
     return failure && !settledChildren.has(start.workflowId)
-      ? { settled: false, workflowId: start.workflowId, failure }
-      : { settled: true, workflowId: start.workflowId };
+      ? { settled: false, workflowId: start.workflowId, failure, ended }
+      : { settled: true, workflowId: start.workflowId, ended };
   } finally {
     release();
   }
