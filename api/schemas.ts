@@ -70,8 +70,9 @@ export const StartApprovalRequestSchema = z
     probability: z.number().int().min(1).max(5).openapi({ description: 'risk matrix probability 1–5' }),
     impact: z.number().int().min(1).max(5).openapi({ description: 'risk matrix impact 1–5' }),
     riskLevel: z
-      .never({
-        error:
+      .unknown()
+      .refine((v) => v === undefined, {
+        message:
           'riskLevel is not given but scored: send probability and impact (1–5); the level follows from the matrix and the policy',
       })
       .optional()

@@ -147,6 +147,12 @@ describe('the policy changes only through an approval case by compliance', () =>
       source: expect.stringMatching(/not in the handbooks/),
     });
     for (const p of res.body.parameters) expect(p.source, p.path).not.toBe('');
+
+    const doc = await h.api('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/api/policy', '/api/policy/versions/{version}', '/api/policy/changes']),
+    );
   });
 
   it('refuses requests from other roles and changes that break the policy, starting nothing', async () => {
