@@ -8,16 +8,22 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { and, asc, eq, lte } from 'drizzle-orm';
 import type { CampaignSkipReason } from '../contracts/supplierCampaign';
-import { withAuditedWrite } from '../db/audit';
+import { appendLocked, findAuditEvent, lockAuditChain, withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
 import { supplierPerformance, suppliers } from '../db/schema';
 import type { RiskLevel } from '../domain/risk';
 import {
+  addCalendarMonthsUtc,
   statusAfterDecision,
+  statusAfterReview,
+  statusChangeProblem,
+  supplierAfterChange,
   type PerformanceRecord,
   type ReviewCondition,
   type SupplierDecision,
   type SupplierStatus,
+  type SupplierConditionRecord,
+  type SupplierStatusChange,
 } from '../domain/supplierReview';
 import {
   scheduleSupplierReview,
@@ -111,6 +117,11 @@ export function createSupplierActivities(deps: SupplierDeps) {
       }
     },
 
+    /**
+     * Applies a review's decision to the supplier, with its audit event, and
+     * answers with the status it left (domain/supplierReview.ts
+     * statusAfterReview: a suspension or an end approved meanwhile stands).
+     */
     async applySupplierDecision(input: {
       caseId: string;
       supplierId: string;
@@ -121,13 +132,46 @@ export function createSupplierActivities(deps: SupplierDeps) {
       tier?: string;
       nextReviewDue: string | null;
       decidedBy: string;
-    }): Promise<void> {
+    }): Promise<{ status: SupplierStatus }> {
       const now = clock();
-      const status = statusAfterDecision(input.decision, input.conditions);
-      await withAuditedWrite(
-        db,
-        {
-          idempotencyKey: activityKey(),
+      const key = activityKey();
+      return db.transaction(async (tx) => {
+        await lockAuditChain(tx);
+        const done = await findAuditEvent(tx, key);
+        // A retry of an attempt that committed: answer what it did.
+        if (done) return { status: done.payload.status as SupplierStatus };
+        const [current] = await tx
+          .select({ status: suppliers.status })
+          .from(suppliers)
+          .where(eq(suppliers.id, input.supplierId))
+          .for('update');
+        const decided = statusAfterDecision(input.decision, input.conditions);
+        const status = current
+          ? statusAfterReview(current.status as SupplierStatus, input.decision, input.conditions)
+          : decided;
+        await tx
+          .update(suppliers)
+          .set({
+            status,
+            ...(input.tier && (input.decision === 'approve' || input.decision === 'approve_with_conditions')
+              ? { tier: input.tier }
+              : {}),
+            conditions: input.conditions.map((c) => ({ ...c, since: now.toISOString(), caseId: input.caseId })),
+            lastReviewCaseId: input.caseId,
+            lastRiskGrade: input.riskGrade,
+            // Cooperation that ended, now or before, is not reviewed again.
+            nextReviewDue:
+              input.nextReviewDue && status !== 'terminated' && status !== 'blacklisted'
+                ? new Date(input.nextReviewDue)
+                : null,
+            // A decided review clears the flag an earlier lapsed one left.
+            reviewOverdueCaseId: null,
+            reviewOverdueSince: null,
+            updatedAt: now,
+          })
+          .where(eq(suppliers.id, input.supplierId));
+        await appendLocked(tx, {
+          idempotencyKey: key,
           actorId: input.decidedBy,
           action: 'supplier.review_applied',
           caseId: input.caseId,
@@ -136,27 +180,153 @@ export function createSupplierActivities(deps: SupplierDeps) {
             supplierId: input.supplierId,
             decision: input.decision,
             status,
+            ...(status !== decided ? { statusKept: `${status}, not ${decided}: changed while the review ran` } : {}),
             riskGrade: input.riskGrade,
             conditions: input.conditions,
             nextReviewDue: input.nextReviewDue,
           },
+        });
+        return { status };
+      });
+    },
+
+    /**
+     * A review lapsed undecided: the supplier is flagged review-overdue
+     * (GET /api/suppliers/{id} shows it) and its status stays as it was (a
+     * pending supplier stays pending). Its next review stays scheduled: the
+     * due date it had if that is still ahead, else the policy's interval from
+     * now. Answers with that date, for the Schedule.
+     */
+    async flagSupplierReviewOverdue(input: {
+      caseId: string;
+      supplierId: string;
+      intervalMonths: number;
+    }): Promise<{ nextReviewDue: string | null; status: SupplierStatus | null }> {
+      const now = clock();
+      const { result } = await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: 'system',
+          action: 'supplier.review_overdue',
+          caseId: input.caseId,
+          occurredAt: now,
+          reason: 'the review lapsed with no decision by its final deadline',
+          payload: { supplierId: input.supplierId },
         },
-        (tx) =>
-          tx
+        async (tx) => {
+          const [supplier] = await tx
+            .select({ status: suppliers.status, nextReviewDue: suppliers.nextReviewDue })
+            .from(suppliers)
+            .where(eq(suppliers.id, input.supplierId))
+            .for('update');
+          if (!supplier) return { nextReviewDue: null, status: null };
+          const status = supplier.status as SupplierStatus;
+          // Cooperation that ended has no next review.
+          const ended = status === 'terminated' || status === 'blacklisted';
+          const due = ended
+            ? null
+            : supplier.nextReviewDue && supplier.nextReviewDue > now
+              ? supplier.nextReviewDue
+              : addCalendarMonthsUtc(now, input.intervalMonths);
+          await tx
             .update(suppliers)
-            .set({
-              status,
-              ...(input.tier && (input.decision === 'approve' || input.decision === 'approve_with_conditions')
-                ? { tier: input.tier }
-                : {}),
-              conditions: input.conditions.map((c) => ({ ...c, since: now.toISOString(), caseId: input.caseId })),
-              lastReviewCaseId: input.caseId,
-              lastRiskGrade: input.riskGrade,
-              nextReviewDue: input.nextReviewDue ? new Date(input.nextReviewDue) : null,
-              updatedAt: now,
-            })
-            .where(eq(suppliers.id, input.supplierId)),
+            .set({ reviewOverdueCaseId: input.caseId, reviewOverdueSince: now, nextReviewDue: due, updatedAt: now })
+            .where(eq(suppliers.id, input.supplierId));
+          return { nextReviewDue: due?.toISOString() ?? null, status };
+        },
       );
+      if (result) return result;
+      // A retry whose write was already made: read what it wrote.
+      const [row] = await db
+        .select({ status: suppliers.status, nextReviewDue: suppliers.nextReviewDue })
+        .from(suppliers)
+        .where(eq(suppliers.id, input.supplierId));
+      return {
+        nextReviewDue: row?.nextReviewDue?.toISOString() ?? null,
+        status: (row?.status as SupplierStatus) ?? null,
+      };
+    },
+
+    /**
+     * Applies an approved status change to the supplier as it is now, with
+     * its audit event (supplier.<new status>). Refused, not thrown, when the
+     * supplier has meanwhile moved to a status the change does not apply to.
+     */
+    async applySupplierStatusChange(input: {
+      caseId: string;
+      supplierId: string;
+      change: SupplierStatusChange;
+      reason: string;
+      requestedBy: string;
+      approvedBy: string[];
+    }): Promise<
+      | { applied: true; from: SupplierStatus; to: SupplierStatus }
+      | { applied: false; from: SupplierStatus; problem: string }
+    > {
+      const now = clock();
+      const key = activityKey();
+      type Outcome =
+        | { applied: true; from: SupplierStatus; to: SupplierStatus }
+        | { applied: false; from: SupplierStatus; problem: string };
+      // The audit event names the new status, known only once the supplier is
+      // read under lock: the check, the write and the event in one transaction.
+      return db.transaction(async (tx): Promise<Outcome> => {
+        await lockAuditChain(tx);
+        const done = await findAuditEvent(tx, key);
+        if (done) {
+          // A retry of an attempt that committed: answer what it did.
+          const { from, to } = done.payload as { from: SupplierStatus; to: SupplierStatus };
+          return { applied: true, from, to };
+        }
+        const [supplier] = await tx.select().from(suppliers).where(eq(suppliers.id, input.supplierId)).for('update');
+        if (!supplier) return { applied: false, from: 'pending', problem: `no supplier ${input.supplierId}` };
+        const from = supplier.status as SupplierStatus;
+        const problem = statusChangeProblem(from, input.change);
+        if (problem) return { applied: false, from, problem };
+        const next = supplierAfterChange(
+          {
+            status: from,
+            conditions: supplier.conditions as SupplierConditionRecord[],
+            reviewed: !!supplier.lastReviewCaseId,
+          },
+          input.change,
+          { caseId: input.caseId, reason: input.reason, at: now.toISOString() },
+        );
+        await tx
+          .update(suppliers)
+          .set({
+            status: next.status,
+            conditions: next.conditions,
+            // Cooperation that ends is not reviewed again.
+            ...(next.status === 'terminated' || next.status === 'blacklisted' ? { nextReviewDue: null } : {}),
+            updatedAt: now,
+          })
+          .where(eq(suppliers.id, input.supplierId));
+        await appendLocked(tx, {
+          idempotencyKey: key,
+          actorId: input.approvedBy.at(-1) ?? 'system',
+          action: `supplier.${next.status}`,
+          caseId: input.caseId,
+          occurredAt: now,
+          reason: input.reason,
+          payload: {
+            supplierId: input.supplierId,
+            change: input.change,
+            from,
+            to: next.status,
+            requestedBy: input.requestedBy,
+            approvedBy: input.approvedBy,
+          },
+        });
+        return { applied: true, from, to: next.status };
+      });
+    },
+
+    /** The review Schedule follows the status: paused while suspended, deleted once cooperation ends. */
+    async syncSupplierReviewSchedule(input: { supplierId: string; status: SupplierStatus }): Promise<void> {
+      const { temporal } = requireTemporal(deps);
+      await whileHeartbeating(syncSupplierSchedule(temporal, input.supplierId, input.status));
     },
 
     /** Creates or moves the supplier's Schedule to fire once, on the next review's due date. */

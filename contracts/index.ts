@@ -9,6 +9,7 @@ import { pdcaContract } from './pdca';
 import { planRevisionContract } from './planRevision';
 import { policyChangeContract } from './policyChange';
 import { auditFindingContract } from './auditFinding';
+import { supplierStatusChangeContract } from './supplierStatusChange';
 import { refusalKinds, type ProcessContract } from './core';
 import { taskContract } from './tasks';
 import { supplierReviewContract } from './supplierReview';
@@ -23,6 +24,7 @@ export const CONTRACTS: readonly ProcessContract[] = [
   drillContract,
   policyChangeContract,
   auditFindingContract,
+  supplierStatusChangeContract,
 ];
 
 /** Each refusal code any step may answer with, and how the API answers it. */

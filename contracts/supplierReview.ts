@@ -4,8 +4,10 @@
  * approval task, decided at POST /api/tasks/{taskId}/decision) → conditions
  * tracked to closure as rectification items → closed, next review scheduled.
  *
- * One case per supplier per year: the business key is <credit code>:<year>,
- * the case id supplier-review:<credit code>:<year>.
+ * One annual case per supplier and year: the business key is
+ * <credit code>:<year>, the case id supplier-review:<credit code>:<year>. A
+ * reassessment on a material change within the year is a case of its own,
+ * <credit code>:<year>-r<n>.
  */
 import { z } from 'zod';
 import { REVIEW_DOCUMENTS, SCORE_DIMENSIONS, SUPPLIER_TIERS, type ScoreDimension } from '../domain/supplierReview';
@@ -32,11 +34,18 @@ export const SUPPLIER_REVIEW_STAGES = [
 ] as const;
 export type SupplierReviewStage = (typeof SUPPLIER_REVIEW_STAGES)[number];
 
-/** The business key: the supplier's unified social credit code and the review year. */
-const KEY = '[0-9A-Z]{18}:\\d{4}';
-export const supplierReviewKey = (supplierId: string, year: number) => `${supplierId}:${year}`;
-/** A case id as routes take it: supplier-review:<credit code>:<year>. */
+/**
+ * The business key: the supplier's unified social credit code and the review
+ * year, with `-r<n>` for the year's n-th reassessment on a material change
+ * (e-commerce manual §4.1 动态管理): the annual review keeps its own id.
+ */
+const KEY = '[0-9A-Z]{18}:\\d{4}(?:-r[1-9]\\d{0,2})?';
+export const supplierReviewKey = (supplierId: string, year: number, reassessment?: number) =>
+  `${supplierId}:${year}${reassessment ? `-r${reassessment}` : ''}`;
+/** A case id as routes take it: supplier-review:<credit code>:<year>, or …:<year>-r<n> for a reassessment. */
 export const SUPPLIER_REVIEW_ID_PATTERN = new RegExp(`^supplier-review:${KEY}$`);
+/** The most reassessments a supplier may have in one year (the id's -r<n> has up to three digits). */
+export const MAX_REASSESSMENTS_PER_YEAR = 999;
 
 /** Credit ratings (信用评级) as agencies state them. */
 export const CREDIT_RATINGS = ['AAA', 'AA', 'A', 'BBB', 'BB', 'B', 'CCC', 'CC', 'C', 'D'] as const;

@@ -49,6 +49,7 @@ const APPROVAL_REFUSALS = {
   SEGREGATION_OF_DUTIES: 'unprocessable',
   FOUR_EYES: 'unprocessable',
   INVALID_DECISION: 'unprocessable',
+  REASON_AGAINST_RECOMMENDATION: 'unprocessable',
 } as const;
 
 export const taskContract = defineProcess({

@@ -5,8 +5,10 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
+  check,
   customType,
   doublePrecision,
   index,
@@ -31,16 +33,25 @@ const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'dat
 const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-export const users = pgTable('users', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  email: text('email').notNull().unique(),
-  roles: text('roles').array().$type<Role[]>().notNull(),
-  active: boolean('active').notNull().default(true),
-  createdAt: createdAt(),
-});
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    email: text('email').notNull().unique(),
+    roles: text('roles').array().$type<Role[]>().notNull(),
+    active: boolean('active').notNull().default(true),
+    /** The line manager: case participants' managers may read their cases (issue 11 §8). */
+    managerId: text('manager_id').references((): AnyPgColumn => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('users_manager_id_idx').on(t.managerId),
+    check('users_manager_not_self', sql`${t.managerId} <> ${t.id}`),
+  ],
+);
 
-/** Bearer tokens, stored only as SHA-256 hashes. */
+/** Bearer tokens, stored only as SHA-256 hashes; each expires (TOKEN_TTL_DAYS) and may be revoked. */
 export const apiTokens = pgTable('api_tokens', {
   id: text('id').primaryKey(),
   userId: text('user_id')
@@ -49,6 +60,8 @@ export const apiTokens = pgTable('api_tokens', {
   tokenHash: text('token_hash').notNull().unique(),
   label: text('label').notNull(),
   createdAt: createdAt(),
+  /** No default: whoever issues a token says until when it is valid. */
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
   revokedAt: at('revoked_at'),
 });
 
@@ -89,6 +102,8 @@ export const cases = pgTable(
     index('cases_parent_idx').on(t.parentCaseId),
     index('cases_created_idx').on(t.createdAt, t.id),
     index('cases_subject_idx').on(t.subjectType, t.subjectId),
+    // Read scoping (platform/access.ts): cases a user started.
+    index('cases_initiator_idx').on(t.initiatorId),
   ],
 );
 
@@ -182,6 +197,8 @@ export const auditEvents = pgTable(
   (t) => [
     uniqueIndex('audit_events_idempotency_idx').on(t.idempotencyKey),
     index('audit_events_case_idx').on(t.caseId, t.seq),
+    // Read scoping (platform/access.ts): the cases a user acted on.
+    index('audit_events_actor_case_idx').on(t.actorId, t.caseId),
   ],
 );
 
@@ -212,7 +229,8 @@ export const suppliers = pgTable(
     name: text('name').notNull(),
     category: text('category').notNull(),
     tier: text('tier').notNull(),
-    status: text('status').notNull().default('active'),
+    /** pending until the first review is approved (domain/supplierReview.ts SUPPLIER_STATUSES). */
+    status: text('status').notNull().default('pending'),
     /** Relationship owner: reviews the supplier each year. */
     ownerId: text('owner_id')
       .notNull()
@@ -227,6 +245,9 @@ export const suppliers = pgTable(
     lastReviewCaseId: text('last_review_case_id'),
     lastRiskGrade: text('last_risk_grade'),
     nextReviewDue: at('next_review_due'),
+    /** A review that lapsed undecided: the supplier is flagged until a later review is decided. */
+    reviewOverdueCaseId: text('review_overdue_case_id'),
+    reviewOverdueSince: at('review_overdue_since'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

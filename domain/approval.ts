@@ -29,6 +29,8 @@ export interface ApprovalPolicy {
   needsConditions: string[];
   /** When set, every condition must start with one of these types and a colon. */
   conditionTypes?: string[];
+  /** Decisions that go against the rules' recommendation: each must give its reason. */
+  againstRecommendation?: { recommendation: string; decisions: string[] };
 }
 
 /** The general approval: approve, approve with conditions, or reject (a veto). */
@@ -52,6 +54,28 @@ export interface ApprovalVote {
   at: string;
 }
 
+/** Someone who may not decide an approval, and why: what they did or own (segregation of duties). */
+export interface BarredApprover {
+  userId: string;
+  reasons: string[];
+}
+
+/**
+ * Whoever prepared, submitted, requested, evaluated or owns a piece of work
+ * never approves or verifies it: who did what, merged into one entry per
+ * person in the order first named ('system' and blanks are no one).
+ */
+export function barredFrom(parts: Array<[string | null | undefined, string]>): BarredApprover[] {
+  const byUser = new Map<string, string[]>();
+  for (const [userId, reason] of parts) {
+    if (!userId || userId === 'system') continue;
+    const reasons = byUser.get(userId) ?? [];
+    if (!reasons.includes(reason)) reasons.push(reason);
+    byUser.set(userId, reasons);
+  }
+  return [...byUser].map(([userId, reasons]) => ({ userId, reasons }));
+}
+
 /** What a validator needs to know about a pending approval. */
 export interface ApprovalTaskState {
   taskId: string;
@@ -59,6 +83,8 @@ export interface ApprovalTaskState {
   candidateRoles: Role[];
   /** Whoever started, owns or prepared the case: segregation of duties bars them. */
   excludedUserIds: string[];
+  /** Why each of them is barred, for the refusal; absent in approvals opened before it was kept. */
+  barredFor?: Record<string, string[]>;
   /** From the case's risk: two on high risk (four-eyes). */
   approvalsRequired: number;
   votes: ApprovalVote[];
@@ -74,11 +100,18 @@ export interface DecisionRequest {
 
 /** Codes the API maps to HTTP statuses; messages are shown to the caller. */
 export type RefusalCode =
-  'NOT_AWAITING_DECISION' | 'ROLE_NOT_PERMITTED' | 'SEGREGATION_OF_DUTIES' | 'FOUR_EYES' | 'INVALID_DECISION';
+  | 'NOT_AWAITING_DECISION'
+  | 'ROLE_NOT_PERMITTED'
+  | 'SEGREGATION_OF_DUTIES'
+  | 'FOUR_EYES'
+  | 'INVALID_DECISION'
+  | 'REASON_AGAINST_RECOMMENDATION';
 
 export interface Refusal {
   code: RefusalCode;
   message: string;
+  /** What blocks, for the caller: e.g. who is barred and why. */
+  details?: Record<string, unknown>;
 }
 
 const policyOf = (task: Pick<ApprovalTaskState, 'policy'>) => task.policy ?? STANDARD_APPROVAL_POLICY;
@@ -98,9 +131,13 @@ export function checkDecision(
     };
   }
   if (task.excludedUserIds.includes(actor.userId)) {
+    const reasons = task.barredFor?.[actor.userId] ?? [];
     return {
       code: 'SEGREGATION_OF_DUTIES',
-      message: 'whoever started, owns or prepared a case may not approve it (segregation of duties)',
+      message: reasons.length
+        ? `${actor.userId} may not decide this (segregation of duties): they ${reasons.join(', ')}`
+        : 'whoever started, owns or prepared a case may not approve it (segregation of duties)',
+      details: { userId: actor.userId, reasons },
     };
   }
   if (task.votes.some((v) => v.userId === actor.userId)) {
@@ -151,6 +188,14 @@ export function checkDecisionContent(
   const invalid = (message: string): Refusal => ({ code: 'INVALID_DECISION', message });
   if (!policy.decisions.includes(request.decision)) {
     return invalid(`decision must be one of ${policy.decisions.join(', ')}`);
+  }
+  const against = policy.againstRecommendation;
+  if (against?.decisions.includes(request.decision) && !request.comment?.trim()) {
+    return {
+      code: 'REASON_AGAINST_RECOMMENDATION',
+      message: `${request.decision} goes against the recommendation (${against.recommendation}): give the reason in comment`,
+      details: { recommendation: against.recommendation, decision: request.decision },
+    };
   }
   if (policy.needsReason.includes(request.decision) && !request.comment?.trim()) {
     return invalid(`${request.decision} must give its reason in comment`);

@@ -8,12 +8,18 @@
  * (restricted scope, guarantee, supplementary agreement), terminate or
  * blacklist.
  */
-import type { MatrixScore, RiskLevel } from './risk';
-import { RISK_LEVELS, riskLevelFromMatrix } from './risk';
+import type { MatrixCutoffs, MatrixScore, RiskLevel } from './risk';
+import { DEFAULT_MATRIX_CUTOFFS, RISK_LEVELS, riskLevelFromMatrix } from './risk';
 
 type Label = { en: string; zh: string };
 
-export const SUPPLIER_STATUSES = ['active', 'restricted', 'suspended', 'terminated', 'blacklisted'] as const;
+/**
+ * Where a supplier stands. A new supplier is `pending` from registration until
+ * its first review is approved: the handbook assesses before cooperation
+ * (e-commerce manual §4.1 合作方风险评估, "在与第三方合作前"). Only an approved
+ * review or an approved status-change case moves a supplier between these.
+ */
+export const SUPPLIER_STATUSES = ['pending', 'active', 'restricted', 'suspended', 'terminated', 'blacklisted'] as const;
 export type SupplierStatus = (typeof SUPPLIER_STATUSES)[number];
 
 /** 战略 / 核心 / 一般 supplier tiers. */
@@ -110,6 +116,7 @@ export const LABELS: {
   rule: Record<RuleId, Label>;
 } = {
   status: {
+    pending: { en: 'Pending first review', zh: '待准入评估' },
     active: { en: 'Active', zh: '正常合作' },
     restricted: { en: 'Restricted', zh: '限制合作' },
     suspended: { en: 'Suspended', zh: '暂停合作' },
@@ -179,23 +186,33 @@ export function scoreProblem(scores: unknown): string | null {
   return null;
 }
 
-/** Weighted mean of the five scores, 1..5, to two decimals. */
-export function weightedScore(scores: DimensionScores): number {
+/** The weight of each dimension, summing to 1: the policy's supplier.dimensionWeights. */
+export type DimensionWeights = Record<ScoreDimension, number>;
+
+/**
+ * Weighted mean of the five scores, 1..5, to two decimals, by the policy's
+ * weights (DIMENSION_WEIGHTS by default).
+ */
+export function weightedScore(scores: DimensionScores, weights: DimensionWeights = DIMENSION_WEIGHTS): number {
   assertScores(scores);
-  // Summed in hundredths so 0.1 + 0.2-style float error cannot leak into the grade.
-  let hundredths = 0;
+  // Summed in ten-thousandths so 0.1 + 0.2-style float error cannot leak into
+  // the grade; whole-percent weights (the default) give an exact two-decimal score.
+  let parts = 0;
   for (const dimension of SCORE_DIMENSIONS) {
-    hundredths += Math.round(DIMENSION_WEIGHTS[dimension] * 100) * scores[dimension];
+    parts += Math.round(weights[dimension] * 10_000) * scores[dimension];
   }
-  return hundredths / 100;
+  return Math.round(parts / 100) / 100;
 }
 
 /**
  * The matrix's probability axis: a weak supplier is likely to fail, so an
  * excellent score (5) gives probability 1 and a poor one (1) gives 5.
  */
-export function probabilityFromScores(scores: DimensionScores): MatrixScore {
-  const probability = 6 - Math.round(weightedScore(scores));
+export function probabilityFromScores(
+  scores: DimensionScores,
+  weights: DimensionWeights = DIMENSION_WEIGHTS,
+): MatrixScore {
+  const probability = 6 - Math.round(weightedScore(scores, weights));
   return Math.min(5, Math.max(1, probability)) as MatrixScore;
 }
 
@@ -254,7 +271,12 @@ const RATE_TOLERANCE = 1e-9;
  * ending at the latest record, because the handbook punishes a trend that is
  * still going on, not one the supplier has already broken.
  */
-export function applyHandbookRules(records: PerformanceRecord[], reviewYear: number): RuleFinding[] {
+export function applyHandbookRules(
+  records: PerformanceRecord[],
+  reviewYear: number,
+  /** The policy's supplier.logisticsDelayThreshold (e-commerce manual §4.3: 15%). */
+  logisticsDelayThreshold: number = LOGISTICS_DELAY_THRESHOLD,
+): RuleFinding[] {
   const problem = performanceRecordsProblem(records);
   if (problem) throw new RangeError(problem);
   if (!Number.isInteger(reviewYear)) throw new RangeError(`reviewYear must be a whole number, got ${reviewYear}`);
@@ -290,14 +312,16 @@ export function applyHandbookRules(records: PerformanceRecord[], reviewYear: num
   }
 
   const latest = byYear.get(latestYear)!;
-  if (latest.logisticsDelayRate + RATE_TOLERANCE >= LOGISTICS_DELAY_THRESHOLD) {
+  if (latest.logisticsDelayRate + RATE_TOLERANCE >= logisticsDelayThreshold) {
     findings.push({
       rule: 'logistics_delay_15_percent',
       recommendation: 'renegotiate_terms',
       years: [latestYear],
       detail:
         `The logistics delay rate was ${formatPercent(latest.logisticsDelayRate)} in ${latestYear}, ` +
-        'at or above the 15% at which the handbook re-evaluates the terms of cooperation.',
+        (logisticsDelayThreshold === LOGISTICS_DELAY_THRESHOLD
+          ? 'at or above the 15% at which the handbook re-evaluates the terms of cooperation.'
+          : `at or above the ${formatPercent(logisticsDelayThreshold)} at which the policy re-evaluates the terms of cooperation (the handbook’s example is 15%).`),
     });
   }
 
@@ -354,6 +378,10 @@ export interface GradeReviewInput {
   missingDocuments: ReviewDocument[];
   creditRating?: string;
   backgroundCheck?: 'clear' | 'concerns';
+  /** The policy's supplier.dimensionWeights; DIMENSION_WEIGHTS when absent. */
+  weights?: DimensionWeights;
+  /** The policy's risk-matrix cut-offs (risk.mediumFrom, risk.highFrom). */
+  cutoffs?: MatrixCutoffs;
 }
 
 /** Ratings in the C range (C, CC, CCC, with or without a +/− notch). */
@@ -369,9 +397,10 @@ export function isCreditRatingInCRange(creditRating: string | undefined): boolea
  * rule the supplier broke.
  */
 export function gradeReview(input: GradeReviewInput): ReviewGrade {
-  const score = weightedScore(input.scores);
-  const probability = probabilityFromScores(input.scores);
-  const matrixLevel = riskLevelFromMatrix(probability, input.impact);
+  const weights = input.weights ?? DIMENSION_WEIGHTS;
+  const score = weightedScore(input.scores, weights);
+  const probability = probabilityFromScores(input.scores, weights);
+  const matrixLevel = riskLevelFromMatrix(probability, input.impact, input.cutoffs ?? DEFAULT_MATRIX_CUTOFFS);
   const impact = input.impact as MatrixScore;
   const missingDocuments = REVIEW_DOCUMENTS.filter((d) => input.missingDocuments.includes(d));
   const reasons: string[] = [
@@ -472,6 +501,26 @@ export function statusAfterDecision(decision: SupplierDecision, conditions: Revi
 }
 
 /**
+ * The status a review's decision leaves the supplier in, given where it
+ * stands when the decision is applied: a status-change case may have been
+ * approved while the review ran. Ended cooperation stays ended (only
+ * blacklisting goes further), and a suspension stays until its own case lifts
+ * it, unless the review ends the cooperation.
+ */
+export function statusAfterReview(
+  current: SupplierStatus,
+  decision: SupplierDecision,
+  conditions: ReviewCondition[],
+): SupplierStatus {
+  const decided = statusAfterDecision(decision, conditions);
+  const ends = decided === 'terminated' || decided === 'blacklisted';
+  if (current === 'blacklisted') return 'blacklisted';
+  if (current === 'terminated') return decided === 'blacklisted' ? 'blacklisted' : 'terminated';
+  if (current === 'suspended' && !ends) return 'suspended';
+  return decided;
+}
+
+/**
  * A guarantee still has to be obtained and an agreement still has to be
  * signed: work with an owner and evidence, tracked as a rectification item. A
  * restricted scope takes effect at once through the supplier's status.
@@ -481,25 +530,35 @@ export function conditionNeedsRectification(type: ConditionType): boolean {
 }
 
 /**
- * Every supplier is reviewed at least annually (DOMAIN.md §1). A review is one
- * case per supplier per year (its workflow id), so high risk is handled by
- * conditions and four-eyes, not by a second review in the same year.
+ * Every supplier is reviewed at least annually (DOMAIN.md §1): the policy's
+ * supplier.reviewIntervalMonths, 12 by default. High risk is handled by
+ * conditions and four-eyes; a material change in between opens a
+ * reassessment (see REASSESSMENT_TRIGGERS).
  */
 export const REVIEW_INTERVAL_MONTHS: Record<RiskLevel, number> = { low: 12, medium: 12, high: 12 };
 
 /**
  * When the next review falls due, or null when the decision ends cooperation
- * (a terminated or blacklisted supplier is not reviewed again). Calendar
- * months in UTC, keeping the day of month and time of day; a day the target
- * month lacks becomes its last day (29 Feb → 28 Feb, 31 Aug + 6 months → end
- * of February).
+ * (a terminated or blacklisted supplier is not reviewed again): the policy's
+ * interval after the decision, REVIEW_INTERVAL_MONTHS when none is given.
+ * Calendar months in UTC, keeping the day of month and time of day; a day the
+ * target month lacks becomes its last day (29 Feb → 28 Feb, 31 Aug + 6 months
+ * → end of February).
  */
-export function nextReviewDue(decidedAt: Date, riskGrade: RiskLevel, decision: SupplierDecision): Date | null {
+export function nextReviewDue(
+  decidedAt: Date,
+  riskGrade: RiskLevel,
+  decision: SupplierDecision,
+  intervalMonths?: number,
+): Date | null {
   if (!(decidedAt instanceof Date) || Number.isNaN(decidedAt.getTime())) {
     throw new RangeError('decidedAt must be a valid date');
   }
+  if (intervalMonths !== undefined && (!Number.isInteger(intervalMonths) || intervalMonths < 1)) {
+    throw new RangeError(`intervalMonths must be a whole number of months, got ${intervalMonths}`);
+  }
   if (decision === 'terminate' || decision === 'blacklist') return null;
-  return addCalendarMonthsUtc(decidedAt, REVIEW_INTERVAL_MONTHS[riskGrade]);
+  return addCalendarMonthsUtc(decidedAt, intervalMonths ?? REVIEW_INTERVAL_MONTHS[riskGrade]);
 }
 
 export function addCalendarMonthsUtc(date: Date, months: number): Date {
@@ -513,11 +572,13 @@ export function addCalendarMonthsUtc(date: Date, months: number): Date {
 }
 
 /**
- * A review may start only while the supplier is cooperating (active or
- * restricted). Null when it may; otherwise why not.
+ * A review may start for a supplier awaiting its first assessment (pending)
+ * and while it cooperates (active or restricted). Null when it may; otherwise
+ * why not.
  */
 export function reviewStatusProblem(status: SupplierStatus): string | null {
   switch (status) {
+    case 'pending':
     case 'active':
     case 'restricted':
       return null;
@@ -528,6 +589,141 @@ export function reviewStatusProblem(status: SupplierStatus): string | null {
     case 'blacklisted':
       return 'the supplier is blacklisted and may not be reviewed for cooperation';
     default:
-      return `unknown supplier status "${String(status)}"; a review may start only for an active or restricted supplier`;
+      return `unknown supplier status "${String(status)}"; a review may start only for a pending, active or restricted supplier`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Deciding against the rules' recommendation
+
+/** Approving keeps the cooperation; terminating and blacklisting end it. */
+const ENDS_COOPERATION: readonly SupplierDecision[] = ['terminate', 'blacklist'];
+
+/**
+ * The decisions that go against the review's recommendation and so must give
+ * their reason: approving (with or without conditions) a supplier the rules
+ * would terminate or blacklist, and ending a cooperation the rules would keep.
+ * The reason is what an auditor reads when the decision and the rules differ.
+ */
+export function decisionsAgainst(recommendation: Recommendation): SupplierDecision[] {
+  return ENDS_COOPERATION.includes(recommendation) ? ['approve', 'approve_with_conditions'] : [...ENDS_COOPERATION];
+}
+
+export function isAgainstRecommendation(recommendation: Recommendation, decision: string): boolean {
+  return (decisionsAgainst(recommendation) as string[]).includes(decision);
+}
+
+// ---------------------------------------------------------------------------
+// Reassessment on a material change (动态管理)
+
+/**
+ * What makes a reassessment due within the year: e-commerce manual §4.1 asks
+ * that assessments be updated "结合市场变化、政策调整及合作方表现进行动态管理"
+ * (market changes, policy adjustments, the partner's performance).
+ */
+export const REASSESSMENT_TRIGGERS = ['market', 'policy', 'performance'] as const;
+export type ReassessmentTrigger = (typeof REASSESSMENT_TRIGGERS)[number];
+
+export const REASSESSMENT_LABELS: Record<ReassessmentTrigger, Label> = {
+  market: { en: 'Market change', zh: '市场变化' },
+  policy: { en: 'Policy adjustment', zh: '政策调整' },
+  performance: { en: 'Partner performance', zh: '合作方表现' },
+};
+
+// ---------------------------------------------------------------------------
+// Status changes outside a review
+
+/**
+ * The status changes an approval case makes (workflows/supplierStatusChange.ts),
+ * never a direct edit. Tiered management (分级管理, e-commerce manual §4.1):
+ * limit the scope of cooperation, suspend it, or end it; and lift a limit or
+ * a suspension once its cause is gone.
+ */
+export const SUPPLIER_STATUS_CHANGES = [
+  'restrict',
+  'lift_restriction',
+  'suspend',
+  'lift_suspension',
+  'terminate',
+  'blacklist',
+] as const;
+export type SupplierStatusChange = (typeof SUPPLIER_STATUS_CHANGES)[number];
+
+export const STATUS_CHANGE_LABELS: Record<SupplierStatusChange, Label> = {
+  restrict: { en: 'Restrict the scope of cooperation', zh: '限制合作范围' },
+  lift_restriction: { en: 'Lift the restriction', zh: '解除限制' },
+  suspend: { en: 'Suspend cooperation', zh: '暂停合作' },
+  lift_suspension: { en: 'Lift the suspension', zh: '恢复合作' },
+  terminate: { en: 'End cooperation', zh: '终止合作' },
+  blacklist: { en: 'Blacklist', zh: '列入黑名单' },
+};
+
+/** The statuses each change may start from. */
+const CHANGE_FROM: Record<SupplierStatusChange, readonly SupplierStatus[]> = {
+  restrict: ['active'],
+  lift_restriction: ['restricted'],
+  // A supplier still awaiting its first review may be put on hold too.
+  suspend: ['pending', 'active', 'restricted'],
+  lift_suspension: ['suspended'],
+  terminate: ['pending', 'active', 'restricted', 'suspended'],
+  blacklist: ['pending', 'active', 'restricted', 'suspended', 'terminated'],
+};
+
+/**
+ * Ending cooperation and blacklisting are hard to undo and affect the
+ * supplier's business: two approvers from two functions (four-eyes), as for
+ * the same decision inside a review.
+ */
+export function statusChangeNeedsFourEyes(change: SupplierStatusChange): boolean {
+  return change === 'terminate' || change === 'blacklist';
+}
+
+/** Null when the change may be asked for from this status; otherwise why not. */
+export function statusChangeProblem(status: SupplierStatus, change: SupplierStatusChange): string | null {
+  if (CHANGE_FROM[change].includes(status)) return null;
+  if (status === 'blacklisted') return 'the supplier is blacklisted; that is final';
+  if (status === 'terminated' && change !== 'blacklist')
+    return 'cooperation with the supplier has ended; that is final';
+  return `${change} applies to a supplier that is ${CHANGE_FROM[change].join(' or ')}; this one is ${status}`;
+}
+
+/** What a supplier's conditions look like in the registry. */
+export type SupplierConditionRecord = ReviewCondition & { since: string; caseId: string };
+
+/**
+ * The supplier after an approved change: its status and its conditions. A
+ * restriction is recorded as a restricted_scope condition (with the case that
+ * imposed it), and lifting it removes every restricted scope; lifting a
+ * suspension returns the supplier where it stood: restricted while a
+ * restricted scope holds, pending if it was never reviewed, else active.
+ */
+export function supplierAfterChange(
+  supplier: { status: SupplierStatus; conditions: SupplierConditionRecord[]; reviewed: boolean },
+  change: SupplierStatusChange,
+  by: { caseId: string; reason: string; at: string },
+): { status: SupplierStatus; conditions: SupplierConditionRecord[] } {
+  const restricted = (c: SupplierConditionRecord) => c.type === 'restricted_scope';
+  switch (change) {
+    case 'restrict':
+      return {
+        status: 'restricted',
+        conditions: [
+          ...supplier.conditions,
+          { type: 'restricted_scope', detail: by.reason, since: by.at, caseId: by.caseId },
+        ],
+      };
+    case 'lift_restriction':
+      return { status: 'active', conditions: supplier.conditions.filter((c) => !restricted(c)) };
+    case 'suspend':
+      return { status: 'suspended', conditions: supplier.conditions };
+    case 'lift_suspension':
+      return {
+        status: supplier.conditions.some(restricted) ? 'restricted' : supplier.reviewed ? 'active' : 'pending',
+        conditions: supplier.conditions,
+      };
+    case 'terminate':
+      return { status: 'terminated', conditions: supplier.conditions };
+    case 'blacklist':
+      return { status: 'blacklisted', conditions: supplier.conditions };
   }
 }

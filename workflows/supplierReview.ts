@@ -4,10 +4,15 @@
  * segregation of duties and four-eyes → outcome on the supplier, conditions
  * tracked to closure as rectification items → next review scheduled.
  *
- * One case per supplier per year: the workflow id is
- * supplier-review:<credit code>:<year>, so a second start is refused.
+ * One annual case per supplier and year: the workflow id is
+ * supplier-review:<credit code>:<year>, so a second start is refused. A
+ * reassessment on a material change within the year runs the same process
+ * under its own id, …:<year>-r<n>.
+ *
+ * Clocks, weights and thresholds come from the policy the case started under
+ * (domain/policy.ts), recorded on the case as its policy version.
  */
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import {
   REVIEW_STAGE,
   supplierReviewContract,
@@ -17,27 +22,25 @@ import {
 } from '../contracts/supplierReview';
 import type { ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings, StepTimings } from '../domain/deadlines';
-import {
-  DEFAULT_APPROVAL_TIMINGS,
-  DEFAULT_RECTIFICATION_TIMINGS,
-  DEFAULT_STEP_TIMINGS,
-  SUPPLIER_DOCUMENTS_TIMINGS,
-} from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
+import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
-import { APPROVER_ROLES, type Role } from '../domain/roles';
+import { APPROVER_ROLES, ESCALATION_ROLE, type Role } from '../domain/roles';
 import {
   applyHandbookRules,
   CONDITION_TYPES,
   conditionNeedsRectification,
+  decisionsAgainst,
   gradeReview,
   LABELS,
   nextReviewDue,
+  REASSESSMENT_LABELS,
   REVIEW_DOCUMENTS,
   scoreProblem,
   SUPPLIER_DECISIONS,
   type ConditionType,
   type DimensionScores,
+  type ReassessmentTrigger,
   type ReviewCondition,
   type ReviewDocument,
   type ReviewGrade,
@@ -51,6 +54,12 @@ import { executeItem } from './shared/items';
 import { ApprovalDesk, type ApprovalOutcome } from './shared/approvals';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
 import { awaitStep, climbLadder } from './shared/humanSteps';
+import { registerSettledHandler } from './shared/settle';
+
+/** patched() id: a review started without a policy (by its Schedule or a campaign) reads the one in force. */
+const POLICY_FROM_ACTIVITY = 'supplier-review-policy';
+/** patched() id: a review that lapses undecided escalates, flags the supplier and keeps its next review scheduled. */
+const LAPSE_FLAGS_SUPPLIER = 'supplier-review-lapse-flags';
 
 export interface SupplierReviewTimings {
   /** The documents' ladder; at its final deadline what is missing becomes a finding. */
@@ -69,7 +78,24 @@ export interface SupplierReviewInput {
   initiatorId: string;
   /** Collects documents, enters checks and scores; may not approve. */
   reviewerId: string;
+  /** Per-case timings, only where the deployment allows them (api/caseTimings.ts); they override the policy's. */
   timings?: { [K in keyof SupplierReviewTimings]?: Partial<SupplierReviewTimings[K]> };
+  /**
+   * The policy the review runs under, read by the API at the start. Absent in
+   * reviews a Schedule or a campaign starts (the workflow reads the policy in
+   * force) and in reviews started before policies existed (the defaults).
+   */
+  policy?: PolicySnapshot;
+  /** A reassessment within the year on a material change (e-commerce manual §4.1 动态管理). */
+  reassessment?: Reassessment;
+}
+
+export interface Reassessment {
+  /** The n of the case id's -r<n>. */
+  round: number;
+  trigger: ReassessmentTrigger;
+  reason: string;
+  requestedBy: string;
 }
 
 export interface ReviewDocumentRecord {
@@ -103,6 +129,9 @@ export interface SupplierReviewData extends Record<string, unknown> {
   decision?: { outcome: string; votes: ApprovalOutcome['votes']; conditions: ReviewCondition[] };
   rectificationTaskIds: string[];
   nextReviewDue?: string | null;
+  reassessment?: Reassessment;
+  /** Set when the review lapsed undecided: the supplier is flagged review-overdue. */
+  lapsed?: { supplierFlagged: boolean; escalatedTo: Role };
 }
 
 export interface SupplierReviewResult {
@@ -123,18 +152,40 @@ export const SUPPLIER_REVIEW_POLICY: ApprovalPolicy = {
   conditionTypes: [...CONDITION_TYPES],
 };
 
+/**
+ * The decision's policy once the review is graded: besides what every
+ * supplier decision needs, a decision against the rules' recommendation
+ * (approving what they would terminate or blacklist, ending what they would
+ * keep) must give its reason.
+ */
+export function reviewDecisionPolicy(recommendation: SupplierDecision): ApprovalPolicy {
+  return {
+    ...SUPPLIER_REVIEW_POLICY,
+    againstRecommendation: { recommendation, decisions: decisionsAgainst(recommendation) },
+  };
+}
+
 export function parseCondition(text: string): ReviewCondition {
   const at = text.indexOf(':');
   return { type: text.slice(0, at) as ConditionType, detail: text.slice(at + 1).trim() };
 }
 
 export async function supplierReviewWorkflow(input: SupplierReviewInput): Promise<SupplierReviewResult> {
+  // A start that brought no policy reads the one in force, once, as its first
+  // step (reviews recorded before this change ran on the defaults). The
+  // `settled` Update sent with the start must find its handler in this first
+  // activation (an Update with none is rejected when the activation ends), so
+  // it is registered before that read; the case runtime registers it again.
+  registerSettledHandler();
+  const policySnapshot = input.policy ?? (patched(POLICY_FROM_ACTIVITY) ? await acts.currentPolicy() : undefined);
+  const policy = policySnapshot?.values ?? DEFAULT_POLICY;
   const timings: SupplierReviewTimings = {
-    documents: { ...SUPPLIER_DOCUMENTS_TIMINGS, ...input.timings?.documents },
-    step: { ...DEFAULT_STEP_TIMINGS, ...input.timings?.step },
-    approval: { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval },
-    rectification: { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification },
+    documents: { ...policy.supplier.documents, ...input.timings?.documents },
+    step: { ...policy.step, ...input.timings?.step },
+    approval: { ...policy.approval, ...input.timings?.approval },
+    rectification: { ...policy.rectification, ...input.timings?.rectification },
   };
+  const { reassessment } = input;
   const review: SupplierReviewData = {
     supplierId: input.supplierId,
     supplierName: input.supplierName,
@@ -144,13 +195,17 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     missingDocuments: [],
     findings: [],
     rectificationTaskIds: [],
+    ...(reassessment ? { reassessment } : {}),
   };
   const documentsDueAt = new Date(Date.now() + parseDuration(timings.documents.expireAfter)).toISOString();
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: 'supplier_review',
-    businessKey: supplierReviewKey(input.supplierId, input.reviewYear),
-    title: `Supplier review ${input.reviewYear}: ${input.supplierName}`,
+    businessKey: supplierReviewKey(input.supplierId, input.reviewYear, reassessment?.round),
+    title: reassessment
+      ? `Supplier reassessment ${input.reviewYear} (r${reassessment.round}, ${REASSESSMENT_LABELS[reassessment.trigger].en.toLowerCase()}): ${input.supplierName}`
+      : `Supplier review ${input.reviewYear}: ${input.supplierName}`,
+    ...(reassessment ? { description: reassessment.reason } : {}),
     stage: REVIEW_STAGE.documents,
     initiatorId: input.initiatorId,
     ownerId: input.reviewerId,
@@ -159,6 +214,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     subjectType: 'supplier',
     subjectId: input.supplierId,
     data: review,
+    ...(policySnapshot ? { policyVersion: policySnapshot.version } : {}),
   });
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
@@ -286,7 +342,7 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
 
   // 2. Checks: the configured provider first; the reviewer enters what it cannot.
   const records = await acts.loadSupplierPerformance({ supplierId: input.supplierId, upToYear: input.reviewYear });
-  review.findings = applyHandbookRules(records, input.reviewYear);
+  review.findings = applyHandbookRules(records, input.reviewYear, policy.supplier.logisticsDelayThreshold);
   const provided = await acts.runSupplierChecks({ supplierId: input.supplierId, supplierName: input.supplierName });
   const checksDueAt = new Date(Date.now() + parseDuration(timings.step.escalateAfter)).toISOString();
   await caseRuntime.moveTo(REVIEW_STAGE.checks, {
@@ -320,6 +376,8 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     missingDocuments: review.missingDocuments,
     creditRating: review.checks?.creditRating,
     backgroundCheck: review.checks?.backgroundCheck,
+    weights: policy.supplier.dimensionWeights,
+    cutoffs: policy.risk,
   });
   const grade = review.grade;
   await caseRuntime.moveTo(REVIEW_STAGE.awaitingApproval, {
@@ -331,30 +389,66 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     payload: { riskGrade: grade.riskGrade, recommendation: grade.recommendation, reasons: grade.reasons },
   });
 
-  // 4. Decision. Nobody who started or scored the review may approve it.
+  // 4. Decision. Nobody who started, asked for or scored the review may
+  //    approve it; a decision against the rules' recommendation gives its reason.
   const approval = await desk.request({
     name: 'decision',
-    title: `Decide supplier review ${input.reviewYear}: ${input.supplierName} (recommended: ${LABELS.decision[grade.recommendation].en})`,
+    title: `Decide supplier ${reassessment ? 'reassessment' : 'review'} ${input.reviewYear}: ${input.supplierName} (recommended: ${LABELS.decision[grade.recommendation].en})`,
     candidateRoles: [...APPROVER_ROLES],
     approvalsRequired: grade.riskGrade === 'high' ? 2 : 1,
-    excludedUserIds: [...new Set([input.initiatorId, input.reviewerId, scores.by])],
+    excludedUserIds: [
+      ...new Set([input.initiatorId, input.reviewerId, scores.by, ...(reassessment ? [reassessment.requestedBy] : [])]),
+    ],
     timings: timings.approval,
-    policy: SUPPLIER_REVIEW_POLICY,
+    policy: reviewDecisionPolicy(grade.recommendation),
   });
   const conditions = approval.conditions.map(parseCondition);
   review.decision = { outcome: approval.status, votes: approval.votes, conditions };
   if (approval.status === 'expired') {
+    // Nobody decided: the supplier keeps its status (a pending one stays
+    // pending), but the lapse is escalated, the supplier is flagged
+    // review-overdue, and its next review stays scheduled. Reviews that
+    // lapsed before this change only closed.
+    if (patched(LAPSE_FLAGS_SUPPLIER)) {
+      const escalatedTo = ESCALATION_ROLE[APPROVER_ROLES[0]];
+      const flagged = await acts.flagSupplierReviewOverdue({
+        caseId: input.caseId,
+        supplierId: input.supplierId,
+        intervalMonths: policy.supplier.reviewIntervalMonths,
+      });
+      review.nextReviewDue = flagged.nextReviewDue;
+      review.lapsed = { supplierFlagged: flagged.status !== null, escalatedTo };
+      await acts.notify({
+        caseId: input.caseId,
+        taskId: approval.taskId,
+        kind: 'expiry',
+        recipientRole: escalatedTo,
+        message:
+          `Lapsed: "${input.supplierName}" ${reassessment ? 'reassessment' : 'review'} ${input.reviewYear} had no decision by its final deadline; ` +
+          `the supplier is flagged review-overdue${flagged.nextReviewDue ? ` and its next review is due ${flagged.nextReviewDue}` : ''}`,
+      });
+      if (flagged.nextReviewDue) {
+        await acts.scheduleNextSupplierReview({ supplierId: input.supplierId, dueAt: flagged.nextReviewDue });
+        // Scheduling resumes the Schedule; a supplier suspended meanwhile keeps it paused.
+        if (flagged.status === 'suspended') {
+          await acts.syncSupplierReviewSchedule({ supplierId: input.supplierId, status: flagged.status });
+        }
+      }
+    }
     await caseRuntime.close('expired', {
       actorId: 'system',
       reason: 'no decision by the final deadline',
       data: review,
+      ...(review.lapsed
+        ? { payload: { supplierFlagged: review.lapsed.supplierFlagged, nextReviewDue: review.nextReviewDue } }
+        : {}),
     });
     return {
       outcome: 'expired',
       riskGrade: grade.riskGrade,
       recommendation: grade.recommendation,
       rectifications: [],
-      nextReviewDue: null,
+      nextReviewDue: review.nextReviewDue ?? null,
     };
   }
 
@@ -368,9 +462,9 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
           ? 'terminate'
           : 'blacklist'
   ) as SupplierDecision;
-  const due = nextReviewDue(new Date(), grade.riskGrade, decision);
+  const due = nextReviewDue(new Date(), grade.riskGrade, decision, policy.supplier.reviewIntervalMonths);
   review.nextReviewDue = due ? due.toISOString() : null;
-  await acts.applySupplierDecision({
+  const applied = await acts.applySupplierDecision({
     caseId: input.caseId,
     supplierId: input.supplierId,
     decision,
@@ -380,6 +474,11 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
     nextReviewDue: review.nextReviewDue,
     decidedBy: approval.votes.at(-1)?.userId ?? 'system',
   });
+  // A status change approved while the review ran stands (domain/supplierReview.ts
+  // statusAfterReview): ended cooperation has no next review, a suspension keeps
+  // its Schedule paused. (Reviews recorded before this change got no answer here.)
+  const standing = applied?.status;
+  if (standing === 'terminated' || standing === 'blacklisted') review.nextReviewDue = null;
 
   const workItems = conditions.filter((c) => conditionNeedsRectification(c.type));
   const rectifications: RectificationItemResult[] = [];
@@ -413,6 +512,8 @@ export async function supplierReviewWorkflow(input: SupplierReviewInput): Promis
   // 6. Recurrence: next year's review is started by a Temporal Schedule.
   if (review.nextReviewDue) {
     await acts.scheduleNextSupplierReview({ supplierId: input.supplierId, dueAt: review.nextReviewDue });
+    if (standing === 'suspended')
+      await acts.syncSupplierReviewSchedule({ supplierId: input.supplierId, status: standing });
   } else {
     await acts.removeSupplierReviewSchedule({ supplierId: input.supplierId });
   }

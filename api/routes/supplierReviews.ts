@@ -1,33 +1,54 @@
 /**
- * Supplier reviews through the API: start one, run the annual campaign, and
- * deliver the reviewer's steps (documents, checks, scores) to the workflow as
- * Updates. Decisions go through POST /api/tasks/{taskId}/decision like every
- * approval. The appraisal report is JSON and a printable page.
+ * Supplier reviews through the API: start one, run the annual campaign, open
+ * a reassessment on a material change, and deliver the reviewer's steps
+ * (documents, checks, scores) to the workflow as Updates. Decisions go through
+ * POST /api/tasks/{taskId}/decision like every approval. The appraisal report
+ * is JSON and a printable page.
+ *
+ * Every start reads the policy in force (GET /api/policy) and passes it to
+ * the review, which runs on its clocks, weights and thresholds; per-case
+ * timings are refused unless the deployment allows them (api/caseTimings.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { asc, eq } from 'drizzle-orm';
-import { auditEvents, cases, evidence, tasks, users } from '../../db/schema';
+import { and, asc, count, eq, like } from 'drizzle-orm';
+import { auditEvents, cases, evidence, suppliers, tasks, users } from '../../db/schema';
 import {
   DEFAULT_APPROVAL_TIMINGS,
   DEFAULT_STEP_TIMINGS,
-  SUPPLIER_DOCUMENTS_TIMINGS,
   validateTimings,
   type ApprovalTimings,
   type StepTimings,
 } from '../../domain/deadlines';
-import { REVIEW_DOCUMENTS } from '../../domain/supplierReview';
+import type { PolicySnapshot, PolicyValues } from '../../domain/policy';
+import {
+  REASSESSMENT_TRIGGERS,
+  REVIEW_DOCUMENTS,
+  reviewStatusProblem,
+  type SupplierStatus,
+} from '../../domain/supplierReview';
 import { REFUSAL_KINDS } from '../../contracts';
 import { stepRefusal } from '../../contracts/core';
 import {
+  MAX_REASSESSMENTS_PER_YEAR,
   reviewDocumentType,
+  REVIEW_STAGE,
   SUPPLIER_REVIEW_ID_PATTERN,
   supplierReviewContract,
+  supplierReviewKey,
   type ReviewStepResult,
 } from '../../contracts/supplierReview';
-import type { SupplierReviewData } from '../../workflows/supplierReview';
+import type {
+  Reassessment,
+  SupplierReviewData,
+  SupplierReviewInput,
+  supplierReviewWorkflow,
+} from '../../workflows/supplierReview';
 import { isReadOnly } from '../../domain/roles';
 import { supplierCampaignId, type CampaignProgress } from '../../contracts/supplierCampaign';
-import { startSupplierCampaign, startSupplierReviewCase } from '../../platform/cases';
+import { startCaseWorkflow, startSupplierCampaign, type StartReviewOutcome } from '../../platform/cases';
+import { assertCanReadCase } from '../../platform/access';
+import { currentPolicy } from '../../platform/policy';
+import { refuseLockedTimings } from '../caseTimings';
 import { requireRole } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -84,8 +105,37 @@ const CampaignSchema = z
   .strict()
   .openapi('SupplierReviewCampaign');
 
+const ReassessmentSchema = z
+  .object({
+    trigger: z.enum(REASSESSMENT_TRIGGERS).openapi({
+      description:
+        'the material change: market (市场变化), policy (政策调整) or the supplier’s performance (合作方表现), e-commerce manual §4.1',
+    }),
+    reason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(2000)
+      .openapi({ description: 'what changed, for the reviewer, approvers and auditors' }),
+    reviewerId: z.string().min(1).max(64).optional().openapi({ description: 'defaults to the supplier’s owner' }),
+    timings: TimingsSchema.optional(),
+  })
+  .strict()
+  .openapi('StartSupplierReassessment');
+
+const StartedSchema = z.object({
+  caseId: z.string(),
+  runId: z.string(),
+  links: z.object({ self: z.string(), temporalUi: z.string() }),
+});
+
 const CaseIdParam = z.object({
-  caseId: z.string().regex(SUPPLIER_REVIEW_ID_PATTERN, 'a supplier review id: supplier-review:<credit code>:<year>'),
+  caseId: z
+    .string()
+    .regex(
+      SUPPLIER_REVIEW_ID_PATTERN,
+      'a supplier review id: supplier-review:<credit code>:<year>, or …:<year>-r<n> for a reassessment',
+    ),
 });
 
 /** A refusal the route makes itself, answered as the workflow's would be. */
@@ -95,10 +145,13 @@ const StepResultSchema = z
   .object({ stage: z.string(), received: z.array(z.string()).optional(), missing: z.array(z.string()).optional() })
   .openapi('ReviewStepResult');
 
-/** Approval timings must still escalate before they expire, as for every approval. */
-export function approvalTimingsProblem(approval: Partial<ApprovalTimings> | undefined): string | null {
+/** Approval timings must still escalate before they expire, as for every approval, with the ladder they fill in. */
+export function approvalTimingsProblem(
+  approval: Partial<ApprovalTimings> | undefined,
+  base: ApprovalTimings = DEFAULT_APPROVAL_TIMINGS,
+): string | null {
   if (!approval) return null;
-  const problem = validateTimings({ ...DEFAULT_APPROVAL_TIMINGS, ...approval });
+  const problem = validateTimings({ ...base, ...approval });
   return problem ? `invalid body: timings.approval ${problem}` : null;
 }
 
@@ -116,16 +169,107 @@ export function stepTimingsProblem(
   return null;
 }
 
-/** What is wrong with a review's timings, or null. */
-const reviewTimingsProblem = (timings: z.infer<typeof TimingsSchema> | undefined) =>
-  approvalTimingsProblem(timings?.approval) ??
-  stepTimingsProblem('documents', timings?.documents, [SUPPLIER_DOCUMENTS_TIMINGS]) ??
-  stepTimingsProblem('step', timings?.step);
+/** What is wrong with a review's timings against the policy's ladders they fill in, or null. */
+const reviewTimingsProblem = (timings: z.infer<typeof TimingsSchema> | undefined, policy: PolicyValues) =>
+  approvalTimingsProblem(timings?.approval, policy.approval) ??
+  stepTimingsProblem('documents', timings?.documents, [policy.supplier.documents]) ??
+  stepTimingsProblem('step', timings?.step, [policy.step]);
 
 export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
   const app = router();
   const max = settings.maxEvidenceBytes;
   const documentStep = supplierReviewContract.steps.documents;
+  const starter = { db, temporal, taskQueue: settings.taskQueue };
+
+  /** Reads the policy in force and checks the caller's timings against it (403 when locked, 400 when malformed). */
+  async function policyFor(timings: z.infer<typeof TimingsSchema> | undefined): Promise<PolicySnapshot> {
+    refuseLockedTimings(settings, { timings });
+    const policy = await currentPolicy(db);
+    const timingProblem = reviewTimingsProblem(timings, policy.values);
+    if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
+    return policy;
+  }
+
+  /** The reviewer enters checks and scores: an auditor, who changes nothing, cannot. */
+  async function requireReviewer(reviewerId: string | undefined): Promise<void> {
+    if (!reviewerId) return;
+    const [reviewer] = await db
+      .select({ active: users.active, roles: users.roles })
+      .from(users)
+      .where(eq(users.id, reviewerId));
+    if (!reviewer?.active || isReadOnly(reviewer)) {
+      throw new ApiError(
+        'BAD_REQUEST',
+        `invalid body: reviewerId "${reviewerId}" is not an active user who may review`,
+        [{ field: 'body.reviewerId', message: 'not an active user who may review' }],
+      );
+    }
+  }
+
+  /**
+   * Starts a review (the year's, or a reassessment) under the policy read at
+   * the start, or says why not. The Schedule's and the campaign's starts go
+   * through platform/cases.ts startSupplierReviewCase, and their reviews read
+   * the policy themselves.
+   */
+  async function startReview(params: {
+    supplierId: string;
+    year: number;
+    initiatorId: string;
+    reviewerId?: string;
+    timings?: SupplierReviewInput['timings'];
+    policy: PolicySnapshot;
+    reassessment?: Reassessment;
+  }): Promise<StartReviewOutcome> {
+    const caseId = supplierReviewContract.caseId(
+      supplierReviewKey(params.supplierId, params.year, params.reassessment?.round),
+    );
+    const [supplier] = await db.select().from(suppliers).where(eq(suppliers.id, params.supplierId));
+    if (!supplier) return { started: false, caseId, reason: 'not_found', message: `no supplier ${params.supplierId}` };
+    const problem = reviewStatusProblem(supplier.status as SupplierStatus);
+    if (problem) return { started: false, caseId, reason: 'not_reviewable', message: problem };
+    const started = await startCaseWorkflow<typeof supplierReviewWorkflow>(temporal, {
+      workflowType: 'supplierReviewWorkflow',
+      caseId,
+      taskQueue: settings.taskQueue,
+      process: supplierReviewContract.process,
+      stage: REVIEW_STAGE.documents,
+      args: [
+        {
+          caseId,
+          supplierId: supplier.id,
+          supplierName: supplier.name,
+          reviewYear: params.year,
+          initiatorId: params.initiatorId,
+          reviewerId: params.reviewerId ?? supplier.ownerId,
+          timings: params.timings,
+          policy: params.policy,
+          ...(params.reassessment ? { reassessment: params.reassessment } : {}),
+        },
+      ],
+    });
+    if (!started) {
+      const what = params.reassessment
+        ? `reassessment r${params.reassessment.round} of ${params.year}`
+        : `${params.year} review`;
+      return {
+        started: false,
+        caseId,
+        reason: 'already_exists',
+        message: `the ${what} of ${supplier.id} already exists`,
+      };
+    }
+    return { started: true, caseId, runId: started.runId };
+  }
+
+  const startedAnswer = (outcome: { caseId: string; runId: string }) => ({
+    caseId: outcome.caseId,
+    runId: outcome.runId,
+    links: {
+      self: `/api/cases/${encodeURIComponent(outcome.caseId)}`,
+      temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, outcome.caseId),
+    },
+  });
 
   /** A campaign that has finished: what it did, as its read-model row holds it. */
   async function finishedCampaign(year: number): Promise<CampaignProgress> {
@@ -149,67 +293,111 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
       path: '/api/supplier-reviews',
       tags: ['Supplier reviews'],
       summary: 'Start a supplier’s review for a year (one per supplier per year)',
+      description:
+        'A pending supplier’s first review decides whether cooperation starts (approved: active, or restricted with a restricted_scope condition). The review runs under the policy in force (its version is recorded on the case). Per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow.',
       security: bearer,
       middleware: [requireRole('manager')] as const,
       request: { body: { required: true, content: { 'application/json': { schema: StartReviewSchema } } } },
       responses: {
-        201: {
-          description: 'Started',
-          content: {
-            'application/json': {
-              schema: z.object({
-                caseId: z.string(),
-                runId: z.string(),
-                links: z.object({ self: z.string(), temporalUi: z.string() }),
-              }),
-            },
-          },
-        },
+        201: { description: 'Started', content: { 'application/json': { schema: StartedSchema } } },
         ...errorResponses(400, 401, 403, 404, 409),
       },
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const timingProblem = reviewTimingsProblem(body.timings);
-      if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
-      if (body.reviewerId) {
-        const [reviewer] = await db
-          .select({ active: users.active, roles: users.roles })
-          .from(users)
-          .where(eq(users.id, body.reviewerId));
-        // The reviewer enters checks and scores: an auditor, who changes nothing, cannot.
-        if (!reviewer?.active || isReadOnly(reviewer)) {
-          throw new ApiError(
-            'BAD_REQUEST',
-            `invalid body: reviewerId "${body.reviewerId}" is not an active user who may review`,
-            [{ field: 'body.reviewerId', message: 'not an active user who may review' }],
-          );
-        }
-      }
-      const outcome = await startSupplierReviewCase(
-        { db, temporal, taskQueue: settings.taskQueue },
-        {
-          supplierId: body.supplierId.toUpperCase(),
-          year: body.year,
-          initiatorId: c.get('user').id,
-          reviewerId: body.reviewerId,
-          timings: body.timings,
-        },
-      );
+      const policy = await policyFor(body.timings);
+      await requireReviewer(body.reviewerId);
+      const outcome = await startReview({
+        supplierId: body.supplierId.toUpperCase(),
+        year: body.year,
+        initiatorId: c.get('user').id,
+        reviewerId: body.reviewerId,
+        timings: body.timings,
+        policy,
+      });
       if (!outcome.started) {
         throw new ApiError(outcome.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', outcome.message);
       }
-      return c.json(
-        {
-          caseId: outcome.caseId,
-          runId: outcome.runId,
-          links: {
-            self: `/api/cases/${encodeURIComponent(outcome.caseId)}`,
-            temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, outcome.caseId),
-          },
+      return c.json(startedAnswer(outcome), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/suppliers/{supplierId}/reassessments',
+      tags: ['Supplier reviews'],
+      summary: 'Reassess a supplier within the year on a material change (动态管理: market, policy, performance)',
+      description:
+        'e-commerce manual §4.1: assessments are updated as the market, policy and the supplier’s performance change. Opens a review of its own, supplier-review:<credit code>:<year>-r<n> (the n-th reassessment this year), beside the year’s review; it runs like a review (documents, checks, scores, decision) under the policy in force. The reason is required and shown to the reviewer and approvers; whoever asks for it may not approve it. Refused with 409 while another review of the supplier is open (REVIEW_OPEN) or when the supplier may not be reviewed (SUPPLIER_NOT_REVIEWABLE). Per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment allows them.',
+      security: bearer,
+      middleware: [requireRole('manager')] as const,
+      request: {
+        params: z.object({ supplierId: z.string().min(1).max(18) }),
+        body: { required: true, content: { 'application/json': { schema: ReassessmentSchema } } },
+      },
+      responses: {
+        201: {
+          description: 'Started',
+          content: { 'application/json': { schema: StartedSchema.extend({ round: z.number().int() }) } },
         },
-        201,
-      );
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const supplierId = c.req.valid('param').supplierId.toUpperCase();
+      const body = c.req.valid('json');
+      const policy = await policyFor(body.timings);
+      await requireReviewer(body.reviewerId);
+      const [supplier] = await db.select().from(suppliers).where(eq(suppliers.id, supplierId));
+      if (!supplier) throw new ApiError('NOT_FOUND', `no supplier ${supplierId}`);
+      const problem = reviewStatusProblem(supplier.status as SupplierStatus);
+      if (problem) throw new ApiError('CONFLICT', problem, undefined, 'SUPPLIER_NOT_REVIEWABLE');
+      // One assessment at a time: a material change during an open review is that review's to weigh.
+      const [open] = await db
+        .select({ id: cases.id })
+        .from(cases)
+        .where(and(eq(cases.process, 'supplier_review'), eq(cases.subjectId, supplierId), eq(cases.status, 'open')))
+        .limit(1);
+      if (open) {
+        throw new ApiError(
+          'CONFLICT',
+          `review ${open.id} of ${supplierId} is still open: weigh the change there, or reassess once it has closed`,
+          { openCaseId: open.id },
+          'REVIEW_OPEN',
+        );
+      }
+      const year = new Date().getUTCFullYear();
+      const [{ earlier } = { earlier: 0 }] = await db
+        .select({ earlier: count() })
+        .from(cases)
+        .where(
+          and(
+            eq(cases.process, 'supplier_review'),
+            like(cases.businessKey, `${supplierReviewKey(supplierId, year)}-r%`),
+          ),
+        );
+      const round = earlier + 1;
+      if (round > MAX_REASSESSMENTS_PER_YEAR) {
+        throw new ApiError(
+          'CONFLICT',
+          `${supplierId} has had ${earlier} reassessments in ${year}, the most a year has`,
+        );
+      }
+      const actor = c.get('user').id;
+      const outcome = await startReview({
+        supplierId,
+        year,
+        initiatorId: actor,
+        reviewerId: body.reviewerId,
+        timings: body.timings,
+        policy,
+        reassessment: { round, trigger: body.trigger, reason: body.reason, requestedBy: actor },
+      });
+      if (!outcome.started) {
+        throw new ApiError(outcome.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', outcome.message);
+      }
+      return c.json({ ...startedAnswer(outcome), round }, 201);
     },
   );
 
@@ -218,9 +406,9 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
       method: 'post',
       path: '/api/supplier-reviews/campaigns',
       tags: ['Supplier reviews'],
-      summary: 'Annual campaign: start the year’s review of every active or restricted supplier (idempotent)',
+      summary: 'Annual campaign: start the year’s review of every pending, active or restricted supplier (idempotent)',
       description:
-        'Runs as a workflow (supplier-campaign:<year>), a batch of reviews at a time. Answers once the read model shows what it did: when it is done, or, for a campaign over many suppliers, with status "running" and its progress so far (GET /api/cases/supplier-campaign:<year> shows the rest). A second call for the same year returns the same campaign.',
+        'Runs as a workflow (supplier-campaign:<year>), a batch of reviews at a time; pending suppliers get their first review too. Answers once the read model shows what it did: when it is done, or, for a campaign over many suppliers, with status "running" and its progress so far (GET /api/cases/supplier-campaign:<year> shows the rest). A second call for the same year returns the same campaign. Each review runs under the policy in force when it starts; per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment allows them.',
       security: bearer,
       middleware: [requireRole('manager')] as const,
       request: { body: { required: true, content: { 'application/json': { schema: CampaignSchema } } } },
@@ -248,13 +436,13 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const timingProblem = reviewTimingsProblem(body.timings);
-      if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
+      await policyFor(body.timings);
       const progress =
-        (await startSupplierCampaign(
-          { db, temporal, taskQueue: settings.taskQueue },
-          { year: body.year, initiatorId: c.get('user').id, timings: body.timings },
-        )) ?? (await finishedCampaign(body.year));
+        (await startSupplierCampaign(starter, {
+          year: body.year,
+          initiatorId: c.get('user').id,
+          timings: body.timings,
+        })) ?? (await finishedCampaign(body.year));
       return c.json(progress, 200);
     },
   );
@@ -428,6 +616,8 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     schemaName: 'SupplierAppraisalReport',
     build: buildReport,
     render: renderSupplierReport,
+    readable: (caseId, user) =>
+      assertCanReadCase(db, user, caseId, () => new ApiError('NOT_FOUND', `no supplier review ${caseId}`)),
   });
 
   return app;

@@ -2,19 +2,48 @@
  * The supplier registry (合作方名录): suppliers identified by their unified
  * social credit code, with per-year performance records that the annual
  * review's rules read.
+ *
+ * A supplier is registered `pending` and starts cooperating only when its
+ * first review is approved (e-commerce manual §4.1: assessed before
+ * cooperation). Its status changes only by a decision: a review's, or an
+ * approved status-change case (POST /api/suppliers/{id}/status-changes);
+ * PATCH edits the registry's other fields and refuses a status.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, count, desc, eq, ilike, type SQL } from 'drizzle-orm';
-import { syncSupplierSchedule } from '../../platform/cases';
+import { startCaseWorkflow } from '../../platform/cases';
+import { readableCaseCondition } from '../../platform/access';
+import { currentPolicy } from '../../platform/policy';
 import { withAuditedWrite } from '../../db/audit';
-import { cases, supplierPerformance, suppliers, users, type SupplierRow } from '../../db/schema';
-import { SAMPLING_RESULTS, SUPPLIER_STATUSES, SUPPLIER_TIERS } from '../../domain/supplierReview';
+import { cases, supplierPerformance, suppliers, type SupplierRow } from '../../db/schema';
+import {
+  STATUS_CHANGE_STAGES,
+  statusChangeRequest,
+  SUPPLIER_STATUS_CHANGE_PROCESS,
+  supplierStatusChangeContract,
+  supplierStatusChangeKey,
+} from '../../contracts/supplierStatusChange';
+import { APPROVER_ROLES } from '../../domain/roles';
+import {
+  SAMPLING_RESULTS,
+  statusChangeNeedsFourEyes,
+  statusChangeProblem,
+  SUPPLIER_STATUSES,
+  SUPPLIER_TIERS,
+  type SupplierStatus,
+} from '../../domain/supplierReview';
 import { validateCreditCode } from '../../domain/uscc';
+import type { supplierStatusChangeWorkflow } from '../../workflows/supplierStatusChange';
+import { refuseLockedTimings } from '../caseTimings';
 import { requireRole } from '../auth';
-import { toCaseDto } from '../dto';
+import { temporalUiLink, toCaseDto } from '../dto';
 import { ApiError } from '../errors';
-import { CaseSchema, pageOf, PageQuerySchema } from '../schemas';
+import { ApprovalTimingsSchema, CaseSchema, pageOf, PageQuerySchema } from '../schemas';
+import { approvalTimingsProblem } from './supplierReviews';
 import { bearer, errorResponses, router, type AppDeps, requireActiveUser } from './common';
+
+/** PATCH refuses what only a decision may change, naming the field and the route that changes it. */
+export const STATUS_BY_DECISION_ONLY = 'STATUS_BY_DECISION_ONLY';
 
 const ContactSchema = z
   .object({
@@ -65,16 +94,30 @@ const UpdateSupplierSchema = z
     tier: z.enum(SUPPLIER_TIERS).optional(),
     ownerId: z.string().min(1).max(64).optional(),
     contact: ContactSchema.optional(),
-    status: z.enum(['active', 'suspended', 'terminated']).optional().openapi({
+    // Named here so that the refusal can point at the route that changes them.
+    status: z.unknown().optional().openapi({
       description:
-        'suspend (pauses the review Schedule), reactivate, or end cooperation (deletes it). Restricting and blacklisting are review decisions.',
+        'refused (422 STATUS_BY_DECISION_ONLY): a status changes only by a review’s decision or an approved status change, POST /api/suppliers/{supplierId}/status-changes',
     }),
-    reason: z.string().trim().min(1).max(2000).optional(),
+    conditions: z.unknown().optional().openapi({
+      description:
+        'refused (422 STATUS_BY_DECISION_ONLY): conditions are set by a review’s decision or a status change',
+    }),
+    reason: z.string().trim().min(1).max(2000).optional().openapi({ description: 'why, for the audit log' }),
   })
   .strict()
   .refine((body) => Object.keys(body).some((k) => k !== 'reason'), { message: 'change at least one field' })
-  .refine((body) => !body.status || body.reason, { message: 'a status change needs its reason', path: ['reason'] })
   .openapi('UpdateSupplier');
+
+const StatusChangeSchema = statusChangeRequest
+  .extend({
+    timings: z.object({ approval: ApprovalTimingsSchema.optional() }).strict().optional().openapi({
+      description: 'per-case timings: refused unless the deployment allows them (GOVERNANCE_CASE_TIMINGS)',
+    }),
+  })
+  .openapi('SupplierStatusChange', {
+    example: { change: 'suspend', reason: 'Two quality incidents this month; hold orders until the audit' },
+  });
 
 const PerformanceSchema = z
   .object({
@@ -101,6 +144,10 @@ export const SupplierSchema = z
     lastReviewCaseId: z.string().nullable(),
     lastRiskGrade: z.string().nullable(),
     nextReviewDue: z.string().nullable(),
+    reviewOverdue: z
+      .object({ caseId: z.string(), since: z.string() })
+      .nullable()
+      .openapi({ description: 'set when a review lapsed undecided, until a later review is decided' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -113,6 +160,7 @@ const SupplierDetailSchema = z
       PerformanceSchema.extend({ year: z.number().int(), recordedBy: z.string(), updatedAt: z.string() }),
     ),
     reviews: z.array(CaseSchema),
+    statusChanges: z.array(CaseSchema).openapi({ description: 'status-change cases, newest first' }),
   })
   .openapi('SupplierDetail');
 
@@ -130,6 +178,10 @@ export function toSupplierDto(row: SupplierRow) {
     lastReviewCaseId: row.lastReviewCaseId,
     lastRiskGrade: row.lastRiskGrade,
     nextReviewDue: row.nextReviewDue?.toISOString() ?? null,
+    reviewOverdue:
+      row.reviewOverdueCaseId && row.reviewOverdueSince
+        ? { caseId: row.reviewOverdueCaseId, since: row.reviewOverdueSince.toISOString() }
+        : null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -137,7 +189,7 @@ export function toSupplierDto(row: SupplierRow) {
 
 const SupplierIdParam = z.object({ supplierId: z.string().min(1).max(18) });
 
-export function supplierRoutes({ db, temporal }: AppDeps) {
+export function supplierRoutes({ db, temporal, settings }: AppDeps) {
   const app = router();
 
   async function loadSupplier(supplierId: string) {
@@ -151,7 +203,7 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
       method: 'post',
       path: '/api/suppliers',
       tags: ['Suppliers'],
-      summary: 'Register a supplier or partner (managers, admins)',
+      summary: 'Register a supplier or partner (managers, admins); it is pending until its first review is approved',
       security: bearer,
       middleware: [requireRole('manager', 'admin')] as const,
       request: { body: { required: true, content: { 'application/json': { schema: CreateSupplierSchema } } } },
@@ -170,7 +222,8 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
         name: body.name,
         category: body.category,
         tier: body.tier,
-        status: 'active',
+        // Assessed before cooperation: its first approved review makes it active.
+        status: 'pending' satisfies SupplierStatus,
         ownerId,
         contactName: body.contact?.name ?? null,
         contactPhone: body.contact?.phone ?? null,
@@ -254,7 +307,7 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
     }),
     async (c) => {
       const supplier = await loadSupplier(c.req.valid('param').supplierId);
-      const [performance, reviews] = await Promise.all([
+      const [performance, subjectCases] = await Promise.all([
         db
           .select()
           .from(supplierPerformance)
@@ -263,9 +316,17 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
         db
           .select()
           .from(cases)
-          .where(and(eq(cases.subjectType, 'supplier'), eq(cases.subjectId, supplier.id)))
+          .where(
+            and(
+              eq(cases.subjectType, 'supplier'),
+              eq(cases.subjectId, supplier.id),
+              readableCaseCondition(c.get('user')),
+            ),
+          )
           .orderBy(desc(cases.createdAt)),
       ]);
+      const reviews = subjectCases.filter((r) => r.process !== SUPPLIER_STATUS_CHANGE_PROCESS);
+      const statusChanges = subjectCases.filter((r) => r.process === SUPPLIER_STATUS_CHANGE_PROCESS);
       return c.json(
         {
           supplier: toSupplierDto(supplier),
@@ -275,6 +336,7 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
             updatedAt: updatedAt.toISOString(),
           })),
           reviews: reviews.map((r) => toCaseDto(r)),
+          statusChanges: statusChanges.map((r) => toCaseDto(r)),
         },
         200,
       );
@@ -286,7 +348,9 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
       method: 'patch',
       path: '/api/suppliers/{supplierId}',
       tags: ['Suppliers'],
-      summary: 'Update a supplier; suspending pauses its review Schedule, ending cooperation deletes it',
+      summary: 'Update a supplier’s registry fields (name, category, tier, owner, contact)',
+      description:
+        'A status or conditions is refused (422 STATUS_BY_DECISION_ONLY, naming the field): they change only by a review’s decision or by an approved status change, POST /api/suppliers/{supplierId}/status-changes.',
       security: bearer,
       middleware: [requireRole('manager', 'admin')] as const,
       request: {
@@ -295,16 +359,25 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
       },
       responses: {
         200: { description: 'Updated', content: { 'application/json': { schema: SupplierSchema } } },
-        ...errorResponses(400, 401, 403, 404, 409),
+        ...errorResponses(400, 401, 403, 404, 422),
       },
     }),
     async (c) => {
       const supplier = await loadSupplier(c.req.valid('param').supplierId);
       const body = c.req.valid('json');
-      if (body.ownerId) await requireActiveUser(db, body.ownerId, 'ownerId');
-      if (body.status && ['terminated', 'blacklisted'].includes(supplier.status)) {
-        throw new ApiError('CONFLICT', `supplier ${supplier.id} is ${supplier.status}; that is final`);
+      const decided = (['status', 'conditions'] as const).filter((field) => body[field] !== undefined);
+      if (decided.length) {
+        throw new ApiError(
+          'UNPROCESSABLE',
+          `${decided.map((f) => `body.${f}`).join(', ')}: a supplier's ${decided.join(' and ')} change${decided.length === 1 ? 's' : ''} only by a decision; ask for it with POST /api/suppliers/${supplier.id}/status-changes {change, reason}, which approvers of another function decide`,
+          decided.map((f) => ({
+            field: `body.${f}`,
+            message: 'changes only through POST /api/suppliers/{supplierId}/status-changes',
+          })),
+          STATUS_BY_DECISION_ONLY,
+        );
       }
+      if (body.ownerId) await requireActiveUser(db, body.ownerId, 'ownerId');
       const changes = {
         ...(body.name ? { name: body.name } : {}),
         ...(body.category ? { category: body.category } : {}),
@@ -317,14 +390,13 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
               contactEmail: body.contact.email ?? null,
             }
           : {}),
-        ...(body.status ? { status: body.status } : {}),
       };
       await withAuditedWrite(
         db,
         {
           idempotencyKey: `supplier:${supplier.id}:update:${c.get('requestId')}:${Date.now()}`,
           actorId: c.get('user').id,
-          action: body.status && body.status !== supplier.status ? `supplier.${body.status}` : 'supplier.updated',
+          action: 'supplier.updated',
           reason: body.reason,
           payload: {
             supplierId: supplier.id,
@@ -338,9 +410,113 @@ export function supplierRoutes({ db, temporal }: AppDeps) {
             .set({ ...changes, updatedAt: new Date() })
             .where(eq(suppliers.id, supplier.id)),
       );
-      if (body.status && body.status !== supplier.status)
-        await syncSupplierSchedule(temporal, supplier.id, body.status);
       return c.json(toSupplierDto(await loadSupplier(supplier.id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/suppliers/{supplierId}/status-changes',
+      tags: ['Suppliers'],
+      summary:
+        'Ask for a status change: restrict, lift a restriction, suspend, lift a suspension, end cooperation, blacklist',
+      description:
+        'Opens a supplier_status_change case (supplier-status-change:<credit code>:<n>) with one approval task, decided at POST /api/tasks/{taskId}/decision by risk, compliance or legal; neither the requester nor the supplier’s owner may decide it. Ending cooperation (terminate) and blacklisting need two approvers of two different functions. Approved, the supplier’s status changes (audited as supplier.<status>) and its review Schedule follows (paused while suspended, deleted once cooperation ends); rejected or expired, nothing changes. Refused with 409 when the change does not apply to the supplier’s status (STATUS_CHANGE_NOT_ALLOWED) or another status change of the supplier is open (STATUS_CHANGE_OPEN). Per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment allows them.',
+      security: bearer,
+      middleware: [requireRole('manager', ...APPROVER_ROLES)] as const,
+      request: {
+        params: SupplierIdParam,
+        body: { required: true, content: { 'application/json': { schema: StatusChangeSchema } } },
+      },
+      responses: {
+        201: {
+          description: 'Opened; its approval task can be decided at once',
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  caseId: z.string(),
+                  runId: z.string(),
+                  approvalTaskId: z.string(),
+                  approvalsRequired: z.number().int(),
+                  links: z.object({ self: z.string(), temporalUi: z.string() }),
+                })
+                .openapi('SupplierStatusChangeStarted'),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const supplier = await loadSupplier(c.req.valid('param').supplierId);
+      const body = c.req.valid('json');
+      refuseLockedTimings(settings, { 'timings.approval': body.timings?.approval });
+      const policy = await currentPolicy(db);
+      const timingProblem = approvalTimingsProblem(body.timings?.approval, policy.values.approval);
+      if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
+      const from = supplier.status as SupplierStatus;
+      const problem = statusChangeProblem(from, body.change);
+      if (problem) {
+        throw new ApiError('CONFLICT', `${body.change}: ${problem}`, { status: from }, 'STATUS_CHANGE_NOT_ALLOWED');
+      }
+      const earlier = await db
+        .select({ id: cases.id, status: cases.status })
+        .from(cases)
+        .where(and(eq(cases.process, SUPPLIER_STATUS_CHANGE_PROCESS), eq(cases.subjectId, supplier.id)));
+      const open = earlier.find((r) => r.status === 'open');
+      if (open) {
+        throw new ApiError(
+          'CONFLICT',
+          `status change ${open.id} of ${supplier.id} is still awaiting its decision; one is decided at a time`,
+          { openCaseId: open.id },
+          'STATUS_CHANGE_OPEN',
+        );
+      }
+      const sequence = earlier.length + 1;
+      const caseId = supplierStatusChangeContract.caseId(supplierStatusChangeKey(supplier.id, sequence));
+      const requester = c.get('user').id;
+      const started = await startCaseWorkflow<typeof supplierStatusChangeWorkflow>(temporal, {
+        workflowType: 'supplierStatusChangeWorkflow',
+        caseId,
+        taskQueue: settings.taskQueue,
+        process: SUPPLIER_STATUS_CHANGE_PROCESS,
+        stage: STATUS_CHANGE_STAGES[0],
+        riskLevel: statusChangeNeedsFourEyes(body.change) ? 'high' : 'medium',
+        args: [
+          {
+            caseId,
+            supplierId: supplier.id,
+            supplierName: supplier.name,
+            sequence,
+            change: body.change,
+            reason: body.reason,
+            fromStatus: from,
+            requesterId: requester,
+            ownerId: supplier.ownerId,
+            policy,
+            ...(body.timings?.approval ? { timings: { approval: body.timings.approval } } : {}),
+          },
+        ],
+      });
+      // Two requests at the same moment took the same number: the later one is refused.
+      if (!started) {
+        throw new ApiError('CONFLICT', `a status change of ${supplier.id} was asked for at the same moment; try again`);
+      }
+      return c.json(
+        {
+          caseId,
+          runId: started.runId,
+          approvalTaskId: `${caseId}:approval`,
+          approvalsRequired: statusChangeNeedsFourEyes(body.change) ? 2 : 1,
+          links: {
+            self: `/api/cases/${encodeURIComponent(caseId)}`,
+            temporalUi: temporalUiLink(settings.temporalUiUrl, settings.temporalNamespace, caseId),
+          },
+        },
+        201,
+      );
     },
   );
 

@@ -110,6 +110,20 @@ async function reviewToDecision(
 
 const decide = (taskId: string, as: TestUser, json: Record<string, unknown>) =>
   h.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, { as, json });
+
+/** A status change asked for by mgr and approved by `approvers` (contracts/supplierStatusChange.ts). */
+async function changeStatus(supplierId: string, change: string, approvers: TestUser[]) {
+  const asked = await h.api('POST', `/api/suppliers/${supplierId}/status-changes`, {
+    as: 'manager',
+    json: { change, reason: `${change} for the test` },
+  });
+  expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+  for (const as of approvers) {
+    const res = await decide(asked.body.approvalTaskId, as, { decision: 'approve' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  return (await h.sql('select status from suppliers where id = $1', [supplierId]))[0].status as string;
+}
 const result = (caseId: string) => h.temporal.workflow.getHandle<typeof supplierReviewWorkflow>(caseId).result();
 const supplierRow = async (id: string) => (await h.sql('select * from suppliers where id = $1', [id]))[0];
 const scheduleOf = (supplierId: string) => h.temporal.schedule.getHandle(`supplier-review-schedule:${supplierId}`);
@@ -130,14 +144,15 @@ describe('supplier registry', () => {
       json: { creditCode: code.toLowerCase(), name: 'X', category: 'c', tier: 'general' },
     });
     expect(ok.status).toBe(201);
-    expect(ok.body).toMatchObject({ id: code, status: 'active', ownerId: 'mgr' });
+    // Assessed before cooperation: pending until its first review is approved.
+    expect(ok.body).toMatchObject({ id: code, status: 'pending', ownerId: 'mgr', reviewOverdue: null });
     const dup = await h.api('POST', '/api/suppliers', {
       as: 'manager',
       json: { creditCode: code, name: 'Y', category: 'c', tier: 'general' },
     });
     expect(dup.status).toBe(409);
     expect((await supplierRow(code)).name).toBe('X');
-    const list = await h.api('GET', `/api/suppliers?q=${encodeURIComponent('X')}&status=active`, { as: 'auditor' });
+    const list = await h.api('GET', `/api/suppliers?q=${encodeURIComponent('X')}&status=pending`, { as: 'auditor' });
     expect(list.body.items.map((s: { id: string }) => s.id)).toContain(code);
   });
 });
@@ -203,17 +218,10 @@ describe('supplier review', () => {
       await saveHistoryFixture(h, launcher!, 'supplier-review-launcher');
     }
 
-    // Suspending pauses the Schedule; reactivating resumes it; ending cooperation deletes it.
-    const suspend = await h.api('PATCH', `/api/suppliers/${supplierId}`, {
-      as: 'manager',
-      json: { status: 'suspended', reason: 'quality hold' },
-    });
-    expect(suspend.body.status).toBe('suspended');
+    // An approved suspension pauses the Schedule; lifting it resumes it; ending cooperation deletes it.
+    expect(await changeStatus(supplierId, 'suspend', ['approver'])).toBe('suspended');
     expect((await scheduleOf(supplierId).describe()).state.paused).toBe(true);
-    await h.api('PATCH', `/api/suppliers/${supplierId}`, {
-      as: 'manager',
-      json: { status: 'active', reason: 'hold lifted' },
-    });
+    expect(await changeStatus(supplierId, 'lift_suspension', ['approver'])).toBe('active');
     expect((await scheduleOf(supplierId).describe()).state.paused).toBe(false);
 
     // The appraisal report matches what history and the read model hold.
@@ -252,11 +260,7 @@ describe('supplier review', () => {
     await saveHistoryFixture(h, caseId, 'supplier-review-approved');
 
     await h.temporal.workflow.getHandle(launched).terminate('test done');
-    const end = await h.api('PATCH', `/api/suppliers/${supplierId}`, {
-      as: 'manager',
-      json: { status: 'terminated', reason: 'contract ended' },
-    });
-    expect(end.body.status).toBe('terminated');
+    expect(await changeStatus(supplierId, 'terminate', ['approver', 'approver2'])).toBe('terminated');
     await expect(scheduleOf(supplierId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   });
 
@@ -457,16 +461,15 @@ describe('supplier review', () => {
   });
 
   it('the annual campaign starts each reviewable supplier once, however often it runs', async () => {
-    const active = [await registerSupplier(), await registerSupplier()];
+    // Newly registered, so pending: the campaign starts their first review.
+    const pending = [await registerSupplier(), await registerSupplier()];
     const suspended = await registerSupplier();
-    await h.api('PATCH', `/api/suppliers/${suspended}`, {
-      as: 'manager',
-      json: { status: 'suspended', reason: 'audit' },
-    });
+    // Put on hold before its first review: the campaign skips it.
+    expect(await changeStatus(suspended, 'suspend', ['approver'])).toBe('suspended');
     const first = await h.api('POST', '/api/supplier-reviews/campaigns', { as: 'lead', json: { year: 2031 } });
     expect(first.status).toBe(200);
     const startedIds = first.body.started.map((s: { supplierId: string }) => s.supplierId);
-    expect(startedIds).toEqual(expect.arrayContaining(active));
+    expect(startedIds).toEqual(expect.arrayContaining(pending));
     expect(first.body.skipped).toContainEqual(
       expect.objectContaining({ supplierId: suspended, reason: 'not_reviewable' }),
     );

@@ -10,7 +10,16 @@ import {
   SUPPLIER_TIERS,
   applyHandbookRules,
   conditionNeedsRectification,
+  decisionsAgainst,
   gradeReview,
+  isAgainstRecommendation,
+  REASSESSMENT_LABELS,
+  REASSESSMENT_TRIGGERS,
+  STATUS_CHANGE_LABELS,
+  statusChangeNeedsFourEyes,
+  statusChangeProblem,
+  supplierAfterChange,
+  SUPPLIER_STATUS_CHANGES,
   addCalendarMonthsUtc,
   nextReviewDue,
   performanceRecordsProblem,
@@ -19,6 +28,7 @@ import {
   reviewStatusProblem,
   scoreProblem,
   statusAfterDecision,
+  statusAfterReview,
   weightedScore,
   type DimensionScores,
   type PerformanceRecord,
@@ -123,6 +133,29 @@ describe('dimension scores', () => {
         cooperation_history: 3,
       }),
     ).toBe(2.15);
+  });
+
+  it('weighs by the policy’s weights when given them', () => {
+    const scores = {
+      legal_compliance: 5,
+      financial_stability: 1,
+      technical_capability: 1,
+      market_reputation: 1,
+      cooperation_history: 1,
+    };
+    const allOnLegal = {
+      legal_compliance: 1,
+      financial_stability: 0,
+      technical_capability: 0,
+      market_reputation: 0,
+      cooperation_history: 0,
+    };
+    expect(weightedScore(scores)).toBe(2.2);
+    expect(weightedScore(scores, allOnLegal)).toBe(5);
+    expect(probabilityFromScores(scores, allOnLegal)).toBe(1);
+    // Weights finer than a percent still give a score to two decimals.
+    const thirds = { ...allOnLegal, legal_compliance: 1 / 3, financial_stability: 1 / 3, cooperation_history: 1 / 3 };
+    expect(weightedScore(scores, thirds)).toBe(2.33);
   });
 
   it('lets legal compliance move the score more than cooperation history', () => {
@@ -280,6 +313,15 @@ describe('handbook rule: logistics delay rate of 15% → re-evaluate terms', () 
     expect(finding).toMatchObject({ recommendation: 'renegotiate_terms', years: [2024] });
     expect(finding!.detail).toMatch(/18\.5% in 2024/);
   });
+
+  it('takes the policy’s threshold when given one', () => {
+    const records = [record(2024, { logisticsDelayRate: 0.12 })];
+    expect(applyHandbookRules(records, 2024)).toEqual([]);
+    const [finding] = applyHandbookRules(records, 2024, 0.1);
+    expect(finding).toMatchObject({ rule: 'logistics_delay_15_percent', recommendation: 'renegotiate_terms' });
+    expect(finding!.detail).toMatch(/12% in 2024, at or above the 10% at which the policy re-evaluates/);
+    expect(applyHandbookRules([record(2024, { logisticsDelayRate: 0.16 })], 2024, 0.2)).toEqual([]);
+  });
 });
 
 describe('handbook rules together', () => {
@@ -327,6 +369,26 @@ describe('gradeReview', () => {
     detail: `Finding that recommends ${recommendation}.`,
   });
   const clean = { scores: scoresAll(5), impact: 3, findings: [], missingDocuments: [] };
+
+  it('grades by the policy’s matrix cut-offs and weights when given them', () => {
+    // Score 4 everywhere: probability 2; with impact 3, 2 × 3 = 6 is medium by the default cut-offs.
+    const input = { ...clean, scores: scoresAll(4) };
+    expect(gradeReview(input)).toMatchObject({ matrixLevel: 'medium', recommendation: 'approve_with_conditions' });
+    expect(gradeReview({ ...input, cutoffs: { mediumFrom: 7, highFrom: 15 } })).toMatchObject({
+      matrixLevel: 'low',
+      recommendation: 'approve',
+    });
+    const legalOnly = {
+      legal_compliance: 1,
+      financial_stability: 0,
+      technical_capability: 0,
+      market_reputation: 0,
+      cooperation_history: 0,
+    };
+    const weak = { ...input, scores: { ...scoresAll(5), legal_compliance: 1 } };
+    expect(gradeReview(weak).probability).toBe(2);
+    expect(gradeReview({ ...weak, weights: legalOnly })).toMatchObject({ probability: 5, weightedScore: 1 });
+  });
 
   it('approves a strong supplier with nothing against it', () => {
     const grade = gradeReview(clean);
@@ -451,18 +513,105 @@ describe('decisions', () => {
     expect(statusAfterDecision('blacklist', [{ type: 'restricted_scope', detail: 'ignored' }])).toBe('blacklisted');
   });
 
+  it('leaves a suspension or an end approved while the review ran standing', () => {
+    expect(statusAfterReview('pending', 'approve', [])).toBe('active');
+    expect(statusAfterReview('active', 'terminate', [])).toBe('terminated');
+    expect(statusAfterReview('suspended', 'approve', [])).toBe('suspended');
+    expect(statusAfterReview('suspended', 'terminate', [])).toBe('terminated');
+    expect(statusAfterReview('terminated', 'approve', [])).toBe('terminated');
+    expect(statusAfterReview('terminated', 'blacklist', [])).toBe('blacklisted');
+    expect(statusAfterReview('blacklisted', 'approve', [])).toBe('blacklisted');
+  });
+
   it('tracks guarantees and agreements as rectification work, not a restricted scope', () => {
     expect(conditionNeedsRectification('guarantee')).toBe(true);
     expect(conditionNeedsRectification('supplementary_agreement')).toBe(true);
     expect(conditionNeedsRectification('restricted_scope')).toBe(false);
   });
 
-  it('lets a review start only for active or restricted suppliers', () => {
+  it('lets a review start for a pending supplier (its first) and for active or restricted ones', () => {
+    expect(reviewStatusProblem('pending')).toBeNull();
     expect(reviewStatusProblem('active')).toBeNull();
     expect(reviewStatusProblem('restricted')).toBeNull();
     expect(reviewStatusProblem('suspended')).toMatch(/suspended/);
     expect(reviewStatusProblem('terminated')).toMatch(/terminated/);
     expect(reviewStatusProblem('blacklisted')).toMatch(/blacklisted/);
+  });
+});
+
+describe('a decision against the recommendation', () => {
+  it('is approving what the rules would end, or ending what they would keep', () => {
+    expect(decisionsAgainst('blacklist')).toEqual(['approve', 'approve_with_conditions']);
+    expect(decisionsAgainst('terminate')).toEqual(['approve', 'approve_with_conditions']);
+    expect(decisionsAgainst('approve')).toEqual(['terminate', 'blacklist']);
+    expect(decisionsAgainst('approve_with_conditions')).toEqual(['terminate', 'blacklist']);
+    expect(isAgainstRecommendation('blacklist', 'approve_with_conditions')).toBe(true);
+    expect(isAgainstRecommendation('blacklist', 'terminate')).toBe(false);
+    expect(isAgainstRecommendation('approve', 'approve_with_conditions')).toBe(false);
+    expect(isAgainstRecommendation('approve', 'terminate')).toBe(true);
+  });
+});
+
+describe('reassessment triggers', () => {
+  it('are the handbook’s three (market, policy, performance), labelled in both languages', () => {
+    expect([...REASSESSMENT_TRIGGERS]).toEqual(['market', 'policy', 'performance']);
+    for (const t of REASSESSMENT_TRIGGERS) expect(REASSESSMENT_LABELS[t].zh.length).toBeGreaterThan(1);
+  });
+});
+
+describe('status changes', () => {
+  const by = { caseId: 'supplier-status-change:X:1', reason: 'two quality incidents', at: '2026-05-01T00:00:00.000Z' };
+  const restriction = { type: 'restricted_scope' as const, detail: 'no cold chain', since: by.at, caseId: 'r' };
+  const guarantee = { type: 'guarantee' as const, detail: 'bank guarantee', since: by.at, caseId: 'g' };
+
+  it('each applies only from the statuses it names; what ended stays ended', () => {
+    expect(statusChangeProblem('active', 'restrict')).toBeNull();
+    expect(statusChangeProblem('pending', 'restrict')).toMatch(
+      /restrict applies to a supplier that is active; this one is pending/,
+    );
+    expect(statusChangeProblem('restricted', 'lift_restriction')).toBeNull();
+    expect(statusChangeProblem('active', 'lift_restriction')).toMatch(/restricted; this one is active/);
+    for (const from of ['pending', 'active', 'restricted'] as const)
+      expect(statusChangeProblem(from, 'suspend')).toBeNull();
+    expect(statusChangeProblem('suspended', 'lift_suspension')).toBeNull();
+    expect(statusChangeProblem('suspended', 'terminate')).toBeNull();
+    expect(statusChangeProblem('terminated', 'lift_suspension')).toMatch(/ended; that is final/);
+    expect(statusChangeProblem('terminated', 'blacklist')).toBeNull();
+    for (const change of SUPPLIER_STATUS_CHANGES) {
+      expect(statusChangeProblem('blacklisted', change)).toMatch(/blacklisted; that is final/);
+      expect(STATUS_CHANGE_LABELS[change].zh.length).toBeGreaterThan(1);
+    }
+  });
+
+  it('needs four eyes to end cooperation or blacklist, one approver otherwise', () => {
+    expect(SUPPLIER_STATUS_CHANGES.filter(statusChangeNeedsFourEyes)).toEqual(['terminate', 'blacklist']);
+  });
+
+  it('records a restriction as a restricted scope, and lifting it removes only that', () => {
+    const restricted = supplierAfterChange(
+      { status: 'active', conditions: [guarantee], reviewed: true },
+      'restrict',
+      by,
+    );
+    expect(restricted).toEqual({
+      status: 'restricted',
+      conditions: [guarantee, { type: 'restricted_scope', detail: by.reason, since: by.at, caseId: by.caseId }],
+    });
+    expect(supplierAfterChange({ ...restricted, reviewed: true }, 'lift_restriction', by)).toEqual({
+      status: 'active',
+      conditions: [guarantee],
+    });
+  });
+
+  it('returns a suspended supplier to where it stood', () => {
+    const lift = (conditions: (typeof restriction)[], reviewed: boolean) =>
+      supplierAfterChange({ status: 'suspended', conditions, reviewed }, 'lift_suspension', by).status;
+    expect(lift([restriction], true)).toBe('restricted');
+    expect(lift([], true)).toBe('active');
+    expect(lift([], false)).toBe('pending');
+    expect(supplierAfterChange({ status: 'active', conditions: [], reviewed: true }, 'terminate', by).status).toBe(
+      'terminated',
+    );
   });
 });
 
@@ -476,10 +625,17 @@ describe('nextReviewDue', () => {
     );
   });
 
-  it('is twelve months later for high risk too (one review case per supplier per year)', () => {
+  it('is twelve months later for high risk too (a material change opens a reassessment instead)', () => {
     expect(nextReviewDue(at('2024-03-15T00:00:00Z'), 'high', 'approve_with_conditions')).toEqual(
       at('2025-03-15T00:00:00Z'),
     );
+  });
+
+  it('takes the policy’s interval when given one, and refuses a non-whole one', () => {
+    expect(nextReviewDue(at('2024-03-15T00:00:00Z'), 'low', 'approve', 6)).toEqual(at('2024-09-15T00:00:00Z'));
+    expect(nextReviewDue(at('2024-03-15T00:00:00Z'), 'low', 'terminate', 6)).toBeNull();
+    expect(() => nextReviewDue(at('2024-03-15T00:00:00Z'), 'low', 'approve', 0)).toThrow(RangeError);
+    expect(() => nextReviewDue(at('2024-03-15T00:00:00Z'), 'low', 'approve', 1.5)).toThrow(RangeError);
   });
 
   it('falls on the last day of a shorter month', () => {

@@ -49,6 +49,7 @@ const GROUP_OF: Partial<Record<keyof GovernanceActivities, Group>> = {
   startCampaignReviews: 'temporal',
   scheduleNextSupplierReview: 'temporal',
   removeSupplierReviewSchedule: 'temporal',
+  syncSupplierReviewSchedule: 'temporal',
   openPlanRevision: 'temporal',
   openAnnualDrills: 'temporal',
   // Writes the version, then restarts the revision clock and ensures the programme's Schedule.
