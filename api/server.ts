@@ -1,6 +1,9 @@
 /**
  * Runs the API on its own (production). `npm start` runs it in-process with
- * the worker instead (scripts/start.ts).
+ * the worker instead (scripts/start.ts). Listens on HOST, or on every
+ * interface (a container's port is published by its runtime); refuses to
+ * start while a public demo token is valid in the database, since it then
+ * runs in production or answers beyond loopback.
  */
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
@@ -8,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { loadSettings } from '../platform/config';
+import { refuseExposedDemoTokens, StartRefused } from '../platform/seed';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -15,10 +19,19 @@ async function main(): Promise<void> {
   if (!settings.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
   const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
   await migrate(database);
+  try {
+    await refuseExposedDemoTokens(database.db, {
+      host: settings.host ?? '0.0.0.0',
+      production: settings.production,
+    });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
   const connection = await Connection.connect({ address: settings.temporalAddress });
   const temporal = new Client({ connection, namespace: settings.temporalNamespace });
   const app = createApp({ db: database.db, temporal, settings });
-  const server = serve({ fetch: app.fetch, port: settings.port }, (info) => {
+  const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
     console.log(`API listening on http://localhost:${info.port} (docs at /docs)`);
   });
   const stop = () => {
@@ -34,7 +47,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main().catch((err) => {
-    console.error(err);
+    console.error(err instanceof StartRefused ? `[api] ${err.message}` : err);
     process.exit(1);
   });
 }

@@ -24,13 +24,31 @@ export interface Settings {
    * production: the compliance-owned policy sets every clock.
    */
   caseTimings: 'allow' | 'locked';
+  /**
+   * The interface the API listens on (HOST). Unset: `npm start` listens on
+   * loopback only, `api/server.ts` (a container's entry) on every interface.
+   */
+  host?: string;
+  /** NODE_ENV=production: no demo users, and no start while a demo token is valid. */
+  production: boolean;
+  /** How long a new API token is valid (TOKEN_TTL_DAYS), 1 to MAX_TOKEN_TTL_DAYS days; an admin may choose per token. */
+  tokenTtlDays: number;
 }
 
-function intFrom(name: string, fallback: number): number {
-  const raw = process.env[name];
+/** API tokens expire: 90 days unless TOKEN_TTL_DAYS or the issuing admin says otherwise (policy default). */
+export const DEFAULT_TOKEN_TTL_DAYS = 90;
+/** The longest validity a token can be given, by setting or by an admin: a year (policy default). */
+export const MAX_TOKEN_TTL_DAYS = 365;
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value <= 0 || value > max) {
+    throw new Error(
+      `${name} must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` no greater than ${max}` : ''}, got "${raw}"`,
+    );
+  }
   return value;
 }
 
@@ -47,9 +65,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.TEMPORAL_TASK_QUEUE || 'governance',
     temporalUiUrl: (env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/$/, ''),
-    port: intFrom('PORT', 3000),
+    port: intFrom(env, 'PORT', 3000),
     dataDir: path.resolve(env.GOVERNANCE_DATA_DIR || path.join(PROJECT_ROOT, '.data')),
-    maxEvidenceBytes: intFrom('MAX_EVIDENCE_BYTES', 10 * 1024 * 1024),
+    maxEvidenceBytes: intFrom(env, 'MAX_EVIDENCE_BYTES', 10 * 1024 * 1024),
     caseTimings: caseTimingsFrom(env.GOVERNANCE_CASE_TIMINGS),
+    host: env.HOST || undefined,
+    production: env.NODE_ENV === 'production',
+    tokenTtlDays: intFrom(env, 'TOKEN_TTL_DAYS', DEFAULT_TOKEN_TTL_DAYS, MAX_TOKEN_TTL_DAYS),
   };
 }

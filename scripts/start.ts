@@ -22,12 +22,16 @@ import { migrate } from '../db/migrate';
 import { loadSettings, type Settings } from '../platform/config';
 import { startDevServer, type DevServer } from '../platform/devServer';
 import { ensureSearchAttributes, searchAttributeCommands } from '../platform/searchAttributes';
-import { DEMO_USERS, seedDemoUsers } from '../platform/seed';
+import { demoSeedingFor, refuseExposedDemoTokens, seedDemoUsers, type DemoUser } from '../platform/seed';
 import { createWorker, type WorkerDeps } from '../worker';
 
 export interface ProductOptions extends Settings {
   temporalAddress: string;
-  /** `npm start` seeds them without DATABASE_URL, or with SEED_DEMO_USERS=true. */
+  /**
+   * `npm start` seeds them only into the embedded database, on loopback,
+   * outside production (`demoSeedingFor`); the README test into its own
+   * throwaway database.
+   */
   seedDemoUsers: boolean;
   /** A prebuilt workflow bundle (tests share one); otherwise bundled from source. */
   workflowBundle?: WorkerDeps['workflowBundle'];
@@ -40,7 +44,7 @@ export interface Product {
   port: number;
   database: DatabaseHandle;
   temporal: Client;
-  demoUsers: typeof DEMO_USERS;
+  demoUsers: DemoUser[];
   /** The worker's run: rejects if the worker stops by itself. */
   worker: Promise<void>;
   /** Stops the API, the worker and the connections, in that order. */
@@ -70,7 +74,12 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       `database: ${database.kind === 'pglite' ? 'embedded PGlite in .data/pglite' : 'PostgreSQL from DATABASE_URL'}; applying migrations…`,
     );
     await migrate(database);
-    const demoUsers = options.seedDemoUsers ? await seedDemoUsers(database.db) : [];
+    const demoUsers = options.seedDemoUsers ? await seedDemoUsers(database.db, { ttlDays: options.tokenTtlDays }) : [];
+    // Loopback unless HOST says otherwise: the demo users' tokens are public,
+    // so a developer's product must not answer the whole network; and no
+    // product that does, or runs in production, starts with one valid.
+    const hostname = options.host ?? '127.0.0.1';
+    await refuseExposedDemoTokens(database.db, { host: hostname, production: options.production });
 
     const connection = await Connection.connect({ address });
     onStop('the Temporal client', () => connection.close());
@@ -102,9 +111,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     });
 
     const app = createApp({ db: database.db, temporal, settings: options });
-    // Loopback unless HOST says otherwise: the demo users' tokens are public,
-    // so a developer's product must not answer the whole network.
-    const server = serve({ fetch: app.fetch, port: options.port, hostname: process.env.HOST ?? '127.0.0.1' });
+    const server = serve({ fetch: app.fetch, port: options.port, hostname });
     onStop(
       'the API',
       () =>
@@ -144,6 +151,9 @@ async function main(): Promise<void> {
   };
 
   try {
+    // Decided before anything starts: SEED_DEMO_USERS=true with a DATABASE_URL is refused here.
+    const seeding = demoSeedingFor({ ...settings, host: settings.host ?? '127.0.0.1' });
+    if (!seeding.seed && !settings.databaseUrl) log(seeding.why);
     let address = settings.temporalAddress;
     if (!address) {
       log('starting the Temporal dev server (state in .data/temporal.db, UI on :8233)…');
@@ -160,7 +170,7 @@ async function main(): Promise<void> {
     product = await startProduct({
       ...settings,
       temporalAddress: address,
-      seedDemoUsers: !settings.databaseUrl || process.env.SEED_DEMO_USERS === 'true',
+      seedDemoUsers: seeding.seed,
       log,
     });
     const { url: api, demoUsers: demo } = product;

@@ -1,28 +1,54 @@
 /**
  * Manage users and API tokens from the command line:
  *   npm run users -- list
- *   npm run users -- create <id> --name "Name" --email a@b.c --roles manager,risk
- *   npm run users -- token <id> [--label laptop]
+ *   npm run users -- create <id> --name "Name" --email a@b.c --roles manager,risk [--manager <id>] [--days 90]
+ *   npm run users -- set <id> [--name "Name"] [--roles risk,legal] [--manager <id>|none]
+ *   npm run users -- token <id> [--label laptop] [--days 30]
+ *   npm run users -- tokens <id>            (lists them: issued, expires, revoked; never the token)
  *   npm run users -- revoke <id>            (revokes all the user's tokens)
- * Uses DATABASE_URL, or the PGlite folder of `npm start` (stop it first: PGlite
- * allows one process at a time).
+ *   npm run users -- revoke-token <tokenId>
+ *   npm run users -- revoke-demo            (revokes the public demo tokens)
+ *   npm run users -- deactivate <id> [--reason "…"]   (revokes their tokens too)
+ *   npm run users -- reactivate <id> [--reason "…"]
+ * Every change is in the audit log, by "cli". Uses DATABASE_URL, or the
+ * PGlite folder of `npm start` (stop it first: PGlite allows one process at a
+ * time). A token expires after --days, or TOKEN_TTL_DAYS (default 90).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { and, eq, isNull } from 'drizzle-orm';
-import { issueToken } from '../api/auth';
+import { desc, eq } from 'drizzle-orm';
+import {
+  createUser,
+  deactivateUser,
+  hashToken,
+  issueTokenFor,
+  reactivateUser,
+  revokeToken,
+  revokeTokensOf,
+  updateUser,
+  type UserChanges,
+} from '../api/auth';
+import { ApiError } from '../api/errors';
 import { openDatabase } from '../db/client';
-import { appendAuditEvent } from '../db/audit';
 import { migrate } from '../db/migrate';
 import { apiTokens, users } from '../db/schema';
-import { isRole, ROLES } from '../domain/roles';
-import { loadSettings } from '../platform/config';
+import { isRole, ROLES, type Role } from '../domain/roles';
+import { loadSettings, MAX_TOKEN_TTL_DAYS } from '../platform/config';
+import { DEMO_USERS } from '../platform/seed';
 
 const USAGE = `usage:
   npm run users -- list
-  npm run users -- create <id> --name "Name" --email a@b.c --roles ${ROLES.join(',')}
-  npm run users -- token <id> [--label cli]
-  npm run users -- revoke <id>`;
+  npm run users -- create <id> --name "Name" --email a@b.c --roles ${ROLES.join(',')} [--manager <id>] [--days N]
+  npm run users -- set <id> [--name "Name"] [--roles …] [--manager <id>|none]
+  npm run users -- token <id> [--label cli] [--days N]
+  npm run users -- tokens <id>
+  npm run users -- revoke <id>
+  npm run users -- revoke-token <tokenId>
+  npm run users -- revoke-demo
+  npm run users -- deactivate <id> [--reason "…"]
+  npm run users -- reactivate <id> [--reason "…"]`;
+
+const CLI = { actorId: 'cli' };
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -36,12 +62,37 @@ const { positionals, values } = parseArgs({
     email: { type: 'string' },
     roles: { type: 'string' },
     label: { type: 'string' },
+    manager: { type: 'string' },
+    days: { type: 'string' },
+    reason: { type: 'string' },
   },
 });
 const [command, id] = positionals;
 if (!command) fail('no command given');
 
+function rolesOption(): Role[] | undefined {
+  if (values.roles === undefined) return undefined;
+  const roles = values.roles
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  if (!roles.length || !roles.every(isRole)) fail(`--roles must list roles from: ${ROLES.join(', ')}`);
+  return roles;
+}
+
 const settings = loadSettings();
+
+function daysOption(): number {
+  if (values.days === undefined) return settings.tokenTtlDays;
+  const days = Number(values.days);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_TTL_DAYS)
+    fail(`--days must be a whole number of days from 1 to ${MAX_TOKEN_TTL_DAYS}`);
+  return days;
+}
+
+const needId = (what = 'the user id'): string => id ?? fail(`give ${what}`);
+const iso = (d: Date | null) => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '-');
+
 const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: path.join(settings.dataDir, 'pglite') });
 const { db } = database;
 try {
@@ -50,57 +101,112 @@ try {
     case 'list': {
       for (const u of await db.select().from(users).orderBy(users.id)) {
         console.log(
-          `${u.id.padEnd(20)} ${u.roles.join(',').padEnd(28)} ${u.active ? 'active' : 'inactive'}  ${u.name} <${u.email}>`,
+          `${u.id.padEnd(20)} ${u.roles.join(',').padEnd(28)} ${u.active ? 'active  ' : 'inactive'}  ${u.name} <${u.email}>${u.managerId ? `  manager: ${u.managerId}` : ''}`,
         );
       }
       break;
     }
     case 'create': {
-      if (!id || !/^[a-z0-9][a-z0-9._-]{1,63}$/.test(id))
+      const userId = needId();
+      if (!/^[a-z0-9][a-z0-9._-]{1,63}$/.test(userId))
         fail('give a user id: lower-case letters, digits, ".", "_" or "-"');
-      const roles = (values.roles ?? '')
-        .split(',')
-        .map((r) => r.trim())
-        .filter(Boolean);
-      if (!roles.length || !roles.every(isRole)) fail(`--roles must list roles from: ${ROLES.join(', ')}`);
+      const roles = rolesOption();
+      if (!roles) fail(`--roles must list roles from: ${ROLES.join(', ')}`);
       if (!values.name?.trim()) fail('--name is required');
       if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) fail('--email must be an e-mail address');
-      const [created] = await db
-        .insert(users)
-        .values({ id, name: values.name.trim(), email: values.email, roles })
-        .onConflictDoNothing()
-        .returning();
-      if (!created) fail(`a user with id ${id} or email ${values.email} already exists`);
-      await appendAuditEvent(db, {
-        idempotencyKey: `user:${id}:created`,
-        actorId: 'cli',
-        action: 'user.created',
-        payload: { userId: id, roles },
-      });
-      const token = await issueToken(db, id, values.label ?? 'cli');
-      console.log(`created ${id} (${roles.join(', ')})\ntoken (shown once): ${token}`);
+      const ttlDays = daysOption();
+      await createUser(
+        db,
+        { id: userId, name: values.name.trim(), email: values.email, roles, managerId: values.manager ?? null },
+        CLI,
+      );
+      const issued = await issueTokenFor(db, { userId, label: values.label ?? 'cli', ttlDays }, CLI);
+      console.log(
+        `created ${userId} (${roles.join(', ')})\ntoken (shown once, expires ${iso(issued.expiresAt)}): ${issued.token}`,
+      );
+      break;
+    }
+    case 'set': {
+      const userId = needId();
+      const changes: UserChanges = {};
+      if (values.name !== undefined) changes.name = values.name.trim() || fail('--name cannot be empty');
+      const roles = rolesOption();
+      if (roles) changes.roles = roles;
+      if (values.manager !== undefined) changes.managerId = values.manager === 'none' ? null : values.manager;
+      if (!Object.keys(changes).length) fail('give --name, --roles or --manager');
+      const user = await updateUser(db, userId, changes, CLI);
+      console.log(`${user.id}: ${user.roles.join(', ')}; manager ${user.managerId ?? 'none'}; ${user.name}`);
       break;
     }
     case 'token': {
-      if (!id) fail('give the user id');
-      const [user] = await db.select().from(users).where(eq(users.id, id));
-      if (!user?.active) fail(`no active user ${id}`);
-      console.log(`token (shown once): ${await issueToken(db, id, values.label ?? 'cli')}`);
+      const issued = await issueTokenFor(
+        db,
+        { userId: needId(), label: values.label ?? 'cli', ttlDays: daysOption() },
+        CLI,
+      );
+      console.log(`token (shown once, expires ${iso(issued.expiresAt)}): ${issued.token}`);
+      break;
+    }
+    case 'tokens': {
+      const userId = needId();
+      const rows = await db
+        .select()
+        .from(apiTokens)
+        .where(eq(apiTokens.userId, userId))
+        .orderBy(desc(apiTokens.createdAt));
+      for (const t of rows) {
+        console.log(
+          `${t.id}  ${t.label.padEnd(16)} issued ${iso(t.createdAt)}  expires ${iso(t.expiresAt)}  revoked ${iso(t.revokedAt)}`,
+        );
+      }
       break;
     }
     case 'revoke': {
-      if (!id) fail('give the user id');
-      const revoked = await db
-        .update(apiTokens)
-        .set({ revokedAt: new Date() })
-        .where(and(eq(apiTokens.userId, id), isNull(apiTokens.revokedAt)))
-        .returning({ id: apiTokens.id });
-      console.log(`revoked ${revoked.length} token(s) of ${id}`);
+      const userId = needId();
+      const revoked = await revokeTokensOf(db, { userId }, { ...CLI, reason: values.reason });
+      console.log(`revoked ${revoked.length} token(s) of ${userId}`);
+      break;
+    }
+    case 'revoke-token': {
+      const token = await revokeToken(db, needId('the token id'), { ...CLI, reason: values.reason });
+      console.log(`revoked token ${token.id} (${token.label}) of ${token.userId}`);
+      break;
+    }
+    case 'revoke-demo': {
+      const revoked = await revokeTokensOf(
+        db,
+        { tokenHashes: DEMO_USERS.map((u) => hashToken(u.token)) },
+        { ...CLI, reason: values.reason ?? 'public demo token' },
+      );
+      console.log(
+        `revoked ${revoked.length} demo token(s)${
+          revoked.length
+            ? `: ${revoked
+                .map((t) => t.userId)
+                .sort()
+                .join(', ')}`
+            : ''
+        }`,
+      );
+      break;
+    }
+    case 'deactivate': {
+      const { user, revokedTokenIds } = await deactivateUser(db, needId(), { ...CLI, reason: values.reason });
+      console.log(`deactivated ${user.id}; revoked ${revokedTokenIds.length} token(s)`);
+      break;
+    }
+    case 'reactivate': {
+      const user = await reactivateUser(db, needId(), { ...CLI, reason: values.reason });
+      console.log(`reactivated ${user.id}; issue a new token with \`npm run users -- token ${user.id}\``);
       break;
     }
     default:
       fail(`unknown command "${command}"`);
   }
+} catch (err) {
+  if (!(err instanceof ApiError)) throw err;
+  console.error(err.message);
+  process.exitCode = 1;
 } finally {
   await database.close();
 }

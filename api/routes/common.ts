@@ -6,7 +6,7 @@ import type { Database } from '../../db/client';
 import { users } from '../../db/schema';
 import { isReadOnly } from '../../domain/roles';
 import type { Settings } from '../../platform/config';
-import type { AppEnv } from '../auth';
+import type { AppEnv, AuthUser } from '../auth';
 import { ApiError } from '../errors';
 import { ErrorSchema } from '../schemas';
 import { REFUSAL_STATUS, type ProcessContract, type StepContract } from '../../contracts/core';
@@ -15,7 +15,7 @@ export interface AppDeps {
   db: Database;
   temporal: Client;
   settings: Pick<Settings, 'taskQueue' | 'temporalNamespace' | 'temporalUiUrl' | 'maxEvidenceBytes'> &
-    Partial<Pick<Settings, 'caseTimings'>>;
+    Partial<Pick<Settings, 'caseTimings' | 'tokenTtlDays'>>;
 }
 
 const ERROR_DESCRIPTIONS = {
@@ -205,10 +205,17 @@ export function reportRoutes<R>(
     schemaName: string;
     build: (id: string) => Promise<R>;
     render: (report: R) => string;
+    /** Throws the route's 404 unless the caller may read the report's case (platform/access.ts assertCanReadCase). */
+    readable: (id: string, user: AuthUser) => Promise<void>;
   },
 ) {
   const id = (c: { req: { valid(target: never): unknown } }) =>
     (c.req.valid('param' as never) as Record<string, string>)[config.idName]!;
+  const report = async (c: { req: { valid(target: never): unknown }; get(key: 'user'): AuthUser }) => {
+    const key = id(c);
+    await config.readable(key, c.get('user'));
+    return config.build(key);
+  };
   app.openapi(
     createRoute({
       method: 'get',
@@ -225,7 +232,7 @@ export function reportRoutes<R>(
         ...errorResponses(400, 401, 404),
       },
     }),
-    async (c) => c.json((await config.build(id(c))) as never, 200),
+    async (c) => c.json((await report(c)) as never, 200),
   );
   app.openapi(
     createRoute({
@@ -240,7 +247,7 @@ export function reportRoutes<R>(
         ...errorResponses(400, 401, 404),
       },
     }),
-    async (c) => c.html(config.render(await config.build(id(c)))),
+    async (c) => c.html(config.render(await report(c))),
   );
 }
 
