@@ -4,6 +4,8 @@ import { eq } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
 import { withAuditedWrite } from '../../db/audit';
 import { cases, evidence, tasks, type EvidenceRow } from '../../db/schema';
+import { assertHasPartInCase, canReadCase } from '../../platform/access';
+import type { AuthUser } from '../auth';
 import { toEvidenceDto } from '../dto';
 import { ApiError } from '../errors';
 import { EvidenceSchema } from '../schemas';
@@ -86,12 +88,22 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
   const app = router();
   const max = settings.maxEvidenceBytes;
 
+  /** The evidence row, if its case is one the user may read: otherwise as if it did not exist. */
+  async function readableEvidence(evidenceId: string, user: AuthUser): Promise<EvidenceRow> {
+    const [row] = await db.select().from(evidence).where(eq(evidence.id, evidenceId));
+    if (!row || !(await canReadCase(db, user, row.caseId)))
+      throw new ApiError('NOT_FOUND', `no evidence ${evidenceId}`);
+    return row;
+  }
+
   app.openapi(
     createRoute({
       method: 'post',
       path: '/api/cases/{caseId}/evidence',
       tags: ['Evidence'],
       summary: 'Upload evidence to a case (multipart field "file"); returns its SHA-256',
+      description:
+        'Only from people with a part in the case: its initiator and owner, the assignees of its tasks, those who acted on it, those whose decision it awaits. Reading it as risk, compliance, internal audit or line manager is not a part: 403 NO_PART_IN_CASE. A case the caller may not read: 404. Nothing is stored when refused.',
       security: bearer,
       middleware: [evidenceBodyLimit(max)] as const,
       request: {
@@ -108,6 +120,8 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
       const { file, taskId } = c.req.valid('form');
       if (file.size > max) throw new ApiError('PAYLOAD_TOO_LARGE', `evidence files are limited to ${max} bytes`);
       if (file.size === 0) throw new ApiError('BAD_REQUEST', 'invalid form: file is empty');
+      // 404 to whoever may not read the case, 403 to a reader without a part in it: before anything is stored.
+      await assertHasPartInCase(db, c.get('user'), caseId);
       const [caseRow] = await db.select({ status: cases.status }).from(cases).where(eq(cases.id, caseId));
       if (!caseRow) throw new ApiError('NOT_FOUND', `no case ${caseId}`);
       if (caseRow.status === 'closed') throw new ApiError('CONFLICT', `case ${caseId} is closed`);
@@ -134,6 +148,7 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
       path: '/api/evidence/{evidenceId}',
       tags: ['Evidence'],
       summary: 'Evidence metadata',
+      description: 'For whoever may read its case (see GET /api/cases); anyone else gets 404.',
       security: bearer,
       request: { params: EvidenceIdParam },
       responses: {
@@ -143,8 +158,7 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
     }),
     async (c) => {
       const { evidenceId } = c.req.valid('param');
-      const [row] = await db.select().from(evidence).where(eq(evidence.id, evidenceId));
-      if (!row) throw new ApiError('NOT_FOUND', `no evidence ${evidenceId}`);
+      const row = await readableEvidence(evidenceId, c.get('user'));
       return c.json(toEvidenceDto(row), 200);
     },
   );
@@ -155,6 +169,8 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
       path: '/api/evidence/{evidenceId}/content',
       tags: ['Evidence'],
       summary: 'Download evidence; X-Content-SHA256 carries its hash',
+      description:
+        'For whoever may read its case (see GET /api/cases), supplier documents included; anyone else gets 404.',
       security: bearer,
       request: { params: EvidenceIdParam },
       responses: {
@@ -167,8 +183,7 @@ export function evidenceRoutes({ db, settings }: AppDeps) {
     }),
     async (c) => {
       const { evidenceId } = c.req.valid('param');
-      const [row] = await db.select().from(evidence).where(eq(evidence.id, evidenceId));
-      if (!row) throw new ApiError('NOT_FOUND', `no evidence ${evidenceId}`);
+      const row = await readableEvidence(evidenceId, c.get('user'));
       return c.body(new Uint8Array(row.content), 200, {
         'content-type': row.contentType,
         'content-length': String(row.sizeBytes),

@@ -1,15 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { and, arrayOverlaps, asc, eq, inArray, ne, not, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { evidence, tasks } from '../../db/schema';
-import { DEFAULT_VERIFIER_ROLES } from '../../domain/rectification';
-import { hasAnyRole } from '../../domain/roles';
 import {
   decideUpdate,
   settledUpdate,
   submitRectificationUpdate,
   verifyRectificationUpdate,
 } from '../../workflows/definitions';
+import { canReadCase, inboxTaskCondition } from '../../platform/access';
 import { toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import {
@@ -92,31 +91,11 @@ export function taskRoutes({ db, temporal }: AppDeps) {
     async (c) => {
       const user = c.get('user');
       const now = new Date();
-      const decidable = and(
-        eq(tasks.kind, 'approval'),
-        eq(tasks.status, 'open'),
-        arrayOverlaps(tasks.candidateRoles, user.roles),
-        not(sql`${user.id} = any(${tasks.excludedUserIds})`),
-        not(sql`${tasks.votes} @> ${JSON.stringify([{ userId: user.id }])}::jsonb`),
-      );
-      const mine = and(
-        eq(tasks.kind, 'rectification'),
-        eq(tasks.assigneeId, user.id),
-        inArray(tasks.status, ['open', 'returned']),
-      );
-      // Other steps a case waits for: owed by the caller, or open to one of their roles.
-      const steps = and(
-        eq(tasks.kind, 'step'),
-        inArray(tasks.status, ['open', 'overdue']),
-        or(eq(tasks.assigneeId, user.id), arrayOverlaps(tasks.candidateRoles, user.roles)),
-      );
-      const verifiable = hasAnyRole(user, DEFAULT_VERIFIER_ROLES)
-        ? and(eq(tasks.kind, 'rectification'), eq(tasks.status, 'submitted'), ne(tasks.assigneeId, user.id))
-        : sql`false`;
       const rows = await db
         .select()
         .from(tasks)
-        .where(or(decidable, mine, steps, verifiable))
+        // The same condition makes these tasks' cases readable to the caller (platform/access.ts).
+        .where(inboxTaskCondition(user))
         .orderBy(asc(tasks.dueAt), asc(tasks.id))
         .limit(500);
       const dto = rows.map((row) => toTaskDto(row, now));
@@ -140,6 +119,7 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       path: '/api/tasks/{taskId}',
       tags: ['Tasks'],
       summary: 'One task',
+      description: 'For whoever may read its case (see GET /api/cases); anyone else gets 404.',
       security: bearer,
       request: { params: TaskIdParam },
       responses: {
@@ -150,7 +130,9 @@ export function taskRoutes({ db, temporal }: AppDeps) {
     async (c) => {
       const { taskId } = c.req.valid('param');
       const [task] = await db.select().from(tasks).where(eq(tasks.id, taskId));
-      if (!task) throw new ApiError('NOT_FOUND', `no task ${taskId}`);
+      // A task of a case the caller may not read is answered as one that does not exist.
+      if (!task || !(await canReadCase(db, c.get('user'), task.caseId)))
+        throw new ApiError('NOT_FOUND', `no task ${taskId}`);
       return c.json(toTaskDto(task), 200);
     },
   );

@@ -159,7 +159,7 @@ describe('rectification items', () => {
       { kind: 'overdue', recipient_role: 'manager', recipient_id: null },
       { kind: 'escalation', recipient_role: 'admin', recipient_id: null },
     ]);
-    const overdueList = await h.api('GET', '/api/cases?overdue=true&process=approval_request', { as: 'manager' });
+    const overdueList = await h.api('GET', '/api/cases?overdue=true&process=approval_request', { as: 'lead' });
     expect(overdueList.body.items.map((c: { id: string }) => c.id)).toContain(caseId);
     const task = await h.api('GET', `/api/tasks/${encodeURIComponent(item)}`, { as: 'owner' });
     expect(task.body).toMatchObject({ overdue: true, escalatedTo: 'admin', status: 'open' });
