@@ -1,9 +1,11 @@
 /**
  * Incident close-out (突发事件应对, 事件闭环), DOMAIN.md §3: report →
  * acknowledge → on-site handling → information notification → stabilised →
- * follow-up evaluation (root cause) → rectification → close-out approval →
- * closed. Every step is the incident owner's or a manager's, but regrading,
- * which is a manager's alone.
+ * follow-up evaluation (root cause; short at grade IV) → rectification →
+ * close-out approval → closed. Every step is the incident owner's or a
+ * manager's, but regrading, which is a manager's alone; a downgrade is only
+ * requested there, and an approver who is neither the owner, the reporter
+ * nor the requester decides it (POST /api/tasks/{taskId}/decision).
  */
 import { z } from 'zod';
 import { BUSINESS_KEY_PATTERN } from '../domain/cases';
@@ -27,6 +29,8 @@ export type IncidentStage = (typeof INCIDENT_STAGES)[number];
 export interface IncidentStepResult {
   stage: string;
   grade: string;
+  /** A downgrade's approval task, which the regrade opened instead of changing the grade. */
+  downgradeTaskId?: string;
 }
 
 /** The owner is always a manager; any other manager may step in. */
@@ -102,13 +106,16 @@ export const incidentContract = defineProcess({
       name: 'regradeIncident',
       path: 'regrade',
       example: { grade: 'III', reason: 'More users affected than first reported' },
-      summary: 'Regrade up or down with a reason (managers); the response plan follows',
+      summary:
+        'Regrade with a reason (managers): up at once, the response plan follows; down only as a request that an approver other than the owner, the reporter and the requester decides',
+      description:
+        'A downgrade answers with the grade unchanged and `downgradeTaskId`, the approval task (risk, compliance or legal; two functions when the incident is grade I or II). Notices the higher grade made due stay due after it is approved.',
       input: z.object({ grade: z.enum(INCIDENT_GRADES), reason: text(2000) }).strict(),
       stages: ['reported', ...RESPONDING] as IncidentStage[],
       roles: ['manager'],
       who: 'a manager regrades an incident',
       stageRefusal: 'NOT_REGRADABLE',
-      refusals: { NOT_REGRADABLE: 'conflict', INVALID_GRADE: 'unprocessable' },
+      refusals: { NOT_REGRADABLE: 'conflict', INVALID_GRADE: 'unprocessable', DOWNGRADE_PENDING: 'conflict' },
     } as const),
     evaluation: defineStep({
       name: 'submitIncidentEvaluation',
@@ -119,10 +126,14 @@ export const incidentContract = defineProcess({
         lessons: 'Load-test every release',
         rectificationItems: [],
       },
-      summary: 'Follow-up evaluation (后续评估): root cause, contributing factors, lessons, rectification items',
+      summary:
+        'Follow-up evaluation (后续评估): root cause, contributing factors, lessons, rectification items; a short one (summary and lessons) at a first grade IV',
+      description:
+        'Every grade ends with an evaluation. Grades I–III and repeats need the root cause (EVALUATION_INCOMPLETE otherwise); a first grade IV may give a summary instead.',
       input: z
         .object({
-          rootCause: text(5000),
+          summary: text(5000).optional(),
+          rootCause: text(5000).optional(),
           contributingFactors: z.array(text(1000)).max(20).default([]),
           lessons: text(5000),
           rectificationItems: z
@@ -136,14 +147,16 @@ export const incidentContract = defineProcess({
       owner: true,
       who: 'the incident owner or a manager submits the evaluation',
       stageRefusal: 'NOT_AWAITING_EVALUATION',
-      refusals: { NOT_AWAITING_EVALUATION: 'conflict' },
+      refusals: { NOT_AWAITING_EVALUATION: 'conflict', EVALUATION_INCOMPLETE: 'unprocessable' },
     } as const),
     closeOut: defineStep({
       name: 'requestIncidentCloseOut',
       path: 'close-out',
       example: {},
       summary:
-        'Request close-out approval (refused, with the reasons, while an item is open or a required review is missing)',
+        'Request close-out approval (refused, with the reasons, while an item is open, the evaluation or a notice is missing, or a downgrade awaits its decision)',
+      description:
+        'A refusal lists every reason in `error.details.problems` and names each open rectification item (`error.details.openItems`: id and title). Nobody who owns, reported, requested or took a step of the incident, nor an owner of one of its rectification items, approves its close-out.',
       input: z.object({}).strict(),
       stages: FOLLOWING_UP,
       roles: RESPONDERS,

@@ -12,6 +12,13 @@
 
 // The stages are the process's own, in its contract (a type only: no cycle at run time).
 import type { IncidentStage } from '../contracts/incident';
+import { parseDuration } from './durations';
+import { DEFAULT_POLICY, type PolicyValues } from './policy';
+
+/** The incident parameters of the policy compliance owns (domain/policy.ts). */
+export type IncidentPolicy = PolicyValues['incident'];
+/** The clocks a response plan sets: acknowledgement, stabilisation, the regulator's notice. */
+export type IncidentClocks = Pick<IncidentPolicy, 'acknowledgeWithin' | 'stabiliseWithin' | 'notifyRegulatorWithin'>;
 
 type Label = { en: string; zh: string };
 
@@ -108,12 +115,10 @@ export type ImpactCriterion = 'affectedUsers' | 'amountCny' | 'dataRecordsExpose
  * calibrates to its own scale (a regional lender and a national marketplace
  * do not share a "major" outage).
  */
-export const GRADE_THRESHOLDS: Record<ImpactCriterion, Record<'I' | 'II' | 'III', number>> = {
-  affectedUsers: { I: 1_000_000, II: 100_000, III: 10_000 },
-  amountCny: { I: 100_000_000, II: 10_000_000, III: 1_000_000 },
-  dataRecordsExposed: { I: 1_000_000, II: 100_000, III: 10_000 },
-  outageMinutes: { I: 720, II: 240, III: 60 },
-};
+export type GradeThresholds = Record<ImpactCriterion, Record<'I' | 'II' | 'III', number>>;
+
+/** The policy's default thresholds (version 1); a case uses the policy in force when it is reported. */
+export const GRADE_THRESHOLDS: GradeThresholds = DEFAULT_POLICY.incident.gradeThresholds;
 
 const CRITERIA: readonly ImpactCriterion[] = ['affectedUsers', 'amountCny', 'dataRecordsExposed', 'outageMinutes'];
 const REQUIRED_CRITERIA: readonly ImpactCriterion[] = ['affectedUsers', 'amountCny'];
@@ -171,7 +176,10 @@ const CRITERION_PHRASE: Record<ImpactCriterion, (value: string) => string> = {
  * reported, whatever their size. The manager confirms or changes the grade;
  * this only suggests it.
  */
-export function suggestGrade(impact: ImpactAssessment): { grade: IncidentGrade; reasons: string[] } {
+export function suggestGrade(
+  impact: ImpactAssessment,
+  thresholds: GradeThresholds = GRADE_THRESHOLDS,
+): { grade: IncidentGrade; reasons: string[] } {
   const problem = impactProblem(impact);
   if (problem) throw new RangeError(problem);
 
@@ -179,7 +187,7 @@ export function suggestGrade(impact: ImpactAssessment): { grade: IncidentGrade; 
   for (const criterion of CRITERIA) {
     const value = impact[criterion];
     if (value === undefined) continue;
-    const grade = (['I', 'II', 'III'] as const).find((g) => value >= GRADE_THRESHOLDS[criterion][g]);
+    const grade = (['I', 'II', 'III'] as const).find((g) => value >= thresholds[criterion][g]);
     if (grade) reached.push({ criterion, grade, value });
   }
   // Most severe first, so the first reason is the one that decided.
@@ -188,7 +196,7 @@ export function suggestGrade(impact: ImpactAssessment): { grade: IncidentGrade; 
   const reasons = reached.map(
     ({ criterion, grade, value }) =>
       `${CRITERION_PHRASE[criterion](formatNumber(value))} reaches the grade ${grade} threshold of ` +
-      `${formatNumber(GRADE_THRESHOLDS[criterion][grade])}.`,
+      `${formatNumber(thresholds[criterion][grade])}.`,
   );
   let grade: IncidentGrade = reached[0]?.grade ?? 'IV';
 
@@ -201,7 +209,7 @@ export function suggestGrade(impact: ImpactAssessment): { grade: IncidentGrade; 
     );
   }
   if (grade === 'IV') {
-    const floors = CRITERIA.map((c) => CRITERION_PHRASE[c](formatNumber(GRADE_THRESHOLDS[c].III)));
+    const floors = CRITERIA.map((c) => CRITERION_PHRASE[c](formatNumber(thresholds[c].III)));
     reasons.push(`No criterion reaches grade III (${joinOr(floors)}), so the grade is IV.`);
   }
   return { grade, reasons };
@@ -216,18 +224,30 @@ export interface ResponsePlan {
   leadRole: 'manager';
   /** Pulled in by the operations lead, in TEAMS order. */
   teams: Team[];
-  /** Who must be informed beyond the teams handling it. */
+  /**
+   * Who must be informed beyond the teams handling it: this grade's audiences
+   * and every audience a more severe grade reached earlier made due.
+   */
   mustNotify: Audience[];
+  /** Set when a grade reached earlier keeps notices due that this grade alone would not. */
+  noticesKeptFrom?: IncidentGrade;
   /** Durations for parseDuration (domain/durations.ts), counted from the report. */
   acknowledgeWithin: string;
   stabiliseWithin: string;
   /** Present only when the regulator must be notified. */
   notifyRegulatorWithin?: string;
-  /** A follow-up evaluation (root-cause analysis) before close-out. */
-  reviewRequired: boolean;
+  /** Every grade ends with a follow-up evaluation (后续评估) before close-out. */
+  reviewRequired: true;
+  /**
+   * How deep it goes: 'full' (root-cause analysis) for grades I–III and for
+   * repeats, 'short' (a summary and the lessons) for a first grade IV.
+   */
+  evaluation: EvaluationDepth;
   /** Distinct approvers who must accept the close-out. */
   closeOutApprovers: 1 | 2;
 }
+
+export type EvaluationDepth = 'full' | 'short';
 
 /** Whom an incident of each category most needs at grade IV, beside operations. */
 const NATURAL_TEAM: Record<IncidentCategory, Team> = {
@@ -244,42 +264,67 @@ const NATURAL_TEAM: Record<IncidentCategory, Team> = {
   other: 'operations',
 };
 
-const GRADE_TIMINGS: Record<
-  IncidentGrade,
-  { acknowledgeWithin: string; stabiliseWithin: string; notifyRegulatorWithin?: string }
-> = {
-  I: { acknowledgeWithin: '15m', stabiliseWithin: '4h', notifyRegulatorWithin: '1h' },
-  II: { acknowledgeWithin: '30m', stabiliseWithin: '12h', notifyRegulatorWithin: '4h' },
-  III: { acknowledgeWithin: '2h', stabiliseWithin: '48h' },
-  IV: { acknowledgeWithin: '8h', stabiliseWithin: '5d' },
+/** The policy's default clocks (version 1); a case runs on the policy in force when it is reported. */
+export const DEFAULT_INCIDENT_CLOCKS: IncidentClocks = {
+  acknowledgeWithin: DEFAULT_POLICY.incident.acknowledgeWithin,
+  stabiliseWithin: DEFAULT_POLICY.incident.stabiliseWithin,
+  notifyRegulatorWithin: DEFAULT_POLICY.incident.notifyRegulatorWithin,
 };
 
-/** A data leak at grade III still goes to the regulator: personal information was exposed. */
-const DATA_LEAK_REGULATOR_WITHIN_AT_III = '24h';
+/**
+ * How long the regulator may wait for the notice of an incident of this
+ * grade and category; undefined when the regulator need not be told. A data
+ * leak at grade III still goes to the regulator: personal information was
+ * exposed.
+ */
+export function regulatorNoticeWithin(
+  grade: IncidentGrade,
+  category: IncidentCategory,
+  clocks: IncidentClocks = DEFAULT_INCIDENT_CLOCKS,
+): string | undefined {
+  if (grade === 'I') return clocks.notifyRegulatorWithin.I;
+  if (grade === 'II') return clocks.notifyRegulatorWithin.II;
+  if (grade === 'III' && category === 'data_leak') return clocks.notifyRegulatorWithin.dataLeakIII;
+  return undefined;
+}
+
+/** Who a grade alone requires to be told, in AUDIENCES order. */
+function audiencesOf(grade: IncidentGrade, category: IncidentCategory): Audience[] {
+  switch (grade) {
+    case 'I':
+      return ['management', 'board', 'regulator', 'affected_users', 'partners'];
+    case 'II':
+      return ['management', 'regulator', 'affected_users'];
+    case 'III':
+      return category === 'data_leak' ? ['management', 'regulator'] : ['management'];
+    case 'IV':
+      return [];
+  }
+}
 
 /**
  * The response level matches the grade. Grades I and II mobilise every team
  * and tell those outside; grade III brings the core teams plus whoever the
  * category needs; grade IV stays with operations and one natural team.
+ *
+ * `highestGrade` is the most severe grade the incident has had: a notice a
+ * grade made due stays due after an approved downgrade (the regulator was
+ * owed the news of a grade II incident, whatever it is graded now).
  */
 export function responsePlan(
   grade: IncidentGrade,
   category: IncidentCategory,
-  options: { repeat?: boolean } = {},
+  options: { repeat?: boolean; highestGrade?: IncidentGrade; clocks?: IncidentClocks } = {},
 ): ResponsePlan {
   assertGrade(grade);
   assertCategory(category);
+  const clocks = options.clocks ?? DEFAULT_INCIDENT_CLOCKS;
 
   let teams: Team[];
-  let mustNotify: Audience[];
   switch (grade) {
     case 'I':
-      teams = [...TEAMS];
-      mustNotify = ['management', 'board', 'regulator', 'affected_users', 'partners'];
-      break;
     case 'II':
       teams = [...TEAMS];
-      mustNotify = ['management', 'regulator', 'affected_users'];
       break;
     case 'III': {
       const wanted = new Set<Team>(['operations', 'technology', 'customer_service']);
@@ -287,35 +332,138 @@ export function responsePlan(
       if (category === 'data_leak') wanted.add('legal');
       if (category === 'public_opinion') wanted.add('public_relations');
       teams = TEAMS.filter((t) => wanted.has(t));
-      mustNotify = category === 'data_leak' ? ['management', 'regulator'] : ['management'];
       break;
     }
     case 'IV': {
       const wanted = new Set<Team>(['operations', NATURAL_TEAM[category]]);
       teams = TEAMS.filter((t) => wanted.has(t));
-      mustNotify = [];
       break;
     }
   }
 
-  const timings = GRADE_TIMINGS[grade];
+  const own = audiencesOf(grade, category);
+  const highest = options.highestGrade && isMoreSevere(options.highestGrade, grade) ? options.highestGrade : undefined;
+  const kept = highest ? audiencesOf(highest, category).filter((a) => !own.includes(a)) : [];
+  const mustNotify = AUDIENCES.filter((a) => own.includes(a) || kept.includes(a));
   const notifyRegulatorWithin =
-    timings.notifyRegulatorWithin ??
-    (grade === 'III' && category === 'data_leak' ? DATA_LEAK_REGULATOR_WITHIN_AT_III : undefined);
+    regulatorNoticeWithin(grade, category, clocks) ??
+    (highest ? regulatorNoticeWithin(highest, category, clocks) : undefined);
+  const repeat = options.repeat === true;
 
   return {
     grade,
     leadRole: 'manager',
     teams,
     mustNotify,
-    acknowledgeWithin: timings.acknowledgeWithin,
-    stabiliseWithin: timings.stabiliseWithin,
+    ...(kept.length && highest ? { noticesKeptFrom: highest } : {}),
+    acknowledgeWithin: clocks.acknowledgeWithin[grade],
+    stabiliseWithin: clocks.stabiliseWithin[grade],
     ...(notifyRegulatorWithin ? { notifyRegulatorWithin } : {}),
-    // Root-cause analysis for serious or repeated incidents (DOMAIN.md §3).
-    reviewRequired: grade !== 'IV' || options.repeat === true,
+    // The handbook's loop ends every incident with a follow-up evaluation;
+    // root-cause analysis for serious or repeated ones (DOMAIN.md §3).
+    reviewRequired: true,
+    evaluation: grade !== 'IV' || repeat ? 'full' : 'short',
     // Four-eyes on closing the serious ones.
     closeOutApprovers: grade === 'I' || grade === 'II' ? 2 : 1,
   };
+}
+
+// ---------------------------------------------------------------------------
+// Follow-up evaluation
+
+export interface EvaluationInput {
+  summary?: string;
+  rootCause?: string;
+  lessons: string;
+}
+
+/**
+ * Null when the evaluation is deep enough for the plan; otherwise why not and
+ * the fields missing. A full evaluation names the root cause; a short one (a
+ * first grade IV) states at least what happened, as a summary or a root cause.
+ */
+export function evaluationProblem(
+  plan: Pick<ResponsePlan, 'grade' | 'evaluation'>,
+  repeat: boolean,
+  input: EvaluationInput,
+): { message: string; missing: string[] } | null {
+  const given = (v: string | undefined) => typeof v === 'string' && v.trim() !== '';
+  if (!given(input.lessons))
+    return { message: 'the follow-up evaluation must state its lessons', missing: ['lessons'] };
+  if (plan.evaluation === 'full' && !given(input.rootCause)) {
+    const why = plan.grade === 'IV' && repeat ? 'a repeated incident' : `a grade ${plan.grade} incident`;
+    return {
+      message: `${why} needs a full follow-up evaluation with root-cause analysis: rootCause is missing`,
+      missing: ['rootCause'],
+    };
+  }
+  if (!given(input.summary) && !given(input.rootCause)) {
+    return {
+      message: 'a short follow-up evaluation states what happened (summary) and its lessons: summary is missing',
+      missing: ['summary'],
+    };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Regulator notice
+
+export interface RegulatorNotice {
+  /** The grade that made the notice due, and its deadline. */
+  grade: IncidentGrade;
+  within: string;
+  /** When it became due (the report, or the regrade that required it) and by when. */
+  owedSince: string;
+  dueAt: string;
+  /** When the notice was made, as recorded, and when it was recorded. */
+  notifiedAt: string | null;
+  recordedAt: string | null;
+  /** Set when the deadline passed with no notice recorded; stays set once the notice comes. */
+  missedAt: string | null;
+  escalatedTo: string | null;
+  /** Minutes after the deadline that the notice was made; 0 when on time; null until made. */
+  lateMinutes: number | null;
+}
+
+/**
+ * The regulator notice once `grade` is in force from `at`: unchanged when the
+ * grade needs none or the notice is already made or missed; otherwise due
+ * `within` of `at`, or sooner when it was due sooner already. A downgrade
+ * never lifts it. `within` overrides the policy's deadline (per-case timings).
+ */
+export function regulatorNoticeFor(
+  notice: RegulatorNotice | null,
+  grade: IncidentGrade,
+  category: IncidentCategory,
+  at: string,
+  options: { clocks?: IncidentClocks; within?: string } = {},
+): RegulatorNotice | null {
+  const policyWithin = regulatorNoticeWithin(grade, category, options.clocks);
+  if (!policyWithin) return notice;
+  const within = options.within ?? policyWithin;
+  const dueAt = new Date(isoInstantMs(at, 'at') + parseDuration(within)).toISOString();
+  if (!notice) {
+    return {
+      grade,
+      within,
+      owedSince: at,
+      dueAt,
+      notifiedAt: null,
+      recordedAt: null,
+      missedAt: null,
+      escalatedTo: null,
+      lateMinutes: null,
+    };
+  }
+  if (notice.notifiedAt || notice.missedAt || Date.parse(dueAt) >= Date.parse(notice.dueAt)) return notice;
+  return { ...notice, grade, within, dueAt };
+}
+
+/** Whole minutes from `dueAt` to `doneAt`, rounded up; 0 when done by the deadline. */
+export function minutesLate(dueAt: string, doneAt: string): number {
+  const late = isoInstantMs(doneAt, 'doneAt') - isoInstantMs(dueAt, 'dueAt');
+  return late <= 0 ? 0 : Math.ceil(late / 60_000);
 }
 
 // ---------------------------------------------------------------------------
@@ -353,6 +501,26 @@ export function gradeChangeProblem(from: IncidentGrade, to: IncidentGrade, reaso
   return null;
 }
 
+/** True when `a` is a more severe grade than `b` (I is the most severe). */
+export function isMoreSevere(a: IncidentGrade, b: IncidentGrade): boolean {
+  return INCIDENT_GRADES.indexOf(a) < INCIDENT_GRADES.indexOf(b);
+}
+
+/**
+ * A change to a less severe grade. It drops teams, notices and reviews, so it
+ * is a request that someone other than the incident's owner, its reporter and
+ * the requester approves (segregation of duties); an upgrade is immediate,
+ * because waiting to mobilise more people only makes an incident worse.
+ */
+export function isDowngrade(from: IncidentGrade, to: IncidentGrade): boolean {
+  return isMoreSevere(from, to);
+}
+
+/** The more severe of two grades. */
+export function mostSevere(a: IncidentGrade, b: IncidentGrade): IncidentGrade {
+  return isMoreSevere(b, a) ? b : a;
+}
+
 // ---------------------------------------------------------------------------
 // Repeats
 
@@ -364,25 +532,27 @@ export interface PriorIncident {
   occurredAt: string;
 }
 
-export const REPEAT_WINDOW_DAYS = 90;
+/** The policy's default window (version 1); a case uses the policy in force when it is reported. */
+export const REPEAT_WINDOW_DAYS: number = DEFAULT_POLICY.incident.repeatWindowDays;
 const DAY_MS = 86_400_000;
 
 /**
  * The most recent earlier incident this one repeats: the same category on the
- * same system (names compared trimmed and case-insensitively), at most 90 days
- * before it, or at the same moment. Null when there is none. A repeat needs
- * root-cause analysis whatever its grade. `prior` must not contain the current
- * incident itself.
+ * same system (names compared trimmed and case-insensitively), at most
+ * `windowDays` (policy default 90) before it, or at the same moment. Null when
+ * there is none. A repeat needs root-cause analysis whatever its grade.
+ * `prior` must not contain the current incident itself.
  */
 export function findRepeat(
   current: { category: IncidentCategory; system: string; occurredAt: string },
   prior: PriorIncident[],
+  windowDays: number = REPEAT_WINDOW_DAYS,
 ): PriorIncident | null {
   assertCategory(current.category);
   const system = normaliseName(current.system);
   if (system === '') throw new RangeError('system must name the affected system');
   const at = isoInstantMs(current.occurredAt, 'occurredAt');
-  const earliest = at - REPEAT_WINDOW_DAYS * DAY_MS;
+  const earliest = at - windowDays * DAY_MS;
 
   let found: { incident: PriorIncident; at: number } | null = null;
   for (const incident of prior) {
@@ -401,11 +571,22 @@ export interface CloseOutState {
   grade: IncidentGrade;
   repeat: boolean;
   evaluationDone: boolean;
+  /**
+   * How deep the recorded evaluation went; null when none. Absent from older
+   * callers, for whom any evaluation counts as full.
+   */
+  evaluation?: EvaluationDepth | null;
   openRectificationItems: number;
   /** The open items themselves, so the refusal can name them (their count is openRectificationItems). */
   openItems?: ReadonlyArray<{ id: string; title: string }>;
   stabilised: boolean;
   regulatorNotified: boolean;
+  /** Every audience told so far; when given, every notice still owed is named, not only the regulator's. */
+  notifiedAudiences?: readonly Audience[];
+  /** The most severe grade the incident has had: its notices stay due. */
+  highestGrade?: IncidentGrade;
+  /** The grade a downgrade awaiting approval would set. */
+  pendingDowngrade?: IncidentGrade | null;
   category: IncidentCategory;
 }
 
@@ -413,7 +594,8 @@ export interface CloseOutState {
  * Every reason the incident may not close yet, one English sentence each;
  * empty when it may. All are listed at once so the close-out screen shows the
  * whole remaining work, not one refusal at a time. Closed loop (闭环管理):
- * nothing closes while a rectification item is open.
+ * nothing closes while a rectification item is open, and every incident ends
+ * with its follow-up evaluation (e-commerce §7.1).
  */
 export function closeOutProblems(state: CloseOutState): string[] {
   if (!Number.isSafeInteger(state.openRectificationItems) || state.openRectificationItems < 0) {
@@ -421,13 +603,21 @@ export function closeOutProblems(state: CloseOutState): string[] {
       `openRectificationItems must be a whole number of 0 or more, got ${JSON.stringify(state.openRectificationItems)}`,
     );
   }
-  const plan = responsePlan(state.grade, state.category, { repeat: state.repeat });
+  const plan = responsePlan(state.grade, state.category, {
+    repeat: state.repeat,
+    ...(state.highestGrade ? { highestGrade: state.highestGrade } : {}),
+  });
   const problems: string[] = [];
 
   if (!state.stabilised) problems.push('The incident has not been stabilised yet.');
-  if (plan.reviewRequired && !state.evaluationDone) {
-    const why = state.grade === 'IV' ? 'A repeated incident' : `A grade ${state.grade} incident`;
+  const recorded = state.evaluation !== undefined ? state.evaluation : state.evaluationDone ? 'full' : null;
+  const why = state.grade === 'IV' && state.repeat ? 'A repeated incident' : `A grade ${state.grade} incident`;
+  if (plan.evaluation === 'full' && recorded === null) {
     problems.push(`${why} requires a follow-up evaluation with root-cause analysis, and none is recorded.`);
+  } else if (plan.evaluation === 'full' && recorded === 'short') {
+    problems.push(`${why} requires root-cause analysis, and the follow-up evaluation recorded has none.`);
+  } else if (recorded === null) {
+    problems.push(`${why} requires a short follow-up evaluation (a summary and the lessons), and none is recorded.`);
   }
   const open = state.openRectificationItems;
   if (open > 0) {
@@ -436,11 +626,25 @@ export function closeOutProblems(state: CloseOutState): string[] {
       `${open} rectification item${open === 1 ? ' is' : 's are'} still open${named.length ? `: ${named.join(', ')}` : ''}.`,
     );
   }
-  if (plan.mustNotify.includes('regulator') && !state.regulatorNotified) {
+  const regulatorNotified = state.notifiedAudiences
+    ? state.notifiedAudiences.includes('regulator')
+    : state.regulatorNotified;
+  if (plan.mustNotify.includes('regulator') && !regulatorNotified) {
     problems.push(
-      `The response plan for this grade ${state.grade} incident requires notifying the regulator, ` +
-        'and no notification is recorded.',
+      plan.noticesKeptFrom && !audiencesOf(state.grade, state.category).includes('regulator')
+        ? `This incident was grade ${plan.noticesKeptFrom}, which requires notifying the regulator; ` +
+            `the notice stays due at grade ${state.grade}, and no notification is recorded.`
+        : `The response plan for this grade ${state.grade} incident requires notifying the regulator, ` +
+            'and no notification is recorded.',
     );
+  }
+  if (state.notifiedAudiences) {
+    const told = state.notifiedAudiences;
+    const owed = plan.mustNotify.filter((a) => a !== 'regulator' && !told.includes(a));
+    if (owed.length) problems.push(`Notices still owed: ${owed.join(', ')}.`);
+  }
+  if (state.pendingDowngrade) {
+    problems.push(`A downgrade to grade ${state.pendingDowngrade} awaits approval.`);
   }
   return problems;
 }

@@ -15,6 +15,8 @@ export interface IncidentReport {
   ownerId: string | null;
   reporterId: string;
   data: IncidentData;
+  /** Acknowledgement, stabilisation and the regulator's notice against their deadlines: met, pending or missed. */
+  responseTimes: ResponseTime[];
   approvals: Array<ReturnType<typeof toTaskDto>>;
   rectificationItems: Array<ReturnType<typeof toTaskDto>>;
   auditTrail: Array<ReturnType<typeof toAuditDto>>;
@@ -28,9 +30,17 @@ export interface ResponseTime {
   doneAt: string | null;
   minutes: number | null;
   met: boolean | null;
+  /** The regulator's notice: when its deadline passed with nothing recorded (it stays on record), and by how much it was late. */
+  missedAt?: string | null;
+  lateMinutes?: number | null;
+  escalatedTo?: string | null;
 }
 
-/** How the response measured against the plan of the incident's current grade. */
+/**
+ * How the response measured against the plan of the incident's current
+ * grade; the regulator's notice against the deadline the case enforced (the
+ * grade that made it due, even after a downgrade), missed or not.
+ */
 export function responseTimes(data: IncidentData): ResponseTime[] {
   const reported = Date.parse(data.reportedAt);
   const measure = (
@@ -51,11 +61,37 @@ export function responseTimes(data: IncidentData): ResponseTime[] {
     };
   };
   const regulator = data.notifications.find((n) => n.audience === 'regulator');
+  // Cases reported before the notice was tracked have none: measured from the report, as then.
+  const notice = data.regulatorNotice;
+  const regulatorTime: ResponseTime | null = notice
+    ? {
+        step: 'notify_regulator',
+        deadline: notice.within,
+        dueAt: notice.dueAt,
+        doneAt: notice.notifiedAt,
+        minutes: notice.notifiedAt === null ? null : Math.round((Date.parse(notice.notifiedAt) - reported) / 60_000),
+        met: notice.missedAt ? false : notice.notifiedAt === null ? null : notice.lateMinutes === 0,
+        missedAt: notice.missedAt,
+        lateMinutes: notice.lateMinutes,
+        escalatedTo: notice.escalatedTo,
+      }
+    : measure('notify_regulator', data.plan.notifyRegulatorWithin, regulator?.notifiedAt ?? null);
   return [
     measure('acknowledge', data.plan.acknowledgeWithin, data.acknowledgedAt),
     measure('stabilise', data.plan.stabiliseWithin, data.stabilisedAt),
-    measure('notify_regulator', data.plan.notifyRegulatorWithin, regulator?.notifiedAt ?? null),
+    regulatorTime,
   ].filter((r): r is ResponseTime => r !== null);
+}
+
+/** How a response time reads in the page: met, pending, or missed with how late. */
+function verdict(t: ResponseTime): string {
+  if (t.missedAt) {
+    const late =
+      t.lateMinutes === null || t.lateMinutes === undefined ? 'still not made' : `made ${t.lateMinutes} min late`;
+    return `MISSED · 超时 (deadline passed ${t.missedAt}, escalated to ${t.escalatedTo ?? '—'}; ${late})`;
+  }
+  if (t.met === null) return 'pending';
+  return t.met ? 'yes · 达标' : `NO · 超时${t.lateMinutes ? ` (${t.lateMinutes} min late)` : ''}`;
 }
 
 export function renderIncidentReport(r: IncidentReport): string {
@@ -80,20 +116,29 @@ export function renderIncidentReport(r: IncidentReport): string {
     ),
     heading('Grade history', '定级记录'),
     table(
-      ['Grade', 'By', 'At', 'Reason'],
-      d.gradeHistory.map((g) => [grade(g.grade), g.by, g.at, g.reason]),
+      ['Grade', 'By', 'At', 'Reason', 'Approved by'],
+      d.gradeHistory.map((g) => [grade(g.grade), g.by, g.at, g.reason, (g.approvedBy ?? []).join(', ')]),
+    ),
+    d.plan.noticesKeptFrom
+      ? `<p>Notices due since grade ${esc(d.plan.noticesKeptFrom)} stay due · 原级别要求的通报仍须完成: ${esc(d.plan.mustNotify.join(', '))}</p>`
+      : '',
+    heading('Downgrade requests', '降级申请'),
+    table(
+      ['From', 'To', 'Requested by', 'At', 'Reason', 'Outcome', 'Decided by'],
+      [...(d.downgrades ?? []), ...(d.pendingDowngrade ? [d.pendingDowngrade] : [])].map((r) => [
+        grade(r.from),
+        grade(r.to),
+        r.requestedBy,
+        r.requestedAt,
+        r.reason,
+        r.outcome ?? 'awaiting approval · 待审批',
+        r.decidedBy.join(', '),
+      ]),
     ),
     heading('Response times against the plan', '响应时效'),
     table(
       ['Step', 'Deadline', 'Due at', 'Done at', 'Minutes', 'Met'],
-      responseTimes(d).map((t) => [
-        t.step,
-        t.deadline,
-        t.dueAt,
-        t.doneAt,
-        t.minutes,
-        t.met === null ? 'pending' : t.met ? 'yes · 达标' : 'NO · 超时',
-      ]),
+      r.responseTimes.map((t) => [t.step, t.deadline, t.dueAt, t.doneAt, t.minutes, verdict(t)]),
     ),
     table(
       ['Escalated at', 'To level', 'Why'],
@@ -112,10 +157,12 @@ export function renderIncidentReport(r: IncidentReport): string {
     heading('Evaluation', '后续评估'),
     d.evaluation
       ? table(
-          ['Root cause', 'Contributing factors', 'Lessons', 'By', 'At'],
+          ['Depth', 'Summary', 'Root cause', 'Contributing factors', 'Lessons', 'By', 'At'],
           [
             [
-              d.evaluation.rootCause,
+              d.evaluation.depth === 'short' ? 'short · 简要' : 'full · 完整',
+              d.evaluation.summary ?? '',
+              d.evaluation.rootCause ?? '',
               d.evaluation.contributingFactors.join('; '),
               d.evaluation.lessons,
               d.evaluation.by,

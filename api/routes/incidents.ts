@@ -7,20 +7,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
+import { assertCanReadCase } from '../../platform/access';
 import { startCaseWorkflow } from '../../platform/cases';
 import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { auditEvents, cases, tasks, users } from '../../db/schema';
-import { INCIDENT_CLOSE_OUT_REQUEST_TIMINGS } from '../../domain/deadlines';
 import { incidentContract, INCIDENT_STAGES } from '../../contracts/incident';
+import type { PolicySnapshot } from '../../domain/policy';
+import { currentPolicy } from '../../platform/policy';
 import { INCIDENT_CATEGORIES, INCIDENT_GRADES, suggestGrade, type IncidentGrade } from '../../domain/incidents';
 import type { IncidentData, IncidentInput, incidentWorkflow } from '../../workflows/incident';
 import type { AuthUser } from '../auth';
 import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
-import { renderIncidentReport, type IncidentReport } from '../reports/incidentReport';
+import { renderIncidentReport, responseTimes, type IncidentReport } from '../reports/incidentReport';
+import { refuseLockedTimings } from '../caseTimings';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
-import { approvalTimingsProblem, stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
+import { stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 import { bearer, contractSteps, errorResponses, reportRoutes, router, type AppDeps } from './common';
 
 export const ImpactSchema = z
@@ -40,7 +43,8 @@ export const ReportIncidentSchema = z
     description: z.string().max(10_000).optional(),
     category: z.enum(INCIDENT_CATEGORIES),
     system: z.string().trim().min(1).max(100).openapi({
-      description: 'the affected system or service; a repeat is the same category and system within 90 days',
+      description:
+        'the affected system or service; a repeat is the same category and system within the policy’s window (90 days by default)',
     }),
     occurredAt: z.iso.datetime({ offset: true }),
     impact: ImpactSchema,
@@ -65,6 +69,9 @@ export const ReportIncidentSchema = z
       .object({
         acknowledgeWithin: durationSchema.optional(),
         stabiliseWithin: durationSchema.optional(),
+        notifyRegulatorWithin: durationSchema.optional().openapi({
+          description: 'the regulator-notice deadline of whichever grade requires the notice',
+        }),
         step: StepTimingsSchema.optional().openapi({
           description: 'the ladder of the close-out request, owed from stabilisation',
         }),
@@ -72,35 +79,51 @@ export const ReportIncidentSchema = z
         rectification: RectificationTimingsSchema.optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .openapi({
+        description:
+          'per-case clocks instead of the policy’s: refused (403 CASE_TIMINGS_LOCKED) unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow',
+      }),
   })
   .strict()
   .openapi('ReportIncident');
 
 export type ReportIncidentBody = z.infer<typeof ReportIncidentSchema>;
 
-/** An incident as reported and checked, less what the case that starts it supplies: its case id, reporter and source. */
-export type CheckedIncident = Omit<IncidentInput, 'caseId' | 'reporterId' | 'sourceComplaintId'>;
+/**
+ * An incident as reported and checked, less what the case that starts it
+ * supplies: its case id, reporter and source, and the policy (the caller
+ * passes it, or the workflow reads the one in force).
+ */
+export type CheckedIncident = Omit<IncidentInput, 'caseId' | 'reporterId' | 'sourceComplaintId' | 'policy'>;
 
 /**
- * Checks a report as the handbook needs it (timings, occurredAt not in the
- * future, a grade override with its reason, the owner an active manager) and
- * builds the incident's start: shared by POST /api/incidents, which starts
- * it, and raising a complaint, whose workflow starts it as its child.
+ * Checks a report as the handbook needs it (per-case timings locked unless
+ * the deployment allows them, then well-formed; occurredAt not in the future;
+ * a grade override with its reason; the owner an active manager) and builds
+ * the incident's start: shared by POST /api/incidents, which starts it, and
+ * raising a complaint, whose workflow starts it as its child. The grade is
+ * suggested with the thresholds of the policy in force, which it returns.
  */
 export async function checkIncidentReport(
-  deps: Pick<AppDeps, 'db'>,
+  deps: Pick<AppDeps, 'db' | 'settings'>,
   reporter: AuthUser,
   body: ReportIncidentBody,
-): Promise<{ incident: CheckedIncident; reasons: string[] }> {
+): Promise<{ incident: CheckedIncident; reasons: string[]; policy: PolicySnapshot }> {
+  // Before anything is read or started: the clocks are the policy's unless the deployment allows otherwise.
+  refuseLockedTimings(
+    deps.settings,
+    Object.fromEntries(Object.entries(body.timings ?? {}).map(([name, value]) => [`timings.${name}`, value])),
+  );
+  const policy = await currentPolicy(deps.db);
   const timingProblem =
-    approvalTimingsProblem(body.timings?.approval) ??
-    stepTimingsProblem('step', body.timings?.step, [INCIDENT_CLOSE_OUT_REQUEST_TIMINGS]);
+    stepTimingsProblem('approval', body.timings?.approval, [policy.values.approval]) ??
+    stepTimingsProblem('step', body.timings?.step, [policy.values.incident.closeOutRequest]);
   if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
   if (Date.parse(body.occurredAt) > Date.now() + 5 * 60_000) {
     throw new ApiError('BAD_REQUEST', 'invalid body: occurredAt is in the future');
   }
-  const suggestion = suggestGrade({ ...body.impact, category: body.category });
+  const suggestion = suggestGrade({ ...body.impact, category: body.category }, policy.values.incident.gradeThresholds);
   const grade: IncidentGrade = body.grade ?? suggestion.grade;
   if (grade !== suggestion.grade && !body.gradeReason) {
     throw new ApiError(
@@ -128,6 +151,7 @@ export async function checkIncidentReport(
       timings: body.timings,
     },
     reasons: suggestion.reasons,
+    policy,
   };
 }
 
@@ -137,7 +161,7 @@ export async function reportIncident(
   reporter: AuthUser,
   body: ReportIncidentBody,
 ) {
-  const { incident, reasons } = await checkIncidentReport(deps, reporter, body);
+  const { incident, reasons, policy } = await checkIncidentReport(deps, reporter, body);
   const caseId = incidentContract.caseId(incident.incidentId);
   const started = await startCaseWorkflow<typeof incidentWorkflow>(deps.temporal, {
     workflowType: 'incidentWorkflow',
@@ -146,7 +170,7 @@ export async function reportIncident(
     process: incidentContract.process,
     stage: INCIDENT_STAGES[0],
     grade: incident.grade,
-    args: [{ ...incident, caseId, reporterId: reporter.id }],
+    args: [{ ...incident, caseId, reporterId: reporter.id, policy }],
   });
   if (!started) throw new ApiError('CONFLICT', `incident ${incident.incidentId} already exists`);
   return {
@@ -167,7 +191,16 @@ async function requireManager(db: Database, userId: string) {
 }
 
 const IdParam = z.object({ incidentId: z.string().regex(incidentContract.keyPattern, 'an incident id') });
-const StepSchema = z.object({ stage: z.string(), grade: z.string() }).openapi('IncidentStep');
+const StepSchema = z
+  .object({
+    stage: z.string(),
+    grade: z.string(),
+    downgradeTaskId: z
+      .string()
+      .optional()
+      .openapi({ description: 'a downgrade’s approval task: the grade changes once it is approved' }),
+  })
+  .openapi('IncidentStep');
 
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 
@@ -229,7 +262,7 @@ export function incidentRoutes(deps: AppDeps) {
       method: 'post',
       path: '/api/incidents/grade-suggestion',
       tags: ['Incidents'],
-      summary: 'The grade the impact suggests, with the reasons',
+      summary: 'The grade the impact suggests, with the reasons, by the thresholds of the policy in force',
       security: bearer,
       request: { body: json(z.object({ category: z.enum(INCIDENT_CATEGORIES), impact: ImpactSchema }).strict()) },
       responses: {
@@ -240,9 +273,10 @@ export function incidentRoutes(deps: AppDeps) {
         ...errorResponses(400, 401),
       },
     }),
-    (c) => {
+    async (c) => {
       const body = c.req.valid('json');
-      return c.json(suggestGrade({ ...body.impact, category: body.category }), 200);
+      const { values } = await currentPolicy(db);
+      return c.json(suggestGrade({ ...body.impact, category: body.category }, values.incident.gradeThresholds), 200);
     },
   );
 
@@ -286,6 +320,7 @@ export function incidentRoutes(deps: AppDeps) {
       ownerId: row.ownerId,
       reporterId: row.initiatorId,
       data,
+      responseTimes: responseTimes(data),
       approvals: taskRows.filter((t) => t.kind === 'approval').map((t) => toTaskDto(t)),
       rectificationItems: taskRows.filter((t) => t.kind === 'rectification').map((t) => toTaskDto(t)),
       auditTrail: timeline.map(toAuditDto),
@@ -303,6 +338,8 @@ export function incidentRoutes(deps: AppDeps) {
     schemaName: 'IncidentReport',
     build: buildReport,
     render: renderIncidentReport,
+    readable: (incidentId, user) =>
+      assertCanReadCase(db, user, caseIdOf(incidentId), () => new ApiError('NOT_FOUND', `no incident ${incidentId}`)),
   });
 
   return app;

@@ -4,7 +4,6 @@
  * configuration.
  */
 import { describe, expect, it } from 'vitest';
-import type { complaintWorkflow } from '../../workflows/complaint';
 import type { incidentWorkflow } from '../../workflows/incident';
 import { GovGrade, GovProcess, GovStage } from '../../workflows/searchAttributes';
 import { eventually, useHarness, type TestUser } from '../support/harness';
@@ -129,6 +128,12 @@ describe('incidents', () => {
     // lead is a manager and an approver: it acknowledges, so it prepared what the close-out approves.
     expect((await step(incidentId, 'acknowledge', 'lead')).status).toBe(200);
     expect((await step(incidentId, 'stabilise', 'manager', { summary: 'rolled back' })).status).toBe(200);
+    // Grade IV ends with a short follow-up evaluation: what happened and the lessons.
+    const evaluated = await step(incidentId, 'evaluation', 'manager', {
+      summary: 'A config push broke logins for 50 users for ten minutes',
+      lessons: 'Stage config pushes',
+    });
+    expect(evaluated.status, JSON.stringify(evaluated.body)).toBe(200);
     expect((await step(incidentId, 'close-out', 'manager')).status).toBe(200);
     const taskId = `${caseId}:close-out-1`;
     const [task] = await h.sql('select excluded_user_ids from tasks where id = $1', [taskId]);
@@ -210,7 +215,7 @@ describe('incidents', () => {
     await expectOwedStep(h, 'manager', requestTask, 'mgr');
     await expectOverdueStep(h, 'manager', requestTask, { assigneeId: 'mgr', escalatedTo: 'admin' });
     expect((await caseRow(caseId)).stage).toBe('evaluation');
-    // The evaluation comes first (an option for grade IV); the request stays owed until it is made.
+    // The evaluation comes first (a short one at grade IV); the request stays owed until it is made.
     expect((await step(incidentId, 'evaluation', 'lead', { rootCause: 'Bad deploy', lessons: 'Canary' })).status).toBe(
       200,
     );
@@ -249,13 +254,13 @@ describe('incidents', () => {
       impact: { affectedUsers: 50, amountCny: 0 },
     });
     await step(incidentId, 'acknowledge', 'manager');
-    expect((await caseRow(caseId)).data.plan).toMatchObject({ reviewRequired: false, closeOutApprovers: 1 });
+    expect((await caseRow(caseId)).data.plan).toMatchObject({ evaluation: 'short', closeOutApprovers: 1 });
     expect((await step(incidentId, 'regrade', 'manager', { grade: 'II', reason: ' ' })).status).toBe(400);
     expect((await step(incidentId, 'regrade', 'owner', { grade: 'II', reason: 'more users' })).status).toBe(403);
     const up = await step(incidentId, 'regrade', 'manager', { grade: 'II', reason: '120k users affected after all' });
     expect(up.body).toMatchObject({ grade: 'II' });
     const after = await caseRow(caseId);
-    expect(after.data.plan).toMatchObject({ grade: 'II', reviewRequired: true, closeOutApprovers: 2 });
+    expect(after.data.plan).toMatchObject({ grade: 'II', evaluation: 'full', closeOutApprovers: 2 });
     expect(after.data.plan.mustNotify).toContain('regulator');
     expect(after.risk_level).toBe('high');
     expect(after.data.gradeHistory.map((g: { grade: string }) => g.grade)).toEqual(['IV', 'II']);
@@ -266,7 +271,7 @@ describe('incidents', () => {
     await h.temporal.workflow.getHandle(caseId).terminate('test done');
   });
 
-  it('flags a repeat (same category and system within 90 days) and makes its review required', async () => {
+  it('flags a repeat (same category and system within 90 days) and makes its full review required', async () => {
     const system = h.unique('ledger');
     const first = await reportIncident({
       incidentId: h.unique('INC'),
@@ -280,7 +285,8 @@ describe('incidents', () => {
     });
     await eventually(async () => (await caseRow(second.caseId)).data.repeatOf === first.incidentId);
     const [row] = await h.sql('select data from cases where id = $1', [second.caseId]);
-    expect(row.data.plan.reviewRequired).toBe(true);
+    expect(row.data.plan.evaluation).toBe('full');
+    expect((await caseRow(first.caseId)).data.plan.evaluation).toBe('short');
     expect((await caseRow(first.caseId)).data.repeatOf).toBeNull();
     const otherCategory = await reportIncident({
       incidentId: h.unique('INC'),
@@ -320,173 +326,5 @@ describe('incidents', () => {
     const [row] = await h.sql('select data from cases where id = $1', [caseId]);
     expect(row.data.gradeHistory[0].reason).toMatch(/overrides the suggested grade IV: regulator already asking/);
     await h.temporal.workflow.getHandle(caseId).terminate('test done');
-  });
-});
-
-describe('complaints', () => {
-  it('escalates and records 24 h and 48 h breaches, then closes on feedback', async () => {
-    const res = await post('/api/complaints', 'manager', {
-      customerRef: h.unique('CUST'),
-      channel: 'hotline',
-      subject: 'Refund not received',
-      timings: { initialInvestigationWithin: '1s', resultWithin: '2s' },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    const { caseId, complaintId } = res.body;
-    await eventually(async () => ((await caseRow(caseId))?.data.breaches ?? []).length === 2, 20_000);
-    const row = await caseRow(caseId);
-    expect(row.data.breaches.map((b: { sla: string }) => b.sla)).toEqual(['initial_investigation_24h', 'result_48h']);
-    const notes = await h.sql(`select message from notifications where case_id = $1 and kind = 'escalation'`, [caseId]);
-    expect(notes.map((n) => n.message).join('\n')).toMatch(/initial_investigation_24h[\s\S]*result_48h/);
-
-    const c = (path: string, json: unknown) => post(`/api/complaints/${complaintId}/${path}`, 'manager', json);
-    expect((await c('feedback', { cause: 'a', measures: 'b', followUpPlan: 'c' })).status).toBe(409);
-    expect((await c('investigation', { findings: 'Refund stuck at the bank' })).body.stage).toBe('handling');
-    const missing = await post(`/api/complaints/${complaintId}/feedback`, 'manager', {
-      cause: 'bank',
-      measures: 'resent',
-    });
-    expect(missing.status).toBe(400);
-    expect(
-      (
-        await c('feedback', {
-          cause: 'Bank file rejected',
-          measures: 'Refund resent',
-          followUpPlan: 'Call back in 3 days',
-        })
-      ).status,
-    ).toBe(200);
-    const result = await h.temporal.workflow.getHandle<typeof complaintWorkflow>(caseId).result();
-    expect(result.breaches).toEqual(['initial_investigation_24h', 'result_48h']);
-    expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'resolved' });
-    await saveHistoryFixture(h, caseId, 'complaint-breaches-resolved');
-  });
-
-  it('a repeated complaint is flagged, raised to an incident, and linked both ways', async () => {
-    const customerRef = h.unique('CUST');
-    const accept = () => post('/api/complaints', 'owner', { customerRef, channel: 'app', subject: 'Double charge' });
-    const first = await accept();
-    await waitForCase(first.body.caseId);
-    const second = await accept();
-    await eventually(async () => (await caseRow(second.body.caseId))?.data.raiseSuggested);
-    expect((await caseRow(second.body.caseId)).data.repeated).toBe(true);
-    expect((await caseRow(first.body.caseId)).data.repeated).toBe(false);
-
-    // The repeat gets its root cause recorded, by its handler (the owner accepted it), before the feedback.
-    const rootCause = await post(`/api/complaints/${second.body.complaintId}/root-cause`, 'owner', {
-      rootCause: 'Card network retried the capture after a timeout',
-      contributingFactors: ['no idempotency key on capture'],
-    });
-    expect(rootCause.status, JSON.stringify(rootCause.body)).toBe(200);
-    expect(rootCause.body).toEqual({ stage: 'investigating' });
-    expect((await caseRow(second.body.caseId)).data.rootCause).toMatchObject({
-      rootCause: 'Card network retried the capture after a timeout',
-      contributingFactors: ['no idempotency key on capture'],
-      by: 'owner',
-    });
-    const [audit] = await h.sql(
-      `select actor_id, payload from audit_events where case_id = $1 and action = 'complaint.root_cause_recorded'`,
-      [second.body.caseId],
-    );
-    expect(audit).toMatchObject({ actor_id: 'owner' });
-    expect(audit.payload.dataDelta.set.rootCause.rootCause).toBe('Card network retried the capture after a timeout');
-    const notHandler = await post(`/api/complaints/${second.body.complaintId}/root-cause`, 'approver', {
-      rootCause: 'x',
-    });
-    expect(notHandler.status).toBe(403);
-    expect(notHandler.body.error.message).toBe('the complaint handler or a manager records the root cause');
-
-    expect((await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'owner', {})).status).toBe(403);
-    const raised = await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'manager', {
-      category: 'transaction_fraud',
-      system: 'billing',
-      occurredAt: new Date(Date.now() - 3_600_000).toISOString(),
-      impact: { affectedUsers: 2, amountCny: 300 },
-    });
-    expect(raised.status, JSON.stringify(raised.body)).toBe(201);
-    // One Update on the complaint: it answers once the incident's case and the link can both be read.
-    const incidentCase = await caseRow(raised.body.incidentCaseId);
-    expect(incidentCase).toMatchObject({ stage: 'reported', initiator_id: 'mgr', owner_id: 'mgr' });
-    expect(incidentCase.data.sourceComplaintId).toBe(second.body.caseId);
-    expect((await caseRow(second.body.caseId)).data.linkedIncidentCaseId).toBe(raised.body.incidentCaseId);
-    // The incident is the complaint's child, and outlives it.
-    const incidentRun = await h.temporal.workflow.getHandle(raised.body.incidentCaseId).describe();
-    expect(incidentRun.parentExecution?.workflowId).toBe(second.body.caseId);
-    const again = await post(`/api/complaints/${second.body.complaintId}/raise-incident`, 'manager', {
-      category: 'transaction_fraud',
-      system: 'billing',
-      occurredAt: new Date().toISOString(),
-      impact: { affectedUsers: 2, amountCny: 300 },
-    });
-    expect(again.status).toBe(409);
-    for (const id of [first.body.caseId, second.body.caseId, raised.body.incidentCaseId]) {
-      await h.temporal.workflow.getHandle(id).terminate('test done');
-    }
-  });
-
-  it('a raised incident or an item ended from outside is recorded on the complaint, which goes on to close', async () => {
-    const accepted = await post('/api/complaints', 'manager', {
-      customerRef: h.unique('CUST'),
-      channel: 'hotline',
-      subject: 'Card charged twice',
-    });
-    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
-    const { caseId, complaintId } = accepted.body;
-    const incidentId = h.unique('INC');
-    const report = {
-      incidentId,
-      category: 'transaction_fraud',
-      system: 'cards',
-      occurredAt: new Date(Date.now() - 3_600_000).toISOString(),
-      impact: { affectedUsers: 2, amountCny: 300 },
-    };
-    // An incident id already taken is refused by the complaint's workflow, and nothing is linked.
-    const other = await post('/api/incidents', 'manager', { ...report, title: 'Reported first' });
-    expect(other.status, JSON.stringify(other.body)).toBe(201);
-    const taken = await post(`/api/complaints/${complaintId}/raise-incident`, 'manager', report);
-    expect(taken.status, JSON.stringify(taken.body)).toBe(409);
-    expect(taken.body.error).toMatchObject({ reason: 'INCIDENT_EXISTS' });
-    expect((await caseRow(caseId)).data.linkedIncidentCaseId).toBeNull();
-    await h.temporal.workflow.getHandle(other.body.caseId).terminate('test done');
-
-    const raised = await post(`/api/complaints/${complaintId}/raise-incident`, 'manager', {
-      ...report,
-      incidentId: h.unique('INC'),
-    });
-    expect(raised.status, JSON.stringify(raised.body)).toBe(201);
-    const item = await post(`/api/complaints/${complaintId}/rectifications`, 'manager', {
-      title: 'Refund the second charge',
-      ownerId: 'owner',
-    });
-    expect(item.status, JSON.stringify(item.body)).toBe(200);
-    const itemId: string = item.body.rectificationTaskId;
-    await h.temporal.workflow.getHandle(raised.body.incidentCaseId).terminate('opened by mistake');
-    await h.temporal.workflow.getHandle(itemId).terminate('duplicate item');
-    const failed = await eventually(async () => {
-      const rows = (await caseRow(caseId)).data.failedChildren;
-      return rows?.length === 2 ? rows : null;
-    });
-    expect(failed).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ workflowId: raised.body.incidentCaseId, kind: 'incident', reason: 'terminated' }),
-        expect.objectContaining({ workflowId: itemId, kind: 'rectification', reason: 'terminated' }),
-      ]),
-    );
-    const audit = await h.sql(
-      `select action, task_id from audit_events where case_id = $1 and action in ('case.child_failed', 'rectification.failed') order by seq`,
-      [caseId],
-    );
-    expect(audit).toHaveLength(3);
-    expect((await h.sql('select status from tasks where id = $1', [itemId]))[0].status).toBe('failed');
-    // Nothing waits for them: the complaint closes on its feedback.
-    for (const [step, json] of [
-      ['investigation', { findings: 'Charged twice by a retry' }],
-      ['feedback', { cause: 'A retried capture', measures: 'Refunded', followUpPlan: 'Call back in 3 days' }],
-    ] as const) {
-      const res = await post(`/api/complaints/${complaintId}/${step}`, 'manager', json);
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-    }
-    await h.temporal.workflow.getHandle<typeof complaintWorkflow>(caseId).result();
-    expect(await caseRow(caseId)).toMatchObject({ status: 'closed', outcome: 'resolved' });
   });
 });

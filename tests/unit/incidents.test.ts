@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { INCIDENT_STAGES } from '../../contracts/incident';
 import { parseDuration } from '../../domain/durations';
+import { DEFAULT_POLICY } from '../../domain/policy';
 import {
   AUDIENCES,
   GRADE_THRESHOLDS,
@@ -10,11 +11,16 @@ import {
   REPEAT_WINDOW_DAYS,
   TEAMS,
   closeOutProblems,
+  evaluationProblem,
   findRepeat,
   gradeChangeProblem,
   impactProblem,
+  isDowngrade,
   isoInstantMs,
+  minutesLate,
+  mostSevere,
   nextGradeUp,
+  regulatorNoticeFor,
   responsePlan,
   suggestGrade,
   type CloseOutState,
@@ -130,6 +136,17 @@ describe('suggested grade', () => {
     expect(suggestGrade(impact({ [criterion]: below })).grade).toBe(gradeBelow);
   });
 
+  it('grades by the thresholds of the policy it is given, naming them in its reasons', () => {
+    const thresholds = { ...GRADE_THRESHOLDS, affectedUsers: { I: 100_000, II: 10_000, III: 1_000 } };
+    expect(suggestGrade(impact({ affectedUsers: 5_000 })).grade).toBe('IV');
+    const stricter = suggestGrade(impact({ affectedUsers: 5_000 }), thresholds);
+    expect(stricter.grade).toBe('III');
+    expect(stricter.reasons[0]).toBe('5,000 users affected reaches the grade III threshold of 1,000.');
+    expect(suggestGrade(impact({ outageMinutes: 30 }), thresholds).reasons).toEqual([
+      'No criterion reaches grade III (1,000 users affected, CNY 1,000,000 involved, 10,000 data records exposed or 60 minutes of outage), so the grade is IV.',
+    ]);
+  });
+
   it('grades IV when nothing reaches grade III, and says so', () => {
     const result = suggestGrade(impact({ affectedUsers: 9_999, amountCny: 999_999, outageMinutes: 59 }));
     expect(result.grade).toBe('IV');
@@ -189,6 +206,7 @@ describe('response plan', () => {
       stabiliseWithin: '4h',
       notifyRegulatorWithin: '1h',
       reviewRequired: true,
+      evaluation: 'full',
       closeOutApprovers: 2,
     });
   });
@@ -203,6 +221,7 @@ describe('response plan', () => {
       stabiliseWithin: '12h',
       notifyRegulatorWithin: '4h',
       reviewRequired: true,
+      evaluation: 'full',
       closeOutApprovers: 2,
     });
   });
@@ -217,6 +236,7 @@ describe('response plan', () => {
       acknowledgeWithin: '2h',
       stabiliseWithin: '48h',
       reviewRequired: true,
+      evaluation: 'full',
       closeOutApprovers: 1,
     });
     expect('notifyRegulatorWithin' in plan).toBe(false);
@@ -276,15 +296,52 @@ describe('response plan', () => {
       expect(plan.notifyRegulatorWithin, category).toBeUndefined();
       expect(plan.acknowledgeWithin).toBe('8h');
       expect(plan.stabiliseWithin).toBe('5d');
-      expect(plan.reviewRequired).toBe(false);
+      // Every grade ends with an evaluation; a first grade IV with a short one.
+      expect(plan.reviewRequired).toBe(true);
+      expect(plan.evaluation).toBe('short');
       expect(plan.closeOutApprovers).toBe(1);
     }
   });
 
-  it('requires an evaluation for a repeated grade IV incident', () => {
-    expect(responsePlan('IV', 'system_failure', { repeat: true }).reviewRequired).toBe(true);
-    expect(responsePlan('IV', 'system_failure', { repeat: false }).reviewRequired).toBe(false);
-    expect(responsePlan('III', 'other', { repeat: false }).reviewRequired).toBe(true);
+  it('requires a full evaluation (root cause) for a repeated grade IV incident, a short one otherwise', () => {
+    expect(responsePlan('IV', 'system_failure', { repeat: true }).evaluation).toBe('full');
+    expect(responsePlan('IV', 'system_failure', { repeat: false }).evaluation).toBe('short');
+    expect(responsePlan('III', 'other', { repeat: false }).evaluation).toBe('full');
+  });
+
+  it('keeps the notices a more severe grade reached made due, with its regulator deadline', () => {
+    const plan = responsePlan('IV', 'system_failure', { highestGrade: 'II' });
+    expect(plan.mustNotify).toEqual(['management', 'regulator', 'affected_users']);
+    expect(plan.noticesKeptFrom).toBe('II');
+    expect(plan.notifyRegulatorWithin).toBe('4h');
+    // Only notices: the teams, the clocks and the evaluation follow the grade in force.
+    expect(plan.teams).toEqual(['operations', 'technology']);
+    expect(plan.acknowledgeWithin).toBe('8h');
+    expect(plan.evaluation).toBe('short');
+    expect(plan.closeOutApprovers).toBe(1);
+    // From I to III: the board and partners stay owed, in the audiences' order.
+    expect(responsePlan('III', 'system_failure', { highestGrade: 'I' }).mustNotify).toEqual([
+      'management',
+      'board',
+      'regulator',
+      'affected_users',
+      'partners',
+    ]);
+    // A less severe "highest" grade, or the same grade, keeps nothing.
+    expect(responsePlan('II', 'other', { highestGrade: 'IV' })).toEqual(responsePlan('II', 'other'));
+    expect('noticesKeptFrom' in responsePlan('II', 'other', { highestGrade: 'II' })).toBe(false);
+  });
+
+  it('takes its clocks from the policy it is given', () => {
+    const clocks = {
+      ...DEFAULT_POLICY.incident,
+      acknowledgeWithin: { I: '5m', II: '10m', III: '1h', IV: '4h' },
+      notifyRegulatorWithin: { I: '30m', II: '2h', dataLeakIII: '12h' },
+    };
+    const plan = responsePlan('II', 'other', { clocks });
+    expect(plan.acknowledgeWithin).toBe('10m');
+    expect(plan.notifyRegulatorWithin).toBe('2h');
+    expect(responsePlan('III', 'data_leak', { clocks }).notifyRegulatorWithin).toBe('12h');
   });
 
   it('gives durations that parse, faster for graver incidents, acknowledging before stabilising', () => {
@@ -351,6 +408,81 @@ describe('escalation and regrading', () => {
   });
 });
 
+describe('downgrades', () => {
+  it('are changes to a less severe grade', () => {
+    expect(isDowngrade('II', 'IV')).toBe(true);
+    expect(isDowngrade('I', 'II')).toBe(true);
+    expect(isDowngrade('IV', 'III')).toBe(false);
+    expect(isDowngrade('III', 'III')).toBe(false);
+    expect(mostSevere('III', 'I')).toBe('I');
+    expect(mostSevere('II', 'IV')).toBe('II');
+  });
+});
+
+describe('follow-up evaluation', () => {
+  const plan = (grade: IncidentGrade, repeat = false) => responsePlan(grade, 'system_failure', { repeat });
+
+  it('needs the root cause where the plan asks a full one', () => {
+    expect(evaluationProblem(plan('III'), false, { summary: 'It broke', lessons: 'Test more' })).toEqual({
+      message: 'a grade III incident needs a full follow-up evaluation with root-cause analysis: rootCause is missing',
+      missing: ['rootCause'],
+    });
+    expect(evaluationProblem(plan('IV', true), true, { summary: 'It broke again', lessons: 'x' })?.message).toMatch(
+      /^a repeated incident needs a full follow-up evaluation/,
+    );
+    expect(evaluationProblem(plan('I'), false, { rootCause: 'Expired certificate', lessons: 'Monitor' })).toBeNull();
+  });
+
+  it('takes a summary and the lessons at a first grade IV, or a root cause', () => {
+    expect(evaluationProblem(plan('IV'), false, { summary: 'Ten-minute login failure', lessons: 'Stage' })).toBeNull();
+    expect(evaluationProblem(plan('IV'), false, { rootCause: 'Bad config', lessons: 'Stage' })).toBeNull();
+    expect(evaluationProblem(plan('IV'), false, { summary: ' ', lessons: 'Stage' })?.missing).toEqual(['summary']);
+    expect(evaluationProblem(plan('IV'), false, { summary: 'x', lessons: '' })?.missing).toEqual(['lessons']);
+  });
+});
+
+describe('regulator notice', () => {
+  const at = '2026-03-01T08:00:00Z';
+
+  it('is due from the grade that requires it, by the policy’s deadline or the case’s', () => {
+    expect(regulatorNoticeFor(null, 'III', 'system_failure', at)).toBeNull();
+    expect(regulatorNoticeFor(null, 'II', 'system_failure', at)).toEqual({
+      grade: 'II',
+      within: '4h',
+      owedSince: at,
+      dueAt: '2026-03-01T12:00:00.000Z',
+      notifiedAt: null,
+      recordedAt: null,
+      missedAt: null,
+      escalatedTo: null,
+      lateMinutes: null,
+    });
+    expect(regulatorNoticeFor(null, 'III', 'data_leak', at)?.dueAt).toBe('2026-03-02T08:00:00.000Z');
+    expect(regulatorNoticeFor(null, 'I', 'other', at, { within: '2s' })?.dueAt).toBe('2026-03-01T08:00:02.000Z');
+    const clocks = { ...DEFAULT_POLICY.incident, notifyRegulatorWithin: { I: '30m', II: '2h', dataLeakIII: '12h' } };
+    expect(regulatorNoticeFor(null, 'II', 'other', at, { clocks })?.within).toBe('2h');
+  });
+
+  it('comes sooner after an upgrade, and never goes away after a downgrade', () => {
+    const owed = regulatorNoticeFor(null, 'II', 'other', at)!;
+    const upgraded = regulatorNoticeFor(owed, 'I', 'other', '2026-03-01T09:00:00Z')!;
+    expect(upgraded).toMatchObject({ grade: 'I', within: '1h', owedSince: at, dueAt: '2026-03-01T10:00:00.000Z' });
+    expect(regulatorNoticeFor(upgraded, 'IV', 'other', '2026-03-01T09:30:00Z')).toBe(upgraded);
+    // An upgrade whose deadline would fall later leaves the earlier one.
+    expect(regulatorNoticeFor(owed, 'I', 'other', '2026-03-01T11:30:00Z')).toBe(owed);
+    // Once made or missed it stays as it was.
+    const missed = { ...owed, missedAt: '2026-03-01T12:00:00Z' };
+    expect(regulatorNoticeFor(missed, 'I', 'other', '2026-03-01T12:30:00Z')).toBe(missed);
+  });
+
+  it('counts how late, in whole minutes rounded up', () => {
+    expect(minutesLate('2026-03-01T12:00:00Z', '2026-03-01T11:59:00Z')).toBe(0);
+    expect(minutesLate('2026-03-01T12:00:00Z', '2026-03-01T12:00:00Z')).toBe(0);
+    expect(minutesLate('2026-03-01T12:00:00Z', '2026-03-01T12:00:01Z')).toBe(1);
+    expect(minutesLate('2026-03-01T12:00:00Z', '2026-03-01T14:30:00+00:00')).toBe(150);
+  });
+});
+
 describe('repeat incidents', () => {
   const at = '2024-06-30T12:00:00Z';
   const current = { category: 'system_failure' as const, system: 'Payments Gateway', occurredAt: at };
@@ -365,8 +497,14 @@ describe('repeat incidents', () => {
     };
   }
 
-  it('has a 90-day window', () => {
+  it('has a 90-day window by default, the policy’s', () => {
     expect(REPEAT_WINDOW_DAYS).toBe(90);
+    expect(REPEAT_WINDOW_DAYS).toBe(DEFAULT_POLICY.incident.repeatWindowDays);
+  });
+
+  it('takes the window the policy gives', () => {
+    expect(findRepeat(current, [prior('p20', 20 * DAY_MS)], 30)?.id).toBe('p20');
+    expect(findRepeat(current, [prior('p20', 20 * DAY_MS)], 14)).toBeNull();
   });
 
   it('finds an incident exactly 90 days before, but not 91 days or a millisecond more than 90', () => {
@@ -464,16 +602,52 @@ describe('close-out', () => {
     expect(closeOutProblems(ready({ stabilised: false }))).toEqual(['The incident has not been stabilised yet.']);
   });
 
-  it('requires the evaluation for grades I–III, and for a repeated grade IV', () => {
+  it('requires the evaluation at every grade: full for grades I–III and a repeated grade IV, short otherwise', () => {
     for (const grade of ['I', 'II', 'III'] as const) {
       expect(closeOutProblems(ready({ grade, regulatorNotified: true, evaluationDone: false }))).toEqual([
         `A grade ${grade} incident requires a follow-up evaluation with root-cause analysis, and none is recorded.`,
       ]);
     }
-    expect(closeOutProblems(ready({ grade: 'IV', evaluationDone: false }))).toEqual([]);
+    expect(closeOutProblems(ready({ grade: 'IV', evaluationDone: false }))).toEqual([
+      'A grade IV incident requires a short follow-up evaluation (a summary and the lessons), and none is recorded.',
+    ]);
+    expect(closeOutProblems(ready({ grade: 'IV', evaluationDone: true, evaluation: 'short' }))).toEqual([]);
     expect(closeOutProblems(ready({ grade: 'IV', repeat: true, evaluationDone: false }))).toEqual([
       'A repeated incident requires a follow-up evaluation with root-cause analysis, and none is recorded.',
     ]);
+    // A short evaluation does not do where the root cause is required.
+    expect(closeOutProblems(ready({ grade: 'III', evaluation: 'short' }))).toEqual([
+      'A grade III incident requires root-cause analysis, and the follow-up evaluation recorded has none.',
+    ]);
+    expect(closeOutProblems(ready({ grade: 'IV', repeat: true, evaluation: 'short' }))).toEqual([
+      'A repeated incident requires root-cause analysis, and the follow-up evaluation recorded has none.',
+    ]);
+  });
+
+  it('keeps the regulator notice due after a downgrade, and names every notice still owed', () => {
+    expect(closeOutProblems(ready({ grade: 'IV', evaluation: 'short', highestGrade: 'II' }))).toEqual([
+      'This incident was grade II, which requires notifying the regulator; the notice stays due at grade IV, and no notification is recorded.',
+    ]);
+    expect(
+      closeOutProblems(
+        ready({ grade: 'III', highestGrade: 'I', notifiedAudiences: ['management', 'regulator', 'affected_users'] }),
+      ),
+    ).toEqual(['Notices still owed: board, partners.']);
+    expect(
+      closeOutProblems(
+        ready({
+          grade: 'IV',
+          evaluation: 'short',
+          highestGrade: 'II',
+          notifiedAudiences: ['management', 'regulator', 'affected_users'],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('waits for a pending downgrade to be decided', () => {
+    expect(closeOutProblems(ready({ pendingDowngrade: 'IV' }))).toEqual(['A downgrade to grade IV awaits approval.']);
+    expect(closeOutProblems(ready({ pendingDowngrade: null }))).toEqual([]);
   });
 
   it('counts open rectification items, in the right number', () => {
