@@ -323,7 +323,7 @@ export function createActivities(deps: ActivityDeps) {
     async findPriorComplaints(input: {
       customerRef: string;
       excludeCaseId: string;
-    }): Promise<Array<{ id: string; customerRef: string; subject: string; acceptedAt: string }>> {
+    }): Promise<Array<{ id: string; customerRef: string; subject: string; type: string | null; acceptedAt: string }>> {
       const rows = await db
         .select({ id: cases.id, data: cases.data })
         .from(cases)
@@ -341,6 +341,8 @@ export function createActivities(deps: ActivityDeps) {
         id: String(r.data.complaintId ?? r.id),
         customerRef: input.customerRef,
         subject: String(r.data.subject ?? ''),
+        // The type says whether two complaints are about the same matter (domain/complaints.ts).
+        type: typeof r.data.type === 'string' ? r.data.type : null,
         acceptedAt: String(r.data.acceptedAt),
       }));
     },

@@ -1,10 +1,14 @@
 /**
- * Customer complaints (客户投诉), DOMAIN.md §3: accept → initial investigation
- * (within 24 h) → handling → feedback with cause, measures and follow-up plan
- * (result within 48 h) → closed once every rectification item is verified.
+ * Customer complaints (客户投诉), DOMAIN.md §3: accept and classify by type →
+ * initial investigation (within 24 h) → handling → feedback with cause,
+ * measures and follow-up plan (result within 48 h) → closed once every
+ * rectification item is verified. A serious or repeated complaint's feedback
+ * waits for its root-cause analysis, accepted by a reviewer from risk,
+ * compliance or internal audit who prepared none of the work (finance §4.4).
  */
 import { z } from 'zod';
 import { BUSINESS_KEY_PATTERN } from '../domain/cases';
+import { ROOT_CAUSE_REVIEWER_ROLES } from '../domain/complaints';
 import { INCIDENT_CATEGORIES, INCIDENT_GRADES } from '../domain/incidents';
 import { defineProcess, defineStep, SHARED_STAGES, stepReturning } from './core';
 import { duration, text, userId } from './schemas';
@@ -101,18 +105,58 @@ export const complaintContract = defineProcess({
       owner: true,
       who: 'the complaint handler or a manager sends the feedback',
       stageRefusal: 'NOT_HANDLING',
-      refusals: { NOT_HANDLING: 'conflict', INVALID_FEEDBACK: 'unprocessable' },
+      refusals: {
+        NOT_HANDLING: 'conflict',
+        INVALID_FEEDBACK: 'unprocessable',
+        // A serious or repeated complaint without an accepted root-cause analysis (domain/complaints.ts rootCauseGate).
+        ROOT_CAUSE_REQUIRED: 'unprocessable',
+      },
     } as const),
     rootCause: defineStep({
       name: 'recordComplaintRootCause',
       path: 'root-cause',
-      example: { rootCause: 'Capture retried after a network timeout', contributingFactors: ['no idempotency key'] },
-      summary: 'Record the root cause of a repeated or serious complaint, before the feedback (finance §4.4)',
-      input: z.object({ rootCause: text(5000), contributingFactors: z.array(text(500)).max(20).default([]) }).strict(),
+      example: {
+        rootCause: 'Capture retried after a network timeout',
+        contributingFactors: ['no idempotency key'],
+        correctiveActions: ['Refund the second capture'],
+        preventiveActions: ['Add an idempotency key to card captures'],
+      },
+      summary:
+        'Record the root-cause analysis (根因分析) of a repeated or serious complaint: cause, contributing factors, corrective and preventive actions; it goes to review, and the feedback waits for its acceptance (finance §4.4)',
+      input: z
+        .object({
+          rootCause: text(5000),
+          contributingFactors: z.array(text(500)).max(20).default([]),
+          correctiveActions: z.array(text(1000)).min(1, 'name at least one corrective action (纠正措施)').max(20),
+          preventiveActions: z.array(text(1000)).min(1, 'name at least one preventive action (预防措施)').max(20),
+        })
+        .strict(),
       stages: ['investigating', 'handling'] as ComplaintStage[],
       roles: HANDLER,
       owner: true,
       who: 'the complaint handler or a manager records the root cause',
+      // An analysis may be revised until it is accepted: the feedback rests on the accepted one.
+      refusals: { ROOT_CAUSE_ACCEPTED: 'conflict' },
+    } as const),
+    rootCauseReview: defineStep({
+      name: 'reviewComplaintRootCause',
+      path: 'root-cause-review',
+      example: { verdict: 'accept' },
+      summary:
+        'Review a root-cause analysis: accept it, or return it with the reason (risk, compliance or internal audit; never whoever accepted, handled or analysed the complaint)',
+      input: z
+        .object({ verdict: z.enum(['accept', 'return']), reason: z.string().trim().max(5000).optional() })
+        .strict(),
+      stages: 'open',
+      roles: ROOT_CAUSE_REVIEWER_ROLES,
+      who: `reviewing a root-cause analysis needs the role ${ROOT_CAUSE_REVIEWER_ROLES.join(' or ')}`,
+      stageRefusal: 'COMPLAINT_CLOSED',
+      refusals: {
+        COMPLAINT_CLOSED: 'conflict',
+        NOT_AWAITING_REVIEW: 'conflict',
+        SEGREGATION_OF_DUTIES: 'unprocessable',
+        REASON_REQUIRED: 'unprocessable',
+      },
     } as const),
     rectifications: defineStep({
       name: 'addComplaintRectification',

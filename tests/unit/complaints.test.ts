@@ -5,15 +5,26 @@ import {
   COMPLAINT_SEVERITIES,
   COMPLAINT_SLA,
   COMPLAINT_STAGES,
+  COMPLAINT_TYPES,
   REPEAT_COMPLAINT_WINDOW_DAYS,
+  ROOT_CAUSE_REVIEWER_ROLES,
+  ROOT_CAUSE_STATUSES,
   feedbackProblem,
   isRepeatedComplaint,
+  repeatedComplaintIds,
+  rootCauseGate,
+  rootCausePreparers,
+  rootCauseRequiredBecause,
+  rootCauseReviewRefusal,
   shouldRaiseToIncident,
   slaBreaches,
   type ComplaintFeedback,
   type PriorComplaint,
+  type RecordedRootCause,
 } from '../../domain/complaints';
 import { parseDuration } from '../../domain/durations';
+import { DEFAULT_POLICY, policySource } from '../../domain/policy';
+import { VERIFIER_ROLES } from '../../domain/roles';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -24,6 +35,8 @@ describe('labels and settings', () => {
       [COMPLAINT_LABELS.stage, COMPLAINT_STAGES],
       [COMPLAINT_LABELS.channel, COMPLAINT_CHANNELS],
       [COMPLAINT_LABELS.severity, COMPLAINT_SEVERITIES],
+      [COMPLAINT_LABELS.type, COMPLAINT_TYPES],
+      [COMPLAINT_LABELS.rootCauseStatus, ROOT_CAUSE_STATUSES],
     ];
     for (const [labels, values] of groups) {
       expect(Object.keys(labels).sort()).toEqual([...values].sort());
@@ -38,6 +51,21 @@ describe('labels and settings', () => {
     expect([...COMPLAINT_STAGES]).toEqual(['accepted', 'investigating', 'handling', 'feedback', 'closed']);
     expect(parseDuration(COMPLAINT_SLA.initialInvestigationWithin)).toBe(24 * HOUR_MS);
     expect(parseDuration(COMPLAINT_SLA.resultWithin)).toBe(48 * HOUR_MS);
+  });
+
+  it('takes the policy defaults from the handbook figures, and names their source', () => {
+    expect(DEFAULT_POLICY.complaint).toEqual({ ...COMPLAINT_SLA, repeatWindowDays: REPEAT_COMPLAINT_WINDOW_DAYS });
+    expect(policySource('complaint.initialInvestigationWithin')).toMatch(/§4\.4/);
+    expect(policySource('complaint.resultWithin')).toMatch(/§4\.4/);
+    expect(policySource('complaint.repeatWindowDays')).toMatch(/not in the handbooks/);
+  });
+
+  it('classifies by a fixed list of types that ends with other', () => {
+    expect(COMPLAINT_TYPES).toContain('product_quality');
+    expect(COMPLAINT_TYPES).toContain('transaction_dispute');
+    expect(COMPLAINT_TYPES).toContain('privacy_data');
+    expect(COMPLAINT_TYPES[COMPLAINT_TYPES.length - 1]).toBe('other');
+    expect(new Set(COMPLAINT_TYPES).size).toBe(COMPLAINT_TYPES.length);
   });
 });
 
@@ -86,7 +114,7 @@ describe('feedback', () => {
 
 describe('repeated complaints', () => {
   const acceptedAt = '2024-05-31T09:00:00+08:00';
-  const current = { customerRef: 'C-1001', subject: 'Late delivery', acceptedAt };
+  const current = { customerRef: 'C-1001', subject: 'Late delivery', type: 'logistics', acceptedAt };
   const atMs = Date.parse(acceptedAt);
   function prior(msBefore: number, overrides: Partial<PriorComplaint> = {}): PriorComplaint {
     return {
@@ -113,9 +141,37 @@ describe('repeated complaints', () => {
     expect(isRepeatedComplaint(current, [prior(-HOUR_MS)])).toBe(false);
   });
 
-  it('needs both the same customer and the same subject', () => {
+  it('needs the same customer, and the same subject or the same type', () => {
     expect(isRepeatedComplaint(current, [prior(DAY_MS, { customerRef: 'C-1002' })])).toBe(false);
-    expect(isRepeatedComplaint(current, [prior(DAY_MS, { subject: 'Damaged goods' })])).toBe(false);
+    expect(isRepeatedComplaint(current, [prior(DAY_MS, { customerRef: 'C-1002', type: 'logistics' })])).toBe(false);
+    // Same subject, another type: the same matter.
+    expect(isRepeatedComplaint(current, [prior(DAY_MS, { type: 'service' })])).toBe(true);
+    // Same type, another subject: the same matter.
+    expect(isRepeatedComplaint(current, [prior(DAY_MS, { subject: 'Parcel lost', type: 'logistics' })])).toBe(true);
+    // Neither: another matter.
+    expect(isRepeatedComplaint(current, [prior(DAY_MS, { subject: 'Damaged goods', type: 'product_quality' })])).toBe(
+      false,
+    );
+  });
+
+  it('never counts "other", or a type missing on either side, as the same matter', () => {
+    const other = { ...current, type: 'other' };
+    expect(isRepeatedComplaint(other, [prior(DAY_MS, { subject: 'Something else', type: 'other' })])).toBe(false);
+    expect(isRepeatedComplaint(current, [prior(DAY_MS, { subject: 'Something else', type: null })])).toBe(false);
+    expect(isRepeatedComplaint(current, [prior(DAY_MS, { subject: 'Something else' })])).toBe(false);
+    const untyped = { customerRef: 'C-1001', subject: 'Late delivery', acceptedAt };
+    expect(isRepeatedComplaint(untyped, [prior(DAY_MS, { subject: 'Something else', type: null })])).toBe(false);
+    // The subject still counts.
+    expect(isRepeatedComplaint(untyped, [prior(DAY_MS, { type: null })])).toBe(true);
+  });
+
+  it('takes the window from the policy, and names the complaints repeated', () => {
+    const history = [prior(5 * DAY_MS, { id: 'five' }), prior(20 * DAY_MS, { id: 'twenty' })];
+    expect(repeatedComplaintIds(current, history, 7)).toEqual(['five']);
+    expect(repeatedComplaintIds(current, history, 20)).toEqual(['five', 'twenty']);
+    expect(repeatedComplaintIds(current, history, 4)).toEqual([]);
+    expect(() => repeatedComplaintIds(current, history, 0)).toThrow(/windowDays/);
+    expect(() => repeatedComplaintIds(current, history, 1.5)).toThrow(/windowDays/);
   });
 
   it('compares customer and subject ignoring case and surrounding whitespace', () => {
@@ -164,7 +220,9 @@ describe('raising a complaint to an incident', () => {
   it('raises a repeated complaint', () => {
     const result = shouldRaiseToIncident({ severity: 'normal', repeated: true, channel: 'hotline' });
     expect(result.raise).toBe(true);
-    expect(result.reason).toMatch(/same subject within 30 days/);
+    expect(result.reason).toMatch(/same matter within 30 days/);
+    const shorter = shouldRaiseToIncident({ severity: 'normal', repeated: true, channel: 'hotline' }, 14);
+    expect(shorter.reason).toMatch(/same matter within 14 days/);
   });
 
   it('raises a regulator referral', () => {
@@ -250,6 +308,16 @@ describe('SLA breaches', () => {
     ]);
   });
 
+  it('measures against the SLAs of the policy the complaint runs under', () => {
+    const sla = { initialInvestigationWithin: '12h', resultWithin: '36h' };
+    expect(
+      slaBreaches(accepted, { initialInvestigationAtMs: accepted + 13 * HOUR_MS }, accepted + 20 * HOUR_MS, sla),
+    ).toEqual([{ sla: 'initial_investigation_24h', dueAtMs: accepted + 12 * HOUR_MS, lateByMs: HOUR_MS }]);
+    expect(
+      slaBreaches(accepted, { initialInvestigationAtMs: accepted + 13 * HOUR_MS }, accepted + 20 * HOUR_MS),
+    ).toEqual([]);
+  });
+
   it('refuses malformed times', () => {
     expect(() => slaBreaches(NaN, {}, accepted)).toThrow(/acceptedAtMs/);
     expect(() => slaBreaches(accepted, {}, Infinity)).toThrow(/nowMs/);
@@ -257,5 +325,129 @@ describe('SLA breaches', () => {
     expect(() => slaBreaches(accepted, { initialInvestigationAtMs: accepted - 1 }, accepted)).toThrow(
       /initialInvestigationAtMs is before the complaint was accepted/,
     );
+  });
+});
+
+describe('root-cause analysis (根因分析)', () => {
+  const analysis = (overrides: Partial<RecordedRootCause> = {}): RecordedRootCause => ({
+    rootCause: 'Capture retried after a timeout',
+    contributingFactors: ['no idempotency key'],
+    correctiveActions: ['Refund the second charge'],
+    preventiveActions: ['Idempotency key on captures'],
+    by: 'mgr',
+    at: '2024-05-31T09:00:00Z',
+    version: 1,
+    status: 'submitted',
+    review: null,
+    ...overrides,
+  });
+  const complaint = (rootCause: RecordedRootCause | null) => ({
+    acceptedBy: 'desk',
+    handlerId: 'handler',
+    initialInvestigation: { by: 'investigator' },
+    handling: [{ by: 'helper' }],
+    rootCause,
+  });
+
+  it('is required for serious and for repeated complaints, and only for them', () => {
+    expect(rootCauseRequiredBecause({ severity: 'normal', repeated: false })).toEqual([]);
+    expect(rootCauseRequiredBecause({ severity: 'serious', repeated: false })).toEqual(['serious']);
+    expect(rootCauseRequiredBecause({ severity: 'normal', repeated: true })).toEqual(['repeated']);
+    expect(rootCauseRequiredBecause({ severity: 'serious', repeated: true })).toEqual(['serious', 'repeated']);
+  });
+
+  it('blocks the feedback until an analysis is accepted, saying what is missing', () => {
+    const missing = rootCauseGate({ requiredBecause: ['repeated'], rootCause: null });
+    expect(missing).toMatchObject({
+      code: 'ROOT_CAUSE_REQUIRED',
+      details: { requiredBecause: ['repeated'], rootCause: 'missing' },
+    });
+    expect(missing!.message).toMatch(
+      /^a repeated complaint needs its root-cause analysis .* accepted before the feedback; none is recorded/,
+    );
+    const awaiting = rootCauseGate({ requiredBecause: ['serious', 'repeated'], rootCause: analysis() });
+    expect(awaiting).toMatchObject({ code: 'ROOT_CAUSE_REQUIRED', details: { rootCause: 'submitted' } });
+    expect(awaiting!.message).toMatch(
+      /^a serious and repeated complaint .*the analysis mgr recorded awaits review by risk, compliance, internal_audit/,
+    );
+    const returned = rootCauseGate({
+      requiredBecause: ['serious'],
+      rootCause: analysis({
+        status: 'returned',
+        review: { verdict: 'return', reason: 'no evidence', by: 'appr1', at: 'x' },
+      }),
+    });
+    expect(returned).toMatchObject({ details: { rootCause: 'returned' } });
+    expect(returned!.message).toMatch(/appr1 returned the analysis \(no evidence\): revise it/);
+    expect(rootCauseGate({ requiredBecause: ['serious'], rootCause: analysis({ status: 'accepted' }) })).toBeNull();
+  });
+
+  it('does not block the feedback of a complaint that needs none', () => {
+    expect(rootCauseGate({ requiredBecause: [], rootCause: null })).toBeNull();
+    expect(rootCauseGate({ requiredBecause: [], rootCause: analysis({ status: 'returned' }) })).toBeNull();
+  });
+
+  it('treats an analysis recorded before reviews existed as awaiting review', () => {
+    const { status: _s, version: _v, review: _r, ...old } = analysis();
+    expect(rootCauseGate({ requiredBecause: ['serious'], rootCause: old })).toMatchObject({
+      details: { rootCause: 'submitted' },
+    });
+    expect(rootCauseReviewRefusal(complaint(old), { reviewerId: 'appr1', verdict: 'accept' })).toBeNull();
+  });
+
+  it('is reviewed by the second and third lines', () => {
+    expect([...ROOT_CAUSE_REVIEWER_ROLES]).toEqual([...VERIFIER_ROLES]);
+  });
+
+  it('names everyone who prepared the work, with what they did', () => {
+    const c = {
+      ...complaint(analysis({ by: 'handler' })),
+      handling: [{ by: 'handler' }, { by: 'helper' }, { by: 'helper' }],
+    };
+    expect(rootCausePreparers(c)).toEqual([
+      { userId: 'desk', parts: ['accepted the complaint'] },
+      { userId: 'handler', parts: ['handles the complaint', 'recorded handling', 'recorded the root-cause analysis'] },
+      { userId: 'investigator', parts: ['recorded the investigation'] },
+      { userId: 'helper', parts: ['recorded handling'] },
+    ]);
+    expect(rootCauseReviewRefusal(c, { reviewerId: 'handler', verdict: 'accept' })!.message).toBe(
+      'segregation of duties: handler handles the complaint, recorded handling and recorded the root-cause analysis, so may not review its root-cause analysis',
+    );
+  });
+
+  it('refuses a review by anyone who prepared the work, naming what they did', () => {
+    for (const [userId, part] of [
+      ['desk', 'accepted the complaint'],
+      ['handler', 'handles the complaint'],
+      ['investigator', 'recorded the investigation'],
+      ['helper', 'recorded handling'],
+      ['mgr', 'recorded the root-cause analysis'],
+    ] as const) {
+      const refusal = rootCauseReviewRefusal(complaint(analysis()), { reviewerId: userId, verdict: 'accept' });
+      expect(refusal, userId).toMatchObject({ code: 'SEGREGATION_OF_DUTIES', details: { reviewerId: userId } });
+      expect(refusal!.message).toBe(
+        `segregation of duties: ${userId} ${part}, so may not review its root-cause analysis`,
+      );
+      expect(refusal!.details!.parts as string[]).toEqual([part]);
+    }
+    expect(rootCauseReviewRefusal(complaint(analysis()), { reviewerId: 'appr1', verdict: 'accept' })).toBeNull();
+  });
+
+  it('reviews only an analysis awaiting review, and a return needs its reason', () => {
+    expect(rootCauseReviewRefusal(complaint(null), { reviewerId: 'appr1', verdict: 'accept' })).toMatchObject({
+      code: 'NOT_AWAITING_REVIEW',
+      message: 'no root-cause analysis is recorded yet',
+    });
+    for (const status of ['accepted', 'returned'] as const) {
+      expect(
+        rootCauseReviewRefusal(complaint(analysis({ status })), { reviewerId: 'appr1', verdict: 'accept' }),
+      ).toMatchObject({ code: 'NOT_AWAITING_REVIEW', details: { rootCause: status } });
+    }
+    expect(
+      rootCauseReviewRefusal(complaint(analysis()), { reviewerId: 'appr1', verdict: 'return', reason: '  ' }),
+    ).toMatchObject({ code: 'REASON_REQUIRED' });
+    expect(
+      rootCauseReviewRefusal(complaint(analysis()), { reviewerId: 'appr1', verdict: 'return', reason: 'no data' }),
+    ).toBeNull();
   });
 });
