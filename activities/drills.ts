@@ -85,7 +85,11 @@ export function createDrillActivities(deps: {
       );
     },
 
-    /** Publishes an approved version; the revision clock restarts from its approval. */
+    /**
+     * Publishes an approved version; the revision clock restarts from its
+     * approval, due after the policy's interval (the revision's), or the
+     * plan's own where the deployment allowed per-case timings.
+     */
     async publishPlanVersion(input: {
       planId: string;
       version: number;
@@ -94,13 +98,15 @@ export function createDrillActivities(deps: {
       sha256: string;
       approvedBy: string[];
       revisionCaseId: string;
+      /** The policy's `plan.revisionIntervalYears`; absent from revisions recorded before policies (3 years). */
+      revisionIntervalYears?: number;
     }): Promise<{ revisionDueAt: string; remindAt: string }> {
       const now = clock();
       const [plan] = await db.select().from(emergencyPlans).where(eq(emergencyPlans.id, input.planId));
       if (!plan) throw ApplicationFailure.nonRetryable(`no emergency plan ${input.planId}`, 'PLAN_NOT_FOUND');
       const due = plan.timings.revisionInterval
         ? new Date(now.getTime() + parseDuration(plan.timings.revisionInterval))
-        : revisionDueAt(now);
+        : revisionDueAt(now, input.revisionIntervalYears);
       const remind = revisionReminderAt(due, now, parseDuration(plan.timings.revisionRemindBefore ?? '90d'));
       await withAuditedWrite(
         db,
@@ -111,7 +117,12 @@ export function createDrillActivities(deps: {
           caseId: input.revisionCaseId,
           occurredAt: now,
           evidenceHashes: [input.sha256],
-          payload: { planId: input.planId, version: input.version, revisionDueAt: due.toISOString() },
+          payload: {
+            planId: input.planId,
+            version: input.version,
+            revisionDueAt: due.toISOString(),
+            ...(input.revisionIntervalYears ? { revisionIntervalYears: input.revisionIntervalYears } : {}),
+          },
         },
         async (tx) => {
           await tx

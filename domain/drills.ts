@@ -11,6 +11,7 @@
  * Pure rules only: times come in as arguments, so this runs inside workflows.
  */
 import type { StepTimings } from './deadlines';
+import { DEFAULT_POLICY, type PolicyValues } from './policy';
 import { addCalendarMonthsUtc } from './supplierReview';
 
 type Label = { en: string; zh: string };
@@ -77,7 +78,9 @@ export const DRILL_LABELS: {
 
 /**
  * The evaluation standard: weight (sum 1) and pass mark (0–100) per module,
- * and the overall pass mark.
+ * and the overall pass mark. The pass marks a drill is scored against are the
+ * policy's (domain/policy.ts `drill`, owned by compliance); these are the
+ * defaults of policy version 1. The weights are the product's own.
  *
  * Command weighs most and has the higher pass mark with information
  * reporting: without a working command structure (who decides, who is told)
@@ -87,18 +90,22 @@ export const DRILL_LABELS: {
  * can be closed by rectification items before the next drill. Weights are
  * whole percents, so the weighted score is exact in hundredths.
  */
+const DEFAULT_MARKS = DEFAULT_POLICY.drill.modulePassMarks;
 export const DRILL_STANDARD: {
   modules: Record<DrillModule, { weight: number; passMark: number }>;
   overallPassMark: number;
 } = {
   modules: {
-    command: { weight: 0.3, passMark: 70 },
-    information_reporting: { weight: 0.25, passMark: 70 },
-    resource_dispatch: { weight: 0.25, passMark: 60 },
-    public_opinion_response: { weight: 0.2, passMark: 60 },
+    command: { weight: 0.3, passMark: DEFAULT_MARKS.command },
+    information_reporting: { weight: 0.25, passMark: DEFAULT_MARKS.information_reporting },
+    resource_dispatch: { weight: 0.25, passMark: DEFAULT_MARKS.resource_dispatch },
+    public_opinion_response: { weight: 0.2, passMark: DEFAULT_MARKS.public_opinion_response },
   },
-  overallPassMark: 70,
+  overallPassMark: DEFAULT_POLICY.drill.overallPassMark,
 };
+
+/** The pass marks a drill is scored against: the policy's `drill` section (its ladders are ignored here). */
+export type DrillPassMarks = Pick<PolicyValues['drill'], 'overallPassMark' | 'modulePassMarks'>;
 
 /** Each module scored as an integer from 0 to 100. */
 export type DrillScores = Record<DrillModule, number>;
@@ -127,19 +134,22 @@ export function drillScoresProblem(scores: unknown): string | null {
 export interface DrillEvaluation {
   /** Weighted score, 0..100, to one decimal (truncated, see evaluateDrill). */
   overall: number;
+  /** The overall pass mark it was held to (the policy's); absent in drills evaluated before policies. */
+  overallPassMark?: number;
   passed: boolean;
   failedModules: DrillModule[];
   modules: Array<{ module: DrillModule; score: number; passMark: number; passed: boolean }>;
 }
 
 /**
- * Scores a drill against the standard. It passes only when the weighted
- * overall score reaches the overall pass mark AND no module is below its own
- * pass mark: a good average must not hide a command structure that failed.
- * The overall score is truncated, not rounded, to one decimal, so 69.95 shows
- * as 69.9 and fails, and the figure shown always agrees with the verdict.
+ * Scores a drill against the standard, with the policy's pass marks. It
+ * passes only when the weighted overall score reaches the overall pass mark
+ * AND no module is below its own pass mark: a good average must not hide a
+ * command structure that failed. The overall score is truncated, not
+ * rounded, to one decimal, so 69.95 shows as 69.9 and fails, and the figure
+ * shown always agrees with the verdict.
  */
-export function evaluateDrill(scores: DrillScores): DrillEvaluation {
+export function evaluateDrill(scores: DrillScores, passMarks: DrillPassMarks = DEFAULT_POLICY.drill): DrillEvaluation {
   const problem = drillScoresProblem(scores);
   if (problem) throw new RangeError(problem);
 
@@ -148,7 +158,8 @@ export function evaluateDrill(scores: DrillScores): DrillEvaluation {
   const modules: DrillEvaluation['modules'] = [];
   const failedModules: DrillModule[] = [];
   for (const module of DRILL_MODULES) {
-    const { weight, passMark } = DRILL_STANDARD.modules[module];
+    const { weight } = DRILL_STANDARD.modules[module];
+    const passMark = passMarks.modulePassMarks[module];
     const score = scores[module];
     hundredths += Math.round(weight * 100) * score;
     const passed = score >= passMark;
@@ -156,8 +167,9 @@ export function evaluateDrill(scores: DrillScores): DrillEvaluation {
     modules.push({ module, score, passMark, passed });
   }
   const overall = Math.floor(hundredths / 10) / 10;
-  const passed = hundredths >= DRILL_STANDARD.overallPassMark * 100 && failedModules.length === 0;
-  return { overall, passed, failedModules, modules };
+  const { overallPassMark } = passMarks;
+  const passed = hundredths >= overallPassMark * 100 && failedModules.length === 0;
+  return { overall, overallPassMark, passed, failedModules, modules };
 }
 
 // ---------------------------------------------------------------------------
@@ -204,23 +216,78 @@ export function summaryProblem(summary: unknown): string | null {
  * its own (lessons learned that the scores do not capture).
  */
 export function revisionRequired(
-  evaluation: Pick<DrillEvaluation, 'failedModules' | 'passed'>,
+  evaluation: Pick<DrillEvaluation, 'failedModules' | 'passed' | 'overallPassMark'>,
   summary: Pick<DrillSummary, 'revisionNeeded'>,
 ): { required: boolean; reason: string | null } {
   const reasons: string[] = [];
   if (evaluation.failedModules.length > 0) {
     reasons.push(`modules below their pass mark: ${evaluation.failedModules.join(', ')}`);
   } else if (!evaluation.passed) {
-    reasons.push(`the drill did not reach the overall pass mark of ${DRILL_STANDARD.overallPassMark}`);
+    reasons.push(
+      `the drill did not reach the overall pass mark of ${evaluation.overallPassMark ?? DRILL_STANDARD.overallPassMark}`,
+    );
   }
   if (summary.revisionNeeded) reasons.push('the drill summary report asks for the plan to be revised');
   return reasons.length > 0 ? { required: true, reason: reasons.join('; ') } : { required: false, reason: null };
 }
 
 // ---------------------------------------------------------------------------
+// Segregation of duties
+
+/** Someone who may not approve or verify a piece of work, and what they did to it. */
+export { barredFrom, type BarredApprover } from './approval';
+import { barredFrom, type BarredApprover } from './approval';
+
+/**
+ * Who may not approve a drill's plan or its summary report: whoever owns the
+ * plan, opened the drill, planned it, conducted it, scored it or wrote the
+ * report (DOMAIN.md "Segregation of duties": whoever prepared or owns a
+ * piece of work never approves it).
+ */
+export function drillApprovalBarred(parts: {
+  ownerId: string;
+  initiatorId: string;
+  plannedBy?: string | null;
+  conductedBy?: string | null;
+  evaluatedBy?: string | null;
+  summarisedBy?: string | null;
+}): BarredApprover[] {
+  return barredFrom([
+    [parts.ownerId, 'owns the emergency plan'],
+    [parts.initiatorId, 'opened the drill'],
+    [parts.plannedBy, 'planned the drill'],
+    [parts.conductedBy, 'recorded its conduct'],
+    [parts.evaluatedBy, 'scored it'],
+    [parts.summarisedBy, 'wrote the summary report'],
+  ]);
+}
+
+/**
+ * Who may not review or approve a plan revision: whoever owns the plan,
+ * drafted the revision or opened it; and for the approval, whoever reviewed
+ * it (the reviewer and the approver are two people).
+ */
+export function revisionApprovalBarred(parts: {
+  ownerId: string;
+  initiatorId: string;
+  draftedBy?: string | null;
+  reviewedBy?: readonly string[];
+}): BarredApprover[] {
+  return barredFrom([
+    [parts.ownerId, 'owns the emergency plan'],
+    [parts.draftedBy, 'drafted the revision'],
+    [parts.initiatorId, 'opened the revision'],
+    ...(parts.reviewedBy ?? []).map((userId): [string, string] => [userId, 'reviewed the draft']),
+  ]);
+}
+
+// ---------------------------------------------------------------------------
 // Revision cycle and drill due dates
 
-/** Plans are revised at least every three years (DOMAIN.md §4). */
+/**
+ * Plans are revised at least every three years (e-commerce manual §7.3): the
+ * longest interval the policy may set (`plan.revisionIntervalYears`).
+ */
 export const REVISION_INTERVAL_YEARS = 3;
 
 /**

@@ -13,6 +13,8 @@
  */
 import type { PdcaStage } from '../contracts/pdca';
 import { durationProblem } from './durations';
+import { barredFrom, type BarredApprover } from './drills';
+import { DEFAULT_POLICY } from './policy';
 import { RISK_LEVELS, type RiskLevel } from './risk';
 
 type Label = { en: string; zh: string };
@@ -247,8 +249,12 @@ export function carryOverKpis(results: KpiResult[]): Kpi[] {
     }));
 }
 
-/** After this many failed cycles on the same finding, the next one goes to management. */
-export const DEFAULT_ESCALATE_AFTER_CYCLES = 3;
+/**
+ * After this many failed cycles on the same finding, the next one goes to
+ * management: policy version 1's `pdca.escalateAfterCycles` (not in the
+ * handbooks; compliance may change it).
+ */
+export const DEFAULT_ESCALATE_AFTER_CYCLES = DEFAULT_POLICY.pdca.escalateAfterCycles;
 
 /**
  * Cycle numbers start at 1. Escalate when cycle > escalateAfterCycles, i.e.
@@ -286,6 +292,44 @@ export function regressed(
     if (!meets(r.direction, value, r.target)) slipped.push(r.key);
   }
   return { regressed: slipped.length > 0, slipped };
+}
+
+// ---------------------------------------------------------------------------
+// Segregation of duties: who may not approve the plan or verify the results
+// (the same rule as the drills', domain/drills.ts `barredFrom`)
+
+/** The plan is approved before Do by none of: the cycle's owner, whoever opened it, whoever planned it. */
+export function pdcaPlanApprovalBarred(parts: {
+  ownerId: string;
+  initiatorId: string;
+  plannedBy: readonly string[];
+}): BarredApprover[] {
+  return barredFrom([
+    [parts.ownerId, 'owns the cycle'],
+    [parts.initiatorId, 'opened the cycle'],
+    ...parts.plannedBy.map((userId): [string, string] => [userId, 'planned it']),
+  ]);
+}
+
+/**
+ * Check's independent review (DOMAIN.md §2) is by none of: the cycle's
+ * owner, whoever opened it, planned it, did its actions (their owners) or
+ * entered the KPI values it judges.
+ */
+export function pdcaVerificationBarred(parts: {
+  ownerId: string;
+  initiatorId: string;
+  plannedBy: readonly string[];
+  actionOwners: readonly string[];
+  measuredBy: readonly string[];
+}): BarredApprover[] {
+  return barredFrom([
+    [parts.ownerId, 'owns the cycle'],
+    [parts.initiatorId, 'opened the cycle'],
+    ...parts.plannedBy.map((userId): [string, string] => [userId, 'planned it']),
+    ...parts.actionOwners.map((userId): [string, string] => [userId, 'owns one of its actions']),
+    ...parts.measuredBy.map((userId): [string, string] => [userId, 'entered the KPI values']),
+  ]);
 }
 
 // ---------------------------------------------------------------------------

@@ -10,27 +10,22 @@
  * drill's due date (the end of the year). Its steps, stages and id:
  * contracts/drill.ts; both approvals show the stage awaiting_approval.
  */
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler } from '@temporalio/workflow';
 import { SHARED_STAGES } from '../contracts/core';
 import { drillContract, drillKey, type DrillStage } from '../contracts/drill';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings, StepTimings } from '../domain/deadlines';
-import {
-  DEFAULT_APPROVAL_TIMINGS,
-  DEFAULT_RECTIFICATION_TIMINGS,
-  DEFAULT_STEP_TIMINGS,
-  DRILL_CONDUCT_LEAD,
-  DRILL_PLANNING_TIMINGS,
-  ladderEndingAt,
-} from '../domain/deadlines';
+import { ladderEndingAt } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import {
+  drillApprovalBarred,
   evaluateDrill,
   revisionRequired,
   type DrillEvaluation,
   type DrillScores,
   type DrillSummary,
 } from '../domain/drills';
+import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
 import { APPROVER_ROLES, type Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
@@ -48,6 +43,14 @@ export interface DrillInput {
   ownerId: string;
   initiatorId: string;
   dueAt: string;
+  /**
+   * The policy the drill runs under (its ladders and pass marks). Absent in
+   * drills started before policies existed (they keep the defaults) and in
+   * drills started without it (the programme, a plan's revision): those read
+   * the policy in force as they open.
+   */
+  policy?: PolicySnapshot;
+  /** Per-case overrides of the policy's clocks, where the deployment allows them (api/caseTimings.ts). */
   timings?: {
     /** From opening to the due date (by which the drill is conducted); the activity turns it into `dueAt`. */
     dueIn?: string;
@@ -66,6 +69,8 @@ export interface DrillData extends Record<string, unknown> {
   conduct: { startedAt: string; endedAt: string; observations: string; by: string } | null;
   scores: DrillScores | null;
   evaluation: DrillEvaluation | null;
+  /** Who scored the drill; absent in drills evaluated before it was recorded. */
+  evaluatedBy?: string | null;
   findings: Array<{ title: string; ownerId: string; taskId: string }>;
   summary: (DrillSummary & { by: string; at: string }) | null;
   revision: { required: boolean; reason: string | null; caseId: string | null } | null;
@@ -78,6 +83,9 @@ const DRILL_APPROVAL_POLICY: ApprovalPolicy = {
   needsConditions: [],
 };
 
+/** patched() id: a drill started without a policy reads the one in force as it opens. */
+export const DRILL_READS_POLICY = 'drill-reads-policy';
+
 export async function drillWorkflow(
   input: DrillInput,
 ): Promise<{ passed: boolean; findings: number; revisionCaseId: string | null }> {
@@ -89,6 +97,7 @@ export async function drillWorkflow(
     conduct: null,
     scores: null,
     evaluation: null,
+    evaluatedBy: null,
     findings: [],
     summary: null,
     revision: null,
@@ -112,7 +121,8 @@ export async function drillWorkflow(
   const desk = new ApprovalDesk(caseRuntime);
   /** Findings to open as rectification items once the evaluation is in. */
   let pendingFindings: Array<{ title: string; ownerId: string; dueIn?: string }> = [];
-  const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
+  /** The policy's clocks and pass marks, known once the case opens (below). */
+  let policy = DEFAULT_POLICY;
   // Typed by the contract's stages, so a stage the contract does not name is a compile error.
   const moveTo = (stage: DrillStage, options: Parameters<CaseRuntime['moveTo']>[1]) =>
     caseRuntime.moveTo(stage, options);
@@ -128,7 +138,18 @@ export async function drillWorkflow(
       assigneeId: input.ownerId,
       candidateRoles: [...step.roles],
     });
-  const stepTimings = (policy: StepTimings) => ({ ...policy, ...input.timings?.step });
+  const stepTimings = (ladder: StepTimings) => ({ ...ladder, ...input.timings?.step });
+  const approvalTimings = () => ({ ...policy.approval, ...input.timings?.approval });
+  /** Who may not approve what the drill's organisers prepared, and why (segregation of duties). */
+  const barred = () =>
+    drillApprovalBarred({
+      ownerId: input.ownerId,
+      initiatorId: input.initiatorId,
+      plannedBy: drill.plan?.by,
+      conductedBy: drill.conduct?.by,
+      evaluatedBy: drill.evaluatedBy,
+      summarisedBy: drill.summary?.by,
+    });
 
   // Who takes each step, in which stage, with what input: the contract. The
   // rules below are what it cannot say: each step is taken once per round,
@@ -161,7 +182,9 @@ export async function drillWorkflow(
     steps.evaluation,
     async ({ actor, scores, findings }) => {
       drill.scores = scores;
-      drill.evaluation = evaluateDrill(drill.scores);
+      // Scored against the pass marks of the policy the drill runs under.
+      drill.evaluation = evaluateDrill(drill.scores, policy.drill);
+      drill.evaluatedBy = actor.userId;
       drill.findings = findings.map((f, i) => ({
         title: f.title.trim(),
         ownerId: f.ownerId,
@@ -173,6 +196,7 @@ export async function drillWorkflow(
         data: drill,
         payload: {
           overall: drill.evaluation.overall,
+          overallPassMark: drill.evaluation.overallPassMark,
           passed: drill.evaluation.passed,
           failedModules: drill.evaluation.failedModules,
         },
@@ -194,6 +218,13 @@ export async function drillWorkflow(
       if (drill.summary) refuse('WRONG_STAGE', 'the summary is already submitted');
     },
   );
+  // The API passes the policy in force; a drill the programme or a revision
+  // opens reads it here (drills recorded before policies keep the defaults).
+  const snapshot = input.policy ?? (patched(DRILL_READS_POLICY) ? await acts.currentPolicy() : undefined);
+  if (snapshot) {
+    policy = snapshot.values;
+    caseRuntime.record.policyVersion = snapshot.version;
+  }
   await caseRuntime.open();
 
   // Planned, then approved (not by its organisers) before it is conducted.
@@ -201,17 +232,23 @@ export async function drillWorkflow(
     await organisersStep(steps.plan, {
       name: `plan-${round}`,
       title: 'Plan the drill',
-      timings: stepTimings(DRILL_PLANNING_TIMINGS),
+      timings: stepTimings(policy.drill.planning),
       done: () => !!drill.plan,
     });
-    await moveTo(SHARED_STAGES.awaitingApproval, { actorId: drill.plan!.by, action: 'drill.submitted_for_approval' });
+    const planBarred = barred();
+    await moveTo(SHARED_STAGES.awaitingApproval, {
+      actorId: drill.plan!.by,
+      action: 'drill.submitted_for_approval',
+      payload: { barred: planBarred },
+    });
     const approval = await desk.request({
       name: `plan-approval-${round}`,
       title: `Approve the drill plan: ${input.planTitle} ${input.year}`,
       candidateRoles: [...APPROVER_ROLES],
       approvalsRequired: 1,
-      excludedUserIds: [...new Set([input.ownerId, input.initiatorId, drill.plan!.by])],
-      timings: approvalTimings,
+      excludedUserIds: planBarred.map((b) => b.userId),
+      barred: planBarred,
+      timings: approvalTimings(),
       policy: DRILL_APPROVAL_POLICY,
     });
     if (approval.status === 'approved') break;
@@ -231,7 +268,7 @@ export async function drillWorkflow(
   const conducted = organisersStep(steps.conduct, {
     name: 'conduct',
     title: `Conduct the drill and record it by ${input.dueAt}`,
-    timings: ladderEndingAt(Date.now(), dueMs, DRILL_CONDUCT_LEAD),
+    timings: ladderEndingAt(Date.now(), dueMs, policy.drill.conductLead),
     done: () => !!drill.conduct,
   });
   // The drill itself records that it was late, for its summary report.
@@ -249,11 +286,11 @@ export async function drillWorkflow(
   await organisersStep(steps.evaluation, {
     name: 'evaluation',
     title: 'Evaluate the drill',
-    timings: stepTimings(DEFAULT_STEP_TIMINGS),
+    timings: stepTimings(policy.step),
     done: () => !!drill.evaluation,
   });
   if (pendingFindings.length) {
-    const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
+    const timings = { ...policy.rectification, ...input.timings?.rectification };
     await moveTo(SHARED_STAGES.rectification, { actorId: 'system', data: drill });
     await Promise.all(
       pendingFindings.map((f, i) =>
@@ -281,21 +318,25 @@ export async function drillWorkflow(
     await organisersStep(steps.summary, {
       name: `summary-${round}`,
       title: 'Submit the drill summary report (应急演练总结报告)',
-      timings: stepTimings(DEFAULT_STEP_TIMINGS),
+      timings: stepTimings(policy.step),
       done: () => !!drill.summary,
     });
+    // Nor by whoever planned, conducted or scored the drill, or wrote the report.
+    const summaryBarred = barred();
     await moveTo(SHARED_STAGES.awaitingApproval, {
       actorId: drill.summary!.by,
       action: 'drill.summary_submitted_for_approval',
       data: drill,
+      payload: { barred: summaryBarred },
     });
     const approval = await desk.request({
       name: `summary-approval-${round}`,
       title: `Approve the drill summary report: ${input.planTitle} ${input.year}`,
       candidateRoles: [...APPROVER_ROLES],
       approvalsRequired: 1,
-      excludedUserIds: [...new Set([input.ownerId, input.initiatorId, drill.summary!.by])],
-      timings: approvalTimings,
+      excludedUserIds: summaryBarred.map((b) => b.userId),
+      barred: summaryBarred,
+      timings: approvalTimings(),
       policy: DRILL_APPROVAL_POLICY,
     });
     if (approval.status === 'approved') break;

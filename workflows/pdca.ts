@@ -11,16 +11,17 @@
  * values at the check and the recheck, the standard) is a task with a
  * deadline ladder (./shared/humanSteps.ts).
  */
-import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, setHandler } from '@temporalio/workflow';
 import { PDCA_STAGE, pdcaContract } from '../contracts/pdca';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, RectificationTimings, StepTimings } from '../domain/deadlines';
-import { DEFAULT_APPROVAL_TIMINGS, DEFAULT_RECTIFICATION_TIMINGS, DEFAULT_STEP_TIMINGS } from '../domain/deadlines';
 import { parseDuration } from '../domain/durations';
 import {
   actionsProblem,
   carryOverKpis,
   checkKpis,
+  pdcaPlanApprovalBarred,
+  pdcaVerificationBarred,
   PLATFORM_KPIS,
   regressed,
   shouldEscalate,
@@ -29,6 +30,7 @@ import {
   type PdcaSource,
   type PlanAction,
 } from '../domain/pdca';
+import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
 import { APPROVER_ROLES, VERIFIER_ROLES, type Role } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
@@ -51,12 +53,23 @@ export interface PdcaInput {
   /** The first cycle's actions; later cycles are re-planned by the owner. */
   actions?: PlanAction[];
   cycle: number;
-  escalateAfterCycles: number;
+  /**
+   * A per-case override of the policy's `pdca.escalateAfterCycles`, where the
+   * deployment allows per-case settings; cycles opened before policies
+   * always carry it.
+   */
+  escalateAfterCycles?: number;
+  /**
+   * The policy the cycle runs under; each next cycle runs under the one in
+   * force when it opens. Absent in cycles started before policies existed.
+   */
+  policy?: PolicySnapshot;
   /** From the start of Do to the check date. */
   checkIn: string;
   /** After standardising, recheck this much later; absent: close at once. */
   effectivenessWindow?: string;
   history: Array<{ cycle: number; results: KpiResult[]; outcome: string }>;
+  /** Per-case overrides of the policy's ladders, where the deployment allows them (api/caseTimings.ts). */
   timings?: {
     /** Overrides the ladder of every step the owner owes: plan, KPI values, standard. */
     step?: Partial<StepTimings>;
@@ -71,6 +84,9 @@ const PLAN_POLICY: ApprovalPolicy = {
   needsConditions: [],
 };
 
+/** patched() id: the next cycle runs under the policy in force when it opens, not the first cycle's. */
+export const PDCA_NEXT_CYCLE_READS_POLICY = 'pdca-next-cycle-reads-policy';
+
 export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: number; outcome: string }> {
   const cycle: {
     actions: PlanAction[] | null;
@@ -84,6 +100,9 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     plannedBy: string;
     measuredBy: string | null;
     adoptedBy: string | null;
+    /** Everyone who planned or entered KPI values in this cycle: the independent verification bars them. */
+    planners: string[];
+    measurers: string[];
   } = {
     actions: input.actions ?? null,
     actuals: null,
@@ -97,6 +116,8 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     plannedBy: input.initiatorId,
     measuredBy: null,
     adoptedBy: null,
+    planners: input.actions ? [input.initiatorId] : [],
+    measurers: [],
   };
   const data = () => ({
     cycleKey: input.cycleKey,
@@ -127,10 +148,14 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     subjectType: input.sourceCaseId ? 'case' : undefined,
     subjectId: input.sourceCaseId,
     data: data(),
+    ...(input.policy ? { policyVersion: input.policy.version } : {}),
   });
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
-  const approvalTimings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
+  // The clocks and the escalation threshold are the policy's; per-case overrides only where allowed.
+  const policy = input.policy?.values ?? DEFAULT_POLICY;
+  const approvalTimings = { ...policy.approval, ...input.timings?.approval };
+  const escalateAfterCycles = input.escalateAfterCycles ?? policy.pdca.escalateAfterCycles;
   const ownerKpis = input.kpis.filter((k) => !(PLATFORM_KPIS as readonly string[]).includes(k.key));
   const { steps } = pdcaContract;
   /** A step the cycle owner owes, open to whoever else the contract lets take it. */
@@ -140,7 +165,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       title: `${title}: ${input.title} (cycle ${input.cycle})`,
       assigneeId: input.ownerId,
       candidateRoles: [...step.roles],
-      timings: { ...DEFAULT_STEP_TIMINGS, ...input.timings?.step },
+      timings: { ...policy.step, ...input.timings?.step },
       done,
     });
 
@@ -151,6 +176,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
     async ({ actor, actions }) => {
       cycle.actions = actions;
       cycle.plannedBy = actor.userId;
+      cycle.planners.push(actor.userId);
       cycle.awaiting = null;
       return { stage: caseRuntime.stage };
     },
@@ -166,6 +192,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       if (cycle.awaiting === 'recheck') cycle.recheck = { ...cycle.recheck, ...actuals };
       else cycle.actuals = { ...cycle.actuals, ...actuals };
       cycle.measuredBy = actor.userId;
+      cycle.measurers.push(actor.userId);
       cycle.awaiting = null;
       return { stage: caseRuntime.stage };
     },
@@ -205,7 +232,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   );
 
   await caseRuntime.open();
-  if (shouldEscalate(input.cycle, input.escalateAfterCycles)) {
+  if (shouldEscalate(input.cycle, escalateAfterCycles)) {
     await acts.notify({
       caseId: input.caseId,
       kind: 'escalation',
@@ -221,18 +248,25 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       await caseRuntime.moveTo(PDCA_STAGE.plan, { actorId: 'system', data: data() });
       await ownersStep(steps.plan, `plan-${round}`, 'Plan the actions', () => !!cycle.actions);
     }
+    // Not by its owner, whoever opened the cycle, or whoever wrote this plan.
+    const planBarred = pdcaPlanApprovalBarred({
+      ownerId: input.ownerId,
+      initiatorId: input.initiatorId,
+      plannedBy: cycle.planners,
+    });
     await caseRuntime.moveTo(PDCA_STAGE.awaitingApproval, {
       actorId: cycle.plannedBy,
       action: 'pdca.plan_submitted',
       data: data(),
+      payload: { barred: planBarred },
     });
     const approval = await desk.request({
       name: `c${input.cycle}-plan-approval-${round}`,
       title: `Approve the improvement plan: ${input.title} (cycle ${input.cycle})`,
       candidateRoles: [...APPROVER_ROLES],
       approvalsRequired: 1,
-      // Nor by whoever wrote this plan.
-      excludedUserIds: [...new Set([input.ownerId, input.initiatorId, cycle.plannedBy])],
+      excludedUserIds: planBarred.map((b) => b.userId),
+      barred: planBarred,
       timings: approvalTimings,
       policy: PLAN_POLICY,
     });
@@ -242,7 +276,7 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
 
   // Do: every action a rectification item, done and verified.
   const doStartedAt = Date.now();
-  const timings = { ...DEFAULT_RECTIFICATION_TIMINGS, ...input.timings?.rectification };
+  const timings = { ...policy.rectification, ...input.timings?.rectification };
   cycle.itemTaskIds = cycle.actions!.map((_, i) => `${input.caseId}:c${input.cycle}:action:${i + 1}`);
   await caseRuntime.moveTo(PDCA_STAGE.do, { actorId: 'system', data: data() });
   await Promise.all(
@@ -292,11 +326,21 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   for (let round = 1; ; round++) {
     await measure('actuals', round);
     cycle.results = checkKpis(input.kpis, cycle.actuals!).results;
+    // Independent: not by whoever planned the cycle, did its actions or
+    // entered the values (nor its owner or whoever opened it).
+    const verificationBarred = pdcaVerificationBarred({
+      ownerId: input.ownerId,
+      initiatorId: input.initiatorId,
+      plannedBy: cycle.planners,
+      actionOwners: cycle.actions!.map((a) => a.ownerId),
+      measuredBy: cycle.measurers,
+    });
     // Checked by whoever entered the values; by the platform when it computed them all.
     await caseRuntime.moveTo(PDCA_STAGE.awaitingApproval, {
       actorId: cycle.measuredBy ?? 'system',
       action: 'pdca.checked',
       data: data(),
+      payload: { barred: verificationBarred },
     });
     const verification = await desk.request({
       name: `c${input.cycle}-verification-${round}`,
@@ -304,10 +348,8 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
       // Check's independent review: internal audit or the second line (DOMAIN.md §2).
       candidateRoles: [...VERIFIER_ROLES],
       approvalsRequired: 1,
-      // Independent: not by whoever entered the values either.
-      excludedUserIds: [
-        ...new Set([input.ownerId, input.initiatorId, ...(cycle.measuredBy ? [cycle.measuredBy] : [])]),
-      ],
+      excludedUserIds: verificationBarred.map((b) => b.userId),
+      barred: verificationBarred,
       timings: approvalTimings,
       policy: PLAN_POLICY,
     });
@@ -324,10 +366,13 @@ export async function pdcaCycleWorkflow(input: PdcaInput): Promise<{ cycle: numb
   const results = cycle.results!;
   const nextCycle = async (kpis: Kpi[], outcome: string) => {
     await caseRuntime.recordData('pdca.next_cycle', { actorId: 'system', reason: outcome, data: data() });
+    // The next cycle runs under the policy in force now (cycles recorded before this keep theirs).
+    const nextPolicy = patched(PDCA_NEXT_CYCLE_READS_POLICY) ? await acts.currentPolicy() : input.policy;
     await condition(allHandlersFinished);
     await itemsFinished();
     return continueAsNew<typeof pdcaCycleWorkflow>({
       ...input,
+      ...(nextPolicy ? { policy: nextPolicy } : {}),
       kpis,
       actions: undefined,
       cycle: input.cycle + 1,

@@ -3,16 +3,17 @@
  * approval (segregation of duties) → published, with the version history kept.
  * Its steps, stages and id: contracts/planRevision.ts; review and approval
  * both show the stage awaiting_approval.
- * A published version starts the plan's revision clock: it falls due three
- * years after approval, with a reminder before and escalation at the due date.
+ * A published version starts the plan's revision clock: it falls due after
+ * the policy's interval (at most three years, e-commerce manual §7.3), with a
+ * reminder before and escalation at the due date.
  */
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler } from '@temporalio/workflow';
 import { SHARED_STAGES } from '../contracts/core';
 import { planRevisionContract, planRevisionKey, type PlanRevisionStage } from '../contracts/planRevision';
 import { STANDARD_APPROVAL_POLICY, type ApprovalPolicy } from '../domain/approval';
 import type { ApprovalTimings, StepTimings } from '../domain/deadlines';
-import { DEFAULT_APPROVAL_TIMINGS, PLAN_DRAFT_TIMINGS } from '../domain/deadlines';
-import type { PlanTimings, PlanType } from '../domain/drills';
+import { revisionApprovalBarred, type PlanTimings, type PlanType } from '../domain/drills';
+import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
 import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
 import { ApprovalDesk } from './shared/approvals';
@@ -36,9 +37,19 @@ export interface PlanRevisionInput {
    * can leave half done (platform/cases.ts `registerEmergencyPlan`).
    */
   register?: { type: PlanType; timings: PlanTimings };
-  /** The draft's ladder (the plan's timings.draft, else PLAN_DRAFT_TIMINGS) and the approvals'. */
+  /**
+   * The policy the revision runs under (the draft's and the approvals'
+   * ladders, the revision interval). Absent in revisions started before
+   * policies existed (the defaults) and in those started without it: those
+   * read the policy in force as they open.
+   */
+  policy?: PolicySnapshot;
+  /** Per-case overrides of the policy's ladders (the plan's timings.draft), where the deployment allows them. */
   timings?: { approval?: Partial<ApprovalTimings>; draft?: Partial<StepTimings> };
 }
+
+/** patched() id: a revision started without a policy reads the one in force as it opens. */
+export const PLAN_REVISION_READS_POLICY = 'plan-revision-reads-policy';
 
 /** Review and approval: approve, or return to draft with the reason. */
 const REVISION_POLICY: ApprovalPolicy = {
@@ -74,8 +85,6 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
   });
   setHandler(caseSnapshotQuery, () => caseRuntime.snapshot());
   const desk = new ApprovalDesk(caseRuntime);
-  const timings = { ...DEFAULT_APPROVAL_TIMINGS, ...input.timings?.approval };
-  const draftTimings = { ...PLAN_DRAFT_TIMINGS, ...input.timings?.draft };
 
   // Typed by the contract's stages, so a stage the contract does not name is a compile error.
   const moveTo = (stage: PlanRevisionStage, options: Parameters<CaseRuntime['moveTo']>[1]) =>
@@ -95,6 +104,14 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
     });
     return { stage: caseRuntime.stage };
   });
+
+  // The API passes the policy in force; a revision a drill or the revision
+  // clock opens reads it here (revisions recorded before policies keep the defaults).
+  const snapshot = input.policy ?? (patched(PLAN_REVISION_READS_POLICY) ? await acts.currentPolicy() : undefined);
+  const policy = snapshot?.values ?? DEFAULT_POLICY;
+  if (snapshot) caseRuntime.record.policyVersion = snapshot.version;
+  const timings = { ...policy.approval, ...input.timings?.approval };
+  const draftTimings = { ...policy.plan.draft, ...input.timings?.draft };
 
   if (input.register) {
     await acts.registerPlan({
@@ -119,30 +136,45 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
       timings: draftTimings,
       done: () => !awaitingDraft,
     });
-    // Review by a manager, then approval by an approver: neither the drafter nor whoever opened it.
+    // Review by a manager, then approval by an approver: neither the drafter
+    // nor whoever opened it, and not one person twice.
+    const reviewBarred = revisionApprovalBarred({
+      ownerId: input.ownerId,
+      initiatorId: input.initiatorId,
+      draftedBy: draft.by,
+    });
     const review = await desk.request({
       name: `review-${draft.rounds}`,
       title: `Review the draft of ${input.planTitle} v${input.version}`,
       candidateRoles: ['manager'],
       approvalsRequired: 1,
-      excludedUserIds: [...new Set([input.ownerId, input.initiatorId])],
+      excludedUserIds: reviewBarred.map((b) => b.userId),
+      barred: reviewBarred,
       timings,
       policy: REVISION_POLICY,
     });
     const approval =
       review.status === 'approved'
         ? await (async () => {
+            const approvalBarred = revisionApprovalBarred({
+              ownerId: input.ownerId,
+              initiatorId: input.initiatorId,
+              draftedBy: draft.by,
+              reviewedBy: review.votes.map((v) => v.userId),
+            });
             // Still awaiting approval: the stage stays, the audit trail records the review.
             await moveTo(SHARED_STAGES.awaitingApproval, {
               actorId: review.votes.at(-1)?.userId ?? 'system',
               action: 'plan.reviewed',
+              payload: { barred: approvalBarred },
             });
             return desk.request({
               name: `approval-${draft.rounds}`,
               title: `Approve ${input.planTitle} v${input.version}`,
               candidateRoles: [...APPROVER_ROLES],
               approvalsRequired: 1,
-              excludedUserIds: [...new Set([input.ownerId, input.initiatorId, ...review.votes.map((v) => v.userId)])],
+              excludedUserIds: approvalBarred.map((b) => b.userId),
+              barred: approvalBarred,
               timings,
               policy: REVISION_POLICY,
             });
@@ -161,6 +193,7 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
         sha256: draft.document!.sha256,
         approvedBy: [...review.votes, ...approval.votes].map((v) => v.userId),
         revisionCaseId: input.caseId,
+        revisionIntervalYears: policy.plan.revisionIntervalYears,
       });
       await caseRuntime.close('approved', {
         actorId: 'system',
@@ -179,7 +212,11 @@ export async function planRevisionWorkflow(input: PlanRevisionInput): Promise<{ 
   }
 }
 
-/** The three-year revision clock of one plan: reminder to the owner, then escalation and a revision case. */
+/**
+ * The revision clock of one plan (due the policy's interval after approval,
+ * at most three years): reminder to the owner, then escalation and a
+ * revision case, which reads the policy in force as it opens.
+ */
 export async function planRevisionClockWorkflow(input: {
   planId: string;
   planTitle: string;
@@ -200,11 +237,11 @@ export async function planRevisionClockWorkflow(input: {
     caseId: `plan-revision-clock:${input.planId}`,
     kind: 'escalation',
     recipientRole: 'manager',
-    message: `${input.planTitle} is due for its three-year revision (${input.dueAt}); a revision case is opened`,
+    message: `${input.planTitle} is due for its periodic revision (${input.dueAt}); a revision case is opened`,
   });
   await acts.openPlanRevision({
     planId: input.planId,
-    reason: `three-year revision due ${input.dueAt}`,
+    reason: `periodic revision due ${input.dueAt}`,
     initiatorId: 'system',
   });
 }

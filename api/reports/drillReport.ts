@@ -49,7 +49,7 @@ export function renderDrillReport(r: DrillReport): string {
       ]),
     ),
     d.evaluation
-      ? `<p>Overall · 总分: <strong>${esc(d.evaluation.overall)}</strong> (pass mark ${esc(DRILL_STANDARD.overallPassMark)}) — ${d.evaluation.passed ? 'passed · 通过' : 'failed · 未通过'}</p>`
+      ? `<p>Overall · 总分: <strong>${esc(d.evaluation.overall)}</strong> (pass mark ${esc(d.evaluation.overallPassMark ?? DRILL_STANDARD.overallPassMark)}) — ${d.evaluation.passed ? 'passed · 通过' : 'failed · 未通过'}</p>`
       : '',
     heading('Findings and rectification', '发现问题与整改'),
     table(

@@ -8,7 +8,6 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { auditEvents, cases, emergencyPlans, planVersions, tasks } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
-import { DEFAULT_STEP_TIMINGS, DRILL_PLANNING_TIMINGS, PLAN_DRAFT_TIMINGS } from '../../domain/deadlines';
 import { PLAN_TYPES } from '../../domain/drills';
 import { REFUSAL_KINDS } from '../../contracts';
 import { stepRefusal } from '../../contracts/core';
@@ -20,13 +19,16 @@ import {
   startDrillCase,
   startPlanRevisionCase,
 } from '../../platform/cases';
+import { assertCanReadCase, readableCaseCondition } from '../../platform/access';
+import { currentPolicy } from '../../platform/policy';
 import type { DrillData, drillProgrammeWorkflow } from '../../workflows/drill';
 import { requireRole } from '../auth';
+import { refuseLockedTimings } from '../caseTimings';
 import { temporalUiLink, toAuditDto, toCaseDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderDrillReport, type DrillReport } from '../reports/drillReport';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
-import { approvalTimingsProblem, stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
+import { stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 import {
   actorOf,
   bearer,
@@ -53,6 +55,7 @@ const RevisionIdParam = z.object({
 const DRAFT_STEP = planRevisionContract.steps.draft;
 /** A refusal's answer, as the API gives it when a workflow refuses. */
 const KIND_ERROR = { conflict: 'CONFLICT', forbidden: 'FORBIDDEN', unprocessable: 'UNPROCESSABLE' } as const;
+/** Per-case overrides of the policy's clocks: refused (403) unless the deployment allows them. */
 const DrillTimingsSchema = z
   .object({
     dueIn: durationSchema.optional().openapi({
@@ -64,7 +67,11 @@ const DrillTimingsSchema = z
     approval: ApprovalTimingsSchema.optional(),
     rectification: RectificationTimingsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .openapi({
+    description:
+      'overrides of the policy’s clocks (GET /api/policy), for tests and demos: refused with 403 CASE_TIMINGS_LOCKED unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow',
+  });
 const Started = z.object({ caseId: z.string(), links: z.object({ temporalUi: z.string() }) });
 
 export function drillRoutes(deps: AppDeps) {
@@ -113,7 +120,7 @@ export function drillRoutes(deps: AppDeps) {
                 .optional()
                 .openapi({
                   description:
-                    'overrides of the three-year revision interval and its 90-day reminder (drills of the process, tests)',
+                    'overrides of the policy’s revision interval (at most three years, e-commerce §7.3), its 90-day reminder and the draft’s ladder, for tests and demos: refused with 403 CASE_TIMINGS_LOCKED unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow',
                 }),
             })
             .strict()
@@ -130,10 +137,14 @@ export function drillRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
+      // The plan's clocks are the policy's unless this deployment allows its own: refused before anything is written.
+      refuseLockedTimings(settings, { timings: body.timings });
       const user = c.get('user');
       const ownerId = body.ownerId ?? user.id;
       await requireActiveUser(db, ownerId, 'ownerId', { mayAct: true });
-      const timingProblem = stepTimingsProblem('draft', body.timings?.draft, [PLAN_DRAFT_TIMINGS]);
+      // The revision reads the policy in force as it opens (workflows/planRevision.ts); overrides fill in its ladder.
+      const { values: policy } = await currentPolicy(db);
+      const timingProblem = stepTimingsProblem('draft', body.timings?.draft, [policy.plan.draft]);
       if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
       const conflict = () => new ApiError('CONFLICT', `emergency plan ${body.planId} already exists`);
       const [existing] = await db
@@ -212,7 +223,13 @@ export function drillRoutes(deps: AppDeps) {
         db
           .select()
           .from(cases)
-          .where(and(eq(cases.subjectType, 'emergency_plan'), eq(cases.subjectId, planId)))
+          .where(
+            and(
+              eq(cases.subjectType, 'emergency_plan'),
+              eq(cases.subjectId, planId),
+              readableCaseCondition(c.get('user')),
+            ),
+          )
           .orderBy(desc(cases.createdAt)),
       ]);
       return c.json(
@@ -370,9 +387,13 @@ export function drillRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
+      // The drill's clocks are the policy's unless this deployment allows its own: refused before anything starts.
+      refuseLockedTimings(settings, { timings: body.timings });
+      // Overrides fill in the policy's ladders, so each must still climb in order with them.
+      const { values: policy } = await currentPolicy(db);
       const timingProblem =
-        approvalTimingsProblem(body.timings?.approval) ??
-        stepTimingsProblem('step', body.timings?.step, [DRILL_PLANNING_TIMINGS, DEFAULT_STEP_TIMINGS]);
+        stepTimingsProblem('approval', body.timings?.approval, [policy.approval]) ??
+        stepTimingsProblem('step', body.timings?.step, [policy.drill.planning, policy.step]);
       if (timingProblem) throw new ApiError('BAD_REQUEST', timingProblem);
       const outcome = await startDrillCase(startDeps, { ...body, initiatorId: c.get('user').id });
       if (!outcome.started)
@@ -458,6 +479,8 @@ export function drillRoutes(deps: AppDeps) {
     schemaName: 'DrillSummaryReport',
     build: buildReport,
     render: renderDrillReport,
+    readable: (caseId, user) =>
+      assertCanReadCase(db, user, caseId, () => new ApiError('NOT_FOUND', `no drill ${caseId}`)),
   });
 
   return app;

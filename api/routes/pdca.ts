@@ -13,22 +13,23 @@ import { cases, tasks } from '../../db/schema';
 import {
   actionsProblem,
   controlEffectiveness,
-  DEFAULT_ESCALATE_AFTER_CYCLES,
   kpisProblem,
   PDCA_SOURCES,
   PLATFORM_KPIS,
   type PdcaSource,
   type PlanAction,
 } from '../../domain/pdca';
+import { currentPolicy } from '../../platform/policy';
 import type { pdcaCycleWorkflow } from '../../workflows/pdca';
 import type { AuthUser } from '../auth';
 import { requireRole } from '../auth';
+import { refuseLockedTimings } from '../caseTimings';
 import { temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
 import { esc, heading, page, table } from '../reports/html';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
 import { bearer, contractSteps, errorResponses, requireActiveUser, router, type AppDeps } from './common';
-import { approvalTimingsProblem, stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
+import { stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
@@ -58,7 +59,10 @@ const CycleBody = z
     effectivenessWindow: durationSchema
       .optional()
       .openapi({ description: 'recheck this long after standardising; a slipped KPI reopens the cycle' }),
-    escalateAfterCycles: z.number().int().min(1).max(20).default(DEFAULT_ESCALATE_AFTER_CYCLES),
+    escalateAfterCycles: z.number().int().min(1).max(20).optional().openapi({
+      description:
+        'overrides the policy’s pdca.escalateAfterCycles, for tests and demos: refused with 403 CASE_TIMINGS_LOCKED unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow',
+    }),
     timings: z
       .object({
         step: StepTimingsSchema.optional().openapi({ description: 'the ladder of the plan, KPI values and standard' }),
@@ -66,7 +70,11 @@ const CycleBody = z
         rectification: RectificationTimingsSchema.optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .openapi({
+        description:
+          'overrides of the policy’s clocks (GET /api/policy), for tests and demos: refused with 403 CASE_TIMINGS_LOCKED unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow',
+      }),
   })
   .strict();
 const NewCycleSchema = CycleBody.extend({
@@ -93,11 +101,15 @@ export function pdcaRoutes(deps: AppDeps) {
   });
 
   async function start(user: AuthUser, body: NewCycle) {
+    // The cycle's clocks and escalation are the policy's unless this deployment allows its own.
+    refuseLockedTimings(settings, { timings: body.timings, escalateAfterCycles: body.escalateAfterCycles });
+    // The cycle runs under the policy in force now; overrides fill in its ladders.
+    const policy = await currentPolicy(db);
     const problem =
       kpisProblem(body.kpis) ??
       actionsProblem(body.actions) ??
-      approvalTimingsProblem(body.timings?.approval) ??
-      stepTimingsProblem('step', body.timings?.step);
+      stepTimingsProblem('approval', body.timings?.approval, [policy.values.approval]) ??
+      stepTimingsProblem('step', body.timings?.step, [policy.values.step]);
     if (problem)
       throw new ApiError('BAD_REQUEST', problem.startsWith('invalid body') ? problem : `invalid body: ${problem}`);
     const ownerId = body.ownerId ?? user.id;
@@ -124,7 +136,8 @@ export function pdcaRoutes(deps: AppDeps) {
           kpis: body.kpis,
           actions: body.actions,
           cycle: 1,
-          escalateAfterCycles: body.escalateAfterCycles,
+          ...(body.escalateAfterCycles !== undefined ? { escalateAfterCycles: body.escalateAfterCycles } : {}),
+          policy,
           checkIn: body.checkIn,
           effectivenessWindow: body.effectivenessWindow,
           history: [],

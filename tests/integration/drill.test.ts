@@ -228,7 +228,9 @@ describe('emergency plans and drills', () => {
       { kind: 'reminder', recipient_role: null, recipient_id: 'mgr' },
       { kind: 'escalation', recipient_role: 'manager', recipient_id: null },
     ]);
-    expect((await caseRow(v2)).data.reason).toMatch(/three-year revision due/);
+    expect((await caseRow(v2)).data.reason).toMatch(/periodic revision due/);
+    // Opened by the clock, the revision reads the policy in force (version 1: none approved in this file).
+    expect((await caseRow(v2)).policy_version).toBe(1);
     await saveHistoryFixture(h, `plan-revision-clock:${planId}`, 'plan-revision-clock-due');
     await h.temporal.workflow.getHandle(v2).terminate('test done');
   });

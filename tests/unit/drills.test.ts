@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DRILL_STAGE_LABELS, DRILL_STAGES } from '../../contracts/drill';
+import { DEFAULT_POLICY } from '../../domain/policy';
 import {
   DRILL_LABELS,
   DRILL_MODULES,
@@ -8,10 +9,13 @@ import {
   PLAN_TYPES,
   REVISION_INTERVAL_YEARS,
   SUMMARY_FIELD_MAX_LENGTH,
+  drillApprovalBarred,
   drillDueAt,
   drillScoresProblem,
   evaluateDrill,
   nextPlanVersion,
+  barredFrom,
+  revisionApprovalBarred,
   revisionDueAt,
   revisionReminderAt,
   revisionRequired,
@@ -71,6 +75,12 @@ describe('labels and standard', () => {
       expect(e.passMark).toBeLessThanOrEqual(100);
     }
     expect(DRILL_STANDARD.overallPassMark).toBe(70);
+  });
+
+  it('takes its default pass marks from policy version 1, so the two cannot drift apart', () => {
+    expect(DRILL_STANDARD.overallPassMark).toBe(DEFAULT_POLICY.drill.overallPassMark);
+    for (const m of DRILL_MODULES)
+      expect(DRILL_STANDARD.modules[m].passMark).toBe(DEFAULT_POLICY.drill.modulePassMarks[m]);
   });
 });
 
@@ -156,6 +166,32 @@ describe('evaluateDrill', () => {
     expect(evaluateDrill(scores(100, 100, 59, 100)).failedModules).toEqual(['resource_dispatch']);
   });
 
+  it('holds the scores to the pass marks it is given (the policy the drill runs under)', () => {
+    const strict = {
+      overallPassMark: 80,
+      modulePassMarks: { command: 90, information_reporting: 70, resource_dispatch: 60, public_opinion_response: 60 },
+    };
+    // 85 for command passes the default standard (70) and fails a policy asking 90.
+    expect(evaluateDrill(scores(85, 80, 75, 70)).passed).toBe(true);
+    const e = evaluateDrill(scores(85, 80, 75, 70), strict);
+    expect(e).toMatchObject({ overall: 78.2, overallPassMark: 80, passed: false, failedModules: ['command'] });
+    expect(e.modules[0]).toEqual({ module: 'command', score: 85, passMark: 90, passed: false });
+    // Every module at its mark but the overall below 80: failed on the overall alone.
+    expect(evaluateDrill(scores(90, 70, 70, 70), strict)).toMatchObject({
+      overall: 76,
+      passed: false,
+      failedModules: [],
+    });
+    // A lenient policy passes what the default fails.
+    const lenient = { ...strict, overallPassMark: 60, modulePassMarks: { ...strict.modulePassMarks, command: 60 } };
+    expect(evaluateDrill(scores(65, 70, 60, 60)).passed).toBe(false);
+    expect(evaluateDrill(scores(65, 70, 60, 60), lenient)).toMatchObject({ passed: true, overallPassMark: 60 });
+  });
+
+  it('records the overall pass mark it applied', () => {
+    expect(evaluateDrill(scores(100, 100, 100, 100)).overallPassMark).toBe(70);
+  });
+
   it('throws RangeError on malformed scores', () => {
     expect(() => evaluateDrill({ ...scores(80, 80, 80, 80), extra: 1 } as DrillScores)).toThrow(RangeError);
     expect(() => evaluateDrill(scores(80, 80, 80, 100.5))).toThrow(/public_opinion_response/);
@@ -211,6 +247,11 @@ describe('revisionRequired', () => {
   it('gives the overall pass mark when the drill failed without a failed module', () => {
     const r = revisionRequired({ passed: false, failedModules: [] }, { revisionNeeded: false });
     expect(r).toEqual({ required: true, reason: 'the drill did not reach the overall pass mark of 70' });
+  });
+
+  it('gives the pass mark the drill was held to, the policy’s', () => {
+    const r = revisionRequired({ passed: false, failedModules: [], overallPassMark: 85 }, { revisionNeeded: false });
+    expect(r.reason).toBe('the drill did not reach the overall pass mark of 85');
   });
 
   it('is required when only the summary asks for it', () => {
@@ -313,5 +354,61 @@ describe('nextPlanVersion', () => {
 
   it.each([0, -1, 1.5, NaN])('rejects version %s', (v) => {
     expect(() => nextPlanVersion(v)).toThrow(RangeError);
+  });
+});
+
+describe('segregation of duties', () => {
+  it('merges who did what into one entry per person, first named first, and ignores the system and blanks', () => {
+    expect(
+      barredFrom([
+        ['mgr', 'owns it'],
+        ['system', 'opened it'],
+        [undefined, 'scored it'],
+        ['', 'scored it'],
+        ['lead', 'planned it'],
+        ['mgr', 'wrote it'],
+        ['mgr', 'owns it'],
+      ]),
+    ).toEqual([
+      { userId: 'mgr', reasons: ['owns it', 'wrote it'] },
+      { userId: 'lead', reasons: ['planned it'] },
+    ]);
+  });
+
+  it('bars from a drill approval its owner, opener, planner, conductor, scorer and report writer', () => {
+    expect(
+      drillApprovalBarred({
+        ownerId: 'mgr',
+        initiatorId: 'system',
+        plannedBy: 'p',
+        conductedBy: 'c',
+        evaluatedBy: 'e',
+        summarisedBy: 's',
+      }),
+    ).toEqual([
+      { userId: 'mgr', reasons: ['owns the emergency plan'] },
+      { userId: 'p', reasons: ['planned the drill'] },
+      { userId: 'c', reasons: ['recorded its conduct'] },
+      { userId: 'e', reasons: ['scored it'] },
+      { userId: 's', reasons: ['wrote the summary report'] },
+    ]);
+    // At the plan's approval only the plan is done; one person doing several parts is named once, with each.
+    expect(drillApprovalBarred({ ownerId: 'mgr', initiatorId: 'lead', plannedBy: 'lead' })).toEqual([
+      { userId: 'mgr', reasons: ['owns the emergency plan'] },
+      { userId: 'lead', reasons: ['opened the drill', 'planned the drill'] },
+    ]);
+  });
+
+  it('bars from a revision review the owner, drafter and opener, and from its approval the reviewer too', () => {
+    expect(revisionApprovalBarred({ ownerId: 'mgr', initiatorId: 'lead', draftedBy: 'mgr' })).toEqual([
+      { userId: 'mgr', reasons: ['owns the emergency plan', 'drafted the revision'] },
+      { userId: 'lead', reasons: ['opened the revision'] },
+    ]);
+    expect(
+      revisionApprovalBarred({ ownerId: 'mgr', initiatorId: 'system', draftedBy: 'mgr', reviewedBy: ['rev'] }),
+    ).toEqual([
+      { userId: 'mgr', reasons: ['owns the emergency plan', 'drafted the revision'] },
+      { userId: 'rev', reasons: ['reviewed the draft'] },
+    ]);
   });
 });

@@ -9,12 +9,15 @@ import {
   checkKpis,
   controlEffectiveness,
   kpisProblem,
+  pdcaPlanApprovalBarred,
+  pdcaVerificationBarred,
   regressed,
   shouldEscalate,
   type ControlEffectivenessInput,
   type Kpi,
 } from '../../domain/pdca';
 import { PDCA_STAGES } from '../../contracts/pdca';
+import { DEFAULT_POLICY } from '../../domain/policy';
 
 const up: Kpi = {
   key: 'drill_score',
@@ -155,6 +158,7 @@ describe('carryOverKpis', () => {
 describe('shouldEscalate', () => {
   it('escalates from the (N+1)-th cycle', () => {
     expect(DEFAULT_ESCALATE_AFTER_CYCLES).toBe(3);
+    expect(DEFAULT_ESCALATE_AFTER_CYCLES).toBe(DEFAULT_POLICY.pdca.escalateAfterCycles);
     expect(shouldEscalate(1)).toBe(false);
     expect(shouldEscalate(3)).toBe(false);
     expect(shouldEscalate(4)).toBe(true);
@@ -242,5 +246,45 @@ describe('platform KPIs', () => {
     for (const key of PLATFORM_KPIS) {
       expect(kpisProblem([{ key, name: key, baseline: 2, target: 1, direction: 'decrease' }])).toBeNull();
     }
+  });
+});
+
+describe('segregation of duties', () => {
+  it('bars from the plan approval the owner, the opener and every planner', () => {
+    expect(pdcaPlanApprovalBarred({ ownerId: 'mgr', initiatorId: 'lead', plannedBy: ['lead', 'p2'] })).toEqual([
+      { userId: 'mgr', reasons: ['owns the cycle'] },
+      { userId: 'lead', reasons: ['opened the cycle', 'planned it'] },
+      { userId: 'p2', reasons: ['planned it'] },
+    ]);
+  });
+
+  it('bars from the independent verification whoever planned, did the actions or entered the values', () => {
+    expect(
+      pdcaVerificationBarred({
+        ownerId: 'mgr',
+        initiatorId: 'mgr',
+        plannedBy: ['mgr', 'p'],
+        actionOwners: ['a', 'a', 'b'],
+        measuredBy: ['m', 'a'],
+      }),
+    ).toEqual([
+      { userId: 'mgr', reasons: ['owns the cycle', 'opened the cycle', 'planned it'] },
+      { userId: 'p', reasons: ['planned it'] },
+      { userId: 'a', reasons: ['owns one of its actions', 'entered the KPI values'] },
+      { userId: 'b', reasons: ['owns one of its actions'] },
+      { userId: 'm', reasons: ['entered the KPI values'] },
+    ]);
+  });
+
+  it('names no one for values the platform computed or a system-opened cycle', () => {
+    expect(
+      pdcaVerificationBarred({
+        ownerId: 'mgr',
+        initiatorId: 'system',
+        plannedBy: [],
+        actionOwners: [],
+        measuredBy: [],
+      }),
+    ).toEqual([{ userId: 'mgr', reasons: ['owns the cycle'] }]);
   });
 });

@@ -13,6 +13,7 @@ import {
   type ApprovalStatus,
   type ApprovalTaskState,
   type ApprovalVote,
+  type BarredApprover,
   votingFunction,
 } from '../../domain/approval';
 import type { CaseOutcome } from '../../domain/cases';
@@ -23,6 +24,7 @@ import { decideUpdate, type DecideInput, type DecideResult } from '../definition
 import { inputRefusal } from '../../contracts/core';
 import { taskContract } from '../../contracts/tasks';
 import { acts } from './activities';
+import { itemOwners } from './items';
 import { climbLadder } from './humanSteps';
 import type { CaseRuntime } from './caseRuntime';
 import { setStep } from './settle';
@@ -34,6 +36,8 @@ export interface ApprovalRequest {
   candidateRoles: Role[];
   approvalsRequired: number;
   excludedUserIds: string[];
+  /** Why people are barred (who did what); those named only in excludedUserIds are barred as its starter, owner or preparer. */
+  barred?: BarredApprover[];
   timings: ApprovalTimings;
   /** The decisions this process offers; the standard approve/conditions/reject when absent. */
   policy?: ApprovalPolicy;
@@ -65,7 +69,12 @@ export class ApprovalDesk {
           inputRefusal(taskContract.steps.decision, rest) ??
           checkDecision(this.approvals.get(input?.taskId)?.state, actor, input);
         if (refusal)
-          throw ApplicationFailure.create({ type: refusal.code, message: refusal.message, nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: refusal.code,
+            message: refusal.message,
+            nonRetryable: true,
+            ...('details' in refusal && refusal.details ? { details: [refusal.details] } : {}),
+          });
       },
     });
   }
@@ -81,7 +90,12 @@ export class ApprovalDesk {
     // Whoever prepared what is approved may not approve it: everyone who took
     // a step of this case so far (the engine records them), besides whom
     // the process names.
-    const excludedUserIds = [...new Set([...request.excludedUserIds, ...this.caseRuntime.stepTakers])];
+    const barredFor: Record<string, string[]> = {};
+    for (const { userId, reasons } of request.barred ?? []) barredFor[userId] = [...reasons];
+    for (const id of request.excludedUserIds) barredFor[id] ??= ['started, own or prepared this case'];
+    for (const id of this.caseRuntime.stepTakers) barredFor[id] ??= ['took a step of this case'];
+    for (const id of itemOwners()) barredFor[id] ??= ['own one of its rectification items'];
+    const excludedUserIds = [...new Set([...request.excludedUserIds, ...this.caseRuntime.stepTakers, ...itemOwners()])];
 
     const pending: PendingApproval = {
       state: {
@@ -89,6 +103,7 @@ export class ApprovalDesk {
         status: 'open',
         candidateRoles: request.candidateRoles,
         excludedUserIds,
+        barredFor,
         approvalsRequired: request.approvalsRequired,
         votes: [],
         ...(request.policy ? { policy: request.policy } : {}),

@@ -28,6 +28,13 @@ const verified = new Map<string, RectificationItemResult>();
 /** Items that told us they are verified: the case waits for them to finish before it closes. */
 const finishing: Array<Promise<unknown>> = [];
 let listening = false;
+/** Whoever owns one of this case's items prepared part of what its approvals judge. */
+const owners = new Set<string>();
+
+/** The owners of every item this case has started, in order. */
+export function itemOwners(): string[] {
+  return [...owners];
+}
 
 function listen(): void {
   if (listening) return;
@@ -57,6 +64,7 @@ export interface ItemStart {
 export async function startItem(options: ItemStart): Promise<ItemHandle> {
   listen();
   const taskId = options.workflowId;
+  owners.add(options.args[0].ownerId);
   const release = hold();
   opening.set(taskId, release);
   if (opened.has(taskId)) release();
