@@ -9,10 +9,12 @@
  * a shared target and must leave the database (row counts, last audit seq,
  * last update times) and the target workflow's history exactly as they were.
  */
+import { DEFAULT_VERIFIER_ROLES } from '../../domain/rectification';
 import { APPROVER_ROLES } from '../../domain/roles';
 import { acceptedSteps } from '../support/histories';
 import { CONTRACT_ROUTES } from '../../api/routes/common';
 import { createHash } from 'node:crypto';
+import { createToken } from '../../api/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   caseRow as caseRowOf,
@@ -152,6 +154,8 @@ type CaseRef = { caseId: string };
 const incidentReported = () => drive.incidentAt('reported');
 const incidentHandling = () => drive.incidentAt('handling');
 const incidentEvaluation = () => drive.incidentAt('evaluation');
+/** Grade IV with its short evaluation recorded: ready for close-out. */
+const incidentEvaluated = () => drive.incidentAt('evaluated');
 /** Complaints accepted by mgr and handled by owner (an action owner): investigating; investigated. */
 const complaintInvestigating = () => drive.complaintAt('investigating');
 const complaintHandling = () => drive.complaintAt('handling');
@@ -166,6 +170,17 @@ async function finish(workflowId: string, set: Set<string>) {
   set.delete(workflowId);
 }
 const finishCase = (workflowId: string) => finish(workflowId, caseWorkflows);
+
+/** A user of its own for a row whose success changes the user. */
+async function freshUser(active = true) {
+  const id = h.unique('matrix').toLowerCase();
+  await h.sql(`insert into users (id, name, email, roles, active) values ($1, 'Matrix target', $2, '{risk}', $3)`, [
+    id,
+    `${id}@test.example`,
+    active,
+  ]);
+  return id;
+}
 const finishDrill = (workflowId: string) => finish(workflowId, drillWorkflows);
 const finishCycle = (workflowId: string) => finish(workflowId, cycleWorkflows);
 
@@ -246,6 +261,7 @@ interface Fixtures {
   incidentReported: IncidentRef;
   incidentHandling: IncidentRef;
   incidentEvaluation: IncidentRef;
+  incidentEvaluated: IncidentRef;
   /** Complaints accepted by mgr, handled by owner: investigating, and handling (investigation recorded). */
   complaintInvestigating: ComplaintRef;
   complaintHandling: ComplaintRef;
@@ -317,6 +333,7 @@ beforeAll(async () => {
   f.incidentReported = await incidentReported();
   f.incidentHandling = await incidentHandling();
   f.incidentEvaluation = await incidentEvaluation();
+  f.incidentEvaluated = await incidentEvaluated();
   f.complaintInvestigating = await complaintInvestigating();
   f.complaintHandling = await complaintHandling();
   f.plan = await publishedPlan();
@@ -419,6 +436,20 @@ const allBut = (excluded: TestUser[], status: number) =>
   >;
 
 const READ_ONLY = forbidden(/auditors have read-only access/);
+const only = (roles: TestUser[], status = 200) =>
+  Object.fromEntries(roles.map((r) => [r, ok(status)])) as Partial<Record<TestUser, Outcome>>;
+/** A case one may not read is answered as one that does not exist (platform/access.ts). */
+const noSuchCase = (): Outcome => ({ status: 404, code: 'NOT_FOUND', message: /^no case / });
+const noSuchEvidence = (): Outcome => ({ status: 404, code: 'NOT_FOUND', message: /^no evidence / });
+const noPart = (): Outcome => refusal(403, 'NO_PART_IN_CASE', /only people with a part in case .* may add evidence/);
+/** The oversight functions read every case: risk (lead too), compliance, internal audit, auditors. */
+const OVERSIGHT: TestUser[] = ['lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'auditor'];
+/** Who reads the approval fixtures with an item (rectOpen, rectSubmitted): its initiator, owner, approver and oversight. */
+const CASE_READERS: TestUser[] = [...OVERSIGHT, 'owner'];
+/** Who reads the review, incident and drill fixtures (mgr reviews, owns or organises them) and their reports. */
+const REPORT_READERS: TestUser[] = [...OVERSIGHT, 'manager'];
+/** Who reads the open approval: its initiator (lead), its owner, oversight, and legal, whose decision it awaits. */
+const OPEN_APPROVAL_READERS: TestUser[] = [...OVERSIGHT, 'owner', 'legal'];
 
 /**
  * An Update through an incident's or a complaint's step route. A success's
@@ -493,6 +524,7 @@ const ENDPOINTS: Endpoint[] = [
             email: `${id}@test.example`,
             roles: ['risk'],
             active: true,
+            managerId: null,
           });
           expect(
             await h.sql(`select 1 from audit_events where action = 'user.created' and payload->>'userId' = $1`, [id]),
@@ -522,6 +554,96 @@ const ENDPOINTS: Endpoint[] = [
     }),
   },
   {
+    method: 'PATCH',
+    route: '/api/users/{userId}',
+    allowed: { admin: ok() },
+    others: forbidden(/needs the role admin/),
+    call: async () => {
+      const id = await freshUser();
+      return {
+        path: `/api/users/${id}`,
+        json: { managerId: TEST_USERS.manager.id },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ id, managerId: TEST_USERS.manager.id });
+          expect(
+            await h.sql(`select 1 from audit_events where action = 'user.updated' and payload->>'userId' = $1`, [id]),
+          ).toHaveLength(1);
+        },
+        refused: async () =>
+          expect(await h.sql('select manager_id from users where id = $1', [id])).toEqual([{ manager_id: null }]),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/users/{userId}/deactivate',
+    allowed: { admin: ok() },
+    others: forbidden(/needs the role admin/),
+    call: async () => {
+      const id = await freshUser();
+      return {
+        path: `/api/users/${id}/deactivate`,
+        json: { reason: 'matrix' },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ id, active: false, revokedTokenIds: [] });
+          expect(
+            await h.sql(`select 1 from audit_events where action = 'user.deactivated' and payload->>'userId' = $1`, [
+              id,
+            ]),
+          ).toHaveLength(1);
+        },
+        refused: async () =>
+          expect(await h.sql('select active from users where id = $1', [id])).toEqual([{ active: true }]),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/users/{userId}/reactivate',
+    allowed: { admin: ok() },
+    others: forbidden(/needs the role admin/),
+    call: async () => {
+      const id = await freshUser(false);
+      return {
+        path: `/api/users/${id}/reactivate`,
+        succeeded: async (res) => expect(res.body).toMatchObject({ id, active: true }),
+        refused: async () =>
+          expect(await h.sql('select active from users where id = $1', [id])).toEqual([{ active: false }]),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/users/{userId}/tokens',
+    allowed: { admin: ok() },
+    others: forbidden(/needs the role admin/),
+    call: () => ({
+      path: `/api/users/${TEST_USERS.approver2.id}/tokens`,
+      succeeded: (res) => {
+        expect(res.body.total).toBeGreaterThan(0);
+        for (const t of res.body.items)
+          expect(Object.keys(t).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'label', 'revokedAt', 'userId']);
+      },
+    }),
+  },
+  {
+    method: 'POST',
+    route: '/api/tokens/{tokenId}/revoke',
+    allowed: { admin: ok() },
+    others: forbidden(/needs the role admin/),
+    call: async () => {
+      const issued = await createToken(h.database.db, { userId: TEST_USERS.approver2.id, label: 'matrix revoke' });
+      return {
+        path: `/api/tokens/${issued.id}/revoke`,
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ id: issued.id, revokedAt: expect.any(String) });
+          expect((await h.api('GET', '/api/me', { token: issued.token })).status).toBe(401);
+        },
+        refused: async () => expect((await h.api('GET', '/api/me', { token: issued.token })).status).toBe(200),
+      };
+    },
+  },
+  {
     method: 'GET',
     route: '/api/notifications',
     allowed: everyone(),
@@ -540,7 +662,7 @@ const ENDPOINTS: Endpoint[] = [
       const caseId = `approval-request:${key}`;
       return {
         path: '/api/cases/approval-requests',
-        json: { requestKey: key, title: 'Matrix start', riskLevel: 'low' },
+        json: { requestKey: key, title: 'Matrix start', probability: 1, impact: 2 },
         succeeded: async (res) => {
           expect(res.body).toMatchObject({ caseId, workflowId: caseId, riskLevel: 'low', approvalsRequired: 1 });
           await expectTask(h, `${caseId}:approval`);
@@ -553,15 +675,21 @@ const ENDPOINTS: Endpoint[] = [
     method: 'GET',
     route: '/api/cases',
     allowed: everyone(),
-    call: () => ({
+    // Scoped: the shared approval is listed to those who read it, and only to them.
+    call: (role) => ({
       path: '/api/cases?pageSize=100',
-      succeeded: (res) => expect(res.body.items.map((c: { id: string }) => c.id)).toContain(f.openApproval.caseId),
+      succeeded: (res) =>
+        expect(res.body.items.map((c: { id: string }) => c.id).includes(f.openApproval.caseId)).toBe(
+          OPEN_APPROVAL_READERS.includes(role),
+        ),
     }),
   },
   {
     method: 'GET',
     route: '/api/cases/{caseId}',
-    allowed: everyone(),
+    // lead started it, owner owns it and its item, approver decided it; the oversight functions read every case.
+    allowed: only(CASE_READERS),
+    others: noSuchCase(),
     call: () => ({
       path: `/api/cases/${enc(f.rectOpen.caseId)}`,
       succeeded: (res) => {
@@ -585,7 +713,7 @@ const ENDPOINTS: Endpoint[] = [
         // lead started the shared approval: segregation of duties keeps it out of their inbox.
         expect(ids(res.body.toDecide).includes(f.openApproval.approvalTaskId)).toBe(decides);
         expect(ids(res.body.toDo).includes(f.rectOpen.taskId)).toBe(role === 'owner');
-        const verifies = ['manager', 'lead', 'approver', 'approver2'].includes(role);
+        const verifies = TEST_USERS[role].roles.some((r) => (DEFAULT_VERIFIER_ROLES as readonly string[]).includes(r));
         expect(ids(res.body.toVerify).includes(f.rectSubmitted.taskId)).toBe(verifies);
       },
     }),
@@ -593,7 +721,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/tasks/{taskId}',
-    allowed: everyone(),
+    // The item is submitted: every verifier (managers too) is asked to verify it, so reads its case.
+    allowed: only([...CASE_READERS, 'manager']),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no task / },
     call: () => ({
       path: `/api/tasks/${enc(f.rectSubmitted.taskId)}`,
       succeeded: (res) =>
@@ -609,13 +739,16 @@ const ENDPOINTS: Endpoint[] = [
     method: 'POST',
     route: '/api/tasks/{taskId}/decision',
     // The shared approval was started by lead and is owned by owner.
+    // Any approving function: risk, compliance, legal.
     allowed: {
       approver: ok(),
       approver2: ok(),
+      legal: ok(),
+      risk2: ok(),
       lead: refusal(422, 'SEGREGATION_OF_DUTIES', /segregation of duties/),
     },
-    // manager, owner (action_owner) and admin lack the approver role.
-    others: refusal(403, 'ROLE_NOT_PERMITTED', /needs the role approver/),
+    // manager, internal audit, owner (action_owner) and admin hold no approving function.
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /needs the role risk or compliance or legal/),
     call: async (_role, fresh) => {
       const target = fresh ? await startCase('lead') : f.openApproval;
       return {
@@ -665,9 +798,11 @@ const ENDPOINTS: Endpoint[] = [
       lead: ok(),
       approver: ok(),
       approver2: ok(),
+      risk2: ok(),
+      internalAudit: ok(),
       owner: refusal(422, 'SEGREGATION_OF_DUTIES', /owner may not verify/),
     },
-    others: refusal(403, 'ROLE_NOT_PERMITTED', /needs the role manager or approver/),
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /needs the role manager or risk or compliance or internal_audit/),
     call: async (_role, fresh) => {
       const target = fresh ? await submittedRectification() : f.rectSubmitted;
       return {
@@ -692,8 +827,17 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'POST',
     route: '/api/cases/{caseId}/evidence',
-    // Anyone but the auditor may add evidence to an open case.
-    allowed: allBut(['auditor'], 201),
+    // Those with a part in the case (lead started it, owner owns its item, approver decided it); the other
+    // oversight functions read it and have no part in it; the rest cannot read it.
+    allowed: {
+      lead: ok(201),
+      owner: ok(201),
+      approver: ok(201),
+      approver2: noPart(),
+      risk2: noPart(),
+      internalAudit: noPart(),
+    },
+    others: noSuchCase(),
     call: (role) => ({
       path: `/api/cases/${enc(f.rectOpen.caseId)}/evidence`,
       form: () => evidenceForm(),
@@ -712,7 +856,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/evidence/{evidenceId}',
-    allowed: everyone(),
+    // Evidence follows its case.
+    allowed: only(CASE_READERS),
+    others: noSuchEvidence(),
     call: () => ({
       path: `/api/evidence/${f.rectOpen.evidenceId}`,
       succeeded: (res) =>
@@ -727,7 +873,8 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/evidence/{evidenceId}/content',
-    allowed: everyone(),
+    allowed: only(CASE_READERS),
+    others: noSuchEvidence(),
     call: () => ({
       path: `/api/evidence/${f.rectOpen.evidenceId}/content`,
       succeeded: (res) => {
@@ -740,8 +887,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/audit/verify',
-    allowed: { auditor: ok(), admin: ok() },
-    others: forbidden(/needs the role auditor or admin/),
+    // The oversight functions (lead is a risk officer too) and admins.
+    allowed: only(['lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'auditor', 'admin']),
+    others: forbidden(/needs the role risk or compliance or internal_audit or auditor or admin/),
     call: () => ({
       path: '/api/audit/verify',
       succeeded: (res) => {
@@ -753,13 +901,90 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/audit/events',
-    allowed: { auditor: ok(), admin: ok() },
-    others: forbidden(/needs the role auditor or admin/),
-    call: () => ({
+    // Scoped: the shared approval's events to those who read it; to anyone else an empty page.
+    allowed: everyone(),
+    call: (role) => ({
       path: `/api/audit/events?caseId=${enc(f.openApproval.caseId)}`,
       succeeded: (res) =>
-        expect(res.body.items.map((e: { action: string }) => e.action)).toEqual(['case.opened', 'approval.opened']),
+        expect(res.body.items.map((e: { action: string }) => e.action)).toEqual(
+          OPEN_APPROVAL_READERS.includes(role) ? ['case.opened', 'approval.opened'] : [],
+        ),
     }),
+  },
+  // ---- the policy and internal audit findings
+  {
+    method: 'GET',
+    route: '/api/policy',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/policy',
+      succeeded: (res) => expect(res.body).toMatchObject({ version: expect.any(Number), values: expect.any(Object) }),
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/policy/versions/{version}',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/policy/versions/1',
+      succeeded: (res) => expect(res.body).toMatchObject({ version: 1, approvedBy: [] }),
+    }),
+  },
+  {
+    method: 'POST',
+    route: '/api/policy/changes',
+    // Compliance alone requests a change; two other functions decide it.
+    allowed: { approver2: ok(201) },
+    others: forbidden(/needs the role compliance/),
+    call: () => {
+      const changeKey = h.unique('POL');
+      const caseId = `policy-change:${changeKey}`;
+      return {
+        path: '/api/policy/changes',
+        json: {
+          changeKey,
+          summary: 'Complaint result within 36 hours',
+          change: { complaint: { resultWithin: '36h' } },
+        },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ caseId, basedOnVersion: 1, changed: ['complaint.resultWithin'] });
+          caseWorkflows.add(caseId);
+          await expectTask(h, `${caseId}:approval`);
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/audit-findings',
+    allowed: { internalAudit: ok(201) },
+    others: forbidden(/needs the role internal_audit/),
+    call: () => {
+      const findingKey = h.unique('AF');
+      const caseId = `audit-finding:${findingKey}`;
+      return {
+        path: '/api/audit-findings',
+        json: {
+          findingKey,
+          title: 'Access reviews not recorded',
+          description: 'No evidence of quarterly access reviews.',
+          severity: 'medium',
+          area: 'data_security',
+          remedy: 'rectification',
+          ownerId: 'owner',
+        },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ caseId, remedyCaseId: `${caseId}:rectification:1`, stage: 'rectification' });
+          caseWorkflows.add(caseId);
+          await expectTask(h, `${caseId}:rectification:1`);
+          await finishCase(`${caseId}:rectification:1`);
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
   },
   // ---- the supplier registry
   {
@@ -777,7 +1002,8 @@ const ENDPOINTS: Endpoint[] = [
             id: creditCode,
             creditCode,
             name: `Registered by ${role}`,
-            status: 'active',
+            // Pending until its first review is approved (issue 11 §6).
+            status: 'pending',
             // The caller owns it when no owner is named.
             ownerId: TEST_USERS[role].id,
           });
@@ -808,14 +1034,17 @@ const ENDPOINTS: Endpoint[] = [
     method: 'GET',
     route: '/api/suppliers/{supplierId}',
     allowed: everyone(),
-    call: () => ({
+    call: (role) => ({
       path: `/api/suppliers/${f.supplierId}`,
       succeeded: (res) => {
         expect(res.body.supplier).toMatchObject({ id: f.supplierId, status: 'active', ownerId: 'mgr' });
         expect(res.body.performance).toContainEqual(expect.objectContaining({ year: 2025, ...PERFORMANCE }));
-        expect(res.body.reviews.map((c: { id: string }) => c.id)).toEqual(
-          expect.arrayContaining([f.reviewDocuments.caseId, f.reviewChecks.caseId, f.reviewScoring.caseId]),
-        );
+        // Its reviews as far as the caller reads them: mgr reviews them, lead started them, and the one
+        // waiting for documents waits for any action owner too.
+        const reviews = res.body.reviews.map((c: { id: string }) => c.id);
+        for (const review of [f.reviewChecks, f.reviewScoring])
+          expect(reviews.includes(review.caseId), `${role} ${review.caseId}`).toBe(REPORT_READERS.includes(role));
+        expect(reviews.includes(f.reviewDocuments.caseId)).toBe([...REPORT_READERS, 'owner'].includes(role));
       },
     }),
   },
@@ -825,23 +1054,70 @@ const ENDPOINTS: Endpoint[] = [
     allowed: { manager: ok(), lead: ok(), admin: ok() },
     others: forbidden(/needs the role manager or admin/),
     call: async (role, fresh) => {
-      const supplierId = fresh ? await registerSupplier('To suspend') : f.supplierId;
+      const supplierId = fresh ? await drive.registerSupplier({ name: 'To retier', status: 'pending' }) : f.supplierId;
       return {
         path: `/api/suppliers/${supplierId}`,
-        json: { status: 'suspended', tier: 'general', reason: 'quality hold' },
+        // Status changes go through an approval case (POST …/status-changes); an edit changes the rest.
+        json: { tier: 'general', reason: 'smaller volumes' },
         succeeded: async (res) => {
-          expect(res.body).toMatchObject({ id: supplierId, status: 'suspended', tier: 'general' });
+          expect(res.body).toMatchObject({ id: supplierId, tier: 'general' });
           expect(
             await h.sql(
-              `select actor_id, reason from audit_events where action = 'supplier.suspended' and payload->>'supplierId' = $1`,
+              `select actor_id, reason from audit_events where action = 'supplier.updated' and payload->>'supplierId' = $1`,
               [supplierId],
             ),
-          ).toEqual([{ actor_id: TEST_USERS[role].id, reason: 'quality hold' }]);
+          ).toEqual([{ actor_id: TEST_USERS[role].id, reason: 'smaller volumes' }]);
         },
         refused: async () => {
           const [row] = await h.sql('select status, tier from suppliers where id = $1', [supplierId]);
           expect(row).toEqual({ status: 'active', tier: 'core' });
         },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/suppliers/{supplierId}/status-changes',
+    allowed: only(['manager', 'lead', 'approver', 'approver2', 'legal', 'risk2'], 201),
+    others: forbidden(/needs the role manager or risk or compliance or legal/),
+    call: async (role, fresh) => {
+      const supplierId = fresh ? await drive.registerSupplier({ status: 'pending' }) : f.supplierId;
+      const caseId = `supplier-status-change:${supplierId}:1`;
+      return {
+        path: `/api/suppliers/${supplierId}/status-changes`,
+        json: { change: 'suspend', reason: 'quality hold' },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ caseId });
+          caseWorkflows.add(caseId);
+          await expectTask(h, `${caseId}:approval`);
+          const [row] = await h.sql('select initiator_id, stage from cases where id = $1', [caseId]);
+          expect(row).toEqual({ initiator_id: TEST_USERS[role].id, stage: 'awaiting_approval' });
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/suppliers/{supplierId}/reassessments',
+    allowed: { manager: ok(201), lead: ok(201) },
+    others: forbidden(/needs the role manager$/),
+    call: async (role, fresh) => {
+      const supplierId = fresh ? await drive.registerSupplier({ status: 'pending' }) : f.supplierId;
+      const caseId = `supplier-review:${supplierId}:${new Date().getUTCFullYear()}-r1`;
+      return {
+        path: `/api/suppliers/${supplierId}/reassessments`,
+        json: { trigger: 'performance', reason: 'delivery delays doubled this quarter' },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ caseId, round: 1 });
+          reviewWorkflows.add(caseId);
+          await expectTask(h, `${caseId}:documents`);
+          const [row] = await h.sql('select initiator_id from cases where id = $1', [caseId]);
+          expect(row).toEqual({ initiator_id: TEST_USERS[role].id });
+          await finishReview(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
       };
     },
   },
@@ -912,7 +1188,9 @@ const ENDPOINTS: Endpoint[] = [
         path: '/api/supplier-reviews/campaigns',
         json: { year },
         succeeded: async (res) => {
-          const active = await h.sql(`select id from suppliers where status = 'active' order by id`);
+          const active = await h.sql(
+            `select id from suppliers where status in ('pending', 'active', 'restricted') order by id`,
+          );
           const started = res.body.started as Array<{ supplierId: string; caseId: string }>;
           expect(res.body.year).toBe(year);
           expect(started.map((s) => s.supplierId).sort()).toEqual(active.map((r) => r.id).sort());
@@ -1040,7 +1318,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/supplier-reviews/{caseId}/report',
-    allowed: everyone(),
+    // The report follows its case: its people and the oversight functions.
+    allowed: only(REPORT_READERS),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no supplier review / },
     call: () => ({
       path: `/api/supplier-reviews/${enc(f.reviewScoring.caseId)}/report`,
       succeeded: (res) => {
@@ -1064,7 +1344,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/supplier-reviews/{caseId}/report.html',
-    allowed: everyone(),
+    // The report follows its case: its people and the oversight functions.
+    allowed: only(REPORT_READERS),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no supplier review / },
     call: () => ({
       path: `/api/supplier-reviews/${enc(f.reviewScoring.caseId)}/report.html`,
       succeeded: (res) => {
@@ -1300,11 +1582,11 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'POST',
     route: '/api/incidents/{incidentId}/close-out',
-    // Grade IV, not a repeat: no evaluation is required before close-out.
+    // Grade IV: its short evaluation recorded (incidentAt('evaluated')).
     allowed: { manager: ok(), lead: ok() },
     others: refusal(403, 'ROLE_NOT_PERMITTED', /the incident owner or a manager requests close-out/),
     call: async (_role, fresh) => {
-      const target = fresh ? await incidentEvaluation() : f.incidentEvaluation;
+      const target = fresh ? await incidentEvaluated() : f.incidentEvaluated;
       const approvalTaskId = `${target.caseId}:close-out-1`;
       return incidentCall(
         target,
@@ -1329,7 +1611,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/incidents/{incidentId}/report',
-    allowed: everyone(),
+    // The report follows its case: its people and the oversight functions.
+    allowed: only(REPORT_READERS),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no incident / },
     call: () => ({
       path: `/api/incidents/${f.incidentEvaluation.incidentId}/report`,
       succeeded: (res) => {
@@ -1353,7 +1637,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/incidents/{incidentId}/report.html',
-    allowed: everyone(),
+    // The report follows its case: its people and the oversight functions.
+    allowed: only(REPORT_READERS),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no incident / },
     call: () => ({
       path: `/api/incidents/${f.incidentEvaluation.incidentId}/report.html`,
       succeeded: (res) => {
@@ -1366,6 +1652,30 @@ const ENDPOINTS: Endpoint[] = [
 
   // ---- complaints
   {
+    method: 'GET',
+    route: '/api/complaints',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/complaints?type=transaction_dispute&pageSize=100',
+      succeeded: (res) =>
+        expect(res.body.items.every((c: { type: string }) => c.type === 'transaction_dispute')).toBe(true),
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/complaints/{complaintId}',
+    allowed: only(['manager', 'lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'owner', 'auditor']),
+    others: { status: 404, code: 'NOT_FOUND', message: /no complaint/ },
+    call: () => ({
+      path: `/api/complaints/${f.complaintInvestigating.complaintId}`,
+      succeeded: (res) =>
+        expect(res.body).toMatchObject({
+          complaintId: f.complaintInvestigating.complaintId,
+          type: 'transaction_dispute',
+        }),
+    }),
+  },
+  {
     method: 'POST',
     route: '/api/complaints',
     allowed: { manager: ok(201), lead: ok(201), owner: ok(201) },
@@ -1375,7 +1685,13 @@ const ENDPOINTS: Endpoint[] = [
       const caseId = `complaint:${complaintId}`;
       return {
         path: '/api/complaints',
-        json: { complaintId, customerRef: h.unique('CUST'), channel: 'app', subject: 'Double charge' },
+        json: {
+          complaintId,
+          customerRef: h.unique('CUST'),
+          channel: 'app',
+          type: 'transaction_dispute',
+          subject: 'Double charge',
+        },
         succeeded: async (res) => {
           expect(res.body).toEqual({
             caseId,
@@ -1622,7 +1938,7 @@ const ENDPOINTS: Endpoint[] = [
     method: 'GET',
     route: '/api/emergency-plans/{planId}',
     allowed: everyone(),
-    call: () => ({
+    call: (role) => ({
       path: `/api/emergency-plans/${f.plan}`,
       succeeded: (res) => {
         expect(res.body.plan).toMatchObject({ id: f.plan, status: 'active', currentVersion: 1, ownerId: 'mgr' });
@@ -1635,12 +1951,14 @@ const ENDPOINTS: Endpoint[] = [
             revisionCaseId: `plan-revision:${f.plan}:v1`,
           }),
         ]);
-        expect(res.body.revisions.map((c: { id: string }) => c.id)).toEqual([`plan-revision:${f.plan}:v1`]);
-        expect(res.body.drills.map((c: { id: string }) => c.id)).toEqual(
-          expect.arrayContaining(
-            [f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary].map((d) => d.caseId),
-          ),
+        // Its revisions and drills as far as the caller reads them: admin registered the plan (and opened
+        // revision v1), mgr owns it and drafted v1, lead reviewed it; lead opened the drills, mgr organises them.
+        expect(res.body.revisions.map((c: { id: string }) => c.id)).toEqual(
+          [...REPORT_READERS, 'admin'].includes(role) ? [`plan-revision:${f.plan}:v1`] : [],
         );
+        const drills = res.body.drills.map((c: { id: string }) => c.id);
+        for (const drill of [f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary])
+          expect(drills.includes(drill.caseId), `${role} ${drill.caseId}`).toBe(REPORT_READERS.includes(role));
       },
     }),
   },
@@ -1890,7 +2208,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/drills/{caseId}/report',
-    allowed: everyone(),
+    // The report follows its case: its people and the oversight functions.
+    allowed: only(REPORT_READERS),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no drill / },
     call: () => ({
       path: `/api/drills/${enc(f.drillSummary.caseId)}/report`,
       succeeded: (res) => {
@@ -1928,7 +2248,9 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'GET',
     route: '/api/drills/{caseId}/report.html',
-    allowed: everyone(),
+    // The report follows its case: its people and the oversight functions.
+    allowed: only(REPORT_READERS),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no drill / },
     call: () => ({
       path: `/api/drills/${enc(f.drillSummary.caseId)}/report.html`,
       succeeded: (res) => {
@@ -2306,23 +2628,38 @@ describe('auth matrix', () => {
     expect(await accepted(f.incidentReported.caseId)).toBe(0);
     expect(await accepted(f.incidentHandling.caseId)).toBe(1); // acknowledged
     expect(await accepted(f.incidentEvaluation.caseId)).toBe(2); // acknowledged, stabilised
+    expect(await accepted(f.incidentEvaluated.caseId)).toBe(3); // acknowledged, stabilised, evaluated
     expect(await accepted(f.complaintInvestigating.caseId)).toBe(0);
     expect(await accepted(f.complaintHandling.caseId)).toBe(1); // its investigation
     const loops = await h.sql('select id, stage, status from cases where id = any($1)', [
-      [f.incidentReported, f.incidentHandling, f.incidentEvaluation, f.complaintInvestigating, f.complaintHandling].map(
-        (c) => c.caseId,
-      ),
+      [
+        f.incidentReported,
+        f.incidentHandling,
+        f.incidentEvaluation,
+        f.incidentEvaluated,
+        f.complaintInvestigating,
+        f.complaintHandling,
+      ].map((c) => c.caseId),
     ]);
     expect(Object.fromEntries(loops.map((r) => [r.id, `${r.status} ${r.stage}`]))).toEqual({
       [f.incidentReported.caseId]: 'open reported',
       [f.incidentHandling.caseId]: 'open handling',
       [f.incidentEvaluation.caseId]: 'open evaluation',
+      // An evaluated grade IV incident without items waits in evaluation for its close-out request.
+      [f.incidentEvaluated.caseId]: 'open evaluation',
       [f.complaintInvestigating.caseId]: 'open investigating',
       [f.complaintHandling.caseId]: 'open handling',
     });
     // Every incident, complaint and item a successful call started was ended once it had settled.
     expect([...caseWorkflows].sort()).toEqual(
-      [f.incidentReported, f.incidentHandling, f.incidentEvaluation, f.complaintInvestigating, f.complaintHandling]
+      [
+        f.incidentReported,
+        f.incidentHandling,
+        f.incidentEvaluation,
+        f.incidentEvaluated,
+        f.complaintInvestigating,
+        f.complaintHandling,
+      ]
         .map((c) => c.caseId)
         .sort(),
     );

@@ -471,15 +471,16 @@ const SUPPLIER_BAD_INPUT: BadInput[] = [
 
   // ---- PATCH /api/suppliers/{supplierId}
   {
-    name: 'a supplier status change without its reason',
+    name: 'a supplier status changed by PATCH (only a decision changes it)',
     method: 'PATCH',
     path: supplierPath(() => f.supplierId),
     as: 'manager',
-    json: () => ({ status: 'suspended' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.reason a status change needs its reason/,
-    fields: ['body.reason'],
+    json: () => ({ status: 'suspended', reason: 'quality hold' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'STATUS_BY_DECISION_ONLY',
+    message: /body\.status: .*POST \/api\/suppliers\/\w+\/status-changes/,
+    fields: ['body.status'],
     unchanged: supplierUnchanged(() => f.supplierId, { status: 'active' }),
   },
   {
@@ -497,11 +498,12 @@ const SUPPLIER_BAD_INPUT: BadInput[] = [
     method: 'PATCH',
     path: supplierPath(() => f.supplierId),
     as: 'manager',
-    json: () => ({ status: 'blacklisted', reason: 'shortcut' }),
-    status: 400,
-    code: 'BAD_REQUEST',
-    message: /body\.status/,
-    fields: ['body.status'],
+    json: () => ({ status: 'blacklisted', conditions: [], reason: 'shortcut' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'STATUS_BY_DECISION_ONLY',
+    message: /body\.status, body\.conditions/,
+    fields: ['body.status', 'body.conditions'],
     unchanged: supplierUnchanged(() => f.supplierId, { status: 'active' }),
   },
   {
@@ -521,10 +523,108 @@ const SUPPLIER_BAD_INPUT: BadInput[] = [
     path: supplierPath(() => f.terminatedId),
     as: 'manager',
     json: () => ({ status: 'active', reason: 'changed our minds', tier: 'general' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'STATUS_BY_DECISION_ONLY',
+    message: /body\.status/,
+    fields: ['body.status'],
+    unchanged: supplierUnchanged(() => f.terminatedId, { status: 'terminated', tier: 'core' }),
+  },
+  // ---- POST /api/suppliers/{supplierId}/status-changes and …/reassessments
+  ...(
+    [
+      ['an unknown status change', { change: 'nationalise', reason: 'x' }, 'body.change'],
+      ['a status change without its reason', { change: 'suspend' }, 'body.reason'],
+    ] as const
+  ).map(([name, json, field]): BadInput => ({
+    name,
+    method: 'POST',
+    path: supplierPath(() => f.supplierId, '/status-changes'),
+    as: 'manager',
+    json: () => json,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: new RegExp(field.replace('.', '\\.')),
+    fields: [field],
+    unchanged: async () => {
+      await supplierUnchanged(() => f.supplierId, { status: 'active' })();
+      expect(
+        await h.sql("select 1 from cases where process = 'supplier_status_change' and subject_id = $1", [f.supplierId]),
+      ).toEqual([]);
+    },
+  })),
+  {
+    name: 'a status change of an unknown supplier',
+    method: 'POST',
+    path: () => `/api/suppliers/${unknownCode}/status-changes`,
+    as: 'manager',
+    json: () => ({ change: 'suspend', reason: 'quality hold' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no supplier ${unknownCode}`),
+    unchanged: () => expectNotStarted(`supplier-status-change:${unknownCode}:1`),
+  },
+  {
+    name: 'lifting a restriction the supplier does not have',
+    method: 'POST',
+    path: supplierPath(() => f.supplierId, '/status-changes'),
+    as: 'manager',
+    json: () => ({ change: 'lift_restriction', reason: 'all clear' }),
     status: 409,
     code: 'CONFLICT',
-    message: /is terminated; that is final/,
-    unchanged: supplierUnchanged(() => f.terminatedId, { status: 'terminated', tier: 'core' }),
+    reason: 'STATUS_CHANGE_NOT_ALLOWED',
+    message: /lift_restriction: /,
+    unchanged: () => expectNotStarted(`supplier-status-change:${f.supplierId}:1`),
+  },
+  ...(
+    [
+      ['a reassessment with an unknown trigger', { trigger: 'gossip', reason: 'heard something' }, 'body.trigger'],
+      ['a reassessment with a blank reason', { trigger: 'market', reason: '   ' }, 'body.reason'],
+    ] as const
+  ).map(([name, json, field]): BadInput => ({
+    name,
+    method: 'POST',
+    path: supplierPath(() => f.suspendedId, '/reassessments'),
+    as: 'manager',
+    json: () => json,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: new RegExp(field.replace('.', '\\.')),
+    fields: [field],
+  })),
+  {
+    name: 'a reassessment of an unknown supplier',
+    method: 'POST',
+    path: () => `/api/suppliers/${unknownCode}/reassessments`,
+    as: 'manager',
+    json: () => ({ trigger: 'market', reason: 'prices doubled' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: new RegExp(`no supplier ${unknownCode}`),
+  },
+  {
+    name: 'a reassessment of a suspended supplier',
+    method: 'POST',
+    path: supplierPath(() => f.suspendedId, '/reassessments'),
+    as: 'manager',
+    json: () => ({ trigger: 'policy', reason: 'new licensing rule' }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'SUPPLIER_NOT_REVIEWABLE',
+    message: /./,
+    unchanged: () => expectNotStarted(`supplier-review:${f.suspendedId}:${new Date().getUTCFullYear()}-r1`),
+  },
+  {
+    name: 'a reassessment while a review of the supplier is open',
+    method: 'POST',
+    path: supplierPath(() => f.supplierId, '/reassessments'),
+    as: 'manager',
+    json: () => ({ trigger: 'performance', reason: 'delays doubled' }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'REVIEW_OPEN',
+    message: /is still open/,
+    unchanged: () => expectNotStarted(`supplier-review:${f.supplierId}:${new Date().getUTCFullYear()}-r1`),
   },
   {
     name: 'an update of an unknown supplier',
@@ -953,6 +1053,7 @@ function badComplaint(
       complaintId,
       customerRef: `CUST-${complaintId}`,
       channel: 'app',
+      type: 'transaction_dispute',
       subject: 'Double charge',
       ...extra,
     }),
@@ -1279,6 +1380,30 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
   },
 
   // ---- POST /api/complaints
+  badComplaint('a complaint without its type', { type: undefined }, { message: /body\.type/, fields: ['body.type'] }),
+  badComplaint(
+    'a complaint type not on the list',
+    { type: 'weather' },
+    { message: /body\.type/, fields: ['body.type'] },
+  ),
+  {
+    name: 'complaints listed by an unknown type and severity',
+    path: () => '/api/complaints?type=weather&severity=urgent',
+    as: 'manager',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /query\.type .*query\.severity/,
+    fields: ['query.type', 'query.severity'],
+  },
+  {
+    name: 'a complaint read by an id that is not one',
+    path: () => '/api/complaints/not%20an%20id',
+    as: 'manager',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.complaintId/,
+    fields: ['path.complaintId'],
+  },
   badComplaint(
     'a customer named instead of referenced (personal data)',
     { customerRef: 'Zhang Wei 138 0013 8000' },
@@ -1308,6 +1433,7 @@ const INCIDENT_BAD_INPUT: BadInput[] = [
       complaintId: f.complaintInvestigating.complaintId,
       customerRef: 'CUST-OTHER',
       channel: 'hotline',
+      type: 'service',
       subject: 'Something else',
     }),
     status: 409,
@@ -2260,6 +2386,146 @@ const PDCA_BAD_INPUT: BadInput[] = [
 const malformedKey = key();
 
 const BAD_INPUT: BadInput[] = [
+  // ---- users and tokens (admin)
+  {
+    name: 'a user change with no field',
+    method: 'PATCH',
+    path: () => '/api/users/owner',
+    as: 'admin',
+    json: () => ({}),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /give at least one of name, roles, managerId/,
+  },
+  {
+    name: 'a user change with a bad manager id and an unknown field',
+    method: 'PATCH',
+    path: () => '/api/users/owner',
+    as: 'admin',
+    json: () => ({ managerId: 'A B', email: 'x@y.z' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.managerId/,
+    fields: ['body.managerId', 'body.email'],
+  },
+  {
+    name: 'deactivating an unknown user',
+    method: 'POST',
+    path: () => '/api/users/ghost/deactivate',
+    as: 'admin',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no user ghost/,
+  },
+  {
+    name: 'reactivating with an unknown field',
+    method: 'POST',
+    path: () => '/api/users/owner/reactivate',
+    as: 'admin',
+    json: () => ({ why: 'x' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.why/,
+    fields: ['body.why'],
+  },
+  {
+    name: 'the tokens of an unknown user',
+    method: 'GET',
+    path: () => '/api/users/ghost/tokens',
+    as: 'admin',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no user ghost/,
+  },
+  {
+    name: 'revoking a malformed token id',
+    method: 'POST',
+    path: () => '/api/tokens/nope/revoke',
+    as: 'admin',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.tokenId/,
+    fields: ['path.tokenId'],
+  },
+  {
+    name: 'a token valid for more than a year',
+    method: 'POST',
+    path: () => '/api/users/owner/tokens',
+    as: 'admin',
+    json: () => ({ label: 'x', expiresInDays: 366 }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.expiresInDays/,
+    fields: ['body.expiresInDays'],
+  },
+  // ---- the policy and internal audit findings
+  {
+    name: 'a policy change of a parameter that does not exist',
+    method: 'POST',
+    path: () => '/api/policy/changes',
+    as: 'approver2',
+    json: () => ({ summary: 'typo', change: { complaint: { resultWithn: '36h' } } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /change\.complaint\.resultWithn is not a policy parameter/,
+  },
+  {
+    name: 'a policy change without its summary',
+    method: 'POST',
+    path: () => '/api/policy/changes',
+    as: 'approver2',
+    json: () => ({ change: { complaint: { resultWithin: '36h' } } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.summary/,
+    fields: ['body.summary'],
+  },
+  {
+    name: 'a policy version that is no number',
+    method: 'GET',
+    path: () => '/api/policy/versions/latest',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.version/,
+    fields: ['path.version'],
+  },
+  {
+    name: 'a finding of an area audits do not cover',
+    method: 'POST',
+    path: () => '/api/audit-findings',
+    as: 'internalAudit',
+    json: () => ({
+      title: 'x',
+      description: 'y',
+      severity: 'medium',
+      area: 'weather',
+      remedy: 'rectification',
+      ownerId: 'owner',
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.area/,
+    fields: ['body.area'],
+  },
+  {
+    name: 'a finding owned by a user who has left',
+    method: 'POST',
+    path: () => '/api/audit-findings',
+    as: 'internalAudit',
+    json: () => ({
+      title: 'x',
+      description: 'y',
+      severity: 'medium',
+      area: 'privacy',
+      remedy: 'rectification',
+      ownerId: 'gone',
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /ownerId "gone" is not an active user/,
+    fields: ['body.ownerId'],
+  },
   // ---- malformed or unwelcome bodies
   {
     name: 'malformed JSON',
@@ -2440,7 +2706,7 @@ const BAD_INPUT: BadInput[] = [
     ['/api/notifications?pageSize=0', 'owner', 'query.pageSize'],
     ['/api/users?page=-1', 'admin', 'query.page'],
     ['/api/audit/events?pageSize=101', 'auditor', 'query.pageSize'],
-    ['/api/suppliers?status=pending', 'auditor', 'query.status'],
+    ['/api/suppliers?status=approved', 'auditor', 'query.status'],
     ['/api/suppliers?tier=gold', 'lead', 'query.tier'],
     ['/api/suppliers?q=%20%20', 'lead', 'query.q'],
     ['/api/suppliers?pageSize=0', 'owner', 'query.pageSize'],
@@ -2903,8 +3169,15 @@ describe('bad input', () => {
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '[^/]+')}`),
     );
     const sent = BAD_INPUT.map((c) => `${c.method ?? 'GET'} ${c.path().split('?')[0]}`);
-    // GET /api/me, /api/tasks/inbox, /api/audit/verify and /api/emergency-plans (the whole register) take no input at all.
-    const inputless = ['GET /api/me', 'GET /api/tasks/inbox', 'GET /api/audit/verify', 'GET /api/emergency-plans'];
+    // GET /api/me, /api/tasks/inbox, /api/audit/verify, /api/emergency-plans (the whole register) and
+    // /api/policy (the version in force) take no input at all.
+    const inputless = [
+      'GET /api/me',
+      'GET /api/tasks/inbox',
+      'GET /api/audit/verify',
+      'GET /api/emergency-plans',
+      'GET /api/policy',
+    ];
     // A step route derived from a contract has its schema rows in tests/unit/contracts.test.ts.
     const derived = [...CONTRACT_ROUTES.keys()].map((k) => k.replace(/\{[^}]+\}/g, '[^/]+'));
     for (const op of documented.filter((d) => !inputless.includes(d) && !derived.includes(d))) {
@@ -2976,7 +3249,14 @@ describe('bad input', () => {
         ids.push(wf.workflowId);
       return ids.sort();
     };
-    const expected = [...f.workflows].sort();
+    // Registering a fixture supplier approves its first review (year 2000), and the suspended and
+    // terminated ones got there through an approved status change: those are fixtures too.
+    const supplierSetup = (await listed()).filter(
+      (id) =>
+        [f.supplierId, f.suspendedId, f.terminatedId].some((s) => id === `supplier-review:${s}:2000`) ||
+        [f.suspendedId, f.terminatedId].some((s) => id.startsWith(`supplier-status-change:${s}:`)),
+    );
+    const expected = [...f.workflows, ...supplierSetup].sort();
     const ids = await eventually(async () => {
       const now = await listed();
       return expected.every((id) => now.includes(id)) && now;
@@ -2994,6 +3274,7 @@ describe('bad input', () => {
         `plan-revision:${f.plan}:v1`,
         ...f.drills.filter((id) => !id.startsWith('plan-revision-clock:')),
         f.pdca.caseId,
+        ...supplierSetup,
       ].sort(),
     );
     // And no bad input reached a review: they still wait where the fixtures left them.

@@ -24,6 +24,9 @@ export type CycleRef = { cycleKey: string; caseId: string };
 /** The kinds of long-running workflow a suite must end after itself. */
 export type WorkflowKind = 'review' | 'case' | 'drill' | 'cycle';
 
+/** The year of a fixture supplier's first review (createDriver's registerSupplier): a year no test reviews. */
+export const FIRST_REVIEW_YEAR = 2000;
+
 export const REVIEW_DOCUMENTS = [
   'business_licence',
   'operating_permit',
@@ -182,7 +185,14 @@ export function createDriver(
     const body = await ok(
       h.api('POST', '/api/cases/approval-requests', {
         as,
-        json: { requestKey, title: `${options.label} ${requestKey}`, riskLevel: 'low', ownerId: 'owner', ...json },
+        json: {
+          requestKey,
+          title: `${options.label} ${requestKey}`,
+          probability: 1,
+          impact: 2,
+          ownerId: 'owner',
+          ...json,
+        },
       }),
       201,
     );
@@ -199,7 +209,17 @@ export function createDriver(
     return { ...c, taskId };
   }
 
-  async function registerSupplier(extra: { name?: string; status?: 'suspended' | 'terminated' } = {}) {
+  /**
+   * A supplier registered by mgr, who owns it. A registered supplier is
+   * pending until its first review is approved: unless `status` says
+   * 'pending', its first review (FIRST_REVIEW_YEAR: started by lead, reviewed
+   * by mgr, low risk) is approved by approver, so it is active; 'suspended'
+   * and 'terminated' then go through an approved status change asked for by
+   * mgr (ending cooperation approved by approver and approver2).
+   */
+  async function registerSupplier(
+    extra: { name?: string; status?: 'pending' | 'active' | 'suspended' | 'terminated' } = {},
+  ) {
     const creditCode = options.creditCode();
     await ok(
       h.api('POST', '/api/suppliers', {
@@ -214,14 +234,43 @@ export function createDriver(
       }),
       201,
     );
-    if (extra.status)
-      await ok(
-        h.api('PATCH', `/api/suppliers/${creditCode}`, {
-          as: 'manager',
-          json: { status: extra.status, reason: 'fixture' },
-        }),
-      );
+    const status = extra.status ?? 'active';
+    if (status === 'pending') return creditCode;
+    await approveFirstReview(creditCode);
+    if (status === 'suspended') await changeSupplierStatus(creditCode, 'suspend', ['approver']);
+    if (status === 'terminated') await changeSupplierStatus(creditCode, 'terminate', ['approver', 'approver2']);
     return creditCode;
+  }
+
+  /** A pending supplier's first review, approved at low risk by approver: the supplier becomes active. */
+  async function approveFirstReview(supplierId: string) {
+    const { caseId } = await reviewAt('scoring', supplierId, FIRST_REVIEW_YEAR);
+    await ok(
+      h.api('POST', `/api/supplier-reviews/${enc(caseId)}/scores`, {
+        as: 'manager',
+        json: { scores: SCORES, impact: 1 },
+      }),
+    );
+    await approve(`${caseId}:decision`, 'approver');
+    await h.temporal.workflow.getHandle(caseId).result();
+    ended('review', caseId);
+    const [row] = await h.sql('select status from suppliers where id = $1', [supplierId]);
+    expect(row).toEqual({ status: 'active' });
+    return caseId;
+  }
+
+  /** A status change asked for by mgr and approved by `approvers`: answers once the supplier shows it. */
+  async function changeSupplierStatus(supplierId: string, change: string, approvers: TestUser[]) {
+    const body = await ok(
+      h.api('POST', `/api/suppliers/${supplierId}/status-changes`, {
+        as: 'manager',
+        json: { change, reason: 'fixture' },
+      }),
+      201,
+    );
+    for (const as of approvers) await ok(decide(body.approvalTaskId, as, { decision: 'approve' }));
+    expect(await h.temporal.workflow.getHandle(body.caseId).result()).toMatchObject({ applied: true });
+    return body.caseId as string;
   }
 
   /** A review started by lead, reviewed by mgr (the supplier's owner), taken to `stage`. */
@@ -266,9 +315,11 @@ export function createDriver(
   /**
    * An incident reported by mgr, its owner, taken to `stage`: reported (waiting
    * to be acknowledged), handling (acknowledged), evaluation (stabilised; a
-   * grade III one tells management first).
+   * grade III one tells management first), evaluated (its follow-up evaluation
+   * recorded by mgr: short at grade IV, with the root cause at III; ready for
+   * its close-out request).
    */
-  async function incidentAt(stage: 'reported' | 'handling' | 'evaluation', grade: 'III' | 'IV' = 'IV') {
+  async function incidentAt(stage: 'reported' | 'handling' | 'evaluation' | 'evaluated', grade: 'III' | 'IV' = 'IV') {
     const incidentId = h.unique('INC');
     const caseId = `incident:${incidentId}`;
     const body = await ok(
@@ -279,7 +330,7 @@ export function createDriver(
     started('case', caseId);
     const target = { incidentId, caseId };
     if (stage !== 'reported') await incidentStep(target, 'acknowledge');
-    if (stage === 'evaluation') {
+    if (stage === 'evaluation' || stage === 'evaluated') {
       if (grade === 'III')
         await incidentStep(target, 'notifications', {
           audience: 'management',
@@ -289,6 +340,12 @@ export function createDriver(
       await incidentStep(target, 'stabilise', { summary: 'Rolled back the release' });
       expect((await caseRow(h, caseId))?.stage).toBe('evaluation');
     }
+    if (stage === 'evaluated')
+      await incidentStep(target, 'evaluation', {
+        ...(grade === 'III' ? { rootCause: 'A release skipped its canary stage' } : {}),
+        summary: 'A release broke the service until it was rolled back',
+        lessons: 'Canary every release',
+      });
     await quiet(h, caseId);
     return target;
   }
@@ -305,6 +362,7 @@ export function createDriver(
           complaintId,
           customerRef: h.unique('CUST'),
           channel: 'email',
+          type: 'transaction_dispute',
           subject: 'Refund not received',
           handlerId: 'owner',
         },
@@ -459,6 +517,8 @@ export function createDriver(
     startApproval,
     openRectification,
     registerSupplier,
+    approveFirstReview,
+    changeSupplierStatus,
     reviewAt,
     incidentReport,
     incidentAt,
