@@ -58,8 +58,7 @@ describe('approval step', () => {
       status: 'closed',
       stage: 'closed',
       outcome: 'approved',
-      probability: 2,
-      impact: 3,
+      riskLevel: 'medium',
       initiatorId: 'lead',
     });
     expect(detail.body.tasks[0]).toMatchObject({
