@@ -239,7 +239,13 @@ describe('step schemas refuse what the handbook does not allow', () => {
     ['a blank stabilisation summary', 'incident', 'stabilise', { summary: '' }, ['summary']],
     ['a regrade to grade V', 'incident', 'regrade', { grade: 'V', reason: 'hardly anything' }, ['grade']],
     ['a regrade without its reason', 'incident', 'regrade', { grade: 'II', reason: '  ' }, ['reason']],
-    ['an evaluation without its lessons', 'incident', 'evaluation', { contributingFactors: ['no canary'] }, ['lessons']],
+    [
+      'an evaluation without its lessons',
+      'incident',
+      'evaluation',
+      { contributingFactors: ['no canary'] },
+      ['lessons'],
+    ],
     [
       'a rectification item due "next week"',
       'incident',
