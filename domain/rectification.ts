@@ -12,6 +12,8 @@ export interface RectificationState {
   status: RectificationStatus;
   ownerId: string;
   verifierRoles: Role[];
+  /** Who else may not verify it, and why: whoever asked for the item (segregation of duties). */
+  barredFor?: Record<string, string[]>;
 }
 
 export type RectificationRefusalCode =
@@ -26,6 +28,8 @@ export type RectificationRefusalCode =
 export interface RectificationRefusal {
   code: RectificationRefusalCode;
   message: string;
+  /** What blocks, for the caller: who is barred and why. */
+  details?: Record<string, unknown>;
 }
 
 /** A manager of the line, or the second and third lines: never the item's owner (checked per person). */
@@ -60,7 +64,19 @@ export function checkVerification(
     return { code: 'NOT_AWAITING_VERIFICATION', message: `this item is ${item.status}, not awaiting verification` };
   }
   if (actor.userId === item.ownerId) {
-    return { code: 'SEGREGATION_OF_DUTIES', message: 'the item owner may not verify their own work' };
+    return {
+      code: 'SEGREGATION_OF_DUTIES',
+      message: 'the item owner may not verify their own work',
+      details: { userId: actor.userId, reasons: ['own the item'] },
+    };
+  }
+  const reasons = item.barredFor?.[actor.userId];
+  if (reasons?.length) {
+    return {
+      code: 'SEGREGATION_OF_DUTIES',
+      message: `${actor.userId} may not verify this item (segregation of duties): they ${reasons.join(', ')}`,
+      details: { userId: actor.userId, reasons },
+    };
   }
   if (!hasAnyRole(actor, item.verifierRoles)) {
     return { code: 'ROLE_NOT_PERMITTED', message: `verifying needs the role ${item.verifierRoles.join(' or ')}` };

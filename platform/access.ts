@@ -82,7 +82,12 @@ export function inboxTaskCondition(user: Reader): SQL {
     or(eq(tasks.assigneeId, user.id), arrayOverlaps(tasks.candidateRoles, user.roles)),
   );
   const verifiable = hasAnyRole(user, DEFAULT_VERIFIER_ROLES)
-    ? and(eq(tasks.kind, 'rectification'), eq(tasks.status, 'submitted'), ne(tasks.assigneeId, user.id))
+    ? and(
+        eq(tasks.kind, 'rectification'),
+        eq(tasks.status, 'submitted'),
+        ne(tasks.assigneeId, user.id),
+        not(sql`${user.id} = any(${tasks.excludedUserIds})`),
+      )
     : undefined;
   return or(decidable, mine, steps, verifiable)!;
 }

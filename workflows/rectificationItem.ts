@@ -30,6 +30,7 @@ import { GovDueAt, GovOutcome, GovOwnerRole, GovProcess, GovRiskLevel, GovStage 
 import { inputRefusal } from '../contracts/core';
 import { taskContract } from '../contracts/tasks';
 import { acts } from './shared/activities';
+import { barredFrom } from '../domain/approval';
 
 export interface RectificationItemInput {
   /** The parent case this item belongs to (its read-model row and audit trail). */
@@ -50,14 +51,27 @@ export interface RectificationItemResult extends Omit<RectificationResult, 'stat
   verifiedBy: string;
 }
 
-function refuse(refusal: { code: string; message: string } | null): void {
-  if (refusal) throw ApplicationFailure.create({ type: refusal.code, message: refusal.message, nonRetryable: true });
+function refuse(refusal: { code: string; message: string; details?: Record<string, unknown> } | null): void {
+  if (refusal)
+    throw ApplicationFailure.create({
+      type: refusal.code,
+      message: refusal.message,
+      nonRetryable: true,
+      ...(refusal.details ? { details: [refusal.details] } : {}),
+    });
 }
 
 export async function rectificationItemWorkflow(input: RectificationItemInput): Promise<RectificationItemResult> {
   const { workflowId: taskId } = workflowInfo();
   const caseId = input.parentCaseId;
-  const item: RectificationState = { status: 'open', ownerId: input.ownerId, verifierRoles: input.verifierRoles };
+  // Whoever asked for the item (an evaluator, a handler, an auditor) does not verify it either.
+  const barred = barredFrom([[input.openedBy === input.ownerId ? null : input.openedBy, 'asked for this item']]);
+  const item: RectificationState = {
+    status: 'open',
+    ownerId: input.ownerId,
+    verifierRoles: input.verifierRoles,
+    barredFor: Object.fromEntries(barred.map((b) => [b.userId, b.reasons])),
+  };
   let submissions = 0;
   /** The task row exists; Update handlers write to it only then. */
   let opened = false;
@@ -169,7 +183,7 @@ export async function rectificationItemWorkflow(input: RectificationItemInput): 
     title: input.title,
     candidateRoles: ['action_owner'],
     assigneeId: input.ownerId,
-    excludedUserIds: [],
+    excludedUserIds: barred.map((b) => b.userId),
     dueAt: input.dueAt,
     actorId: input.openedBy,
   });

@@ -89,8 +89,26 @@ describe('internal audit findings', () => {
     expect(own.status).toBe(422);
     expect(own.body.error.reason).toBe('SEGREGATION_OF_DUTIES');
 
-    const verified = await h.api('POST', `/api/tasks/${enc(itemId)}/verification`, {
+    // The auditor who asked for the work does not verify it either; the refusal says why.
+    const history = async () => (await h.temporal.workflow.getHandle(itemId).fetchHistory()).events?.length;
+    const before = await history();
+    const asker = await h.api('POST', `/api/tasks/${enc(itemId)}/verification`, {
       as: 'internalAudit',
+      json: { verdict: 'accept' },
+    });
+    expect(asker.status).toBe(422);
+    expect(asker.body.error).toMatchObject({
+      reason: 'SEGREGATION_OF_DUTIES',
+      details: { userId: 'ia1', reasons: ['asked for this item'] },
+    });
+    expect(await history()).toBe(before);
+    const [still] = await h.sql('select status, excluded_user_ids from tasks where id = $1', [itemId]);
+    expect(still).toEqual({ status: 'submitted', excluded_user_ids: ['ia1'] });
+    const riskInbox = await h.api('GET', '/api/tasks/inbox', { as: 'internalAudit' });
+    expect(riskInbox.body.toVerify.map((t: { id: string }) => t.id)).not.toContain(itemId);
+
+    const verified = await h.api('POST', `/api/tasks/${enc(itemId)}/verification`, {
+      as: 'approver',
       json: { verdict: 'accept' },
     });
     expect(verified.status, JSON.stringify(verified.body)).toBe(200);
