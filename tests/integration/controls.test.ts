@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../domain/policy';
 import { useHarness, type TestUser } from '../support/harness';
+import { saveHistoryFixture } from '../support/histories';
 
 const h = useHarness('controls');
 const enc = encodeURIComponent;
@@ -217,6 +218,7 @@ describe('the policy changes only through an approval case by compliance', () =>
     expect(last.body.status).toBe('approved');
     const result = await h.temporal.workflow.getHandle(caseId).result();
     expect(result).toEqual({ outcome: 'approved', version: 2 });
+    await saveHistoryFixture(h, caseId, 'policy-change-approved');
 
     const policy = await h.api('GET', '/api/policy', { as: 'auditor' });
     expect(policy.body).toMatchObject({

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileForm } from '../support/drive';
 import { useHarness, type TestUser } from '../support/harness';
+import { saveHistoryFixture } from '../support/histories';
 
 const h = useHarness('findings');
 const enc = encodeURIComponent;
@@ -115,6 +116,7 @@ describe('internal audit findings', () => {
     expect(await h.temporal.workflow.getHandle(caseId).result()).toEqual({ outcome: 'resolved', remedyCaseId: itemId });
     const [closed] = await h.sql('select status, outcome from cases where id = $1', [caseId]);
     expect(closed).toEqual({ status: 'closed', outcome: 'resolved' });
+    await saveHistoryFixture(h, caseId, 'audit-finding-rectified');
   });
 
   it('an improvement remedy opens a PDCA cycle the owner plans, linked to the finding, which stays open', async () => {
