@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { withAuditedWrite } from '../db/audit';
-import { cases, notifications, tasks } from '../db/schema';
+import { cases, notifications, tasks, users } from '../db/schema';
 import type { ApprovalVote } from '../domain/approval';
 import type { CaseDataDelta } from '../domain/caseData';
 import type { IncidentCategory } from '../domain/incidents';
@@ -349,6 +349,17 @@ export function createActivities(deps: ActivityDeps) {
 
     async notify(input: NotifyInput): Promise<void> {
       const now = clock();
+      // An overdue task or an escalation also reaches the line manager of whoever owes it
+      // (users.manager_id), by name: a role alone reaches nobody who can open the case.
+      let lineManagerId: string | null = null;
+      if ((input.kind === 'overdue' || input.kind === 'escalation') && input.taskId && !input.recipientId) {
+        const [owed] = await db
+          .select({ managerId: users.managerId })
+          .from(tasks)
+          .innerJoin(users, eq(users.id, tasks.assigneeId))
+          .where(eq(tasks.id, input.taskId));
+        lineManagerId = owed?.managerId ?? null;
+      }
       await withAuditedWrite(
         db,
         {
@@ -362,6 +373,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(input.recipientRoles ? { recipientRoles: input.recipientRoles } : {}),
             recipientRole: input.recipientRole ?? null,
             recipientId: input.recipientId ?? null,
+            ...(lineManagerId ? { lineManagerId } : {}),
             message: input.message,
           },
         },
@@ -381,6 +393,18 @@ export function createActivities(deps: ActivityDeps) {
               createdAt: now,
             })),
           );
+          if (lineManagerId) {
+            await tx.insert(notifications).values({
+              id: randomUUID(),
+              caseId: input.caseId,
+              taskId: input.taskId ?? null,
+              kind: input.kind,
+              recipientRole: null,
+              recipientId: lineManagerId,
+              message: input.message,
+              createdAt: now,
+            });
+          }
         },
       );
     },

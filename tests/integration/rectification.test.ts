@@ -141,6 +141,38 @@ describe('rectification items', () => {
     await saveHistoryFixture(h, first, 'rectification-returned-resubmitted');
   });
 
+  it('an overdue item also reaches its owner’s line manager, by name, who may then open the case', async () => {
+    const { caseId, itemIds } = await approvedWithConditions(['Rotate signing keys'], {
+      rectificationTimings: { dueIn: '4s', remindBefore: '1s', escalateAgainAfter: '1s' },
+    });
+    const [item] = itemIds as [string];
+    const read = async () => (await h.api('GET', `/api/cases/${encodeURIComponent(caseId)}`, { as: 'manager' })).status;
+    // mgr takes no part in the case…
+    expect(await read()).toBe(404);
+    await h.sql(`update users set manager_id = 'mgr' where id = 'owner'`);
+    try {
+      // …but reads it as the line manager of its item's owner,
+      expect(await read()).toBe(200);
+      await eventually(
+        async () => (await h.sql('select escalated_to from tasks where id = $1', [item]))[0]?.escalated_to === 'admin',
+        20_000,
+      );
+      // and hears by name when the item is overdue and when it escalates.
+      const personal = await h.sql(
+        'select kind from notifications where task_id = $1 and recipient_id = $2 order by created_at, kind',
+        [item, 'mgr'],
+      );
+      expect(personal.map((n) => n.kind)).toEqual(['overdue', 'escalation']);
+      const [escalated] = await h.sql(
+        "select payload from audit_events where task_id = $1 and action = 'notification.escalation'",
+        [item],
+      );
+      expect(escalated.payload).toMatchObject({ recipientRole: 'admin', lineManagerId: 'mgr' });
+    } finally {
+      await h.sql(`update users set manager_id = null where id = 'owner'`);
+    }
+  });
+
   it('remind the owner before the due date and escalate up the ladder when overdue', async () => {
     const { caseId, itemIds } = await approvedWithConditions(['Rotate API keys'], {
       rectificationTimings: { dueIn: '3s', remindBefore: '2s', escalateAgainAfter: '1s' },
