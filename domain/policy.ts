@@ -113,6 +113,31 @@ export const PolicyValuesSchema = z
       .strict()
       .refine((r) => r.mediumFrom < r.highFrom, 'mediumFrom must be below highFrom'),
     pdca: z.object({ escalateAfterCycles: z.number().int().min(1).max(10) }).strict(),
+    riskRegister: z
+      .object({
+        /** The highest residual score (probability × impact) each category tolerates. */
+        appetite: z
+          .object({
+            technical: z.number().int().min(1).max(25),
+            operational: z.number().int().min(1).max(25),
+            legal: z.number().int().min(1).max(25),
+            compliance: z.number().int().min(1).max(25),
+            user: z.number().int().min(1).max(25),
+            credit: z.number().int().min(1).max(25),
+            market: z.number().int().min(1).max(25),
+            liquidity: z.number().int().min(1).max(25),
+          })
+          .strict(),
+        acceptanceMaxDays: z.number().int().min(1).max(730),
+        assessmentPeriodMonths: z.number().int().min(1).max(12),
+      })
+      .strict(),
+    audit: z
+      .object({
+        dataSecurityCheckMonths: z.number().int().min(1).max(12),
+        findingResponseWithin: duration,
+      })
+      .strict(),
   })
   .strict();
 
@@ -167,6 +192,21 @@ export const DEFAULT_POLICY: PolicyValues = {
   },
   risk: { mediumFrom: 5, highFrom: 15 },
   pdca: { escalateAfterCycles: 3 },
+  riskRegister: {
+    appetite: {
+      technical: 9,
+      operational: 9,
+      legal: 4,
+      compliance: 4,
+      user: 9,
+      credit: 9,
+      market: 9,
+      liquidity: 6,
+    },
+    acceptanceMaxDays: 365,
+    assessmentPeriodMonths: 3,
+  },
+  audit: { dataSecurityCheckMonths: 12, findingResponseWithin: '14d' },
 };
 
 export const DEFAULT_POLICY_SNAPSHOT: PolicySnapshot = { version: 1, values: DEFAULT_POLICY };
@@ -205,6 +245,11 @@ export const POLICY_SOURCES: Record<string, string> = {
   'risk.mediumFrom': `${NOT_IN_HANDBOOKS} (e-commerce §1.2 and finance §5.1 use a probability × impact matrix, without cut-offs)`,
   'risk.highFrom': `${NOT_IN_HANDBOOKS} (as above)`,
   'pdca.escalateAfterCycles': NOT_IN_HANDBOOKS,
+  'riskRegister.appetite': `${NOT_IN_HANDBOOKS} (e-commerce §1.2 and finance §5.1 name the categories, not the appetite; legal and compliance tolerate only low residual risk)`,
+  'riskRegister.acceptanceMaxDays': `${NOT_IN_HANDBOOKS} (an accepted risk is reviewed at least yearly)`,
+  'riskRegister.assessmentPeriodMonths': 'internet-finance manual §5.1: risks assessed at least quarterly',
+  'audit.dataSecurityCheckMonths': 'e-commerce manual §2.1: data-security compliance checked at least once a year',
+  'audit.findingResponseWithin': `${NOT_IN_HANDBOOKS} (e-commerce §6.4 asks findings to drive improvement, not a response time)`,
 };
 
 /** The source of a parameter: its own entry, or its nearest parent's. */

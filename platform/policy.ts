@@ -7,7 +7,23 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { policyVersions } from '../db/schema';
-import { DEFAULT_POLICY_SNAPSHOT, PolicyValuesSchema, type PolicySnapshot, type PolicyValues } from '../domain/policy';
+import {
+  DEFAULT_POLICY,
+  DEFAULT_POLICY_SNAPSHOT,
+  mergePolicy,
+  PolicyValuesSchema,
+  type PolicySnapshot,
+  type PolicyValues,
+} from '../domain/policy';
+
+/**
+ * A stored version's values. A parameter added after the version was
+ * published reads as its default (version 1's value), so adding a parameter
+ * needs no data migration; the version's own values always win.
+ */
+export function storedValues(values: Record<string, unknown>): PolicyValues {
+  return PolicyValuesSchema.parse(mergePolicy(DEFAULT_POLICY, values));
+}
 
 export async function currentPolicy(db: Database): Promise<PolicySnapshot> {
   const [row] = await db
@@ -16,13 +32,13 @@ export async function currentPolicy(db: Database): Promise<PolicySnapshot> {
     .orderBy(desc(policyVersions.version))
     .limit(1);
   if (!row) return DEFAULT_POLICY_SNAPSHOT;
-  return { version: row.version, values: PolicyValuesSchema.parse(row.values) };
+  return { version: row.version, values: storedValues(row.values) };
 }
 
 export async function policyVersion(db: Database, version: number): Promise<PolicySnapshot | undefined> {
   if (version === DEFAULT_POLICY_SNAPSHOT.version) return DEFAULT_POLICY_SNAPSHOT;
   const [row] = await db.select().from(policyVersions).where(eq(policyVersions.version, version));
-  return row ? { version: row.version, values: PolicyValuesSchema.parse(row.values) } : undefined;
+  return row ? { version: row.version, values: storedValues(row.values) } : undefined;
 }
 
 export async function listPolicyVersions(db: Database) {

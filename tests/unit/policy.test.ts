@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { applyPolicyChange, DEFAULT_POLICY, policyLeaves, policySource, PolicyValuesSchema } from '../../domain/policy';
 import { riskLevelFromMatrix } from '../../domain/risk';
+import { storedValues } from '../../platform/policy';
 
 describe('the policy', () => {
   it('version 1 is valid and every parameter has a source', () => {
@@ -44,6 +45,15 @@ describe('the policy', () => {
     );
     expect(problem({ plan: { revisionIntervalYears: 4 } })).toMatch(/^plan\.revisionIntervalYears: /);
     expect(problem({ risk: { highFrom: 15 } })).toBe('the change leaves the policy as it is');
+  });
+
+  it('a version published before a parameter existed reads it as its default', () => {
+    const { riskRegister: _r, audit: _a, ...older } = DEFAULT_POLICY;
+    const stored = { ...older, complaint: { ...older.complaint, resultWithin: '36h' } };
+    const values = storedValues(stored as Record<string, unknown>);
+    expect(values.complaint.resultWithin).toBe('36h');
+    expect(values.riskRegister).toEqual(DEFAULT_POLICY.riskRegister);
+    expect(() => storedValues({ ...stored, risk: { mediumFrom: 20, highFrom: 15 } })).toThrow();
   });
 
   it('the matrix levels follow the cut-offs', () => {
