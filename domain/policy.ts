@@ -138,6 +138,16 @@ export const PolicyValuesSchema = z
         findingResponseWithin: duration,
       })
       .strict(),
+    warnings: z
+      .object({
+        /** The owner acknowledges a general warning, and plans the response to an elevated one, within these. */
+        acknowledgeWithin: z.object({ general: duration, elevated: duration, major: duration }).strict(),
+        /** A warning of the same indicator within this many days raises the level one step. */
+        repeatWindowDays: z.number().int().min(1).max(366),
+        /** The incident grade a major warning opens. */
+        majorIncidentGrade: z.enum(['I', 'II', 'III', 'IV']),
+      })
+      .strict(),
   })
   .strict();
 
@@ -207,6 +217,11 @@ export const DEFAULT_POLICY: PolicyValues = {
     assessmentPeriodMonths: 3,
   },
   audit: { dataSecurityCheckMonths: 12, findingResponseWithin: '14d' },
+  warnings: {
+    acknowledgeWithin: { general: '24h', elevated: '4h', major: '1h' },
+    repeatWindowDays: 30,
+    majorIncidentGrade: 'II',
+  },
 };
 
 export const DEFAULT_POLICY_SNAPSHOT: PolicySnapshot = { version: 1, values: DEFAULT_POLICY };
@@ -250,6 +265,9 @@ export const POLICY_SOURCES: Record<string, string> = {
   'riskRegister.assessmentPeriodMonths': 'internet-finance manual §5.1: risks assessed at least quarterly',
   'audit.dataSecurityCheckMonths': 'e-commerce manual §2.1: data-security compliance checked at least once a year',
   'audit.findingResponseWithin': `${NOT_IN_HANDBOOKS} (e-commerce §6.4 asks findings to drive improvement, not a response time)`,
+  'warnings.acknowledgeWithin': `${NOT_IN_HANDBOOKS} (e-commerce §6.2 and finance §5.4: three levels, each with its own response; deadlines unstated)`,
+  'warnings.repeatWindowDays': NOT_IN_HANDBOOKS,
+  'warnings.majorIncidentGrade': `${NOT_IN_HANDBOOKS} (a 重大 warning opens an incident; e-commerce §7.1 grades incidents I–IV)`,
 };
 
 /** The source of a parameter: its own entry, or its nearest parent's. */
