@@ -16,6 +16,7 @@ import { activityKey, callingWorkflow } from './context';
 import { createDrillActivities } from './drills';
 import { createPdcaActivities } from './pdca';
 import { createPolicyActivities } from './policy';
+import { createRiskActivities } from './risks';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
 export interface ActivityDeps extends SupplierDeps {
@@ -115,13 +116,18 @@ export interface NotifyInput {
 export const SYSTEM_ACTOR = 'system';
 
 /** The read model applies a delta the way domain/caseData.ts describes it. */
-function mergeCaseData(delta: CaseDataDelta): SQL {
+export function mergeCaseData(delta: CaseDataDelta): SQL {
   let merged: SQL = sql`${cases.data}`;
   if (delta.set) merged = sql`(${merged} || ${JSON.stringify(delta.set)}::jsonb)`;
   for (const [key, items] of Object.entries(delta.append ?? {})) {
     merged = sql`jsonb_set(${merged}, array[${key}]::text[], coalesce(${merged} -> ${key}, '[]'::jsonb) || ${JSON.stringify(items)}::jsonb)`;
   }
-  if (delta.unset?.length) merged = sql`(${merged} - ${delta.unset}::text[])`;
+  // One parameter per key: drizzle expands a JS array into a row of parameters, which is no text[].
+  if (delta.unset?.length)
+    merged = sql`(${merged} - array[${sql.join(
+      delta.unset.map((key) => sql`${key}`),
+      sql`, `,
+    )}]::text[])`;
   return merged;
 }
 
@@ -134,6 +140,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDrillActivities(deps),
     ...createPolicyActivities(deps),
     ...createPdcaActivities(deps),
+    ...createRiskActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();
       const now = clock();

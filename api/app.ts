@@ -17,8 +17,11 @@ import { taskRoutes } from './routes/tasks';
 import { complaintRoutes } from './routes/complaints';
 import { drillRoutes } from './routes/drills';
 import { pdcaRoutes } from './routes/pdca';
+import { riskRoutes } from './routes/risks';
+import { warningRoutes } from './routes/warnings';
 import { policyRoutes } from './routes/policy';
 import { findingRoutes } from './routes/findings';
+import { auditProgrammeRoutes } from './routes/audits';
 import { incidentRoutes } from './routes/incidents';
 import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
@@ -92,7 +95,10 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     drillRoutes,
     pdcaRoutes,
     policyRoutes,
+    riskRoutes,
+    warningRoutes,
     findingRoutes,
+    auditProgrammeRoutes,
   ]) {
     app.route('/', routes(deps));
   }

@@ -10,6 +10,9 @@ import { planRevisionContract } from './planRevision';
 import { policyChangeContract } from './policyChange';
 import { auditFindingContract } from './auditFinding';
 import { supplierStatusChangeContract } from './supplierStatusChange';
+import { auditContract } from './audit';
+import { riskAcceptanceContract } from './riskAcceptance';
+import { riskWarningContract } from './riskWarning';
 import { refusalKinds, type ProcessContract } from './core';
 import { taskContract } from './tasks';
 import { supplierReviewContract } from './supplierReview';
@@ -25,6 +28,9 @@ export const CONTRACTS: readonly ProcessContract[] = [
   policyChangeContract,
   auditFindingContract,
   supplierStatusChangeContract,
+  riskAcceptanceContract,
+  auditContract,
+  riskWarningContract,
 ];
 
 /** Each refusal code any step may answer with, and how the API answers it. */

@@ -325,6 +325,219 @@ export const policyVersions = pgTable('policy_versions', {
   effectiveAt: at('effective_at').notNull(),
 });
 
+/**
+ * The risk register (风险清单, e-commerce §1.2, finance §5.1–5.2): each risk's
+ * current state. Levels are never stored: they are computed from the ratings
+ * under the policy's cut-offs (domain/riskRegister.ts).
+ */
+export const risks = pgTable(
+  'risks',
+  {
+    key: text('key').primaryKey(),
+    title: text('title').notNull(),
+    category: text('category').notNull(),
+    description: text('description').notNull(),
+    cause: text('cause').notNull(),
+    consequence: text('consequence').notNull(),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    lineOfDefence: text('line_of_defence').notNull(),
+    inherentProbability: integer('inherent_probability').notNull(),
+    inherentImpact: integer('inherent_impact').notNull(),
+    residualProbability: integer('residual_probability').notNull(),
+    residualImpact: integer('residual_impact').notNull(),
+    version: integer('version').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('risks_owner_idx').on(t.ownerId)],
+);
+
+/** Every version of a risk, with what changed, who, why and from when: the register as of any instant. */
+export const riskVersions = pgTable(
+  'risk_versions',
+  {
+    riskKey: text('risk_key')
+      .notNull()
+      .references(() => risks.key),
+    version: integer('version').notNull(),
+    values: jsonb('values').$type<Record<string, unknown>>().notNull(),
+    changed: text('changed').array().notNull(),
+    actorId: text('actor_id').notNull(),
+    reason: text('reason').notNull(),
+    validFrom: at('valid_from').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.riskKey, t.version] }),
+    index('risk_versions_valid_from_idx').on(t.riskKey, t.validFrom),
+  ],
+);
+
+/** The controls (measures, 应对措施) linked to a risk, with their latest test. */
+export const riskControls = pgTable(
+  'risk_controls',
+  {
+    id: text('id').primaryKey(),
+    riskKey: text('risk_key')
+      .notNull()
+      .references(() => risks.key),
+    title: text('title').notNull(),
+    description: text('description'),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    frequency: text('frequency').notNull(),
+    lastResult: text('last_result').notNull().default('not_tested'),
+    lastTestedBy: text('last_tested_by'),
+    lastTestedAt: at('last_tested_at'),
+    lastTestNote: text('last_test_note'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('risk_controls_risk_idx').on(t.riskKey)],
+);
+
+export const riskControlTests = pgTable('risk_control_tests', {
+  id: text('id').primaryKey(),
+  controlId: text('control_id')
+    .notNull()
+    .references(() => riskControls.id),
+  result: text('result').notNull(),
+  note: text('note'),
+  testedBy: text('tested_by').notNull(),
+  testedAt: at('tested_at').notNull(),
+});
+
+/** The cases that touch a risk: incidents, complaints, reviews, drills, findings, improvement cycles. */
+export const riskLinks = pgTable(
+  'risk_links',
+  {
+    riskKey: text('risk_key')
+      .notNull()
+      .references(() => risks.key),
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id),
+    linkedBy: text('linked_by').notNull(),
+    linkedAt: at('linked_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.riskKey, t.caseId] })],
+);
+
+/** Risk acceptances, each decided by a risk_acceptance case (workflows/riskAcceptance.ts). */
+export const riskAcceptances = pgTable(
+  'risk_acceptances',
+  {
+    caseId: text('case_id').primaryKey(),
+    riskKey: text('risk_key')
+      .notNull()
+      .references(() => risks.key),
+    sequence: integer('sequence').notNull(),
+    status: text('status').notNull(),
+    reason: text('reason').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    requestedAt: at('requested_at').notNull(),
+    expiresAt: at('expires_at').notNull(),
+    residualProbability: integer('residual_probability').notNull(),
+    residualImpact: integer('residual_impact').notNull(),
+    residualLevel: text('residual_level').notNull(),
+    approvedBy: text('approved_by').array(),
+    approvedAt: at('approved_at'),
+    staleReason: text('stale_reason'),
+    staleAt: at('stale_at'),
+    reviewDue: at('review_due'),
+  },
+  (t) => [
+    uniqueIndex('risk_acceptances_risk_key_sequence_unique').on(t.riskKey, t.sequence),
+    uniqueIndex('risk_acceptances_one_open_idx')
+      .on(t.riskKey)
+      .where(sql`${t.status} in ('requested', 'active')`),
+  ],
+);
+
+export type RiskRow = typeof risks.$inferSelect;
+export type RiskAcceptanceRow = typeof riskAcceptances.$inferSelect;
+
+/**
+ * The annual audit plan (审计计划, issue 12 §4; db/migrations/0013_audit_programme.sql): each
+ * planned audit of a year. Its case, once started, is audit:<auditKey>.
+ */
+export const auditPlanEntries = pgTable(
+  'audit_plan_entries',
+  {
+    year: integer('year').notNull(),
+    auditKey: text('audit_key').notNull(),
+    type: text('type').notNull(),
+    title: text('title').notNull(),
+    plannedFor: text('planned_for').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'audit_plan_entries_pk', columns: [t.year, t.auditKey] }),
+    uniqueIndex('audit_plan_entries_key_idx').on(t.auditKey),
+  ],
+);
+
+/**
+ * Key risk indicators (关键风险指标, e-commerce §6.2, finance §5.4; issue 12 §3;
+ * db/migrations/0014_risk_warnings.sql): one threshold per warning level, an
+ * owner, and the risk of the register it watches.
+ */
+export const keyRiskIndicators = pgTable(
+  'key_risk_indicators',
+  {
+    key: text('key').primaryKey(),
+    name: text('name').notNull(),
+    unit: text('unit'),
+    direction: text('direction').notNull(),
+    thresholdGeneral: doublePrecision('threshold_general').notNull(),
+    thresholdElevated: doublePrecision('threshold_elevated').notNull(),
+    thresholdMajor: doublePrecision('threshold_major').notNull(),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    riskKey: text('risk_key').references(() => risks.key),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('key_risk_indicators_owner_idx').on(t.ownerId)],
+);
+
+/**
+ * Each observation a monitoring system posted, by its alert key (the
+ * idempotency key): the level reached (null below every threshold), the
+ * warning's level after a repeat, and the warning case it opened.
+ */
+export const kriObservations = pgTable(
+  'kri_observations',
+  {
+    alertKey: text('alert_key').primaryKey(),
+    kriKey: text('kri_key')
+      .notNull()
+      .references(() => keyRiskIndicators.key),
+    value: doublePrecision('value').notNull(),
+    observedAt: at('observed_at').notNull(),
+    /** sha256 of the request as sent: the same alert key with another body is refused. */
+    requestHash: text('request_hash').notNull(),
+    levelReached: text('level_reached'),
+    level: text('level'),
+    repeatOf: text('repeat_of')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    warningCaseId: text('warning_case_id'),
+    recordedBy: text('recorded_by').notNull(),
+    recordedAt: at('recorded_at').notNull().defaultNow(),
+  },
+  (t) => [index('kri_observations_kri_idx').on(t.kriKey, t.observedAt)],
+);
+
+export type KeyRiskIndicatorRow = typeof keyRiskIndicators.$inferSelect;
+export type KriObservationRow = typeof kriObservations.$inferSelect;
+
 export type User = typeof users.$inferSelect;
 export type PolicyVersionRow = typeof policyVersions.$inferSelect;
 export type SupplierRow = typeof suppliers.$inferSelect;

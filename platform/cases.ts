@@ -9,6 +9,7 @@
  * first case closed) is refused; callers turn that into their own 409 or
  * "skipped".
  */
+import type { SearchAttributePair } from '@temporalio/common';
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -56,17 +57,22 @@ export interface CaseStart<W extends Workflow> {
   stage: string;
   riskLevel?: string;
   grade?: string;
+  /** Further attributes the process sets from its first moment (GovAuditType, GovWarningLevel…). */
+  searchAttributes?: SearchAttributePair[];
   args: Parameters<W>;
 }
 
 /** The search attributes a case carries from its first moment, before its first activation. */
-export function caseSearchAttributes(start: Pick<CaseStart<Workflow>, 'process' | 'stage' | 'riskLevel' | 'grade'>) {
+export function caseSearchAttributes(
+  start: Pick<CaseStart<Workflow>, 'process' | 'stage' | 'riskLevel' | 'grade' | 'searchAttributes'>,
+) {
   return [
     { key: GovProcess, value: start.process },
     { key: GovStage, value: start.stage },
     { key: GovOwnerRole, value: 'manager' },
     ...(start.riskLevel ? [{ key: GovRiskLevel, value: start.riskLevel }] : []),
     ...(start.grade ? [{ key: GovGrade, value: start.grade }] : []),
+    ...(start.searchAttributes ?? []),
   ];
 }
 

@@ -1,6 +1,7 @@
 // Every workflow the worker runs. Relative imports only: the workflow bundler
 // does not read tsconfig paths.
 export { approvalRequestWorkflow } from './approvalRequest';
+export { auditWorkflow } from './audit';
 export { auditFindingWorkflow } from './auditFinding';
 export { complaintWorkflow } from './complaint';
 export { drillProgrammeWorkflow, drillWorkflow } from './drill';
@@ -9,6 +10,8 @@ export { pdcaCycleWorkflow } from './pdca';
 export { policyChangeWorkflow } from './policyChange';
 export { planRevisionClockWorkflow, planRevisionWorkflow } from './planRevision';
 export { rectificationItemWorkflow } from './rectificationItem';
+export { riskAcceptanceWorkflow } from './riskAcceptance';
+export { riskWarningWorkflow } from './riskWarning';
 export { supplierCampaignWorkflow } from './supplierCampaign';
 export { supplierReviewLauncherWorkflow, supplierReviewWorkflow } from './supplierReview';
 export { supplierStatusChangeWorkflow } from './supplierStatusChange';

@@ -15,4 +15,23 @@ export const GovOutcome = defineSearchAttributeKey('GovOutcome', SearchAttribute
 /** Incident grade I–IV (分级), apart from the risk level other processes use. */
 export const GovGrade = defineSearchAttributeKey('GovGrade', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [GovProcess, GovStage, GovRiskLevel, GovDueAt, GovOwnerRole, GovOutcome, GovGrade];
+/** The audit type of an audit case (internal, compliance, data_security, security). */
+export const GovAuditType = defineSearchAttributeKey('GovAuditType', SearchAttributeType.KEYWORD);
+/** The level of a risk warning (general 一般, elevated 较高, major 重大). */
+export const GovWarningLevel = defineSearchAttributeKey('GovWarningLevel', SearchAttributeType.KEYWORD);
+
+/**
+ * Every key, in registration order. PostgreSQL visibility offers 10 Keyword
+ * slots per namespace: 8 are used, 2 are left (docs/production.md).
+ */
+export const SEARCH_ATTRIBUTE_KEYS = [
+  GovProcess,
+  GovStage,
+  GovRiskLevel,
+  GovDueAt,
+  GovOwnerRole,
+  GovOutcome,
+  GovGrade,
+  GovAuditType,
+  GovWarningLevel,
+];

@@ -262,6 +262,11 @@ interface Fixtures {
   incidentHandling: IncidentRef;
   incidentEvaluation: IncidentRef;
   incidentEvaluated: IncidentRef;
+  riskKey: string;
+  riskControlId: string;
+  riskLinkCaseId: string;
+  /** A key risk indicator (above: 10 / 20 / 30) owned by mgr. */
+  kriKey: string;
   /** Complaints accepted by mgr, handled by owner: investigating, and handling (investigation recorded). */
   complaintInvestigating: ComplaintRef;
   complaintHandling: ComplaintRef;
@@ -334,6 +339,10 @@ beforeAll(async () => {
   f.incidentHandling = await incidentHandling();
   f.incidentEvaluation = await incidentEvaluation();
   f.incidentEvaluated = await incidentEvaluated();
+  f.riskKey = await newRisk();
+  f.riskControlId = await newRiskControl(f.riskKey);
+  f.riskLinkCaseId = f.openApproval.caseId;
+  f.kriKey = await newKri();
   f.complaintInvestigating = await complaintInvestigating();
   f.complaintHandling = await complaintHandling();
   f.plan = await publishedPlan();
@@ -480,6 +489,107 @@ const incidentCall = (target: IncidentRef, fresh: boolean, step: string, json: u
 const complaintCall = (target: ComplaintRef, fresh: boolean, step: string, json: unknown, checks: StepChecks) =>
   stepCall(`/api/complaints/${target.complaintId}/${step}`, target, fresh, json, checks);
 type StepChecks = Parameters<typeof stepCall>[4];
+
+/** An audit (owned by `owner`) driven to a stage: fieldwork, findings or responses (finding F1 of `owner`). */
+async function auditAt(stage: 'fieldwork' | 'findings' | 'responses') {
+  const auditKey = h.unique('AUD');
+  const caseId = `audit:${auditKey}`;
+  const started = await h.api('POST', '/api/audits', {
+    as: 'internalAudit',
+    json: { auditKey, type: 'security', title: 'Matrix audit', scope: 'All', auditeeOwnerId: 'owner' },
+  });
+  expect(started.status, JSON.stringify(started.body)).toBe(201);
+  caseWorkflows.add(caseId);
+  const results = ['access_logs', 'operation_records', 'incident_response'].map((itemId) => ({
+    itemId,
+    result: 'not_applicable',
+  }));
+  if (stage !== 'fieldwork') {
+    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/fieldwork`, {
+      as: 'internalAudit',
+      json: { results },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  if (stage === 'responses') {
+    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/findings`, {
+      as: 'internalAudit',
+      json: {
+        findings: [
+          {
+            findingKey: 'F1',
+            title: 'Access logs not reviewed',
+            severity: 'medium',
+            criterion: 'e-commerce manual §2.4',
+            rootCause: 'No review routine',
+            ownerId: 'owner',
+          },
+        ],
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  return { auditKey, caseId };
+}
+/** Plan years for the POST /api/audit-plans row: one per successful call. */
+let nextPlanYear = 2040;
+const auditTargets: Partial<
+  Record<'fieldwork' | 'findings' | 'responses', Promise<{ auditKey: string; caseId: string }>>
+> = {};
+/** The shared target refusals go to (one per stage), or a fresh one for a success. */
+const auditTarget = (stage: 'fieldwork' | 'findings' | 'responses', fresh: boolean) =>
+  fresh ? auditAt(stage) : (auditTargets[stage] ??= auditAt(stage));
+
+/** A fresh risk owned by `owner` (an action owner with no line manager), raised by lead. */
+async function newRisk(ownerId = 'owner'): Promise<string> {
+  const riskKey = `RISK-${h
+    .unique('AM')
+    .toUpperCase()
+    .replace(/[^A-Z0-9_-]/g, '-')}`.slice(0, 45);
+  const res = await h.api('POST', '/api/risks', {
+    as: 'lead',
+    json: {
+      riskKey,
+      title: 'Payment gateway outage',
+      category: 'technical',
+      description: 'Single gateway, no failover.',
+      cause: 'No second provider',
+      consequence: 'Lost orders',
+      ownerId,
+      lineOfDefence: 'first',
+      inherent: { probability: 4, impact: 5 },
+      residual: { probability: 2, impact: 3 },
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return riskKey;
+}
+async function newRiskControl(riskKey: string): Promise<string> {
+  const res = await h.api('POST', `/api/risks/${riskKey}/controls`, {
+    as: 'lead',
+    json: { title: 'Daily failover check', ownerId: 'owner', frequency: 'daily' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id;
+}
+const riskVersions = async (riskKey: string) =>
+  (await h.sql('select count(*)::int as n from risk_versions where risk_key = $1', [riskKey]))[0].n;
+
+async function newKri(): Promise<string> {
+  const kriKey = `KRI-AM-${Math.random().toString(36).slice(2, 10).toUpperCase()}`;
+  const res = await h.api('POST', '/api/kris', {
+    as: 'lead',
+    json: {
+      kriKey,
+      name: 'Refund requests per hour',
+      direction: 'above',
+      thresholds: { general: 10, elevated: 20, major: 30 },
+      ownerId: 'mgr',
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return kriKey;
+}
 
 const ENDPOINTS: Endpoint[] = [
   {
@@ -983,6 +1093,383 @@ const ENDPOINTS: Endpoint[] = [
           await finishCase(caseId);
         },
         refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  // ---- the audit programme (issue 12 §4)
+  {
+    method: 'POST',
+    route: '/api/audits',
+    allowed: { internalAudit: ok(201) },
+    others: forbidden(/needs the role internal_audit/),
+    call: () => {
+      const auditKey = h.unique('AUD');
+      const caseId = `audit:${auditKey}`;
+      return {
+        path: '/api/audits',
+        json: { auditKey, type: 'data_security', title: 'Matrix check', scope: 'All', auditeeOwnerId: 'owner' },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ caseId, stage: 'fieldwork' });
+          expect(res.body.checklist).toHaveLength(6);
+          caseWorkflows.add(caseId);
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/audits/{auditKey}/fieldwork',
+    allowed: { internalAudit: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /internal audit records the fieldwork/),
+    call: async (_role, fresh) => {
+      const target = await auditTarget('fieldwork', fresh);
+      return {
+        path: `/api/audits/${enc(target.auditKey)}/fieldwork`,
+        json: {
+          results: ['access_logs', 'operation_records', 'incident_response'].map((itemId) => ({
+            itemId,
+            result: 'not_applicable',
+          })),
+        },
+        workflowId: target.caseId,
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'findings' });
+          await finishCase(target.caseId);
+        },
+        refused: async () => expect((await caseRow(target.caseId))?.stage).toBe('fieldwork'),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/audits/{auditKey}/findings',
+    allowed: { internalAudit: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /internal audit records the findings/),
+    call: async (_role, fresh) => {
+      const target = await auditTarget('findings', fresh);
+      return {
+        path: `/api/audits/${enc(target.auditKey)}/findings`,
+        json: { findings: [] },
+        workflowId: target.caseId,
+        succeeded: async (res) => {
+          expect(res.body).toEqual({ stage: 'awaiting_approval' });
+          await expectTask(h, `${target.caseId}:report-approval`);
+          await finishCase(target.caseId);
+        },
+        refused: async () => expect((await caseRow(target.caseId))?.stage).toBe('findings'),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/audits/{auditKey}/responses',
+    // The finding's owner only: the API lets every acting role through, the workflow's validator refuses them.
+    allowed: { owner: ok() },
+    others: refusal(403, 'ROLE_NOT_PERMITTED', /the finding’s owner responds to it/),
+    call: async (_role, fresh) => {
+      const target = await auditTarget('responses', fresh);
+      return {
+        path: `/api/audits/${enc(target.auditKey)}/responses`,
+        json: { findingKey: 'F1', response: 'dispute', reason: 'Logs reviewed weekly; see ticket 42' },
+        workflowId: target.caseId,
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ stage: 'awaiting_approval', findingKey: 'F1', response: 'dispute' });
+          await finishCase(target.caseId);
+        },
+        refused: async () => {
+          const row = await caseRow(target.caseId);
+          expect(row?.stage).toBe('responses');
+          expect((row?.data as { findings: Array<{ response?: unknown }> }).findings[0]?.response).toBeUndefined();
+        },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/audits/{auditKey}/report',
+    // The audit's people (ia1 started it, owner owns it) and the oversight functions.
+    allowed: only(['lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'owner', 'auditor']),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no audit / },
+    call: async () => {
+      const target = await auditTarget('fieldwork', false);
+      return {
+        path: `/api/audits/${enc(target.auditKey)}/report`,
+        succeeded: (res) =>
+          expect(res.body).toMatchObject({ caseId: target.caseId, status: 'open', stage: 'fieldwork' }),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/audits/{auditKey}/report.html',
+    allowed: only(['lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'owner', 'auditor']),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no audit / },
+    call: async () => {
+      const target = await auditTarget('fieldwork', false);
+      return {
+        path: `/api/audits/${enc(target.auditKey)}/report.html`,
+        succeeded: (res) => expect(String(res.body)).toContain('审计报告'),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/audit-plans',
+    allowed: { internalAudit: ok(201) },
+    others: forbidden(/needs the role internal_audit/),
+    call: () => {
+      // A year of its own for each successful call: one plan per year.
+      const year = nextPlanYear++;
+      const key = h.unique('DSC');
+      return {
+        path: '/api/audit-plans',
+        json: {
+          year,
+          audits: [{ auditKey: key, type: 'data_security', title: 'Data-security check', plannedFor: `${year}-06` }],
+        },
+        succeeded: (res) => expect(res.body).toEqual({ year, audits: 1 }),
+        refused: async () =>
+          expect(await h.sql('select 1 from audit_plan_entries where audit_key = $1', [key])).toEqual([]),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/audit-plans/{year}',
+    allowed: only(['manager', 'lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'auditor', 'admin']),
+    others: forbidden(/needs the role internal_audit or compliance or risk or manager or auditor or admin/),
+    call: async () => {
+      // 404 for a reader when the year has no plan: plan one year once for this row.
+      await h.sql(
+        `insert into audit_plan_entries (year, audit_key, type, title, planned_for, created_by)
+         values (2099, 'MATRIX-DSC-2099', 'data_security', 'Data-security check', '2099-06', 'ia1') on conflict do nothing`,
+      );
+      return {
+        path: '/api/audit-plans/2099',
+        succeeded: (res) =>
+          expect(res.body.audits).toEqual([
+            expect.objectContaining({ auditKey: 'MATRIX-DSC-2099', status: 'not_started' }),
+          ]),
+      };
+    },
+  },
+  // ---- the risk register (issue 12 §1)
+  {
+    method: 'POST',
+    route: '/api/risks',
+    allowed: only(['manager', 'lead', 'approver', 'risk2'], 201),
+    others: forbidden(/needs the role manager or risk/),
+    call: (role) => {
+      const riskKey = `RISK-AM-${role.toUpperCase()}-${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+      return {
+        path: '/api/risks',
+        json: {
+          riskKey,
+          title: `Raised by ${role}`,
+          category: 'operational',
+          description: 'd',
+          cause: 'c',
+          consequence: 'q',
+          ownerId: 'owner',
+          lineOfDefence: 'first',
+          inherent: { probability: 3, impact: 3 },
+          residual: { probability: 2, impact: 2 },
+        },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ key: riskKey, residual: { score: 4, level: 'low' }, version: 1 });
+          expect(await riskVersions(riskKey)).toBe(1);
+        },
+        refused: async () => expect(await h.sql('select 1 from risks where key = $1', [riskKey])).toEqual([]),
+      };
+    },
+  },
+  {
+    method: 'PATCH',
+    route: '/api/risks/{riskKey}',
+    // mgr holds manager but is not the owner's line manager.
+    allowed: {
+      lead: ok(),
+      approver: ok(),
+      risk2: ok(),
+      manager: refusal(403, 'NOT_RISK_EDITOR', /only the risk function or the risk owner's line manager/),
+    },
+    others: forbidden(/needs the role manager or risk/),
+    call: async (role, fresh) => {
+      const riskKey = fresh ? await newRisk() : f.riskKey;
+      return {
+        path: `/api/risks/${riskKey}`,
+        json: { title: `Renamed by ${role}`, reason: 'wording' },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ title: `Renamed by ${role}`, version: 2 });
+          expect(await riskVersions(riskKey)).toBe(2);
+        },
+        refused: async () => expect(await riskVersions(riskKey)).toBe(1),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/risks',
+    allowed: everyone(),
+    call: () => ({ path: '/api/risks?category=technical&pageSize=5' }),
+  },
+  {
+    method: 'GET',
+    route: '/api/risks/{riskKey}',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/risks/${f.riskKey}`,
+      succeeded: (res) => expect(res.body).toMatchObject({ key: f.riskKey, residual: { level: 'medium' } }),
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/risks/{riskKey}/versions',
+    allowed: everyone(),
+    call: () => ({ path: `/api/risks/${f.riskKey}/versions` }),
+  },
+  {
+    method: 'POST',
+    route: '/api/risks/{riskKey}/controls',
+    allowed: {
+      lead: ok(201),
+      approver: ok(201),
+      risk2: ok(201),
+      manager: refusal(403, 'NOT_RISK_EDITOR', /only the risk function or the risk owner's line manager/),
+    },
+    others: forbidden(/needs the role manager or risk/),
+    call: async (_role, fresh) => {
+      const riskKey = fresh ? await newRisk() : f.riskKey;
+      const before = (await h.sql('select count(*)::int as n from risk_controls where risk_key = $1', [riskKey]))[0].n;
+      return {
+        path: `/api/risks/${riskKey}/controls`,
+        json: { title: 'Weekly reconciliation', ownerId: 'owner', frequency: 'weekly' },
+        succeeded: (res) => expect(res.body).toMatchObject({ frequency: 'weekly', lastTest: { result: 'not_tested' } }),
+        refused: async () =>
+          expect(
+            (await h.sql('select count(*)::int as n from risk_controls where risk_key = $1', [riskKey]))[0].n,
+          ).toBe(before),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/risks/{riskKey}/controls/{controlId}/tests',
+    allowed: only(['lead', 'approver', 'approver2', 'risk2', 'internalAudit'], 201),
+    others: forbidden(/needs the role risk or compliance or internal_audit/),
+    call: async (role, fresh) => {
+      const riskKey = fresh ? await newRisk() : f.riskKey;
+      const controlId = fresh ? await newRiskControl(riskKey) : f.riskControlId;
+      return {
+        path: `/api/risks/${riskKey}/controls/${controlId}/tests`,
+        json: { result: 'effective', note: `tested by ${role}` },
+        succeeded: (res) =>
+          expect(res.body.lastTest).toMatchObject({ result: 'effective', testedBy: TEST_USERS[role].id }),
+        refused: async () =>
+          expect(await h.sql('select 1 from risk_control_tests where control_id = $1', [controlId])).toEqual([]),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/risks/{riskKey}/links',
+    allowed: only(['manager', 'lead', 'approver', 'approver2', 'risk2', 'internalAudit'], 201),
+    others: forbidden(/needs the role manager or risk or compliance or internal_audit/),
+    call: async (_role, fresh) => {
+      const riskKey = fresh ? await newRisk() : f.riskKey;
+      return {
+        path: `/api/risks/${riskKey}/links`,
+        json: { caseId: f.riskLinkCaseId },
+        succeeded: (res) => expect(res.body).toMatchObject({ caseId: f.riskLinkCaseId, process: 'approval_request' }),
+        refused: async () => expect(await h.sql('select 1 from risk_links where risk_key = $1', [riskKey])).toEqual([]),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/risks/{riskKey}/acceptances',
+    // The risk's owner (owner) or a manager; no role middleware, so everyone else gets the rule's refusal.
+    allowed: { manager: ok(201), lead: ok(201), owner: ok(201) },
+    others: refusal(403, 'NOT_OWNER_OR_MANAGER', /only the risk owner or a manager may ask to accept a risk/),
+    call: async (_role, fresh) => {
+      const riskKey = fresh ? await newRisk() : f.riskKey;
+      const caseId = `risk-acceptance:${riskKey}:1`;
+      return {
+        path: `/api/risks/${riskKey}/acceptances`,
+        json: { reason: 'tolerable for a quarter', expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString() },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ caseId, approvalTaskId: `${caseId}:approval`, approvalsRequired: 1 });
+          caseWorkflows.add(caseId);
+          await expectTask(h, `${caseId}:approval`);
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  // ---- risk warnings (issue 12 §3)
+  {
+    method: 'POST',
+    route: '/api/kris',
+    allowed: only(['manager', 'lead', 'approver', 'risk2'], 201),
+    others: forbidden(/needs the role manager or risk/),
+    call: (role) => {
+      const kriKey = `KRI-AM-${role.toUpperCase()}-${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+      return {
+        path: '/api/kris',
+        json: {
+          kriKey,
+          name: `Defined by ${role}`,
+          direction: 'above',
+          thresholds: { general: 10, elevated: 20, major: 30 },
+          ownerId: 'mgr',
+        },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({
+            kriKey,
+            ownerId: 'mgr',
+            thresholds: { general: 10, elevated: 20, major: 30 },
+          });
+        },
+        refused: async () =>
+          expect(await h.sql('select 1 from key_risk_indicators where key = $1', [kriKey])).toEqual([]),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/kris',
+    allowed: everyone(),
+    call: () => ({ path: '/api/kris?pageSize=5' }),
+  },
+  {
+    method: 'GET',
+    route: '/api/kris/{kriKey}',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/kris/${f.kriKey}`,
+      succeeded: (res) => expect(res.body).toMatchObject({ kriKey: f.kriKey, direction: 'above' }),
+    }),
+  },
+  {
+    method: 'POST',
+    route: '/api/kris/{kriKey}/observations',
+    // The monitoring system posts as a service user holding risk (or a manager's token).
+    allowed: only(['manager', 'lead', 'approver', 'risk2'], 201),
+    others: forbidden(/needs the role manager or risk/),
+    call: (role) => {
+      const alertKey = `AM-${role.toUpperCase()}-${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+      return {
+        path: `/api/kris/${f.kriKey}/observations`,
+        // Below every threshold: recorded, no warning case to end.
+        json: { alertKey, value: 1, observedAt: new Date().toISOString() },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({ observation: { alertKey, level: null }, warning: null });
+        },
+        refused: async () =>
+          expect(await h.sql('select 1 from kri_observations where alert_key = $1', [alertKey])).toEqual([]),
       };
     },
   },
@@ -2651,17 +3138,21 @@ describe('auth matrix', () => {
       [f.complaintHandling.caseId]: 'open handling',
     });
     // Every incident, complaint and item a successful call started was ended once it had settled.
+    // The audits refusals went to still wait at their stage.
+    const audits = Object.entries(auditTargets) as Array<[string, Promise<{ caseId: string }>]>;
+    for (const [stage, target] of audits) expect((await caseRow((await target).caseId))?.stage).toBe(stage);
     expect([...caseWorkflows].sort()).toEqual(
       [
-        f.incidentReported,
-        f.incidentHandling,
-        f.incidentEvaluation,
-        f.incidentEvaluated,
-        f.complaintInvestigating,
-        f.complaintHandling,
-      ]
-        .map((c) => c.caseId)
-        .sort(),
+        ...[
+          f.incidentReported,
+          f.incidentHandling,
+          f.incidentEvaluation,
+          f.incidentEvaluated,
+          f.complaintInvestigating,
+          f.complaintHandling,
+        ].map((c) => c.caseId),
+        ...(await Promise.all(audits.map(([, target]) => target))).map((t) => t.caseId),
+      ].sort(),
     );
     // The drills: no update beyond the fixtures' own steps, each still waiting where they left it.
     const drills = [f.drillPlanning, f.drillConduct, f.drillEvaluation, f.drillSummary];

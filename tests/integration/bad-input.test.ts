@@ -92,6 +92,49 @@ function documentForm(documentType: string | null, content: Buffer | string | nu
 
 // ---------------------------------------------------------------- fixtures
 
+/** An audit (owned by `owner`) driven to a stage: fieldwork, findings or responses (finding F1 of `owner`). */
+async function auditAt(stage: 'fieldwork' | 'findings' | 'responses') {
+  const auditKey = h.unique('AUD');
+  const caseId = `audit:${auditKey}`;
+  const started = await h.api('POST', '/api/audits', {
+    as: 'internalAudit',
+    json: { auditKey, type: 'security', title: 'Matrix audit', scope: 'All', auditeeOwnerId: 'owner' },
+  });
+  expect(started.status, JSON.stringify(started.body)).toBe(201);
+  const results = ['access_logs', 'operation_records', 'incident_response'].map((itemId) => ({
+    itemId,
+    result: 'not_applicable',
+  }));
+  if (stage !== 'fieldwork') {
+    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/fieldwork`, {
+      as: 'internalAudit',
+      json: { results },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  if (stage === 'responses') {
+    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/findings`, {
+      as: 'internalAudit',
+      json: {
+        findings: [
+          {
+            findingKey: 'F1',
+            title: 'Access logs not reviewed',
+            severity: 'medium',
+            criterion: 'e-commerce manual §2.4',
+            rootCause: 'No review routine',
+            ownerId: 'owner',
+          },
+        ],
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  return { auditKey, caseId };
+}
+const auditPath = (target: () => { auditKey: string }, rest: string) => () =>
+  `/api/audits/${enc(target().auditKey)}/${rest}`;
+
 const f = {} as {
   /** Approved with one condition: its approval is decided, its rectification item open. */
   p: { caseId: string; approvalTaskId: string; taskId: string };
@@ -139,6 +182,10 @@ const f = {} as {
   drills: string[];
   /** An improvement cycle opened by lead, owned by mgr: its plan waits for approval. */
   pdca: { cycleKey: string; caseId: string };
+  auditFieldwork: { auditKey: string; caseId: string };
+  riskKey: string;
+  riskControlId: string;
+  auditResponses: { auditKey: string; caseId: string };
 };
 
 beforeAll(async () => {
@@ -221,6 +268,30 @@ beforeAll(async () => {
   ];
 
   f.pdca = await drive.cycleOpened();
+  f.auditFieldwork = await auditAt('fieldwork');
+  f.auditResponses = await auditAt('responses');
+  const risk = await h.api('POST', '/api/risks', {
+    as: 'lead',
+    json: {
+      riskKey: 'RISK-BAD-INPUT',
+      title: 'Shared risk',
+      category: 'technical',
+      description: 'd',
+      cause: 'c',
+      consequence: 'q',
+      ownerId: 'owner',
+      lineOfDefence: 'first',
+      inherent: { probability: 4, impact: 5 },
+      residual: { probability: 2, impact: 3 },
+    },
+  });
+  expect(risk.status, JSON.stringify(risk.body)).toBe(201);
+  f.riskKey = risk.body.key;
+  const control = await h.api('POST', `/api/risks/${f.riskKey}/controls`, {
+    as: 'lead',
+    json: { title: 'Daily failover check', ownerId: 'appr1', frequency: 'daily' },
+  });
+  f.riskControlId = control.body.id;
 
   f.workflows = [
     f.p.caseId,
@@ -233,6 +304,8 @@ beforeAll(async () => {
     `plan-revision:${f.plan}:v1`,
     ...f.drills,
     f.pdca.caseId,
+    f.auditFieldwork.caseId,
+    f.auditResponses.caseId,
   ];
   // Nothing may still be writing when the first snapshot is taken.
   const ended = [f.closed.caseId, f.incidentEnded.caseId, f.complaintResolved.caseId, `plan-revision:${f.plan}:v1`];
@@ -2385,7 +2458,486 @@ const PDCA_BAD_INPUT: BadInput[] = [
 
 const malformedKey = key();
 
+const RISK_BODY = {
+  title: 'Payment gateway outage',
+  category: 'technical',
+  description: 'd',
+  cause: 'c',
+  consequence: 'q',
+  ownerId: 'owner',
+  lineOfDefence: 'first',
+  inherent: { probability: 4, impact: 5 },
+  residual: { probability: 2, impact: 3 },
+};
+const riskPath =
+  (rest = '') =>
+  () =>
+    `/api/risks/${f.riskKey}${rest}`;
+const riskUnchanged = async () => {
+  const [row] = await h.sql('select version, title from risks where key = $1', [f.riskKey]);
+  expect(row).toEqual({ version: 1, title: 'Shared risk' });
+};
+const noRisk = (key: string) => async () =>
+  expect(await h.sql('select 1 from risks where key = $1', [key])).toEqual([]);
+
+const RISK_BAD_INPUT: BadInput[] = [
+  // ---- POST /api/risks
+  {
+    name: 'a risk that gives its level: levels are computed, never given',
+    method: 'POST',
+    path: () => '/api/risks',
+    as: 'lead',
+    json: () => ({ ...RISK_BODY, riskKey: 'RISK-BAD-1', residual: { probability: 2, impact: 3, level: 'low' } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.residual/,
+    unchanged: noRisk('RISK-BAD-1'),
+  },
+  {
+    name: 'a residual rating above the inherent one',
+    method: 'POST',
+    path: () => '/api/risks',
+    as: 'lead',
+    json: () => ({ ...RISK_BODY, riskKey: 'RISK-BAD-2', residual: { probability: 5, impact: 5 } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /residual.*may not exceed the inherent/,
+    fields: ['body.residual'],
+    unchanged: noRisk('RISK-BAD-2'),
+  },
+  {
+    name: 'a probability of 6 and an unknown category',
+    method: 'POST',
+    path: () => '/api/risks',
+    as: 'lead',
+    json: () => ({ ...RISK_BODY, riskKey: 'RISK-BAD-3', category: 'weather', inherent: { probability: 6, impact: 1 } }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.category/,
+    fields: ['body.category', 'body.inherent.probability'],
+    unchanged: noRisk('RISK-BAD-3'),
+  },
+  {
+    name: 'a risk owned by the read-only auditor',
+    method: 'POST',
+    path: () => '/api/risks',
+    as: 'lead',
+    json: () => ({ ...RISK_BODY, riskKey: 'RISK-BAD-4', ownerId: 'auditor' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /ownerId "auditor" is not an active user/,
+    fields: ['body.ownerId'],
+    unchanged: noRisk('RISK-BAD-4'),
+  },
+  // ---- PATCH /api/risks/{riskKey}
+  {
+    name: 'a risk change without its reason',
+    method: 'PATCH',
+    path: riskPath(),
+    as: 'approver',
+    json: () => ({ title: 'Renamed' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.reason/,
+    fields: ['body.reason'],
+    unchanged: riskUnchanged,
+  },
+  {
+    name: 'a risk change that sets aboveAppetite: it is computed',
+    method: 'PATCH',
+    path: riskPath(),
+    as: 'approver',
+    json: () => ({ aboveAppetite: false, reason: 'waived' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /aboveAppetite/,
+    unchanged: riskUnchanged,
+  },
+  {
+    name: 'a risk change that changes nothing',
+    method: 'PATCH',
+    path: riskPath(),
+    as: 'approver',
+    json: () => ({ title: 'Shared risk', reason: 'same' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'NO_CHANGE',
+    message: /nothing changes/,
+    unchanged: riskUnchanged,
+  },
+  {
+    name: 'a change of an unknown risk',
+    method: 'PATCH',
+    path: () => '/api/risks/RISK-NOPE',
+    as: 'approver',
+    json: () => ({ title: 'x', reason: 'r' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no risk RISK-NOPE/,
+  },
+  // ---- GET /api/risks, GET /api/risks/{riskKey}, GET …/versions
+  {
+    name: 'a register read as of something that is not an instant, and an unknown level',
+    method: 'GET',
+    path: () => '/api/risks?asOf=yesterday&level=extreme',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /query\.asOf/,
+    fields: ['query.asOf', 'query.level'],
+  },
+  {
+    name: 'a risk read as of a time before it was raised',
+    method: 'GET',
+    path: () => `/api/risks/${f.riskKey}?asOf=2000-01-01T00:00:00Z`,
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /was not in the register at 2000-01-01/,
+  },
+  {
+    name: 'the versions of a key that is not a register key',
+    method: 'GET',
+    path: () => '/api/risks/not-a-key/versions',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.riskKey/,
+    fields: ['path.riskKey'],
+  },
+  // ---- POST /api/risks/{riskKey}/controls
+  {
+    name: 'a control with an unknown frequency',
+    method: 'POST',
+    path: riskPath('/controls'),
+    as: 'lead',
+    json: () => ({ title: 'Check', ownerId: 'owner', frequency: 'hourly' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.frequency/,
+    fields: ['body.frequency'],
+    unchanged: async () =>
+      expect(await h.sql("select 1 from risk_controls where risk_key = $1 and title = 'Check'", [f.riskKey])).toEqual(
+        [],
+      ),
+  },
+  // ---- POST /api/risks/{riskKey}/controls/{controlId}/tests
+  {
+    name: 'a control test recording not_tested',
+    method: 'POST',
+    path: () => `/api/risks/${f.riskKey}/controls/${f.riskControlId}/tests`,
+    as: 'risk2',
+    json: () => ({ result: 'not_tested' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.result/,
+    fields: ['body.result'],
+    unchanged: async () =>
+      expect(await h.sql('select 1 from risk_control_tests where control_id = $1', [f.riskControlId])).toEqual([]),
+  },
+  {
+    name: 'a control tested by its own owner',
+    method: 'POST',
+    path: () => `/api/risks/${f.riskKey}/controls/${f.riskControlId}/tests`,
+    as: 'approver',
+    json: () => ({ result: 'effective' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'SEGREGATION_OF_DUTIES',
+    message: /the owner of a control may not test it/,
+    unchanged: async () =>
+      expect(await h.sql('select 1 from risk_control_tests where control_id = $1', [f.riskControlId])).toEqual([]),
+  },
+  // ---- POST /api/risks/{riskKey}/links
+  {
+    name: 'a link to a case that does not exist',
+    method: 'POST',
+    path: riskPath('/links'),
+    as: 'lead',
+    json: () => ({ caseId: 'incident:NOPE' }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no case incident:NOPE/,
+    unchanged: async () => expect(await h.sql('select 1 from risk_links where risk_key = $1', [f.riskKey])).toEqual([]),
+  },
+  // ---- POST /api/risks/{riskKey}/acceptances
+  {
+    name: 'an acceptance expiring beyond riskRegister.acceptanceMaxDays',
+    method: 'POST',
+    path: riskPath('/acceptances'),
+    as: 'owner',
+    json: () => ({ reason: 'tolerable', expiresAt: new Date(Date.now() + 400 * 86_400_000).toISOString() }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /expiresAt: .*at most 365 days/,
+    fields: ['body.expiresAt'],
+    unchanged: () => expectNotStarted(`risk-acceptance:RISK-BAD-INPUT:1`),
+  },
+  {
+    name: 'an acceptance expiring in the past, and one without its reason',
+    method: 'POST',
+    path: riskPath('/acceptances'),
+    as: 'owner',
+    json: () => ({ expiresAt: '2020-01-01T00:00:00Z' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.reason/,
+    fields: ['body.reason'],
+    unchanged: () => expectNotStarted(`risk-acceptance:RISK-BAD-INPUT:1`),
+  },
+];
+
 const BAD_INPUT: BadInput[] = [
+  ...RISK_BAD_INPUT,
+  // ---- risk warnings (issue 12 §3)
+  {
+    name: 'a key risk indicator whose thresholds are out of order for its direction',
+    method: 'POST',
+    path: () => '/api/kris',
+    as: 'lead',
+    json: () => ({
+      kriKey: 'KRI-BAD-ORDER',
+      name: 'x',
+      direction: 'above',
+      thresholds: { general: 10, elevated: 5, major: 30 },
+      ownerId: 'mgr',
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /thresholds\.elevated/,
+    fields: ['body.thresholds.elevated'],
+    unchanged: async () =>
+      expect(await h.sql("select 1 from key_risk_indicators where key = 'KRI-BAD-ORDER'")).toEqual([]),
+  },
+  {
+    name: 'a page of key risk indicators too large',
+    method: 'GET',
+    path: () => '/api/kris?pageSize=1000',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /query\.pageSize/,
+    fields: ['query.pageSize'],
+  },
+  {
+    name: 'a key risk indicator key that cannot be one',
+    method: 'GET',
+    path: () => '/api/kris/%20bad%20key',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.kriKey/,
+    fields: ['path.kriKey'],
+  },
+  {
+    name: 'an observation whose value is not a number',
+    method: 'POST',
+    path: () => '/api/kris/KRI-ANY/observations',
+    as: 'approver',
+    json: () => ({ alertKey: 'BAD-VALUE-1', value: 'high', observedAt: '2026-01-15T09:00:00+08:00' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.value/,
+    fields: ['body.value'],
+    unchanged: async () =>
+      expect(await h.sql("select 1 from kri_observations where alert_key = 'BAD-VALUE-1'")).toEqual([]),
+  },
+  {
+    name: 'an observation made in the future',
+    method: 'POST',
+    path: () => '/api/kris/KRI-ANY/observations',
+    as: 'approver',
+    json: () => ({ alertKey: 'BAD-FUTURE-1', value: 50, observedAt: '2999-01-01T00:00:00Z' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.observedAt/,
+    fields: ['body.observedAt'],
+  },
+
+  // ---- POST /api/audits
+  {
+    name: 'an audit of a type the programme does not know',
+    method: 'POST',
+    path: () => '/api/audits',
+    as: 'internalAudit',
+    json: () => ({ auditKey: 'BAD-AUD-1', type: 'financial', title: 'x', scope: 'y', auditeeOwnerId: 'owner' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.type/,
+    fields: ['body.type'],
+    unchanged: () => expectNotStarted('audit:BAD-AUD-1'),
+  },
+  {
+    name: 'an audit of a user who has left',
+    method: 'POST',
+    path: () => '/api/audits',
+    as: 'internalAudit',
+    json: () => ({ auditKey: 'BAD-AUD-2', type: 'security', title: 'x', scope: 'y', auditeeOwnerId: 'gone' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /auditeeOwnerId "gone" is not an active user/,
+    fields: ['body.auditeeOwnerId'],
+  },
+  // ---- POST /api/audits/{auditKey}/fieldwork
+  {
+    name: 'fieldwork that leaves checklist items unanswered',
+    method: 'POST',
+    path: auditPath(() => f.auditFieldwork, 'fieldwork'),
+    as: 'internalAudit',
+    json: () => ({ results: [{ itemId: 'access_logs', result: 'not_applicable' }] }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'CHECKLIST_INCOMPLETE',
+    message: /no result for operation_records, incident_response/,
+    workflowId: () => f.auditFieldwork.caseId,
+  },
+  {
+    name: 'fieldwork citing evidence not uploaded to the audit',
+    method: 'POST',
+    path: auditPath(() => f.auditFieldwork, 'fieldwork'),
+    as: 'internalAudit',
+    json: () => ({
+      results: ['access_logs', 'operation_records', 'incident_response'].map((itemId) => ({
+        itemId,
+        result: 'pass',
+        evidenceIds: [f.q.evidenceId],
+      })),
+    }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'EVIDENCE_NOT_ON_CASE',
+    message: /evidence not uploaded to audit:/,
+    workflowId: () => f.auditFieldwork.caseId,
+  },
+  {
+    name: 'a checklist result that is not pass, fail or not_applicable',
+    method: 'POST',
+    path: auditPath(() => f.auditFieldwork, 'fieldwork'),
+    as: 'internalAudit',
+    json: () => ({ results: [{ itemId: 'access_logs', result: 'maybe' }] }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.results\.0\.result/,
+    fields: ['body.results.0.result'],
+    workflowId: () => f.auditFieldwork.caseId,
+  },
+  // ---- POST /api/audits/{auditKey}/findings
+  {
+    name: 'findings before the fieldwork is recorded',
+    method: 'POST',
+    path: auditPath(() => f.auditFieldwork, 'findings'),
+    as: 'internalAudit',
+    json: () => ({ findings: [] }),
+    status: 409,
+    code: 'CONFLICT',
+    reason: 'WRONG_STAGE',
+    message: /the audit is fieldwork/,
+    workflowId: () => f.auditFieldwork.caseId,
+  },
+  {
+    name: 'a finding of a severity off the scale',
+    method: 'POST',
+    path: auditPath(() => f.auditFieldwork, 'findings'),
+    as: 'internalAudit',
+    json: () => ({
+      findings: [
+        { findingKey: 'F1', title: 'x', severity: 'severe', criterion: 'c', rootCause: 'r', ownerId: 'owner' },
+      ],
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.findings\.0\.severity/,
+    fields: ['body.findings.0.severity'],
+    workflowId: () => f.auditFieldwork.caseId,
+  },
+  // ---- POST /api/audits/{auditKey}/responses
+  {
+    name: 'accepting a finding without an action plan',
+    method: 'POST',
+    path: auditPath(() => f.auditResponses, 'responses'),
+    as: 'owner',
+    json: () => ({ findingKey: 'F1', response: 'accept' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.actionPlan/,
+    fields: ['body.actionPlan'],
+    workflowId: () => f.auditResponses.caseId,
+  },
+  {
+    name: 'an action plan due in the past',
+    method: 'POST',
+    path: auditPath(() => f.auditResponses, 'responses'),
+    as: 'owner',
+    json: () => ({ findingKey: 'F1', response: 'accept', actionPlan: 'Fix', dueAt: '2020-01-01T00:00:00Z' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'DUE_DATE_PAST',
+    message: /dueAt must be in the future/,
+    workflowId: () => f.auditResponses.caseId,
+  },
+  // ---- GET /api/audits/{auditKey}/report(.html)
+  {
+    name: 'the report of an audit key that is not one',
+    method: 'GET',
+    path: () => '/api/audits/not%20a%20key/report',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.auditKey/,
+    fields: ['path.auditKey'],
+  },
+  {
+    name: 'the printable report of an audit key that is not one',
+    method: 'GET',
+    path: () => '/api/audits/not%20a%20key/report.html',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.auditKey/,
+    fields: ['path.auditKey'],
+  },
+  // ---- POST /api/audit-plans
+  {
+    name: 'an annual audit plan without the data-security compliance check',
+    method: 'POST',
+    path: () => '/api/audit-plans',
+    as: 'internalAudit',
+    json: () => ({
+      year: 2090,
+      audits: [{ auditKey: 'BAD-PLAN-IA', type: 'internal', title: 'Internal audit', plannedFor: '2090-03' }],
+    }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'DATA_SECURITY_CHECK_REQUIRED',
+    message: /e-commerce manual §2\.1/,
+    unchanged: async () => expect(await h.sql('select 1 from audit_plan_entries where year = 2090')).toEqual([]),
+  },
+  {
+    name: 'an audit planned for a month outside the plan’s year',
+    method: 'POST',
+    path: () => '/api/audit-plans',
+    as: 'internalAudit',
+    json: () => ({
+      year: 2090,
+      audits: [{ auditKey: 'BAD-PLAN-DS', type: 'data_security', title: 'Check', plannedFor: '2091-01' }],
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /planned outside 2090/,
+    fields: ['body.audits.plannedFor'],
+  },
+  // ---- GET /api/audit-plans/{year}
+  {
+    name: 'the audit plan of a year that is not a year',
+    method: 'GET',
+    path: () => '/api/audit-plans/twenty',
+    as: 'internalAudit',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.year/,
+    fields: ['path.year'],
+  },
+
   // ---- users and tokens (admin)
   {
     name: 'a user change with no field',
@@ -3274,6 +3826,8 @@ describe('bad input', () => {
         `plan-revision:${f.plan}:v1`,
         ...f.drills.filter((id) => !id.startsWith('plan-revision-clock:')),
         f.pdca.caseId,
+        f.auditFieldwork.caseId,
+        f.auditResponses.caseId,
         ...supplierSetup,
       ].sort(),
     );

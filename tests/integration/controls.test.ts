@@ -6,6 +6,9 @@
  * status and reason, for leaving no history event and for writing nothing.
  */
 import { describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { mergeCaseData } from '../../activities';
+import { cases } from '../../db/schema';
 import { DEFAULT_POLICY } from '../../domain/policy';
 import { useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
@@ -250,5 +253,23 @@ describe('the policy changes only through an approval case by compliance', () =>
       { id: before.caseId, policy_version: 1, risk_level: 'medium' },
       { id: after.caseId, policy_version: 2, risk_level: 'high' },
     ]);
+  });
+});
+
+describe('the read model merges a step’s delta', () => {
+  it('sets, appends and unsets keys of the case data in one statement', async () => {
+    const caseId = `merge-test:${h.unique('M')}`;
+    await h.sql(
+      `insert into cases (id, process, business_key, title, stage, status, initiator_id, workflow_id, run_id, data)
+       values ($1, 'approval_request', $1, 'merge', 'open', 'open', 'mgr', $1, 'r', $2)`,
+      [caseId, JSON.stringify({ keep: 1, drop: 2, alsoDrop: 3, list: ['a'] })],
+    );
+    await h.database.db
+      .update(cases)
+      .set({ data: mergeCaseData({ set: { added: true }, append: { list: ['b'] }, unset: ['drop', 'alsoDrop'] }) })
+      .where(eq(cases.id, caseId));
+    const [row] = await h.sql('select data from cases where id = $1', [caseId]);
+    expect(row.data).toEqual({ keep: 1, added: true, list: ['a', 'b'] });
+    await h.sql('delete from cases where id = $1', [caseId]);
   });
 });

@@ -24,6 +24,38 @@ const driverOf = (h: Harness) => {
 
 /** Each process's first stage, its case owned by `mgr` (or handled by `owner` for complaints). */
 export const openCaseOf: Record<string, (h: Harness) => Promise<OpenCase>> = {
+  risk_warning: async (h) => {
+    // A general warning at acknowledgement: its indicator owned by `mgr`, posted by the risk service user (appr1).
+    const kriKey = h.unique('KRI');
+    const kri = await h.api('POST', '/api/kris', {
+      as: 'lead',
+      json: {
+        kriKey,
+        name: 'Contract indicator',
+        direction: 'above',
+        thresholds: { general: 10, elevated: 20, major: 30 },
+        ownerId: 'mgr',
+      },
+    });
+    expect(kri.status, JSON.stringify(kri.body)).toBe(201);
+    const alertKey = h.unique('ALERT');
+    const res = await h.api('POST', `/api/kris/${kriKey}/observations`, {
+      as: 'approver',
+      json: { alertKey, value: 12, observedAt: new Date().toISOString() },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return { key: `${kriKey}:${alertKey}`, caseId: res.body.warning.caseId };
+  },
+  audit: async (h) => {
+    // Owned by `owner`; the respond step's example names finding F1 of that owner.
+    const auditKey = h.unique('AUD');
+    const res = await h.api('POST', '/api/audits', {
+      as: 'internalAudit',
+      json: { auditKey, type: 'security', title: 'Contract audit', scope: 'All', auditeeOwnerId: 'owner' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return { key: auditKey, caseId: res.body.caseId };
+  },
   complaint: async (h) => {
     const { complaintId, caseId } = await driverOf(h).complaintAt('investigating');
     return { key: complaintId, caseId };

@@ -1,0 +1,184 @@
+/**
+ * Risk acceptance I/O (workflows/riskAcceptance.ts): the acceptance row in
+ * the register, written with its audit event in one transaction, keyed on
+ * the calling activity so a retry writes nothing twice.
+ */
+import { eq } from 'drizzle-orm';
+import { withAuditedWrite } from '../db/audit';
+import type { Database } from '../db/client';
+import { riskAcceptances, risks } from '../db/schema';
+import type { MatrixCutoffs, RiskLevel } from '../domain/risk';
+import { ACCEPTANCE_REVIEW_WITHIN_DAYS, rate, type MatrixRating, type StaleReason } from '../domain/riskRegister';
+import { activityKey } from './context';
+
+export interface RiskAcceptanceRequested {
+  caseId: string;
+  riskKey: string;
+  sequence: number;
+  reason: string;
+  requestedBy: string;
+  expiresAt: string;
+  residual: MatrixRating;
+  residualLevel: RiskLevel;
+}
+
+export type AcceptanceApproval =
+  { recorded: true; residual: MatrixRating; residualLevel: RiskLevel } | { recorded: false; problem: string };
+
+export function createRiskActivities(deps: { db: Database; clock?: () => Date }) {
+  const { db, clock = () => new Date() } = deps;
+  return {
+    async recordRiskAcceptanceRequested(input: RiskAcceptanceRequested): Promise<void> {
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: input.requestedBy,
+          action: 'risk.acceptance_requested',
+          caseId: input.caseId,
+          reason: input.reason,
+          occurredAt: now,
+          payload: { riskKey: input.riskKey, expiresAt: input.expiresAt, residual: input.residual },
+        },
+        (tx) =>
+          tx
+            .insert(riskAcceptances)
+            .values({
+              caseId: input.caseId,
+              riskKey: input.riskKey,
+              sequence: input.sequence,
+              status: 'requested',
+              reason: input.reason,
+              requestedBy: input.requestedBy,
+              requestedAt: now,
+              expiresAt: new Date(input.expiresAt),
+              residualProbability: input.residual.probability,
+              residualImpact: input.residual.impact,
+              residualLevel: input.residualLevel,
+            })
+            .onConflictDoNothing(),
+      );
+    },
+
+    /**
+     * Approved: in force with the residual rating of this moment. If the
+     * rating moved while the approvers decided, they approved another risk
+     * than the one now in the register: nothing is accepted.
+     */
+    async recordRiskAcceptanceApproved(input: {
+      caseId: string;
+      riskKey: string;
+      requestedResidual: MatrixRating;
+      approvedBy: string[];
+      cutoffs: MatrixCutoffs;
+    }): Promise<AcceptanceApproval> {
+      const now = clock();
+      const [risk] = await db
+        .select({ p: risks.residualProbability, i: risks.residualImpact })
+        .from(risks)
+        .where(eq(risks.key, input.riskKey));
+      if (!risk) return { recorded: false, problem: `no risk ${input.riskKey}` };
+      const current = { probability: risk.p, impact: risk.i };
+      if (
+        current.probability !== input.requestedResidual.probability ||
+        current.impact !== input.requestedResidual.impact
+      ) {
+        const problem = `the residual rating changed while awaiting approval (${input.requestedResidual.probability}×${input.requestedResidual.impact} → ${current.probability}×${current.impact}); ask again`;
+        await withAuditedWrite(
+          db,
+          {
+            idempotencyKey: activityKey(),
+            actorId: 'system',
+            action: 'risk.acceptance_cancelled',
+            caseId: input.caseId,
+            reason: problem,
+            occurredAt: now,
+            payload: { riskKey: input.riskKey, requested: input.requestedResidual, current },
+          },
+          (tx) =>
+            tx.update(riskAcceptances).set({ status: 'cancelled' }).where(eq(riskAcceptances.caseId, input.caseId)),
+        );
+        return { recorded: false, problem };
+      }
+      const residualLevel = rate(current, input.cutoffs).level;
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: 'system',
+          action: 'risk.acceptance_approved',
+          caseId: input.caseId,
+          occurredAt: now,
+          payload: { riskKey: input.riskKey, residual: current, residualLevel, approvedBy: input.approvedBy },
+        },
+        (tx) =>
+          tx
+            .update(riskAcceptances)
+            .set({
+              status: 'active',
+              approvedBy: input.approvedBy,
+              approvedAt: now,
+              residualProbability: current.probability,
+              residualImpact: current.impact,
+              residualLevel,
+            })
+            .where(eq(riskAcceptances.caseId, input.caseId)),
+      );
+      return { recorded: true, residual: current, residualLevel };
+    },
+
+    /** Not approved: rejected, or nobody decided in time (lapsed). */
+    async recordRiskAcceptanceEnded(input: {
+      caseId: string;
+      riskKey: string;
+      status: 'rejected' | 'lapsed';
+      reason: string;
+    }): Promise<void> {
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: 'system',
+          action: `risk.acceptance_${input.status}`,
+          caseId: input.caseId,
+          reason: input.reason,
+          occurredAt: clock(),
+          payload: { riskKey: input.riskKey },
+        },
+        (tx) =>
+          tx.update(riskAcceptances).set({ status: input.status }).where(eq(riskAcceptances.caseId, input.caseId)),
+      );
+    },
+
+    /** Stale: the rating changed or the acceptance expired; the register shows it due for review. */
+    async markRiskAcceptanceStale(input: {
+      caseId: string;
+      riskKey: string;
+      staleReason: StaleReason;
+      reason: string;
+      actorId: string;
+    }): Promise<{ reviewDue: string }> {
+      const now = clock();
+      const reviewDue = new Date(now.getTime() + ACCEPTANCE_REVIEW_WITHIN_DAYS * 86_400_000);
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: input.actorId,
+          action: 'risk.acceptance_stale',
+          caseId: input.caseId,
+          reason: input.reason,
+          occurredAt: now,
+          payload: { riskKey: input.riskKey, staleReason: input.staleReason, reviewDue: reviewDue.toISOString() },
+        },
+        (tx) =>
+          tx
+            .update(riskAcceptances)
+            .set({ status: 'stale', staleReason: input.staleReason, staleAt: now, reviewDue })
+            .where(eq(riskAcceptances.caseId, input.caseId)),
+      );
+      return { reviewDue: reviewDue.toISOString() };
+    },
+  };
+}
