@@ -1,0 +1,2 @@
+-- reserved for this change; replace with its statements
+SELECT 1;
