@@ -10,7 +10,7 @@ import { GovAuditType } from '../../workflows/searchAttributes';
 import { describe, expect, it } from 'vitest';
 import { fileForm } from '../support/drive';
 import { eventually, TEST_USERS, useHarness, type TestUser } from '../support/harness';
-import { acceptedSteps } from '../support/histories';
+import { acceptedSteps, saveHistoryFixture } from '../support/histories';
 
 const h = useHarness('auditprogramme');
 const enc = encodeURIComponent;
@@ -297,6 +297,7 @@ describe('audit cases', () => {
     });
     expect(verified.status, JSON.stringify(verified.body)).toBe(200);
     expect(await h.temporal.workflow.getHandle(caseId).result()).toEqual({ outcome: 'resolved', itemIds: [itemId] });
+    await saveHistoryFixture(h, caseId, 'audit-data-security-resolved');
     const closed = await caseRow(caseId);
     expect(closed).toMatchObject({ stage: 'closed', status: 'closed', outcome: 'resolved' });
 

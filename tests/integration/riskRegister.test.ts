@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useHarness, type TestUser } from '../support/harness';
+import { saveHistoryFixture } from '../support/histories';
 
 const h = useHarness('riskregister');
 const enc = encodeURIComponent;
@@ -506,6 +507,7 @@ describe('risk acceptance: an approved decision that turns stale', () => {
       outcome: 'stale',
       staleReason: 'rating_changed',
     });
+    await saveHistoryFixture(h, caseId, 'risk-acceptance-stale-rating-changed');
     running.delete(caseId);
   });
 
@@ -586,6 +588,7 @@ describe('risk acceptance: an approved decision that turns stale', () => {
     expect((await decide(approvalTaskId, 'approver', { decision: 'approve' })).status).toBe(200);
     expect((await h.api('GET', `/api/risks/${risk.key}`, { as: 'auditor' })).body.acceptance.status).toBe('active');
     expect(await h.temporal.workflow.getHandle(caseId).result()).toEqual({ outcome: 'stale', staleReason: 'expired' });
+    await saveHistoryFixture(h, caseId, 'risk-acceptance-stale-expired');
     running.delete(caseId);
     const shown = await h.api('GET', `/api/risks/${risk.key}`, { as: 'auditor' });
     expect(shown.body.acceptance).toMatchObject({ status: 'stale', staleReason: 'expired' });

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endWorkflows, historyLength, quiet, snapshot } from '../support/drive';
 import { eventually, useHarness, type TestUser } from '../support/harness';
+import { saveHistoryFixture } from '../support/histories';
 
 const h = useHarness('riskWarnings');
 const enc = encodeURIComponent;
@@ -490,6 +491,8 @@ describe('the response by level, closed by a review', () => {
     const review = await step(w.warningKey, 'review', 'lead', { conclusion: 'Incident closed out; rule fixed' });
     expect(review.status, JSON.stringify(review.body)).toBe(200);
     expect(await caseOf(w.caseId)).toMatchObject({ status: 'closed', outcome: 'resolved' });
+    await h.temporal.workflow.getHandle(w.caseId).result();
+    await saveHistoryFixture(h, w.caseId, 'risk-warning-major-incident');
     running.delete(w.caseId);
     running.delete(incidentCaseId);
     expect(await historyLength(h, w.caseId)).toBeGreaterThan(0);
