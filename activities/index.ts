@@ -17,6 +17,8 @@ import { createDrillActivities } from './drills';
 import { createPdcaActivities } from './pdca';
 import { createPolicyActivities } from './policy';
 import { createRiskActivities } from './risks';
+import { createRiskAssessmentActivities } from './riskAssessments';
+import { createRiskReportActivities } from './riskReports';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
 export interface ActivityDeps extends SupplierDeps {
@@ -141,6 +143,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createPolicyActivities(deps),
     ...createPdcaActivities(deps),
     ...createRiskActivities(deps),
+    ...createRiskAssessmentActivities(deps),
+    ...createRiskReportActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();
       const now = clock();

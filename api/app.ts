@@ -18,6 +18,8 @@ import { complaintRoutes } from './routes/complaints';
 import { drillRoutes } from './routes/drills';
 import { pdcaRoutes } from './routes/pdca';
 import { riskRoutes } from './routes/risks';
+import { riskReportRoutes } from './routes/riskReports';
+import { riskAssessmentRoutes } from './routes/riskAssessments';
 import { warningRoutes } from './routes/warnings';
 import { policyRoutes } from './routes/policy';
 import { findingRoutes } from './routes/findings';
@@ -96,6 +98,8 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     pdcaRoutes,
     policyRoutes,
     riskRoutes,
+    riskReportRoutes,
+    riskAssessmentRoutes,
     warningRoutes,
     findingRoutes,
     auditProgrammeRoutes,

@@ -13,6 +13,8 @@ import { supplierStatusChangeContract } from './supplierStatusChange';
 import { auditContract } from './audit';
 import { riskAcceptanceContract } from './riskAcceptance';
 import { riskWarningContract } from './riskWarning';
+import { riskAssessmentContract } from './riskAssessment';
+import { riskReportContract } from './riskReport';
 import { refusalKinds, type ProcessContract } from './core';
 import { taskContract } from './tasks';
 import { supplierReviewContract } from './supplierReview';
@@ -31,6 +33,8 @@ export const CONTRACTS: readonly ProcessContract[] = [
   riskAcceptanceContract,
   auditContract,
   riskWarningContract,
+  riskAssessmentContract,
+  riskReportContract,
 ];
 
 /** Each refusal code any step may answer with, and how the API answers it. */

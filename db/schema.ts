@@ -549,3 +549,26 @@ export type TaskRow = typeof tasks.$inferSelect;
 export type EvidenceRow = typeof evidence.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type NotificationRow = typeof notifications.$inferSelect;
+
+/**
+ * Periodic risk reports (风险信息报告, finance §5.5): one per audience and period, content fixed
+ * when prepared, released by an approval; a released row never changes (trigger, migration 0016).
+ */
+export const riskReports = pgTable(
+  'risk_reports',
+  {
+    caseId: text('case_id').primaryKey(),
+    audience: text('audience').notNull(),
+    period: text('period').notNull(),
+    periodStart: at('period_start').notNull(),
+    periodEnd: at('period_end').notNull(),
+    status: text('status').notNull(),
+    content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+    contentSha256: text('content_sha256').notNull(),
+    preparedBy: text('prepared_by').notNull(),
+    preparedAt: at('prepared_at').notNull(),
+    releasedBy: text('released_by').array(),
+    releasedAt: at('released_at'),
+  },
+  (t) => [uniqueIndex('risk_reports_audience_period_unique').on(t.audience, t.period)],
+);

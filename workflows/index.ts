@@ -11,6 +11,8 @@ export { policyChangeWorkflow } from './policyChange';
 export { planRevisionClockWorkflow, planRevisionWorkflow } from './planRevision';
 export { rectificationItemWorkflow } from './rectificationItem';
 export { riskAcceptanceWorkflow } from './riskAcceptance';
+export { riskAssessmentLauncherWorkflow, riskAssessmentWorkflow } from './riskAssessment';
+export { riskReportLauncherWorkflow, riskReportWorkflow } from './riskReport';
 export { riskWarningWorkflow } from './riskWarning';
 export { supplierCampaignWorkflow } from './supplierCampaign';
 export { supplierReviewLauncherWorkflow, supplierReviewWorkflow } from './supplierReview';

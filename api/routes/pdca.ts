@@ -1,18 +1,16 @@
 /**
  * PDCA improvement cycles (持续改进) through the API, the closed loop from any
  * case (incident review, drill, supplier appraisal, audit finding) to a linked
- * cycle, and the control-effectiveness report (DOMAIN.md §6).
+ * cycle (DOMAIN.md §6). The control-effectiveness report is in riskReports.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { startCaseWorkflow } from '../../platform/cases';
-import { and, eq, gte, ne, sql } from 'drizzle-orm';
-import { platformKpis } from '../../db/kpis';
+import { eq } from 'drizzle-orm';
 import { PDCA_STAGE, pdcaActionsSchema, pdcaContract } from '../../contracts/pdca';
-import { cases, tasks } from '../../db/schema';
+import { cases } from '../../db/schema';
 import {
   actionsProblem,
-  controlEffectiveness,
   kpisProblem,
   PDCA_SOURCES,
   PLATFORM_KPIS,
@@ -26,7 +24,6 @@ import { requireRole } from '../auth';
 import { refuseLockedTimings } from '../caseTimings';
 import { temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
-import { esc, heading, page, table } from '../reports/html';
 import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
 import { bearer, contractSteps, errorResponses, requireActiveUser, router, type AppDeps } from './common';
 import { stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
@@ -227,132 +224,6 @@ export function pdcaRoutes(deps: AppDeps) {
       },
     },
   });
-
-  async function effectiveness(periodDays: number) {
-    const now = new Date();
-    const since = new Date(now.getTime() - periodDays * 86_400_000);
-    const [open, incidents, items, cycles, kpis] = await Promise.all([
-      db
-        .select({ level: cases.riskLevel })
-        .from(cases)
-        .where(and(eq(cases.status, 'open'), ne(cases.process, 'pdca'))),
-      db
-        .select({ n: sql<number>`count(*)::int` })
-        .from(cases)
-        .where(and(eq(cases.process, 'incident'), gte(cases.createdAt, since))),
-      db
-        .select({
-          total: sql<number>`count(*)::int`,
-          verified: sql<number>`count(*) filter (where ${tasks.status} = 'done')::int`,
-          open: sql<number>`count(*) filter (where ${tasks.status} <> 'done')::int`,
-          overdue: sql<number>`count(*) filter (where ${tasks.status} <> 'done' and ${tasks.dueAt} < ${now})::int`,
-        })
-        .from(tasks)
-        .where(eq(tasks.kind, 'rectification')),
-      db
-        .select({ status: cases.status, outcome: cases.outcome, n: sql<number>`count(*)::int` })
-        .from(cases)
-        .where(eq(cases.process, 'pdca'))
-        .groupBy(cases.status, cases.outcome),
-      platformKpis(db, [...PLATFORM_KPIS], now),
-    ]);
-    const risks = open.filter((r) => r.level === 'low' || r.level === 'medium' || r.level === 'high') as Array<{
-      level: 'low' | 'medium' | 'high';
-    }>;
-    const item = items[0] ?? { total: 0, verified: 0, open: 0, overdue: 0 };
-    return {
-      periodDays,
-      generatedAt: now.toISOString(),
-      ...controlEffectiveness({
-        risks,
-        controlsTotal: item.total,
-        controlsEffective: item.verified,
-        incidents: incidents[0]?.n ?? 0,
-        periodDays,
-        rectificationOpen: item.open,
-        rectificationOverdue: item.overdue,
-      }),
-      rectificationItems: item,
-      improvementCycles: cycles,
-      platformKpis: kpis,
-    };
-  }
-  const PeriodQuery = z.object({ periodDays: z.coerce.number().int().min(1).max(3660).default(90) });
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/reports/control-effectiveness',
-      tags: ['Reports'],
-      summary:
-        'Control-effectiveness report (控制有效性): risk level, control coverage, incidence rate, overdue items, improvement cycles',
-      security: bearer,
-      request: { query: PeriodQuery },
-      responses: {
-        200: {
-          description: 'The report',
-          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
-        },
-        ...errorResponses(400, 401),
-      },
-    }),
-    async (c) => c.json(await effectiveness(c.req.valid('query').periodDays), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/reports/control-effectiveness.html',
-      tags: ['Reports'],
-      summary: 'The control-effectiveness report as a printable page',
-      security: bearer,
-      request: { query: PeriodQuery },
-      responses: {
-        200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } },
-        ...errorResponses(400, 401),
-      },
-    }),
-    async (c) => {
-      const r = await effectiveness(c.req.valid('query').periodDays);
-      const body = [
-        heading('Control effectiveness', '控制有效性'),
-        table(
-          ['Risk level', 'High risks open', 'Control coverage', 'Incidence (per 30 days)', 'Overdue rectification'],
-          [
-            [
-              r.riskLevel,
-              r.highRisks,
-              `${Math.round(r.coverage * 100)}%`,
-              r.incidenceRate,
-              `${Math.round(r.overdueRate * 100)}%`,
-            ],
-          ],
-        ),
-        heading('Rectification items', '整改项'),
-        table(
-          ['Total', 'Verified', 'Open', 'Overdue'],
-          [
-            [
-              r.rectificationItems.total,
-              r.rectificationItems.verified,
-              r.rectificationItems.open,
-              r.rectificationItems.overdue,
-            ],
-          ],
-        ),
-        heading('Improvement cycles', '持续改进'),
-        table(
-          ['Status', 'Outcome', 'Count'],
-          r.improvementCycles.map((x) => [x.status, x.outcome, x.n]),
-        ),
-        heading('Platform KPIs', '平台指标'),
-        table(
-          ['KPI', 'Value'],
-          Object.entries(r.platformKpis).map(([k, v]) => [k, v]),
-        ),
-        `<p>Period: last ${esc(r.periodDays)} days · generated ${esc(r.generatedAt)}</p>`,
-      ].join('\n');
-      return c.html(page('Control-effectiveness report · 控制有效性报告', `Last ${r.periodDays} days`, body));
-    },
-  );
 
   return app;
 }

@@ -265,6 +265,7 @@ interface Fixtures {
   riskKey: string;
   riskControlId: string;
   riskLinkCaseId: string;
+  riskAssessment: { period: string; caseId: string; scope: Array<{ riskKey: string; ownerId: string }> };
   /** A key risk indicator (above: 10 / 20 / 30) owned by mgr. */
   kriKey: string;
   /** Complaints accepted by mgr, handled by owner: investigating, and handling (investigation recorded). */
@@ -342,6 +343,7 @@ beforeAll(async () => {
   f.riskKey = await newRisk();
   f.riskControlId = await newRiskControl(f.riskKey);
   f.riskLinkCaseId = f.openApproval.caseId;
+  f.riskAssessment = await assessmentAt();
   f.kriKey = await newKri();
   f.complaintInvestigating = await complaintInvestigating();
   f.complaintHandling = await complaintHandling();
@@ -432,9 +434,9 @@ interface Endpoint {
 
 const ok = (status = 200): Outcome => ({ status });
 const forbidden = (message: RegExp): Outcome => ({ status: 403, code: 'FORBIDDEN', message });
-const refusal = (status: 403 | 422, reason: string, message: RegExp): Outcome => ({
+const refusal = (status: 403 | 409 | 422, reason: string, message: RegExp): Outcome => ({
   status,
-  code: status === 403 ? 'FORBIDDEN' : 'UNPROCESSABLE',
+  code: status === 403 ? 'FORBIDDEN' : status === 409 ? 'CONFLICT' : 'UNPROCESSABLE',
   reason,
   message,
 });
@@ -590,6 +592,37 @@ async function newKri(): Promise<string> {
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return kriKey;
 }
+
+/** Quarters for the risk assessment rows: one per started assessment (each is one case per period). */
+let nextAssessmentYear = 2001;
+/** An assessment of a fresh quarter; its scope is the whole register (newRisk makes sure `owner` owns one). */
+async function assessmentAt(): Promise<{
+  period: string;
+  caseId: string;
+  scope: Array<{ riskKey: string; ownerId: string }>;
+}> {
+  await newRisk();
+  const period = `${nextAssessmentYear++}-Q1`;
+  const res = await h.api('POST', '/api/risk-assessments', { as: 'lead', json: { period } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  caseWorkflows.add(res.body.caseId);
+  return { period, caseId: res.body.caseId, scope: res.body.scope };
+}
+const ownersRatings = (scope: Array<{ riskKey: string; ownerId: string }>, ownerId: string) => ({
+  ratings: scope
+    .filter((r) => r.ownerId === ownerId)
+    .map((r) => ({
+      riskKey: r.riskKey,
+      causes: 'Peak load',
+      analysis: 'Failover untested',
+      residual: { probability: 1, impact: 1 },
+      evaluation: 'accept',
+    })),
+});
+
+/** Each POST /api/risk-reports call gets its own period, a year that has begun (2001, 2002, …). */
+let riskReportYear = 0;
+let riskReportFixture: string | undefined;
 
 const ENDPOINTS: Endpoint[] = [
   {
@@ -1089,8 +1122,10 @@ const ENDPOINTS: Endpoint[] = [
           expect(res.body).toMatchObject({ caseId, remedyCaseId: `${caseId}:rectification:1`, stage: 'rectification' });
           caseWorkflows.add(caseId);
           await expectTask(h, `${caseId}:rectification:1`);
+          // Ending its item ends the finding: it records the failure and closes.
           await finishCase(`${caseId}:rectification:1`);
-          await finishCase(caseId);
+          await h.temporal.workflow.getHandle(caseId).result();
+          caseWorkflows.delete(caseId);
         },
         refused: () => expectNotStarted(caseId),
       };
@@ -1470,6 +1505,163 @@ const ENDPOINTS: Endpoint[] = [
         },
         refused: async () =>
           expect(await h.sql('select 1 from kri_observations where alert_key = $1', [alertKey])).toEqual([]),
+      };
+    },
+  },
+  // ---- the periodic risk assessment (issue 12 §2)
+  {
+    method: 'POST',
+    route: '/api/risk-assessments',
+    allowed: only(['manager', 'lead', 'approver', 'risk2'], 201),
+    others: forbidden(/needs the role manager or risk/),
+    call: async (role, fresh) => {
+      // The refused calls name a quarter that must stay unopened.
+      if (fresh) await newRisk();
+      const period = fresh ? `${nextAssessmentYear++}-Q2` : '2000-Q4';
+      return {
+        path: '/api/risk-assessments',
+        json: { period },
+        succeeded: async (res) => {
+          caseWorkflows.add(res.body.caseId);
+          expect(res.body).toMatchObject({ caseId: `risk-assessment:${period}`, period, stage: 'rating' });
+          expect(res.body.owners).toContain('owner');
+          await finishCase(res.body.caseId);
+        },
+        refused: async () =>
+          expect(await h.sql('select 1 from cases where id = $1', [`risk-assessment:${period}`])).toEqual([]),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/risk-assessments/{period}/ratings',
+    // Any acting user may own a risk; who owns none in scope owes nothing (409, a state of the case).
+    allowed: {
+      owner: ok(),
+      ...Object.fromEntries(
+        (['manager', 'lead', 'approver', 'approver2', 'legal', 'risk2', 'internalAudit', 'admin'] as const).map((r) => [
+          r,
+          refusal(409, 'NO_RATING_OWED', /no re-rating is owed by you/),
+        ]),
+      ),
+    },
+    others: READ_ONLY,
+    call: async (role, fresh) => {
+      const target = fresh ? await assessmentAt() : f.riskAssessment;
+      const versions = async () =>
+        (await h.sql("select count(*)::int as n from risk_versions where reason like 'risk assessment %'"))[0].n;
+      const before = await versions();
+      return {
+        path: `/api/risk-assessments/${target.period}/ratings`,
+        json: ownersRatings(target.scope, 'owner'),
+        workflowId: target.caseId,
+        succeeded: async (res) => {
+          expect(res.body.rated.map((r: { riskKey: string }) => r.riskKey).sort()).toEqual(
+            target.scope
+              .filter((r) => r.ownerId === 'owner')
+              .map((r) => r.riskKey)
+              .sort(),
+          );
+          expect(await versions()).toBeGreaterThan(before);
+          await finishCase(target.caseId);
+        },
+        refused: async () => expect(await versions()).toBe(before),
+        cleanup: fresh ? () => finishCase(target.caseId) : undefined,
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/risk-assessments/{period}/report',
+    // The report follows its case: oversight, its initiator (lead), and the owners with a rating step.
+    // Verify the owner set against the register at fixture time (every risk owner in the DB has a step).
+    allowed: only([...OVERSIGHT, 'owner']),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no risk assessment for / },
+    call: () => ({
+      path: `/api/risk-assessments/${f.riskAssessment.period}/report`,
+      succeeded: (res) => {
+        expect(res.body).toMatchObject({ caseId: f.riskAssessment.caseId, status: 'open', stage: 'rating' });
+        expect(res.body.heatMap).toHaveLength(25);
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/risk-assessments/{period}/report.html',
+    allowed: only([...OVERSIGHT, 'owner']),
+    others: { status: 404, code: 'NOT_FOUND', message: /^no risk assessment for / },
+    call: () => ({
+      path: `/api/risk-assessments/${f.riskAssessment.period}/report.html`,
+      succeeded: (res) => {
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(res.body).toContain('风险评估报告');
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/reports/control-effectiveness.csv',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/reports/control-effectiveness.csv?periodDays=30',
+      succeeded: (res) => {
+        expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+        expect(String(res.body).split('\r\n')[0]).toBe('figure,label_en,label_zh,value,numerator,denominator,method');
+      },
+    }),
+  },
+  // ---- periodic risk reports (issue 12 §5)
+  {
+    method: 'POST',
+    route: '/api/risk-reports',
+    allowed: only(['lead', 'approver', 'risk2'], 201),
+    others: forbidden(/needs the role risk/),
+    call: () => {
+      const period = String(2000 + ++riskReportYear);
+      const caseId = `risk-report:management:${period}`;
+      return {
+        path: '/api/risk-reports',
+        json: { audience: 'management', period },
+        succeeded: async (res) => {
+          expect(res.body).toMatchObject({
+            caseId,
+            status: 'awaiting_approval',
+            sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+          });
+          caseWorkflows.add(caseId);
+          await expectTask(h, `${caseId}:release`);
+          await finishCase(caseId);
+        },
+        refused: () => expectNotStarted(caseId),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/risk-reports/{audience}/{period}',
+    allowed: only(['manager', 'lead', 'approver', 'approver2', 'legal', 'risk2', 'internalAudit', 'auditor', 'admin']),
+    others: forbidden(/needs the role manager or risk or compliance or legal or internal_audit or auditor or admin/),
+    call: async () => {
+      // One report, prepared once for every role's read.
+      if (!riskReportFixture) {
+        const res = await h.api('POST', '/api/risk-reports', {
+          as: 'approver',
+          json: { audience: 'regulator', period: '2001-Q1' },
+        });
+        expect(res.status).toBe(201);
+        // It waits for its release for the rest of the file: a shared target like the fixtures.
+        riskReportFixture = res.body.caseId;
+      }
+      return {
+        path: '/api/risk-reports/regulator/2001-Q1',
+        succeeded: (res) => {
+          expect(res.body).toMatchObject({
+            caseId: 'risk-report:regulator:2001-Q1',
+            status: 'awaiting_approval',
+            preparedBy: 'appr1',
+          });
+          expect(res.body.content).toHaveProperty('riskProfile');
+        },
       };
     },
   },
@@ -3152,6 +3344,7 @@ describe('auth matrix', () => {
           f.complaintHandling,
         ].map((c) => c.caseId),
         ...(await Promise.all(audits.map(([, target]) => target))).map((t) => t.caseId),
+        f.riskAssessment.caseId,
       ].sort(),
     );
     // The drills: no update beyond the fixtures' own steps, each still waiting where they left it.

@@ -185,6 +185,7 @@ const f = {} as {
   auditFieldwork: { auditKey: string; caseId: string };
   riskKey: string;
   riskControlId: string;
+  riskAssessment: { period: string; caseId: string; scope: Array<{ riskKey: string; ownerId: string }> };
   auditResponses: { auditKey: string; caseId: string };
 };
 
@@ -292,6 +293,10 @@ beforeAll(async () => {
     json: { title: 'Daily failover check', ownerId: 'appr1', frequency: 'daily' },
   });
   f.riskControlId = control.body.id;
+  // The 1999-Q1 assessment: its scope is the whole register (the shared risk, owned by owner).
+  const assessment = await h.api('POST', '/api/risk-assessments', { as: 'lead', json: { period: '1999-Q1' } });
+  expect(assessment.status, JSON.stringify(assessment.body)).toBe(201);
+  f.riskAssessment = { period: '1999-Q1', caseId: assessment.body.caseId, scope: assessment.body.scope };
 
   f.workflows = [
     f.p.caseId,
@@ -306,6 +311,7 @@ beforeAll(async () => {
     f.pdca.caseId,
     f.auditFieldwork.caseId,
     f.auditResponses.caseId,
+    f.riskAssessment.caseId,
   ];
   // Nothing may still be writing when the first snapshot is taken.
   const ended = [f.closed.caseId, f.incidentEnded.caseId, f.complaintResolved.caseId, `plan-revision:${f.plan}:v1`];
@@ -2689,6 +2695,171 @@ const RISK_BAD_INPUT: BadInput[] = [
 
 const BAD_INPUT: BadInput[] = [
   ...RISK_BAD_INPUT,
+  {
+    name: 'the assessment report of a period that is not one',
+    method: 'GET',
+    path: () => '/api/risk-assessments/next%20quarter/report',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.period/,
+    fields: ['path.period'],
+  },
+  {
+    name: 'the printable assessment report of a period that is not one',
+    method: 'GET',
+    path: () => '/api/risk-assessments/next%20quarter/report.html',
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.period/,
+    fields: ['path.period'],
+  },
+  // ---- POST /api/risk-reports and GET /api/risk-reports/{audience}/{period}
+  {
+    name: 'a risk report for an audience that does not exist',
+    method: 'POST',
+    path: () => '/api/risk-reports',
+    as: 'approver',
+    json: () => ({ audience: 'board', period: '2025-Q3' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.audience/,
+    fields: ['body.audience'],
+  },
+  {
+    name: 'a risk report of a malformed period',
+    method: 'POST',
+    path: () => '/api/risk-reports',
+    as: 'approver',
+    json: () => ({ audience: 'management', period: '2025-13' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.period a month \(2026-10\), a quarter \(2026-Q3\) or a year \(2026\)/,
+    fields: ['body.period'],
+  },
+  {
+    name: 'a risk report with its content given by the caller',
+    method: 'POST',
+    path: () => '/api/risk-reports',
+    as: 'approver',
+    json: () => ({ audience: 'management', period: '2025-Q3', content: {} }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.content is not a known field/,
+    fields: ['body.content'],
+  },
+  {
+    name: 'a risk report of a period that has not begun',
+    method: 'POST',
+    path: () => '/api/risk-reports',
+    as: 'approver',
+    json: () => ({ audience: 'regulator', period: '2099' }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'PERIOD_NOT_STARTED',
+    message: /the period 2099 has not begun/,
+    unchanged: async () => expectNotStarted('risk-report:regulator:2099'),
+  },
+  ...[
+    ['/api/risk-reports/management/2025-Q5', 'auditor', 'path.period'],
+    ['/api/risk-reports/management/2025.pdf', 'lead', 'path.period'],
+    ['/api/risk-reports/board/2025', 'admin', 'path.audience'],
+  ].map(([path, as, field]): BadInput => ({
+    name: `bad risk report path ${path}`,
+    method: 'GET',
+    path: () => path!,
+    as: as as TestUser,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: new RegExp(`invalid path: ${field!.replace('.', '\\.')}`),
+    fields: [field!],
+  })),
+  ...[
+    ['/api/reports/control-effectiveness.csv?periodDays=0', 'owner'],
+    ['/api/reports/control-effectiveness.csv?periodDays=abc', 'auditor'],
+  ].map(([path, as]): BadInput => ({
+    name: `bad report period ${path}`,
+    method: 'GET',
+    path: () => path!,
+    as: as as TestUser,
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /invalid query: query\.periodDays/,
+    fields: ['query.periodDays'],
+  })),
+
+  // ---- POST /api/risk-assessments
+  {
+    name: 'a month where the policy’s period is a quarter (riskRegister.assessmentPeriodMonths 3)',
+    method: 'POST',
+    path: () => '/api/risk-assessments',
+    as: 'lead',
+    json: () => ({ period: '2026-M01' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /period.*3 month/,
+    fields: ['body.period'],
+    unchanged: async () => expect(await h.sql("select 1 from cases where id = 'risk-assessment:2026-M01'")).toEqual([]),
+  },
+  {
+    name: 'a quarter that has not begun',
+    method: 'POST',
+    path: () => '/api/risk-assessments',
+    as: 'lead',
+    json: () => ({ period: '2099-Q1' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /period: the period has not started yet/,
+    fields: ['body.period'],
+    unchanged: async () => expect(await h.sql("select 1 from cases where id = 'risk-assessment:2099-Q1'")).toEqual([]),
+  },
+  {
+    name: 'a fifth quarter and an unknown field',
+    method: 'POST',
+    path: () => '/api/risk-assessments',
+    as: 'lead',
+    json: () => ({ period: '2026-Q5', scope: 'all' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.period/,
+    fields: ['body.period'],
+  },
+  // ---- POST /api/risk-assessments/{period}/ratings
+  {
+    name: 'a rating with an evaluation that is neither accept nor treat, and an impact of 6',
+    method: 'POST',
+    path: () => `/api/risk-assessments/${f.riskAssessment.period}/ratings`,
+    as: 'owner',
+    json: () => ({
+      ratings: [
+        {
+          riskKey: f.riskAssessment.scope[0]!.riskKey,
+          causes: 'c',
+          analysis: 'a',
+          residual: { probability: 1, impact: 6 },
+          evaluation: 'ignore',
+        },
+      ],
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.ratings/,
+    workflowId: () => f.riskAssessment.caseId,
+  },
+  {
+    name: 'ratings that leave one of the owner’s risks unrated',
+    method: 'POST',
+    path: () => `/api/risk-assessments/${f.riskAssessment.period}/ratings`,
+    as: 'owner',
+    json: () => ({ ratings: [] }),
+    status: 422,
+    code: 'UNPROCESSABLE',
+    reason: 'INVALID_RATINGS',
+    message: /not rated: RISK-/,
+    workflowId: () => f.riskAssessment.caseId,
+  },
+
   // ---- risk warnings (issue 12 §3)
   {
     name: 'a key risk indicator whose thresholds are out of order for its direction',
@@ -3828,6 +3999,7 @@ describe('bad input', () => {
         f.pdca.caseId,
         f.auditFieldwork.caseId,
         f.auditResponses.caseId,
+        f.riskAssessment.caseId,
         ...supplierSetup,
       ].sort(),
     );

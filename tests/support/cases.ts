@@ -24,6 +24,29 @@ const driverOf = (h: Harness) => {
 
 /** Each process's first stage, its case owned by `mgr` (or handled by `owner` for complaints). */
 export const openCaseOf: Record<string, (h: Harness) => Promise<OpenCase>> = {
+  risk_assessment: async (h) => {
+    // A risk owned by `owner`, then an assessment of a quarter of its own (one case per period per database).
+    const riskKey = `RISK-${h.unique('CT').toUpperCase()}`;
+    const risk = await h.api('POST', '/api/risks', {
+      as: 'lead',
+      json: {
+        riskKey,
+        title: 'Contract risk',
+        category: 'technical',
+        description: 'd',
+        cause: 'c',
+        consequence: 'q',
+        ownerId: 'owner',
+        lineOfDefence: 'first',
+        inherent: { probability: 4, impact: 5 },
+        residual: { probability: 2, impact: 3 },
+      },
+    });
+    expect(risk.status, JSON.stringify(risk.body)).toBe(201);
+    const res = await h.api('POST', '/api/risk-assessments', { as: 'lead', json: { period: '1998-Q1' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return { key: '1998-Q1', caseId: res.body.caseId };
+  },
   risk_warning: async (h) => {
     // A general warning at acknowledgement: its indicator owned by `mgr`, posted by the risk service user (appr1).
     const kriKey = h.unique('KRI');

@@ -54,6 +54,11 @@ const GROUP_OF: Partial<Record<keyof GovernanceActivities, Group>> = {
   openAnnualDrills: 'temporal',
   // Writes the version, then restarts the revision clock and ensures the programme's Schedule.
   publishPlanVersion: 'temporal',
+  // Writes register versions, then tells acceptances in force that a residual rating changed.
+  applyRiskAssessmentRatings: 'temporal',
+  openScheduledRiskAssessment: 'temporal',
+  openScheduledRiskReport: 'temporal',
+  ensureRiskReportSchedules: 'temporal',
 };
 
 const proxies = Object.fromEntries(
