@@ -7,23 +7,21 @@
  * an edit. Keyed on the calling activity: a retry writes nothing twice.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { and, eq } from 'drizzle-orm';
-import { residualChangedUpdate, type ResidualChange } from '../contracts/riskAcceptance';
+import { eq } from 'drizzle-orm';
 import { periodOf } from '../contracts/riskAssessment';
 import { withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
-import { riskAcceptances, riskLinks, risks, riskVersions, type RiskRow } from '../db/schema';
+import { riskLinks, risks } from '../db/schema';
 import {
   changedFields,
   ratingProblem,
   residualChanged,
   type MatrixRating,
-  type RiskCategory,
   type RiskValues,
 } from '../domain/riskRegister';
 import { currentPolicy } from '../platform/policy';
 import { openRiskAssessment, type AssessmentOpening } from '../platform/riskAssessments';
+import { changeRisk, createRisk, riskValuesOf, tellAcceptances } from '../platform/risks';
 import { activityKey, whileHeartbeating } from './context';
 
 export interface AssessmentRating {
@@ -48,57 +46,8 @@ export interface AppliedRating {
   problem?: string;
 }
 
-function valuesOf(row: RiskRow): RiskValues {
-  return {
-    title: row.title,
-    category: row.category as RiskCategory,
-    description: row.description,
-    cause: row.cause,
-    consequence: row.consequence,
-    ownerId: row.ownerId,
-    lineOfDefence: row.lineOfDefence as RiskValues['lineOfDefence'],
-    inherent: { probability: row.inherentProbability, impact: row.inherentImpact },
-    residual: { probability: row.residualProbability, impact: row.residualImpact },
-  };
-}
-
-function rowOf(values: RiskValues) {
-  return {
-    title: values.title,
-    category: values.category,
-    description: values.description,
-    cause: values.cause,
-    consequence: values.consequence,
-    ownerId: values.ownerId,
-    lineOfDefence: values.lineOfDefence,
-    inherentProbability: values.inherent.probability,
-    inherentImpact: values.inherent.impact,
-    residualProbability: values.residual.probability,
-    residualImpact: values.residual.impact,
-  };
-}
-
 export function createRiskAssessmentActivities(deps: { db: Database; clock?: () => Date }) {
   const { db, clock = () => new Date() } = deps;
-
-  /** As PATCH /api/risks/{key} does: an acceptance in force turns stale when the residual changed. */
-  async function tellAcceptances(riskKey: string, change: ResidualChange): Promise<void> {
-    const inForce = await db
-      .select({ caseId: riskAcceptances.caseId })
-      .from(riskAcceptances)
-      .where(and(eq(riskAcceptances.riskKey, riskKey), eq(riskAcceptances.status, 'active')));
-    for (const { caseId } of inForce) {
-      try {
-        await Context.current()
-          .client.workflow.getHandle(caseId)
-          .executeUpdate(residualChangedUpdate, {
-            args: [change],
-          });
-      } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) throw err;
-      }
-    }
-  }
 
   return {
     /** The Schedule's launcher: opens the period's assessment (this period's when none is named), once. */
@@ -128,7 +77,7 @@ export function createRiskAssessmentActivities(deps: { db: Database; clock?: () 
       for (const rating of input.ratings) {
         const [row] = await db.select().from(risks).where(eq(risks.key, rating.riskKey));
         if (!row) continue;
-        const before = valuesOf(row);
+        const before = riskValuesOf(row);
         const after: RiskValues = { ...before, cause: rating.causes, residual: rating.residual };
         const problem = ratingProblem(after.inherent, after.residual);
         const changed = problem ? [] : changedFields(before, after);
@@ -142,47 +91,22 @@ export function createRiskAssessmentActivities(deps: { db: Database; clock?: () 
           });
           continue;
         }
-        const version = row.version + 1;
-        const now = clock();
         const reason = `risk assessment ${input.period} (${rating.evaluation}): ${rating.analysis}`;
-        const written = await withAuditedWrite(
-          db,
-          {
-            idempotencyKey: `${base}/${rating.riskKey}`,
-            actorId: input.actorId,
-            action: 'risk.updated',
-            caseId: input.caseId,
-            reason,
-            occurredAt: now,
-            payload: {
-              riskKey: rating.riskKey,
-              version,
-              changed,
-              from: Object.fromEntries(changed.map((f) => [f, before[f]])),
-              to: Object.fromEntries(changed.map((f) => [f, after[f]])),
-              assessment: input.period,
-              evaluation: rating.evaluation,
-            },
-          },
-          async (tx) => {
-            await tx
-              .update(risks)
-              .set({ ...rowOf(after), version, updatedAt: now })
-              .where(and(eq(risks.key, rating.riskKey), eq(risks.version, row.version)));
-            await tx.insert(riskVersions).values({
-              riskKey: rating.riskKey,
-              version,
-              values: after as unknown as Record<string, unknown>,
-              changed,
-              actorId: input.actorId,
-              reason,
-              validFrom: now,
-            });
-          },
-        );
-        applied.push({ riskKey: rating.riskKey, before: before.residual, after: after.residual, version });
+        // A change made meanwhile throws (nothing written): the activity retries on the fresh row.
+        const written = await changeRisk(db, {
+          row,
+          after,
+          changed,
+          actorId: input.actorId,
+          reason,
+          idempotencyKey: `${base}/${rating.riskKey}`,
+          caseId: input.caseId,
+          payload: { assessment: input.period, evaluation: rating.evaluation },
+          now: clock(),
+        });
+        const version = written.version;
         if (written.applied && residualChanged(before, after)) {
-          await tellAcceptances(rating.riskKey, {
+          await tellAcceptances(db, Context.current().client, rating.riskKey, {
             version,
             from: before.residual,
             to: after.residual,
@@ -190,43 +114,21 @@ export function createRiskAssessmentActivities(deps: { db: Database; clock?: () 
             reason,
           });
         }
+        applied.push({ riskKey: rating.riskKey, before: before.residual, after: after.residual, version });
       }
       for (const raised of input.newRisks) {
         const { riskKey, evaluation, ...rest } = raised;
         const values: RiskValues = { ...rest, ownerId: input.actorId };
-        const now = clock();
-        const reason = `raised in risk assessment ${input.period} (${evaluation})`;
-        await withAuditedWrite(
-          db,
-          {
-            idempotencyKey: `risk:${riskKey}:v1`,
-            actorId: input.actorId,
-            action: 'risk.created',
-            caseId: input.caseId,
-            reason,
-            occurredAt: now,
-            payload: { riskKey, version: 1, values, assessment: input.period },
-          },
-          async (tx) => {
-            await tx.insert(risks).values({
-              key: riskKey,
-              ...rowOf(values),
-              version: 1,
-              createdBy: input.actorId,
-              createdAt: now,
-              updatedAt: now,
-            });
-            await tx.insert(riskVersions).values({
-              riskKey,
-              version: 1,
-              values: values as unknown as Record<string, unknown>,
-              changed: [...Object.keys(values)],
-              actorId: input.actorId,
-              reason,
-              validFrom: now,
-            });
-          },
-        );
+        await createRisk(db, {
+          riskKey,
+          values,
+          actorId: input.actorId,
+          reason: `raised in risk assessment ${input.period} (${evaluation})`,
+          idempotencyKey: `risk:${riskKey}:v1`,
+          caseId: input.caseId,
+          payload: { assessment: input.period },
+          now: clock(),
+        });
         applied.push({ riskKey, before: null, after: values.residual, version: 1 });
       }
       return applied;

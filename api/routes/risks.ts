@@ -12,12 +12,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { and, asc, count, desc, eq, inArray, lte } from 'drizzle-orm';
 import {
   RISK_ACCEPTANCE_PROCESS,
   RISK_ACCEPTANCE_STAGE,
-  residualChangedUpdate,
   riskAcceptanceContract,
   riskAcceptanceKey,
 } from '../../contracts/riskAcceptance';
@@ -55,10 +53,10 @@ import {
   RISK_CATEGORY_LABELS,
   RISK_EDITOR_ROLES,
   RISK_KEY_PATTERN,
-  type RiskCategory,
   type RiskValues,
 } from '../../domain/riskRegister';
 import { startCaseWorkflow } from '../../platform/cases';
+import { changeRisk, createRisk, RiskChangedMeanwhile, riskValuesOf, tellAcceptances } from '../../platform/risks';
 import { currentPolicy } from '../../platform/policy';
 import type { riskAcceptanceWorkflow } from '../../workflows/riskAcceptance';
 import { requireRole } from '../auth';
@@ -219,35 +217,7 @@ interface RegisterEntry {
   validFrom: Date;
 }
 
-function valuesOf(row: RiskRow): RiskValues {
-  return {
-    title: row.title,
-    category: row.category as RiskCategory,
-    description: row.description,
-    cause: row.cause,
-    consequence: row.consequence,
-    ownerId: row.ownerId,
-    lineOfDefence: row.lineOfDefence as RiskValues['lineOfDefence'],
-    inherent: { probability: row.inherentProbability, impact: row.inherentImpact },
-    residual: { probability: row.residualProbability, impact: row.residualImpact },
-  };
-}
-
-function rowOf(values: RiskValues) {
-  return {
-    title: values.title,
-    category: values.category,
-    description: values.description,
-    cause: values.cause,
-    consequence: values.consequence,
-    ownerId: values.ownerId,
-    lineOfDefence: values.lineOfDefence,
-    inherentProbability: values.inherent.probability,
-    inherentImpact: values.inherent.impact,
-    residualProbability: values.residual.probability,
-    residualImpact: values.residual.impact,
-  };
-}
+const valuesOf = riskValuesOf;
 
 type AcceptanceRow = typeof riskAcceptances.$inferSelect;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -412,31 +382,14 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
       const key = body.riskKey ?? `RISK-${randomUUID().slice(0, 8).toUpperCase()}`;
       const { riskKey: _omit, ...values } = body;
       const now = new Date();
-      const { applied } = await withAuditedWrite(
-        db,
-        {
-          idempotencyKey: `risk:${key}:v1`,
-          actorId: actor.id,
-          action: 'risk.created',
-          reason: 'raised in the register',
-          occurredAt: now,
-          payload: { riskKey: key, version: 1, values },
-        },
-        async (tx) => {
-          await tx
-            .insert(risks)
-            .values({ key, ...rowOf(values), version: 1, createdBy: actor.id, createdAt: now, updatedAt: now });
-          await tx.insert(riskVersions).values({
-            riskKey: key,
-            version: 1,
-            values: values as unknown as Record<string, unknown>,
-            changed: [...Object.keys(values)],
-            actorId: actor.id,
-            reason: 'raised in the register',
-            validFrom: now,
-          });
-        },
-      );
+      const { applied } = await createRisk(db, {
+        riskKey: key,
+        values,
+        actorId: actor.id,
+        reason: 'raised in the register',
+        idempotencyKey: `risk:${key}:v1`,
+        now,
+      });
       if (!applied) throw new ApiError('CONFLICT', `risk ${key} is already in the register`);
       return c.json(await fullRisk(key), 201);
     },
@@ -486,57 +439,27 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
         );
       }
       const version = risk.version + 1;
-      const now = new Date();
-      const { applied } = await withAuditedWrite(
-        db,
-        {
-          idempotencyKey: `risk:${riskKey}:v${version}`,
-          actorId: actor.id,
-          action: 'risk.updated',
-          reason,
-          occurredAt: now,
-          payload: {
-            riskKey,
-            version,
-            changed,
-            from: Object.fromEntries(changed.map((f) => [f, before[f]])),
-            to: Object.fromEntries(changed.map((f) => [f, after[f]])),
-          },
-        },
-        async (tx) => {
-          const updated = await tx
-            .update(risks)
-            .set({ ...rowOf(after), version, updatedAt: now })
-            .where(and(eq(risks.key, riskKey), eq(risks.version, risk.version)))
-            .returning({ key: risks.key });
-          if (updated.length === 0) throw new ApiError('CONFLICT', `risk ${riskKey} changed meanwhile; read it again`);
-          await tx.insert(riskVersions).values({
-            riskKey,
-            version,
-            values: after as unknown as Record<string, unknown>,
-            changed,
-            actorId: actor.id,
-            reason,
-            validFrom: now,
-          });
-        },
-      );
-      if (!applied) throw new ApiError('CONFLICT', `risk ${riskKey} changed meanwhile; read it again`);
+      const conflict = () => new ApiError('CONFLICT', `risk ${riskKey} changed meanwhile; read it again`);
+      const written = await changeRisk(db, {
+        row: risk,
+        after,
+        changed,
+        actorId: actor.id,
+        reason,
+        idempotencyKey: `risk:${riskKey}:v${version}`,
+        now: new Date(),
+      }).catch((err: unknown) => {
+        throw err instanceof RiskChangedMeanwhile ? conflict() : err;
+      });
+      if (!written.applied) throw conflict();
       if (residualChanged(before, after)) {
-        const inForce = await db
-          .select({ caseId: riskAcceptances.caseId })
-          .from(riskAcceptances)
-          .where(and(eq(riskAcceptances.riskKey, riskKey), eq(riskAcceptances.status, 'active')));
-        for (const { caseId } of inForce) {
-          try {
-            await temporal.workflow.getHandle(caseId).executeUpdate(residualChangedUpdate, {
-              args: [{ version, from: before.residual, to: after.residual, actorId: actor.id, reason }],
-            });
-          } catch (err) {
-            // Already stale or closed (its expiry came first): nothing left to tell it.
-            if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) throw err;
-          }
-        }
+        await tellAcceptances(db, temporal, riskKey, {
+          version,
+          from: before.residual,
+          to: after.residual,
+          actorId: actor.id,
+          reason,
+        });
       }
       return c.json(await fullRisk(riskKey), 200);
     },
