@@ -9,6 +9,7 @@
  * a shared target and must leave the database (row counts, last audit seq,
  * last update times) and the target workflow's history exactly as they were.
  */
+import { auditAtStage, type AuditStage } from '../support/audits';
 import { DEFAULT_VERIFIER_ROLES } from '../../domain/rectification';
 import { APPROVER_ROLES } from '../../domain/roles';
 import { acceptedSteps } from '../support/histories';
@@ -492,46 +493,11 @@ const complaintCall = (target: ComplaintRef, fresh: boolean, step: string, json:
   stepCall(`/api/complaints/${target.complaintId}/${step}`, target, fresh, json, checks);
 type StepChecks = Parameters<typeof stepCall>[4];
 
-/** An audit (owned by `owner`) driven to a stage: fieldwork, findings or responses (finding F1 of `owner`). */
-async function auditAt(stage: 'fieldwork' | 'findings' | 'responses') {
-  const auditKey = h.unique('AUD');
-  const caseId = `audit:${auditKey}`;
-  const started = await h.api('POST', '/api/audits', {
-    as: 'internalAudit',
-    json: { auditKey, type: 'security', title: 'Matrix audit', scope: 'All', auditeeOwnerId: 'owner' },
-  });
-  expect(started.status, JSON.stringify(started.body)).toBe(201);
-  caseWorkflows.add(caseId);
-  const results = ['access_logs', 'operation_records', 'incident_response'].map((itemId) => ({
-    itemId,
-    result: 'not_applicable',
-  }));
-  if (stage !== 'fieldwork') {
-    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/fieldwork`, {
-      as: 'internalAudit',
-      json: { results },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  }
-  if (stage === 'responses') {
-    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/findings`, {
-      as: 'internalAudit',
-      json: {
-        findings: [
-          {
-            findingKey: 'F1',
-            title: 'Access logs not reviewed',
-            severity: 'medium',
-            criterion: 'e-commerce manual §2.4',
-            rootCause: 'No review routine',
-            ownerId: 'owner',
-          },
-        ],
-      },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  }
-  return { auditKey, caseId };
+/** An audit driven to a stage (tests/support/audits.ts), ended after the file like the other cases. */
+async function auditAt(stage: AuditStage) {
+  const audit = await auditAtStage(h, stage);
+  caseWorkflows.add(audit.caseId);
+  return audit;
 }
 /** Plan years for the POST /api/audit-plans row: one per successful call. */
 let nextPlanYear = 2040;

@@ -9,6 +9,7 @@
  * workflow started for the request key, no new event in the target
  * workflow's history) stay exactly as they were.
  */
+import { auditAtStage, type AuditStage } from '../support/audits';
 import { CONTRACT_ROUTES } from '../../api/routes/common';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,45 +94,7 @@ function documentForm(documentType: string | null, content: Buffer | string | nu
 // ---------------------------------------------------------------- fixtures
 
 /** An audit (owned by `owner`) driven to a stage: fieldwork, findings or responses (finding F1 of `owner`). */
-async function auditAt(stage: 'fieldwork' | 'findings' | 'responses') {
-  const auditKey = h.unique('AUD');
-  const caseId = `audit:${auditKey}`;
-  const started = await h.api('POST', '/api/audits', {
-    as: 'internalAudit',
-    json: { auditKey, type: 'security', title: 'Matrix audit', scope: 'All', auditeeOwnerId: 'owner' },
-  });
-  expect(started.status, JSON.stringify(started.body)).toBe(201);
-  const results = ['access_logs', 'operation_records', 'incident_response'].map((itemId) => ({
-    itemId,
-    result: 'not_applicable',
-  }));
-  if (stage !== 'fieldwork') {
-    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/fieldwork`, {
-      as: 'internalAudit',
-      json: { results },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  }
-  if (stage === 'responses') {
-    const res = await h.api('POST', `/api/audits/${enc(auditKey)}/findings`, {
-      as: 'internalAudit',
-      json: {
-        findings: [
-          {
-            findingKey: 'F1',
-            title: 'Access logs not reviewed',
-            severity: 'medium',
-            criterion: 'e-commerce manual §2.4',
-            rootCause: 'No review routine',
-            ownerId: 'owner',
-          },
-        ],
-      },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  }
-  return { auditKey, caseId };
-}
+const auditAt = (stage: AuditStage) => auditAtStage(h, stage);
 const auditPath = (target: () => { auditKey: string }, rest: string) => () =>
   `/api/audits/${enc(target().auditKey)}/${rest}`;
 
