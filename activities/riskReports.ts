@@ -6,7 +6,7 @@
  * frequency, with their launcher's opening of the report case.
  */
 import { Context } from '@temporalio/activity';
-import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import {
   periodBounds,
@@ -22,7 +22,7 @@ import type { Database } from '../db/client';
 import { buildRiskReportContent, contentSha256 } from '../db/riskReports';
 import { riskReports } from '../db/schema';
 import type { PolicySnapshot } from '../domain/policy';
-import { startCaseWorkflow } from '../platform/cases';
+import { createScheduleOnce, MONTHS, startCaseWorkflow } from '../platform/cases';
 import { currentPolicy } from '../platform/policy';
 import type { riskReportWorkflow } from '../workflows/riskReport';
 import { activityKey, whileHeartbeating } from './context';
@@ -38,47 +38,29 @@ export const riskReportScheduleId = (audience: RiskReportAudience) => `risk-repo
 export async function ensureRiskReportSchedules(temporal: Client, taskQueue: string): Promise<void> {
   for (const audience of RISK_REPORT_AUDIENCES) {
     const months = RISK_REPORT_FREQUENCY[audience] === 'monthly' ? undefined : [1, 4, 7, 10];
-    try {
-      await temporal.schedule.create({
-        scheduleId: riskReportScheduleId(audience),
-        spec: {
-          calendars: [
-            {
-              dayOfMonth: 1,
-              hour: 3,
-              ...(months ? { month: months.map((m) => MONTH_NAMES[m - 1]!) } : {}),
-            },
-          ],
-        },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'riskReportLauncherWorkflow',
-          args: [{ audience }],
-          taskQueue,
-          workflowId: `risk-report-launcher-${audience}`,
-        },
-        policies: { overlap: 'SKIP', catchupWindow: '7 days' },
-        state: { note: `prepares the ${RISK_REPORT_FREQUENCY[audience]} risk report to ${audience} (finance §5.5)` },
-      });
-    } catch (err) {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    }
+    await createScheduleOnce(temporal, {
+      scheduleId: riskReportScheduleId(audience),
+      spec: {
+        calendars: [
+          {
+            dayOfMonth: 1,
+            hour: 3,
+            ...(months ? { month: months.map((m) => MONTHS[m - 1]!) } : {}),
+          },
+        ],
+      },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'riskReportLauncherWorkflow',
+        args: [{ audience }],
+        taskQueue,
+        workflowId: `risk-report-launcher-${audience}`,
+      },
+      policies: { overlap: 'SKIP', catchupWindow: '7 days' },
+      state: { note: `prepares the ${RISK_REPORT_FREQUENCY[audience]} risk report to ${audience} (finance §5.5)` },
+    });
   }
 }
-const MONTH_NAMES = [
-  'JANUARY',
-  'FEBRUARY',
-  'MARCH',
-  'APRIL',
-  'MAY',
-  'JUNE',
-  'JULY',
-  'AUGUST',
-  'SEPTEMBER',
-  'OCTOBER',
-  'NOVEMBER',
-  'DECEMBER',
-] as const;
 
 export type RiskReportOpening =
   | { started: true; caseId: string; period: string }

@@ -252,24 +252,37 @@ export async function startDrillCase(
 }
 
 /** The annual programme: a Schedule that opens every active plan's drill each January. */
-export async function ensureDrillProgramme(temporal: Client, taskQueue: string): Promise<void> {
+/**
+ * Creates a Schedule unless one with its id exists already (API and worker may
+ * both get here; a redeploy runs it again). True when this call created it.
+ */
+export async function createScheduleOnce(
+  temporal: Client,
+  options: Parameters<Client['schedule']['create']>[0],
+): Promise<boolean> {
   try {
-    await temporal.schedule.create({
-      scheduleId: DRILL_PROGRAMME_SCHEDULE,
-      spec: { calendars: [{ month: 'JANUARY', dayOfMonth: 5, hour: 2 }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'drillProgrammeWorkflow',
-        args: [],
-        taskQueue,
-        workflowId: 'drill-programme-run',
-      },
-      policies: { overlap: 'SKIP', catchupWindow: '7 days' },
-      state: { note: 'opens each active emergency plan’s drill for the year (DOMAIN.md §4)' },
-    });
+    await temporal.schedule.create(options);
+    return true;
   } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    if (err instanceof ScheduleAlreadyRunning) return false;
+    throw err;
   }
+}
+
+export async function ensureDrillProgramme(temporal: Client, taskQueue: string): Promise<void> {
+  await createScheduleOnce(temporal, {
+    scheduleId: DRILL_PROGRAMME_SCHEDULE,
+    spec: { calendars: [{ month: 'JANUARY', dayOfMonth: 5, hour: 2 }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'drillProgrammeWorkflow',
+      args: [],
+      taskQueue,
+      workflowId: 'drill-programme-run',
+    },
+    policies: { overlap: 'SKIP', catchupWindow: '7 days' },
+    state: { note: 'opens each active emergency plan’s drill for the year (DOMAIN.md §4)' },
+  });
 }
 
 /** Opens every plan's drill for the year, once each; plans that are not active are skipped with the reason. */
@@ -299,7 +312,8 @@ export const supplierReviewId = (supplierId: string, year: number) =>
   supplierReviewContract.caseId(supplierReviewKey(supplierId, year));
 export const supplierScheduleId = (supplierId: string) => `supplier-review-schedule:${supplierId}`;
 
-const MONTHS = [
+/** Month names as Schedule calendars take them. */
+export const MONTHS = [
   'JANUARY',
   'FEBRUARY',
   'MARCH',
@@ -432,23 +446,21 @@ export async function scheduleSupplierReview(
   };
   const scheduleId = supplierScheduleId(input.supplierId);
   const note = `next review of supplier ${input.supplierId} due ${input.dueAt}`;
-  try {
-    await temporal.schedule.create({
-      scheduleId,
-      spec,
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'supplierReviewLauncherWorkflow',
-        args: [{ supplierId: input.supplierId }],
-        taskQueue,
-        workflowId: `supplier-review-launch:${input.supplierId}`,
-      },
-      // A review missed while the worker was down still starts within a week.
-      policies: { overlap: 'SKIP', catchupWindow: '7 days' },
-      state: { note },
-    });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  const created = await createScheduleOnce(temporal, {
+    scheduleId,
+    spec,
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'supplierReviewLauncherWorkflow',
+      args: [{ supplierId: input.supplierId }],
+      taskQueue,
+      workflowId: `supplier-review-launch:${input.supplierId}`,
+    },
+    // A review missed while the worker was down still starts within a week.
+    policies: { overlap: 'SKIP', catchupWindow: '7 days' },
+    state: { note },
+  });
+  if (!created) {
     await temporal.schedule.getHandle(scheduleId).update((previous) => ({
       ...previous,
       spec,

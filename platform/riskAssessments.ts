@@ -4,7 +4,7 @@
  * every risk in the register at that moment. Here, not in activities/, so
  * the API never imports the workflows' I/O (tests/unit/layering.test.ts).
  */
-import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { asc, eq } from 'drizzle-orm';
 import {
   periodProblem,
@@ -17,7 +17,7 @@ import { cases, risks } from '../db/schema';
 import type { PolicySnapshot } from '../domain/policy';
 import type { RiskCategory } from '../domain/riskRegister';
 import type { riskAssessmentWorkflow, RiskAssessmentInput } from '../workflows/riskAssessment';
-import { startCaseWorkflow } from './cases';
+import { createScheduleOnce, startCaseWorkflow } from './cases';
 import { currentPolicy } from './policy';
 
 /** The Schedule that opens each period's assessment (platform/cases.ts makes the drill programme's the same way). */
@@ -29,23 +29,19 @@ export const RISK_ASSESSMENT_SCHEDULE = 'risk-assessment-programme';
  * policy riskRegister.assessmentPeriodMonths is honoured without changing it.
  */
 export async function ensureRiskAssessmentSchedule(temporal: Client, taskQueue: string): Promise<void> {
-  try {
-    await temporal.schedule.create({
-      scheduleId: RISK_ASSESSMENT_SCHEDULE,
-      spec: { calendars: [{ dayOfMonth: 1, hour: 2 }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'riskAssessmentLauncherWorkflow',
-        args: [],
-        taskQueue,
-        workflowId: 'risk-assessment-launcher-run',
-      },
-      policies: { overlap: 'SKIP', catchupWindow: '7 days' },
-      state: { note: 'opens each period’s risk assessment (finance §5.1: at least quarterly)' },
-    });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
+  await createScheduleOnce(temporal, {
+    scheduleId: RISK_ASSESSMENT_SCHEDULE,
+    spec: { calendars: [{ dayOfMonth: 1, hour: 2 }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'riskAssessmentLauncherWorkflow',
+      args: [],
+      taskQueue,
+      workflowId: 'risk-assessment-launcher-run',
+    },
+    policies: { overlap: 'SKIP', catchupWindow: '7 days' },
+    state: { note: 'opens each period’s risk assessment (finance §5.1: at least quarterly)' },
+  });
 }
 
 export type AssessmentOpening =
