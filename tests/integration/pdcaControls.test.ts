@@ -9,8 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { issueToken } from '../../api/auth';
-import { users } from '../../db/schema';
 import { DEFAULT_POLICY, type PolicyValues } from '../../domain/policy';
 import type { Role } from '../../domain/roles';
 import { writePolicyVersion } from '../../platform/policy';
@@ -24,7 +22,8 @@ import {
   quiet,
   snapshot,
 } from '../support/drive';
-import { eventually, useHarness, type TestUser } from '../support/harness';
+import { addUser as addUserOf, asCaller, type Caller } from '../support/callers';
+import { eventually, useHarness } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
 import { SHORT_STEP } from '../support/steps';
 
@@ -32,15 +31,8 @@ const h = useHarness('pdca-controls');
 const drive = createDriver(h, { label: 'PDCA controls', creditCode: creditCodes('91440300MD2') });
 const enc = encodeURIComponent;
 
-type Caller = TestUser | { token: string; id: string };
-const as = (caller: Caller) => (typeof caller === 'string' ? { as: caller } : { token: caller.token });
-
-/** Adds a user holding `roles` (a manager who is also a compliance officer…) and a token for them. */
-async function addUser(prefix: string, roles: Role[]): Promise<{ id: string; token: string }> {
-  const id = h.unique(prefix);
-  await h.database.db.insert(users).values({ id, name: id, email: `${id}@test.example`, roles });
-  return { id, token: await issueToken(h.database.db, id, 'test') };
-}
+const as = asCaller;
+const addUser = (prefix: string, roles: Role[]) => addUserOf(h, prefix, roles);
 
 const caseRow = async (caseId: string) => (await h.sql('select * from cases where id = $1', [caseId]))[0];
 const taskRow = async (taskId: string) => (await h.sql('select * from tasks where id = $1', [taskId]))[0];
