@@ -4,13 +4,16 @@
  */
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { createActivities } from './activities';
 import type { SupplierCheckProvider } from './activities/suppliers';
 import type { Database } from './db/client';
 import { openDatabase } from './db/client';
 import { migrate } from './db/migrate';
+import { dataConverterFor } from './platform/codec';
 import { loadSettings } from './platform/config';
+import { connectClient, connectWorker } from './platform/temporalConnection';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -25,6 +28,8 @@ export interface WorkerDeps {
   /** A prebuilt bundle (tests build one per run); otherwise bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   clock?: () => Date;
+  /** The payload codec of platform/codec.ts: the same as the client's. */
+  dataConverter?: DataConverter;
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
@@ -32,6 +37,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
+    dataConverter: deps.dataConverter,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({
       db: deps.db,
@@ -48,11 +54,12 @@ async function main(): Promise<void> {
   if (!settings.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required to run the worker on its own');
   const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
   await migrate(database);
-  const connection = await NativeConnection.connect({ address: settings.temporalAddress });
-  const clientConnection = await Connection.connect({ address: settings.temporalAddress });
+  const connection = await connectWorker(settings.temporalAddress, settings);
+  const { connection: clientConnection, client } = await connectClient(settings.temporalAddress, settings);
   const worker = await createWorker({
     connection,
-    temporal: new Client({ connection: clientConnection, namespace: settings.temporalNamespace }),
+    temporal: client,
+    dataConverter: dataConverterFor(settings),
     db: database.db,
     namespace: settings.temporalNamespace,
     taskQueue: settings.taskQueue,

@@ -7,10 +7,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { loadSettings } from '../platform/config';
+import { connectClient } from '../platform/temporalConnection';
 import { refuseExposedDemoTokens, StartRefused } from '../platform/seed';
 import { createApp } from './app';
 
@@ -28,8 +28,7 @@ async function main(): Promise<void> {
     await database.close();
     throw err;
   }
-  const connection = await Connection.connect({ address: settings.temporalAddress });
-  const temporal = new Client({ connection, namespace: settings.temporalNamespace });
+  const { connection, client: temporal } = await connectClient(settings.temporalAddress, settings);
   const app = createApp({ db: database.db, temporal, settings });
   const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
     console.log(`API listening on http://localhost:${info.port} (docs at /docs)`);

@@ -33,6 +33,17 @@ export interface Settings {
   production: boolean;
   /** How long a new API token is valid (TOKEN_TTL_DAYS), 1 to MAX_TOKEN_TTL_DAYS days; an admin may choose per token. */
   tokenTtlDays: number;
+  /**
+   * Mutual TLS to the Temporal frontend (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY,
+   * TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME): file paths, read when
+   * connecting (platform/temporalTls.ts). Unset: plaintext, as the dev server.
+   */
+  temporalTls?: { certPath: string; keyPath: string; caPath?: string; serverName?: string };
+  /**
+   * The payload codec's keys (GOVERNANCE_CODEC_KEYS), parsed and checked by
+   * platform/codec.ts. Unset: no encryption (the dev server on a developer's machine).
+   */
+  codecKeys?: string;
 }
 
 /** API tokens expire: 90 days unless TOKEN_TTL_DAYS or the issuing admin says otherwise (policy default). */
@@ -58,6 +69,19 @@ function caseTimingsFrom(raw: string | undefined): Settings['caseTimings'] {
   throw new Error(`GOVERNANCE_CASE_TIMINGS must be "allow" or "locked", got "${raw}"`);
 }
 
+function temporalTlsFrom(env: NodeJS.ProcessEnv): Settings['temporalTls'] {
+  const certPath = env.TEMPORAL_TLS_CERT || undefined;
+  const keyPath = env.TEMPORAL_TLS_KEY || undefined;
+  if (!certPath && !keyPath) return undefined;
+  if (!certPath || !keyPath) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  return {
+    certPath,
+    keyPath,
+    caPath: env.TEMPORAL_TLS_CA || undefined,
+    serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+  };
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
@@ -72,5 +96,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     host: env.HOST || undefined,
     production: env.NODE_ENV === 'production',
     tokenTtlDays: intFrom(env, 'TOKEN_TTL_DAYS', DEFAULT_TOKEN_TTL_DAYS, MAX_TOKEN_TTL_DAYS),
+    temporalTls: temporalTlsFrom(env),
+    codecKeys: env.GOVERNANCE_CODEC_KEYS || undefined,
   };
 }

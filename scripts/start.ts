@@ -14,12 +14,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { createApp } from '../api/app';
 import { openDatabase, type DatabaseHandle } from '../db/client';
 import { migrate } from '../db/migrate';
+import { dataConverterFor } from '../platform/codec';
 import { loadSettings, type Settings } from '../platform/config';
+import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { startDevServer, type DevServer } from '../platform/devServer';
 import { ensureSearchAttributes, searchAttributeCommands } from '../platform/searchAttributes';
 import { demoSeedingFor, refuseExposedDemoTokens, seedDemoUsers, type DemoUser } from '../platform/seed';
@@ -81,7 +82,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     const hostname = options.host ?? '127.0.0.1';
     await refuseExposedDemoTokens(database.db, { host: hostname, production: options.production });
 
-    const connection = await Connection.connect({ address });
+    const { connection, client: temporal } = await connectClient(address, options);
     onStop('the Temporal client', () => connection.close());
     try {
       const added = await ensureSearchAttributes(connection, options.temporalNamespace);
@@ -91,9 +92,8 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
         `could not check search attributes (${(err as Error).message}); on a production cluster run:\n  ${searchAttributeCommands(options.temporalNamespace).join('\n  ')}`,
       );
     }
-    const temporal = new Client({ connection, namespace: options.temporalNamespace });
 
-    const workerConnection = await NativeConnection.connect({ address });
+    const workerConnection = await connectWorker(address, options);
     onStop('the worker connection', () => workerConnection.close());
     log('bundling workflows and starting the worker…');
     const worker = await createWorker({
@@ -103,6 +103,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       namespace: options.temporalNamespace,
       taskQueue: options.taskQueue,
       workflowBundle: options.workflowBundle,
+      dataConverter: dataConverterFor(options),
     });
     const running = worker.run();
     onStop('the worker', async () => {
