@@ -15,6 +15,8 @@ import { BUSINESS_KEY_PATTERN } from '../domain/cases';
 import { AUDIT_FINDING_SEVERITIES, CHECKLIST_RESULTS } from '../domain/audits';
 import type { Role } from '../domain/roles';
 import { defineProcess, defineStep, SHARED_STAGES } from './core';
+import { FINDING_REMEDIES } from './auditFinding';
+import { improvementPlanSchema } from './pdca';
 import { text, userId } from './schemas';
 
 export const AUDIT_STAGES = [
@@ -39,6 +41,19 @@ export const AUDIT_STAGE_LABELS: Record<AuditStage, { en: string; zh: string }> 
 export const AUDIT_ID_PATTERN = new RegExp(`^audit:${BUSINESS_KEY_PATTERN.source.replace(/^\^|\$$/g, '')}$`);
 
 const INTERNAL_AUDIT = ['internal_audit'] as const;
+/**
+ * The business key of the improvement cycle opened for a finding of an audit:
+ * `<auditKey>.<findingKey>`, a valid business key (at most 100 characters;
+ * longer pairs are shortened, with a hash of the whole pair kept unique).
+ */
+export function findingCycleKey(auditKey: string, findingKey: string): string {
+  const whole = `${auditKey}.${findingKey}`;
+  if (whole.length <= 100) return whole;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < whole.length; i++) hash = Math.imul(hash ^ whole.charCodeAt(i), 0x01000193) >>> 0;
+  return `${auditKey.slice(0, 60)}.${findingKey.slice(0, 30)}.${hash.toString(16).padStart(8, '0')}`;
+}
+
 /** Anyone who may act: the workflow then checks the caller owns the finding. */
 const ACTING_ROLES: readonly Role[] = [
   'manager',
@@ -135,16 +150,33 @@ export const auditContract = defineProcess({
           findingKey,
           response: z.enum(['accept', 'dispute']),
           actionPlan: text(5000).optional(),
+          remedy: z.enum(FINDING_REMEDIES).default('rectification').meta({
+            description:
+              'rectification: one item by dueAt, verified by internal audit; improvement: a PDCA cycle the owner plans, for a systemic cause',
+          }),
           dueAt: z.iso.datetime({ offset: true }).optional(),
+          improvement: improvementPlanSchema
+            .optional()
+            .meta({ description: 'required with remedy improvement: what the cycle must achieve, measured' }),
           reason: text(2000).optional(),
         })
         .strict()
         .superRefine((body, ctx) => {
-          if (body.response === 'accept' && (!body.actionPlan || !body.dueAt))
+          if (body.response === 'accept' && !body.actionPlan)
+            ctx.addIssue({ code: 'custom', path: ['actionPlan'], message: 'accepting needs an actionPlan' });
+          if (body.response === 'accept' && body.remedy === 'rectification' && !body.dueAt)
+            ctx.addIssue({ code: 'custom', path: ['dueAt'], message: 'a rectification needs a dueAt' });
+          if (body.response === 'accept' && body.remedy === 'improvement' && !body.improvement)
             ctx.addIssue({
               code: 'custom',
-              path: ['actionPlan'],
-              message: 'accepting needs an actionPlan and a dueAt',
+              path: ['improvement'],
+              message: 'an improvement remedy needs its objective and KPIs',
+            });
+          if (body.improvement && (body.response !== 'accept' || body.remedy !== 'improvement'))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['improvement'],
+              message: 'only an accepted finding with remedy improvement takes an improvement',
             });
           if (body.response === 'dispute' && !body.reason)
             ctx.addIssue({ code: 'custom', path: ['reason'], message: 'disputing needs a reason' });

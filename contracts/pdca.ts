@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { BUSINESS_KEY_PATTERN } from '../domain/cases';
-import { MAX_ACTIONS } from '../domain/pdca';
+import { kpisProblem, KPI_KEY_PATTERN, MAX_ACTIONS, MAX_KPIS } from '../domain/pdca';
 import { defineProcess, defineStep, SHARED_STAGES } from './core';
 import { duration, text, userId } from './schemas';
 
@@ -37,6 +37,38 @@ export const PDCA_STAGES = [
   PDCA_STAGE.closed,
 ] as const;
 export type PdcaStage = (typeof PDCA_STAGES)[number];
+
+/** A KPI of a cycle's plan: baseline, target and which way is better. */
+export const kpiSchema = z
+  .object({
+    key: z.string().regex(KPI_KEY_PATTERN),
+    name: text(200),
+    unit: z.string().max(20).optional(),
+    baseline: z.number(),
+    target: z.number(),
+    direction: z.enum(['increase', 'decrease']),
+  })
+  .strict();
+
+/**
+ * What an improvement cycle opened for a finding must achieve, measured: the
+ * owner's plan for a systemic cause, where one rectification item would not do.
+ */
+export const improvementPlanSchema = z
+  .object({
+    objective: text(2000),
+    kpis: z
+      .array(kpiSchema)
+      .min(1)
+      .max(MAX_KPIS)
+      .superRefine((kpis, ctx) => {
+        const problem = kpisProblem(kpis);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    checkIn: duration.default('30d'),
+  })
+  .strict();
+export type ImprovementPlan = z.infer<typeof improvementPlanSchema>;
 
 /** One action of a plan: done as a rectification item by its owner. */
 export const pdcaActionSchema = z.object({ title: text(500), ownerId: userId, dueIn: duration.optional() }).strict();

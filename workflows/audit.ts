@@ -7,7 +7,8 @@
  * item is verified (闭环).
  */
 import { condition, setHandler } from '@temporalio/workflow';
-import { auditContract, type AuditStage } from '../contracts/audit';
+import { auditContract, findingCycleKey, type AuditStage } from '../contracts/audit';
+import type { ImprovementPlan } from '../contracts/pdca';
 import { SHARED_STAGES } from '../contracts/core';
 import type { ApprovalPolicy, BarredApprover } from '../domain/approval';
 import {
@@ -26,6 +27,7 @@ import { caseSnapshotQuery } from './definitions';
 import { ApprovalDesk } from './shared/approvals';
 import { awaitStep } from './shared/humanSteps';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
+import { findingCycleCaseId, startFindingCycle } from './shared/improvementCycles';
 import { startItem } from './shared/items';
 
 export interface AuditInput {
@@ -56,10 +58,21 @@ export interface AuditFinding {
   checklistItemId?: string;
   recordedBy: string;
   response?:
-    | { response: 'accept'; actionPlan: string; dueAt: string; by: string; at: string }
+    | {
+        response: 'accept';
+        actionPlan: string;
+        /** Absent in answers given before improvement cycles: a rectification. */
+        remedy?: 'rectification' | 'improvement';
+        dueAt?: string;
+        improvement?: ImprovementPlan;
+        by: string;
+        at: string;
+      }
     | { response: 'dispute'; reason: string; by: string; at: string };
   /** The rectification item of an accepted finding. */
   itemId?: string;
+  /** The improvement cycle of an accepted finding whose owner chose one. */
+  cycleCaseId?: string;
 }
 
 export interface AuditData extends Record<string, unknown> {
@@ -190,13 +203,15 @@ export async function auditWorkflow(input: AuditInput): Promise<AuditResult> {
   );
   caseRuntime.step(
     steps.respond,
-    async ({ actor, findingKey, response, actionPlan, dueAt, reason }) => {
+    async ({ actor, findingKey, response, actionPlan, remedy, dueAt, improvement, reason }) => {
       const f = finding(findingKey)!;
       const at = new Date().toISOString();
       f.response =
-        response === 'accept'
-          ? { response, actionPlan: actionPlan!.trim(), dueAt: dueAt!, by: actor.userId, at }
-          : { response, reason: reason!.trim(), by: actor.userId, at };
+        response === 'dispute'
+          ? { response, reason: reason!.trim(), by: actor.userId, at }
+          : remedy === 'improvement'
+            ? { response, actionPlan: actionPlan!.trim(), remedy, improvement: improvement!, by: actor.userId, at }
+            : { response, actionPlan: actionPlan!.trim(), dueAt: dueAt!, by: actor.userId, at };
       await caseRuntime.recordData(`audit.finding_${response === 'accept' ? 'accepted' : 'disputed'}`, {
         actorId: actor.userId,
         reason: response === 'dispute' ? reason : undefined,
@@ -205,12 +220,12 @@ export async function auditWorkflow(input: AuditInput): Promise<AuditResult> {
       });
       return { stage: caseRuntime.stage, findingKey, response };
     },
-    ({ actor, findingKey, response, dueAt }) => {
+    ({ actor, findingKey, response, remedy, dueAt }) => {
       const f = finding(findingKey);
       if (!f) refuse('UNKNOWN_FINDING', `no finding ${findingKey} in this audit`);
       if (f.ownerId !== actor.userId) refuse('ROLE_NOT_PERMITTED', 'the finding’s owner responds to it');
       if (f.response) refuse('WRONG_STAGE', `${findingKey} is already answered (${f.response.response})`);
-      if (response === 'accept' && Date.parse(dueAt!) <= Date.now())
+      if (response === 'accept' && remedy !== 'improvement' && Date.parse(dueAt!) <= Date.now())
         refuse('DUE_DATE_PAST', 'the action plan’s dueAt must be in the future');
     },
   );
@@ -287,7 +302,11 @@ export async function auditWorkflow(input: AuditInput): Promise<AuditResult> {
     return { outcome: 'approved', itemIds: [] };
   }
   const releasedBy = approval.votes[0]?.userId ?? 'system';
-  for (const f of accepted) f.itemId = `${input.caseId}:finding:${f.findingKey}`;
+  const isCycle = (f: AuditFinding) => f.response?.response === 'accept' && f.response.remedy === 'improvement';
+  for (const f of accepted) {
+    if (isCycle(f)) f.cycleCaseId = findingCycleCaseId(findingCycleKey(input.auditKey, f.findingKey));
+    else f.itemId = `${input.caseId}:finding:${f.findingKey}`;
+  }
   await moveTo(SHARED_STAGES.rectification, {
     actorId: 'system',
     action: 'audit.report_released',
@@ -298,32 +317,55 @@ export async function auditWorkflow(input: AuditInput): Promise<AuditResult> {
   // follows up its findings); asked for by whoever released the report, who
   // may not verify it.
   const items = await Promise.all(
-    accepted.map((f) =>
-      startItem({
-        workflowId: f.itemId!,
-        args: [
-          {
-            parentCaseId: input.caseId,
-            title: `${f.findingKey}: ${f.title}`,
-            ownerId: f.ownerId,
-            verifierRoles: ['internal_audit'],
-            dueAt: f.response!.response === 'accept' ? f.response!.dueAt : new Date().toISOString(),
-            timings: policy.rectification,
-            riskLevel: severityRiskLevel(f.severity),
-            openedBy: releasedBy,
-          },
-        ],
+    accepted
+      .filter((f) => !isCycle(f))
+      .map((f) =>
+        startItem({
+          workflowId: f.itemId!,
+          args: [
+            {
+              parentCaseId: input.caseId,
+              title: `${f.findingKey}: ${f.title}`,
+              ownerId: f.ownerId,
+              verifierRoles: ['internal_audit'],
+              dueAt: f.response!.response === 'accept' ? f.response!.dueAt! : new Date().toISOString(),
+              timings: policy.rectification,
+              riskLevel: severityRiskLevel(f.severity),
+              openedBy: releasedBy,
+            },
+          ],
+        }),
+      ),
+  );
+  // A systemic cause gets a cycle of its own (PDCA, source audit_finding),
+  // planned by the owner, approved before Do and independently checked; the
+  // audit stays open until it closes.
+  const cycles = await Promise.all(
+    accepted.filter(isCycle).map((f) =>
+      startFindingCycle({
+        cycleKey: findingCycleKey(input.auditKey, f.findingKey),
+        title: `${f.findingKey}: ${f.title}`,
+        plan: (f.response as { improvement: ImprovementPlan }).improvement,
+        sourceCaseId: input.caseId,
+        ownerId: f.ownerId,
+        initiatorId: releasedBy,
+        policy: input.policy,
       }),
     ),
   );
-  const results = await Promise.all(items.map((i) => i.closed));
+  const [results] = await Promise.all([Promise.all(items.map((i) => i.closed)), ...cycles.map((c) => c.ended)]);
   await caseRuntime.close('resolved', {
     actorId: 'system',
     reason: results.some((r) => r.status === 'failed')
       ? 'every rectification item ended; some without verification'
-      : 'every rectification item verified',
+      : cycles.length
+        ? `every rectification item verified and ${cycles.length} improvement cycle(s) closed`
+        : 'every rectification item verified',
     data,
-    payload: { items: results.map((r) => ({ taskId: r.taskId, status: r.status, verifiedBy: r.verifiedBy })) },
+    payload: {
+      items: results.map((r) => ({ taskId: r.taskId, status: r.status, verifiedBy: r.verifiedBy })),
+      ...(cycles.length ? { cycles: cycles.map((c) => c.workflowId) } : {}),
+    },
   });
   return { outcome: 'resolved', itemIds: items.map((i) => i.taskId) };
 }

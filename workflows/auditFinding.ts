@@ -7,17 +7,14 @@
  */
 import { setHandler } from '@temporalio/workflow';
 import { auditFindingContract } from '../contracts/auditFinding';
-import { pdcaContract, PDCA_STAGE } from '../contracts/pdca';
+import type { ImprovementPlan } from '../contracts/pdca';
 import { parseDuration } from '../domain/durations';
-import type { Kpi } from '../domain/pdca';
 import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
 import type { RiskLevel } from '../domain/risk';
 import { VERIFIER_ROLES } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
-import type { PdcaInput } from './pdca';
-import { GovOwnerRole, GovProcess, GovStage } from './searchAttributes';
 import { CaseRuntime } from './shared/caseRuntime';
-import { startChildCase } from './shared/children';
+import { findingCycleCaseId, startFindingCycle } from './shared/improvementCycles';
 import { executeItem } from './shared/items';
 
 export interface AuditFindingInput {
@@ -35,7 +32,7 @@ export interface AuditFindingInput {
   /** The rectification's due date; the policy's rectification.dueIn from the finding when absent. */
   dueAt?: string;
   /** For an improvement cycle: what it must achieve, measured. */
-  improvement?: { objective: string; kpis: Kpi[]; checkIn: string };
+  improvement?: ImprovementPlan;
   policy: PolicySnapshot;
 }
 
@@ -48,9 +45,7 @@ export async function auditFindingWorkflow(input: AuditFindingInput): Promise<Au
   const policy = input.policy.values ?? DEFAULT_POLICY;
   const dueAt = input.dueAt ?? new Date(Date.now() + parseDuration(policy.rectification.dueIn)).toISOString();
   const remedyCaseId =
-    input.remedy === 'rectification'
-      ? `${input.caseId}:rectification:1`
-      : pdcaContract.caseId(`AF-${input.findingKey}`);
+    input.remedy === 'rectification' ? `${input.caseId}:rectification:1` : findingCycleCaseId(`AF-${input.findingKey}`);
   const caseRuntime = new CaseRuntime({
     caseId: input.caseId,
     process: auditFindingContract.process,
@@ -102,31 +97,14 @@ export async function auditFindingWorkflow(input: AuditFindingInput): Promise<Au
     return { outcome: 'resolved', remedyCaseId };
   }
 
-  const cycle: PdcaInput = {
-    caseId: remedyCaseId,
+  const started = await startFindingCycle({
     cycleKey: `AF-${input.findingKey}`,
     title: input.title,
-    objective: input.improvement!.objective,
-    source: 'audit_finding',
+    plan: input.improvement!,
     sourceCaseId: input.caseId,
     ownerId: input.ownerId,
     initiatorId: input.recordedBy,
-    kpis: input.improvement!.kpis,
-    cycle: 1,
     policy: input.policy,
-    checkIn: input.improvement!.checkIn,
-    history: [],
-  };
-  const started = await startChildCase({
-    workflowType: 'pdcaCycleWorkflow',
-    workflowId: remedyCaseId,
-    kind: 'improvement cycle',
-    args: [cycle],
-    searchAttributes: [
-      { key: GovProcess, value: pdcaContract.process },
-      { key: GovStage, value: PDCA_STAGE.plan },
-      { key: GovOwnerRole, value: 'manager' },
-    ],
   });
   // The finding stays open while its cycle runs: it closes with the cycle.
   await started.ended;

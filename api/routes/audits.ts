@@ -118,7 +118,9 @@ export function renderAuditReport(r: AuditReport): string {
         !f.response
           ? 'awaited'
           : f.response.response === 'accept'
-            ? `accepted: ${f.response.actionPlan} (due ${f.response.dueAt})`
+            ? f.response.remedy === 'improvement'
+              ? `accepted: ${f.response.actionPlan} (improvement cycle ${f.cycleCaseId ?? 'opened at release'})`
+              : `accepted: ${f.response.actionPlan} (due ${f.response.dueAt})`
             : `disputed: ${f.response.reason}`,
       ]),
     ),

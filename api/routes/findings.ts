@@ -4,19 +4,18 @@
  * line records; the business line remedies; someone other than the owner
  * verifies.
  */
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { AUDIT_AREAS, auditFindingContract, FINDING_REMEDIES, FINDING_SEVERITIES } from '../../contracts/auditFinding';
 import { cases } from '../../db/schema';
-import { kpisProblem, KPI_KEY_PATTERN, MAX_KPIS } from '../../domain/pdca';
+import { improvementPlanSchema } from '../../contracts/pdca';
 import { startCaseWorkflow } from '../../platform/cases';
 import { currentPolicy } from '../../platform/policy';
+import { newKeySuffix } from '../../platform/idempotentCalls';
 import type { auditFindingWorkflow } from '../../workflows/auditFinding';
 import { requireRole } from '../auth';
 import { temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
-import { durationSchema } from '../schemas';
 import { bearer, errorResponses, requireActiveUser, router, type AppDeps } from './common';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -38,27 +37,7 @@ const FindingSchema = z
     }),
     ownerId: z.string().min(1).max(64).openapi({ description: 'who remedies it (the business line)' }),
     dueAt: z.iso.datetime({ offset: true }).optional().openapi({ description: 'the rectification is due by then' }),
-    improvement: z
-      .object({
-        objective: text(2000),
-        kpis: z
-          .array(
-            z
-              .object({
-                key: z.string().regex(KPI_KEY_PATTERN),
-                name: text(200),
-                unit: z.string().max(20).optional(),
-                baseline: z.number(),
-                target: z.number(),
-                direction: z.enum(['increase', 'decrease']),
-              })
-              .strict(),
-          )
-          .min(1)
-          .max(MAX_KPIS),
-        checkIn: durationSchema.default('30d'),
-      })
-      .strict()
+    improvement: improvementPlanSchema
       .optional()
       .openapi({ description: 'required with remedy improvement: what the cycle must achieve, measured' }),
   })
@@ -122,10 +101,6 @@ export function findingRoutes(deps: AppDeps) {
           [{ field: 'body.ownerId', message: 'the auditor who records the finding may not own its remedy' }],
         );
       }
-      if (body.improvement) {
-        const problem = kpisProblem(body.improvement.kpis);
-        if (problem) throw new ApiError('BAD_REQUEST', `invalid body: improvement.${problem}`);
-      }
       if (body.dueAt && new Date(body.dueAt).getTime() <= Date.now()) {
         throw new ApiError('BAD_REQUEST', 'invalid body: dueAt must be in the future', [
           { field: 'body.dueAt', message: 'must be in the future' },
@@ -136,7 +111,7 @@ export function findingRoutes(deps: AppDeps) {
         if (!related) throw new ApiError('NOT_FOUND', `no case ${body.relatedCaseId}`);
       }
       const policy = await currentPolicy(db);
-      const findingKey = body.findingKey ?? `AF-${randomUUID().slice(0, 8).toUpperCase()}`;
+      const findingKey = body.findingKey ?? `AF-${newKeySuffix()}`;
       const caseId = auditFindingContract.caseId(findingKey);
       const stage = body.remedy === 'rectification' ? 'rectification' : 'improvement';
       const started = await startCaseWorkflow<typeof auditFindingWorkflow>(temporal, {

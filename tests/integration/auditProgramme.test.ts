@@ -426,6 +426,114 @@ describe('audit cases', () => {
     expect(await h.sql("select 1 from tasks where case_id = $1 and kind = 'rectification'", [caseId])).toEqual([]);
   });
 
+  it('a finding whose owner chooses an improvement cycle opens a PDCA cycle, linked, and the audit stays open until it ends', async () => {
+    const body = audit({ type: 'compliance' });
+    const { caseId, checklist } = await start(body);
+    const key = body.auditKey;
+    const results = checklist.map((i) => ({ itemId: i.id, result: 'not_applicable' }));
+    expect((await step(key, 'fieldwork', { results })).status).toBe(200);
+    const recorded = await step(key, 'findings', {
+      findings: [
+        {
+          findingKey: 'S1',
+          title: 'Complaint handling misses the 48 h result again and again',
+          severity: 'high',
+          criterion: 'e-commerce manual §5.2: result within 48 hours',
+          rootCause: 'Queue staffed for average, not peak, volume',
+          ownerId: 'owner',
+        },
+      ],
+    });
+    expect(recorded.body.stage).toBe('responses');
+    const plan = {
+      objective: 'Every complaint answered within 48 h at peak',
+      kpis: [
+        {
+          key: 'late_share',
+          name: 'Results later than 48 h',
+          unit: '%',
+          baseline: 12,
+          target: 2,
+          direction: 'decrease',
+        },
+      ],
+      checkIn: '60d',
+    };
+    // An improvement remedy needs its plan; a dispute or a rectification takes none.
+    const noPlan = await step(
+      key,
+      'responses',
+      { findingKey: 'S1', response: 'accept', actionPlan: 'PDCA', remedy: 'improvement' },
+      'owner',
+    );
+    expect(noPlan.status).toBe(400);
+    expect(noPlan.body.error.message).toMatch(/improvement/);
+    const stray = await step(
+      key,
+      'responses',
+      { findingKey: 'S1', response: 'dispute', reason: 'no', improvement: plan },
+      'owner',
+    );
+    expect(stray.status).toBe(400);
+    const badKpi = await step(
+      key,
+      'responses',
+      {
+        findingKey: 'S1',
+        response: 'accept',
+        actionPlan: 'PDCA',
+        remedy: 'improvement',
+        improvement: { ...plan, kpis: [{ ...plan.kpis[0], target: 20 }] },
+      },
+      'owner',
+    );
+    expect(badKpi.status).toBe(400);
+    const accepted = await step(
+      key,
+      'responses',
+      {
+        findingKey: 'S1',
+        response: 'accept',
+        actionPlan: 'Staff for peak; measure the late share',
+        remedy: 'improvement',
+        improvement: plan,
+      },
+      'owner',
+    );
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+    const released = await h.api('POST', `/api/tasks/${enc(`${caseId}:report-approval`)}/decision`, {
+      as: 'approver2',
+      json: { decision: 'approve' },
+    });
+    expect(released.status, JSON.stringify(released.body)).toBe(200);
+
+    // The cycle is a case of its own, planned by the finding's owner, its origin the audit.
+    const cycleId = `pdca:${key}.S1`;
+    const [cycle] = await eventually(async () => {
+      const rows = await h.sql('select process, stage, owner_id, initiator_id, data from cases where id = $1', [
+        cycleId,
+      ]);
+      return rows.length ? rows : undefined;
+    });
+    expect(cycle).toMatchObject({ process: 'pdca', stage: 'plan', owner_id: 'owner', initiator_id: 'appr2' });
+    expect(cycle.data).toMatchObject({ source: 'audit_finding', sourceCaseId: caseId, kpis: plan.kpis });
+    const open = await caseRow(caseId);
+    expect(open).toMatchObject({ status: 'open', stage: 'rectification' });
+    expect(open.data.findings[0]).toMatchObject({ findingKey: 'S1', cycleCaseId: cycleId });
+    expect(open.data.findings[0].itemId).toBeUndefined();
+    expect(await h.sql("select 1 from tasks where case_id = $1 and kind = 'rectification'", [caseId])).toEqual([]);
+
+    // The audit ends when its cycle does, however it ends (here: stopped by an operator, recorded on the audit).
+    await h.temporal.workflow.getHandle(cycleId).terminate('test: the cycle ends');
+    expect(await h.temporal.workflow.getHandle(caseId).result()).toEqual({ outcome: 'resolved', itemIds: [] });
+    const closed = await caseRow(caseId);
+    expect(closed).toMatchObject({ status: 'closed', outcome: 'resolved' });
+    const [event] = await h.sql("select payload from audit_events where case_id = $1 and action = 'case.closed'", [
+      caseId,
+    ]);
+    expect(event.payload.cycles).toEqual([cycleId]);
+  });
+
   it('an unanswered finding is reminded, escalated and marked overdue, and stays owed', async () => {
     const body = audit({
       type: 'security',
