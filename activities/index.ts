@@ -3,7 +3,6 @@
  * to the read model together with its audit event, in one transaction, keyed
  * on workflow id + run id + activity id: a retried activity never writes twice.
  */
-import { randomUUID } from 'node:crypto';
 import { and, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { withAuditedWrite } from '../db/audit';
@@ -13,6 +12,8 @@ import type { CaseDataDelta } from '../domain/caseData';
 import type { IncidentCategory } from '../domain/incidents';
 import type { Role } from '../domain/roles';
 import { activityKey, callingWorkflow } from './context';
+import { createAuditAnchorActivities } from './auditAnchor';
+import { createDelivery, notificationIdFor, type DeliveryDeps } from './delivery';
 import { createDrillActivities } from './drills';
 import { createPdcaActivities } from './pdca';
 import { createPolicyActivities } from './policy';
@@ -21,7 +22,7 @@ import { createRiskAssessmentActivities } from './riskAssessments';
 import { createRiskReportActivities } from './riskReports';
 import { createSupplierActivities, type SupplierDeps } from './suppliers';
 
-export interface ActivityDeps extends SupplierDeps {
+export interface ActivityDeps extends SupplierDeps, DeliveryDeps {
   db: Database;
   clock?: () => Date;
 }
@@ -137,7 +138,9 @@ const toDate = (iso: string | null | undefined) => (iso ? new Date(iso) : iso ==
 
 export function createActivities(deps: ActivityDeps) {
   const { db, clock = () => new Date() } = deps;
+  const delivery = createDelivery(deps);
   return {
+    ...delivery.activities,
     ...createSupplierActivities(deps),
     ...createDrillActivities(deps),
     ...createPolicyActivities(deps),
@@ -145,6 +148,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRiskActivities(deps),
     ...createRiskAssessmentActivities(deps),
     ...createRiskReportActivities(deps),
+    ...createAuditAnchorActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();
       const now = clock();
@@ -360,6 +364,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async notify(input: NotifyInput): Promise<void> {
       const now = clock();
+      const key = activityKey();
       // An overdue task or an escalation also reaches the line manager of whoever owes it
       // (users.manager_id), by name: a role alone reaches nobody who can open the case.
       let lineManagerId: string | null = null;
@@ -371,10 +376,15 @@ export function createActivities(deps: ActivityDeps) {
           .where(eq(tasks.id, input.taskId));
         lineManagerId = owed?.managerId ?? null;
       }
+      const roles: Array<Role | null> = input.recipientRoles?.length
+        ? input.recipientRoles
+        : [input.recipientRole ?? null];
+      // Ids fixed by the activity key: a retry hands the same notifications to delivery (./delivery.ts).
+      const ids = [...roles, ...(lineManagerId ? [lineManagerId] : [])].map((_, i) => notificationIdFor(key, i));
       await withAuditedWrite(
         db,
         {
-          idempotencyKey: activityKey(),
+          idempotencyKey: key,
           actorId: SYSTEM_ACTOR,
           action: `notification.${input.kind}`,
           caseId: input.caseId,
@@ -389,12 +399,9 @@ export function createActivities(deps: ActivityDeps) {
           },
         },
         async (tx) => {
-          const roles: Array<Role | null> = input.recipientRoles?.length
-            ? input.recipientRoles
-            : [input.recipientRole ?? null];
           await tx.insert(notifications).values(
-            roles.map((recipientRole) => ({
-              id: randomUUID(),
+            roles.map((recipientRole, i) => ({
+              id: ids[i]!,
               caseId: input.caseId,
               taskId: input.taskId ?? null,
               kind: input.kind,
@@ -406,7 +413,7 @@ export function createActivities(deps: ActivityDeps) {
           );
           if (lineManagerId) {
             await tx.insert(notifications).values({
-              id: randomUUID(),
+              id: ids[roles.length]!,
               caseId: input.caseId,
               taskId: input.taskId ?? null,
               kind: input.kind,
@@ -418,6 +425,7 @@ export function createActivities(deps: ActivityDeps) {
           }
         },
       );
+      await delivery.handOff(ids, input);
     },
   };
 }

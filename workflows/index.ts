@@ -2,10 +2,12 @@
 // does not read tsconfig paths.
 export { approvalRequestWorkflow } from './approvalRequest';
 export { auditWorkflow } from './audit';
+export { auditAnchorWorkflow } from './auditAnchor';
 export { auditFindingWorkflow } from './auditFinding';
 export { complaintWorkflow } from './complaint';
 export { drillProgrammeWorkflow, drillWorkflow } from './drill';
 export { incidentWorkflow } from './incident';
+export { notificationDeliveryWorkflow, notificationDigestWorkflow } from './notificationDelivery';
 export { pdcaCycleWorkflow } from './pdca';
 export { policyChangeWorkflow } from './policyChange';
 export { planRevisionClockWorkflow, planRevisionWorkflow } from './planRevision';
