@@ -10,10 +10,13 @@
  *   npm run users -- revoke-demo            (revokes the public demo tokens)
  *   npm run users -- deactivate <id> [--reason "…"]   (revokes their tokens too)
  *   npm run users -- reactivate <id> [--reason "…"]
+ *   npm run users -- password <id>          (the web console's password: read from standard input,
+ *                                             or generated and shown once; their sessions end)
  * Every change is in the audit log, by "cli". Uses DATABASE_URL, or the
  * PGlite folder of `npm start` (stop it first: PGlite allows one process at a
  * time). A token expires after --days, or TOKEN_TTL_DAYS (default 90).
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { desc, eq } from 'drizzle-orm';
@@ -29,6 +32,7 @@ import {
   type UserChanges,
 } from '../api/auth';
 import { ApiError } from '../api/errors';
+import { setPassword } from '../api/session';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { apiTokens, users } from '../db/schema';
@@ -46,7 +50,8 @@ const USAGE = `usage:
   npm run users -- revoke-token <tokenId>
   npm run users -- revoke-demo
   npm run users -- deactivate <id> [--reason "…"]
-  npm run users -- reactivate <id> [--reason "…"]`;
+  npm run users -- reactivate <id> [--reason "…"]
+  npm run users -- password <id>   (echo 'new password' | npm run users -- password <id>; without input, one is generated)`;
 
 const CLI = { actorId: 'cli' };
 
@@ -198,6 +203,21 @@ try {
     case 'reactivate': {
       const user = await reactivateUser(db, needId(), { ...CLI, reason: values.reason });
       console.log(`reactivated ${user.id}; issue a new token with \`npm run users -- token ${user.id}\``);
+      break;
+    }
+    case 'password': {
+      const userId = needId();
+      // From standard input, never an argument (it would stay in the shell's history); or generated.
+      let piped = '';
+      if (!process.stdin.isTTY) for await (const chunk of process.stdin) piped += String(chunk);
+      piped = piped.replace(/\r?\n$/, '');
+      const password = piped || randomBytes(12).toString('base64url');
+      await setPassword(db, userId, password, { ...CLI, reason: values.reason });
+      console.log(
+        piped
+          ? `console password set for ${userId}; their console sessions ended`
+          : `console password for ${userId} (shown once): ${password}`,
+      );
       break;
     }
     default:
