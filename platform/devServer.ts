@@ -11,6 +11,11 @@ import { ensureTemporalCli } from './temporalCli';
 export interface DevServerOptions {
   dbFilename?: string;
   uiPort?: number;
+  /**
+   * The codec server the UI calls to show sealed payloads in clear
+   * (`--ui-codec-endpoint`): the API's /codec (api/routes/codec.ts).
+   */
+  uiCodecEndpoint?: string;
   port?: number;
   namespace?: string;
   log?: (line: string) => void;
@@ -39,7 +44,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       // Activities scheduled by a workflow task go straight back to the
       // worker that completed it, without a round trip through the task
       // queue: each read-model write (and so each step's answer) is sooner.
-      extraArgs: ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
+      extraArgs: [
+        '--dynamic-config-value',
+        'system.enableActivityEagerExecution=true',
+        ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+      ],
     },
   });
   return { address: env.address, env, teardown: () => env.teardown() };
