@@ -7,7 +7,7 @@
  * unbroken sequence; the lock is held only for the few statements of a write.
  */
 import { createHash } from 'node:crypto';
-import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import { wellFormedText, wellFormedValue } from '../domain/text';
 import type { Database } from './client';
 import { auditEvents, type AuditEventRow } from './schema';
@@ -162,16 +162,27 @@ export interface ChainVerification {
   };
 }
 
-/** Recomputes the whole chain in pages and names the first broken link. */
-export async function verifyAuditChain(db: Database, pageSize = 1000): Promise<ChainVerification> {
-  let expectedSeq = 1;
-  let prevHash = GENESIS_HASH;
+export interface ChainSegment {
+  /** Start after this event, trusted as given (an anchor); default: from the genesis. */
+  from?: { seq: number; hash: string };
+  /** Stop after this event; default: the end of the chain. */
+  toSeq?: number;
+  pageSize?: number;
+  /** Called after each page (the anchoring activity heartbeats). */
+  onPage?: () => void;
+}
+
+/** Recomputes the chain (or a segment of it) in pages and names the first broken link. */
+export async function verifyAuditChain(db: DbOrTx, segment: ChainSegment = {}): Promise<ChainVerification> {
+  const { pageSize = 1000, toSeq = Number.MAX_SAFE_INTEGER } = segment;
+  let expectedSeq = (segment.from?.seq ?? 0) + 1;
+  let prevHash = segment.from?.hash ?? GENESIS_HASH;
   let checked = 0;
   for (;;) {
     const page = await db
       .select()
       .from(auditEvents)
-      .where(gt(auditEvents.seq, expectedSeq - 1))
+      .where(and(gt(auditEvents.seq, expectedSeq - 1), lte(auditEvents.seq, toSeq)))
       .orderBy(asc(auditEvents.seq))
       .limit(pageSize);
     for (const row of page) {
@@ -194,7 +205,18 @@ export async function verifyAuditChain(db: Database, pageSize = 1000): Promise<C
       expectedSeq += 1;
       checked += 1;
     }
+    segment.onPage?.();
     if (page.length < pageSize) break;
   }
   return { ok: true, eventsChecked: checked, lastSeq: expectedSeq - 1, lastHash: prevHash };
+}
+
+/** The newest event of the chain (seq 0 and the genesis hash when it is empty). */
+export async function auditChainHead(db: DbOrTx): Promise<{ seq: number; hash: string; occurredAt?: Date }> {
+  const [last] = await db
+    .select({ seq: auditEvents.seq, hash: auditEvents.hash, occurredAt: auditEvents.occurredAt })
+    .from(auditEvents)
+    .orderBy(desc(auditEvents.seq))
+    .limit(1);
+  return last ?? { seq: 0, hash: GENESIS_HASH };
 }

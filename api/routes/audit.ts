@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, count, eq, isNull, or, type SQL } from 'drizzle-orm';
-import { verifyAuditChain } from '../../db/audit';
+import { verifyAuditTrail } from '../../db/auditAnchors';
 import { auditEvents } from '../../db/schema';
 import { hasAnyRole, OVERSIGHT_ROLES } from '../../domain/roles';
 import { readableCaseCondition } from '../../platform/access';
@@ -9,7 +9,41 @@ import { toAuditDto } from '../dto';
 import { AuditEventSchema, ChainVerificationSchema, pageOf, PageQuerySchema } from '../schemas';
 import { bearer, errorResponses, router, type AppDeps } from './common';
 
-export function auditRoutes({ db }: AppDeps) {
+const FINDINGS = [
+  'rewrite',
+  'truncated_tail',
+  'dropped_row',
+  'bad_signature',
+  'unavailable',
+  'unanchored',
+  'broken_link',
+  'edited_row',
+] as const;
+
+const AnchorProblemSchema = z.object({
+  problem: z.enum(['rewrite', 'truncated_tail', 'dropped_row', 'bad_signature', 'unavailable', 'unanchored']),
+  seq: z.number().int().optional(),
+  count: z.number().int(),
+  expected: z.string().optional(),
+  found: z.string().optional(),
+  message: z.string(),
+});
+
+const AuditTrailVerificationSchema = ChainVerificationSchema.extend({
+  anchors: z.object({
+    status: z.enum(['verified', 'problems', 'not_configured']),
+    workflowId: z.string().nullable(),
+    checked: z.number().int(),
+    newestAnchoredSeq: z.number().int().nullable(),
+    newestAnchoredAt: z.string().nullable(),
+    problems: z.array(AnchorProblemSchema),
+  }),
+  findings: z.array(z.enum(FINDINGS)),
+}).openapi('AuditTrailVerification');
+
+export function auditRoutes({ db, temporal, settings }: AppDeps) {
+  // The API's settings carry the anchor key when GOVERNANCE_ANCHOR_KEY is set (platform/config.ts).
+  const anchoring = settings.auditAnchor;
   const app = router();
 
   app.openapi(
@@ -17,19 +51,21 @@ export function auditRoutes({ db }: AppDeps) {
       method: 'get',
       path: '/api/audit/verify',
       tags: ['Audit'],
-      summary: 'Recompute the audit hash chain and name the first broken link',
-      description: 'For the oversight functions (risk, compliance, internal audit, auditors) and admins.',
+      summary:
+        'Recompute the audit hash chain, check it against its anchors in Temporal, and name what was tampered with',
+      description:
+        'For the oversight functions (risk, compliance, internal audit, auditors) and admins. `firstBroken` names the first broken link of the chain itself; `anchors` compares the chain with the signed heads kept by the anchoring workflow (a rewrite recomputed end to end, a truncated tail, a dropped row, a forged anchor); `findings` lists every kind of problem found. `ok` only when both hold.',
       security: bearer,
       middleware: [requireRole(...OVERSIGHT_ROLES, 'admin')] as const,
       responses: {
         200: {
-          description: 'Verification result (ok: false names the first broken link)',
-          content: { 'application/json': { schema: ChainVerificationSchema } },
+          description: 'Verification result (ok: false names what was found)',
+          content: { 'application/json': { schema: AuditTrailVerificationSchema } },
         },
         ...errorResponses(401, 403),
       },
     }),
-    async (c) => c.json(await verifyAuditChain(db), 200),
+    async (c) => c.json(await verifyAuditTrail({ db, temporal, anchoring }), 200),
   );
 
   app.openapi(

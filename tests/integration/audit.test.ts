@@ -45,6 +45,11 @@ describe('audit log', () => {
     const verify = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
     expect(verify.status).toBe(200);
     expect(verify.body).toMatchObject({ ok: true, eventsChecked: keys.length * 4, lastSeq: keys.length * 4 });
+    // This harness sets no anchor key: verify says so rather than claiming anchors (tests/integration/auditTamper.test.ts anchors).
+    expect(verify.body).toMatchObject({
+      findings: [],
+      anchors: { status: 'not_configured', checked: 0, problems: [] },
+    });
     const [last] = await h.sql('select hash from audit_events order by seq desc limit 1');
     expect(verify.body.lastHash).toBe(last.hash);
 
@@ -79,6 +84,7 @@ describe('audit log', () => {
       ok: false,
       eventsChecked: target - 1,
       firstBroken: { seq: target, problem: 'hash_mismatch' },
+      findings: ['edited_row'],
     });
 
     // Re-hashing the edited row to hide the edit breaks the next link instead.
@@ -99,7 +105,11 @@ describe('audit log', () => {
     await h.sql('update audit_events set hash = $1 where seq = $2', [rehashed, target]);
     await h.sql('alter table audit_events enable trigger audit_events_append_only');
     const hidden = await h.api('GET', '/api/audit/verify', { as: 'auditor' });
-    expect(hidden.body).toMatchObject({ ok: false, firstBroken: { seq: target + 1, problem: 'prev_hash_mismatch' } });
+    expect(hidden.body).toMatchObject({
+      ok: false,
+      firstBroken: { seq: target + 1, problem: 'prev_hash_mismatch' },
+      findings: ['broken_link'],
+    });
 
     // A removed row shows as a gap in the sequence.
     await h.sql('alter table audit_events disable trigger audit_events_append_only');
@@ -109,6 +119,7 @@ describe('audit log', () => {
     expect(gap.body).toMatchObject({
       ok: false,
       firstBroken: { seq: target, problem: 'sequence_gap', expected: String(target - 1) },
+      findings: ['dropped_row'],
     });
   });
 });

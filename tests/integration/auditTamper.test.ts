@@ -1,0 +1,337 @@
+/**
+ * An audit trail nobody can rewrite (issue 14 §4), on the real PostgreSQL and
+ * the real Temporal dev server:
+ * - the app's runtime role may only read and append audit events: UPDATE,
+ *   DELETE, TRUNCATE, DISABLE TRIGGER and DROP are refused to it, while the
+ *   product (API and worker opened as that role) runs a case end to end;
+ * - the chain head is anchored in the anchoring workflow's history, signed
+ *   with a key the database never holds;
+ * - a superuser who rewrites and recomputes the chain, truncates its tail,
+ *   drops a row and re-links the chain, or forges an anchor without the key,
+ *   is named by GET /api/audit/verify each time.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  anchorLedgerQuery,
+  anchorNowUpdate,
+  auditAnchorWorkflowId,
+  MAIN_CHAIN,
+  type AuditAnchor,
+} from '../../contracts/auditAnchor';
+import { computeAuditHash } from '../../db/audit';
+import { ensureAuditAnchoring, parseAnchorKeys, signAnchor, verifyAuditTrail } from '../../db/auditAnchors';
+import { migrate } from '../../db/migrate';
+import { useRuntimeRole } from '../support/auditRoles';
+import { eventually, useHarness } from '../support/harness';
+import { saveHistoryFixture } from '../support/histories';
+
+const auditAnchor = {
+  key: `k1:${randomBytes(32).toString('base64')}`,
+  // Four events per approval case: each case's events end up under an anchor.
+  everyEvents: 4,
+  everyMinutes: 5,
+};
+// The worker's activities read the key from their environment, as in production.
+process.env.GOVERNANCE_ANCHOR_KEY = auditAnchor.key;
+process.env.GOVERNANCE_ANCHOR_EVERY_EVENTS = String(auditAnchor.everyEvents);
+
+const h = useHarness('auditTamper');
+const rt = useRuntimeRole(h, { auditAnchor });
+
+let anchorWorkflowId: string;
+const anchorHandle = () => h.temporal.workflow.getHandle(anchorWorkflowId);
+const verify = async () => {
+  const res = await rt.api('GET', '/api/audit/verify', { as: 'auditor' });
+  expect(res.status).toBe(200);
+  return res.body;
+};
+
+/** One approval case through the runtime role's API and worker: four audit events. */
+async function runCase(): Promise<void> {
+  const requestKey = h.unique('TAMPER');
+  const start = await rt.api('POST', '/api/cases/approval-requests', {
+    as: 'lead',
+    json: { requestKey, title: 'Anchored', probability: 1, impact: 2 },
+  });
+  expect(start.status, JSON.stringify(start.body)).toBe(201);
+  const taskId = `approval-request:${requestKey}:approval`;
+  await eventually(async () => (await h.sql('select 1 from tasks where id = $1', [taskId])).length === 1);
+  const decision = await rt.api('POST', `/api/tasks/${encodeURIComponent(taskId)}/decision`, {
+    as: 'approver',
+    json: { decision: 'approve' },
+  });
+  expect(decision.body.status).toBe('approved');
+  await h.temporal.workflow.getHandle(`approval-request:${requestKey}`).result();
+}
+
+// --- what the attacker (a superuser on the app database) does ---------------------------------
+
+type Row = Record<string, any>;
+const asHashInput = (r: Row) => ({
+  seq: Number(r.seq),
+  occurredAt: r.occurred_at,
+  actorId: r.actor_id,
+  action: r.action,
+  caseId: r.case_id,
+  taskId: r.task_id,
+  reason: r.reason,
+  payload: r.payload,
+  evidenceHashes: r.evidence_hashes,
+  prevHash: r.prev_hash,
+});
+
+/** With the guard off: `change` edits the rows in SQL, then every hash from `fromSeq` on is recomputed and re-linked. */
+async function tamper(change: string, params: unknown[], fromSeq: number): Promise<void> {
+  await h.sql('alter table audit_events disable trigger user');
+  try {
+    if (change) await h.sql(change, params);
+    const rows = await h.sql('select * from audit_events where seq >= $1 order by seq', [fromSeq]);
+    const [before] = await h.sql('select hash from audit_events where seq < $1 order by seq desc limit 1', [fromSeq]);
+    let prevHash: string = before?.hash ?? '0'.repeat(64);
+    for (const row of rows) {
+      const hash = computeAuditHash({ ...asHashInput(row), prevHash });
+      await h.sql('update audit_events set prev_hash = $1, hash = $2 where seq = $3', [prevHash, hash, row.seq]);
+      prevHash = hash;
+    }
+  } finally {
+    await h.sql('alter table audit_events enable trigger user');
+  }
+}
+
+let original: Row[] = [];
+async function restore(): Promise<void> {
+  await h.sql('alter table audit_events disable trigger user');
+  await h.sql('delete from audit_events');
+  for (const r of original) {
+    await h.sql(
+      `insert into audit_events (seq, idempotency_key, occurred_at, actor_id, action, case_id, task_id, reason, payload, evidence_hashes, prev_hash, hash)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        r.seq,
+        r.idempotency_key,
+        r.occurred_at,
+        r.actor_id,
+        r.action,
+        r.case_id,
+        r.task_id,
+        r.reason,
+        JSON.stringify(r.payload),
+        JSON.stringify(r.evidence_hashes),
+        r.prev_hash,
+        r.hash,
+      ],
+    );
+  }
+  await h.sql('alter table audit_events enable trigger user');
+}
+
+describe('an audit trail nobody can rewrite', () => {
+  beforeAll(async () => {
+    const id = await ensureAuditAnchoring({
+      temporal: h.temporal,
+      db: rt.database.db,
+      taskQueue: rt.taskQueue,
+      settings: { auditAnchor },
+      pollSeconds: 1,
+      log: () => undefined,
+    });
+    expect(id).toBe(auditAnchorWorkflowId(h.databaseName));
+    anchorWorkflowId = id!;
+    // Idempotent: a second start (another worker, a restart) joins the running one.
+    const again = await ensureAuditAnchoring({
+      temporal: h.temporal,
+      db: h.database.db,
+      taskQueue: rt.taskQueue,
+      settings: { auditAnchor },
+      log: () => undefined,
+    });
+    expect(again).toBe(anchorWorkflowId);
+  });
+  // The dev server outlives this file: its anchoring workflow must not poll a gone worker's queue.
+  afterAll(async () => {
+    await anchorHandle()
+      .terminate('test finished')
+      .catch(() => undefined);
+  });
+
+  it('the runtime role may read and append audit events, and nothing else', async () => {
+    expect(await rt.sql('select current_user as role')).toEqual([{ role: rt.runtimeRole }]);
+    const refused: Array<[string, RegExp]> = [
+      [`update audit_events set reason = 'rewritten'`, /permission denied for table audit_events/],
+      ['delete from audit_events', /permission denied for table audit_events/],
+      ['truncate audit_events', /permission denied for table audit_events/],
+      ['alter table audit_events disable trigger audit_events_append_only', /must be owner of table audit_events/],
+      ['alter table audit_events disable trigger user', /must be owner of table audit_events/],
+      ['drop table audit_events', /must be owner of table audit_events/],
+      ['drop trigger audit_events_append_only on audit_events', /must be owner of (table|relation) audit_events/],
+      [
+        `create or replace function audit_events_refuse_change() returns trigger language plpgsql as $$ begin return new; end $$`,
+        /permission denied for schema public|must be owner of function audit_events_refuse_change/,
+      ],
+      [
+        `select governance_grant_runtime_role('postgres')`,
+        /permission denied for function governance_grant_runtime_role/,
+      ],
+    ];
+    for (const [statement, error] of refused) await expect(rt.sql(statement), statement).rejects.toThrow(error);
+    // The other tables are the app's to write, not to truncate or drop.
+    await expect(rt.sql('truncate cases')).rejects.toThrow(/permission denied for table cases/);
+    await expect(rt.sql('drop table cases')).rejects.toThrow(/must be owner of table cases/);
+    expect(await rt.sql(`update cases set title = title where false`)).toEqual([]);
+
+    // At start-up without DATABASE_OWNER_URL, the runtime role only checks that nothing is pending.
+    await expect(migrate(rt.database, {})).resolves.toBe('checked');
+    // One role for both is a misconfiguration, refused rather than silently granting nothing.
+    await expect(migrate(rt.database, { ownerUrl: rt.runtimeUrl })).rejects.toThrow(/both connect as/);
+  });
+
+  it('the product runs a case as the runtime role, and the chain head is anchored outside the database', async () => {
+    await runCase();
+    await runCase();
+    const rows = await h.sql('select seq, hash from audit_events order by seq');
+    expect(rows).toHaveLength(8);
+    const head = rows[rows.length - 1];
+    // Nobody asks: the workflow looks every second and signs the head once four events are unanchored.
+    const anchored = await eventually(async () => {
+      const body = await verify();
+      return body.anchors.newestAnchoredSeq >= 4 ? body : undefined;
+    });
+    expect(anchored).toMatchObject({
+      ok: true,
+      eventsChecked: 8,
+      lastSeq: 8,
+      findings: [],
+      anchors: { status: 'verified', workflowId: anchorWorkflowId, problems: [] },
+    });
+    expect(anchored.anchors.checked).toBeGreaterThanOrEqual(1);
+    // anchorNow signs the rest at once (or finds it signed already).
+    await anchorHandle().executeUpdate(anchorNowUpdate);
+    const ledger = await anchorHandle().query(anchorLedgerQuery);
+    expect(ledger.ledger).toBe(h.databaseName);
+    expect(ledger.anchors[ledger.anchors.length - 1]).toMatchObject({
+      chain: MAIN_CHAIN,
+      seq: 8,
+      hash: head.hash,
+      keyId: 'k1',
+    });
+    // The key never reaches Temporal: the history holds the MAC, not the secret.
+    const history = JSON.stringify(await anchorHandle().fetchHistory());
+    expect(history).not.toContain(auditAnchor.key.slice(3));
+
+    // One more case, anchored at once by anchorNow: every event is under an anchor for the attacks below.
+    await runCase();
+    const now = await anchorHandle().executeUpdate(anchorNowUpdate);
+    if (now.anchor) expect(now.anchor.seq).toBe(12);
+    await eventually(async () => (await verify()).anchors.newestAnchoredSeq === 12);
+    // Every event is under an anchor: however late one looks, nothing waits for one.
+    const dayLater = {
+      db: rt.database.db,
+      temporal: h.temporal,
+      anchoring: auditAnchor,
+      now: new Date(Date.now() + 864e5),
+    };
+    expect(await verifyAuditTrail(dayLater)).toMatchObject({ ok: true, findings: [] });
+    original = await h.sql('select * from audit_events order by seq');
+    await saveHistoryFixture(h, anchorWorkflowId, 'audit-anchor');
+  });
+
+  describe('as a superuser on the app database', () => {
+    afterEach(async () => {
+      await restore();
+      expect(await verify()).toMatchObject({ ok: true, findings: [] });
+    });
+
+    it('a row rewritten and every hash after it recomputed: the chain verifies, the anchors name the rewrite', async () => {
+      await tamper(`update audit_events set actor_id = 'intruder' where seq = 3`, [], 3);
+      const body = await verify();
+      // The chain alone is consistent again: only the anchors tell.
+      expect(body.firstBroken).toBeUndefined();
+      expect(body).toMatchObject({ ok: false, findings: ['rewrite'], anchors: { status: 'problems' } });
+      const [rewrite] = body.anchors.problems;
+      expect(rewrite).toMatchObject({ problem: 'rewrite' });
+      expect(rewrite.seq).toBeGreaterThanOrEqual(3);
+      const [stored] = await h.sql('select hash from audit_events where seq = $1', [rewrite.seq]);
+      expect(rewrite.found).toBe(stored.hash);
+      // And the anchoring workflow refuses to sign the forged head.
+      const outcome = await anchorHandle().executeUpdate(anchorNowUpdate);
+      expect(outcome.anchor).toBeUndefined();
+      await expectRefused(outcome);
+    });
+
+    it('the tail truncated: named as a truncated tail', async () => {
+      await tamper('delete from audit_events where seq > 6', [], 7);
+      const body = await verify();
+      expect(body.firstBroken).toBeUndefined();
+      expect(body).toMatchObject({ ok: false, lastSeq: 6, findings: ['truncated_tail'] });
+      // The anchors at 8 and at 12 lie beyond the end.
+      expect(body.anchors.problems[0]).toMatchObject({ problem: 'truncated_tail', seq: 8, found: '6' });
+      expect(body.anchors.problems[0].count).toBeGreaterThanOrEqual(2);
+    });
+
+    it('a middle row dropped and the chain re-linked: named as a dropped row, and the rewrite after it', async () => {
+      await tamper('delete from audit_events where seq = 5', [], 6);
+      const body = await verify();
+      expect(body).toMatchObject({
+        ok: false,
+        firstBroken: { seq: 6, problem: 'sequence_gap', expected: '5' },
+      });
+      expect(body.findings).toEqual(expect.arrayContaining(['dropped_row', 'rewrite']));
+    });
+
+    it('a middle row dropped, the rest renumbered and re-linked: the anchors name the rewrite and the short chain', async () => {
+      await h.sql('alter table audit_events disable trigger user');
+      await h.sql('delete from audit_events where seq = 5');
+      // In two steps: seq is the primary key, checked row by row.
+      await h.sql('update audit_events set seq = seq + 1000000 where seq > 5');
+      await h.sql('update audit_events set seq = seq - 1000001 where seq > 1000000');
+      await h.sql('alter table audit_events enable trigger user');
+      await tamper('', [], 5);
+      const body = await verify();
+      expect(body.firstBroken).toBeUndefined();
+      expect(body).toMatchObject({ ok: false, lastSeq: 11 });
+      // The anchor at 8 now meets another event; the one at 12 lies beyond the end.
+      expect(body.findings).toEqual(expect.arrayContaining(['rewrite', 'truncated_tail']));
+    });
+  });
+
+  it('an anchor forged without the key is named, and not trusted', async () => {
+    const genuine = (await anchorHandle().query(anchorLedgerQuery)).anchors;
+    // The attacker rewrites the chain and, able to start workflows in Temporal, replaces the
+    // anchoring workflow with one that carries anchors of the forged chain under a key of its own.
+    await tamper(`update audit_events set reason = 'forged' where seq = 2`, [], 2);
+    const forgedRows = await h.sql('select seq, hash from audit_events order by seq');
+    const attackerKeys = parseAnchorKeys(`k1:${randomBytes(32).toString('base64')}`);
+    const forged: AuditAnchor[] = genuine.map((a) =>
+      signAnchor(attackerKeys, { ...a, hash: forgedRows.find((r) => Number(r.seq) === a.seq)!.hash }),
+    );
+    await anchorHandle().terminate('replaced by the attacker');
+    await h.temporal.workflow.start('auditAnchorWorkflow', {
+      workflowId: anchorWorkflowId,
+      taskQueue: rt.taskQueue,
+      args: [{ ledger: h.databaseName, pollSeconds: 3600, anchors: forged }],
+    });
+    const body = await verify();
+    expect(body).toMatchObject({ ok: false, findings: ['bad_signature'] });
+    expect(body.anchors).toMatchObject({ checked: 0, newestAnchoredSeq: null });
+    expect(body.anchors.problems[0]).toMatchObject({ problem: 'bad_signature', count: genuine.length });
+    expect(body.anchors.problems[0].message).toMatch(/MAC does not verify/);
+    // A day on, with no trusted anchor at all, verify also says the events wait for one in vain.
+    const later = await verifyAuditTrail({
+      db: rt.database.db,
+      temporal: h.temporal,
+      anchoring: auditAnchor,
+      now: new Date(Date.now() + 24 * 3600_000),
+    });
+    expect(later.findings).toEqual(['bad_signature', 'unanchored']);
+    expect(later.anchors.problems[1]).toMatchObject({ problem: 'unanchored', seq: 1 });
+  });
+});
+
+/** After a refused anchoring, the ledger records why (and the newest anchor is still the genuine one). */
+async function expectRefused(outcome: { refusal?: { problem: string } }): Promise<void> {
+  expect(outcome.refusal?.problem).toMatch(/^(rewrite|broken_chain)$/);
+  const ledger = await anchorHandle().query(anchorLedgerQuery);
+  expect(ledger.anchors[ledger.anchors.length - 1]!.seq).toBe(12);
+  expect(ledger.refusals.length).toBeGreaterThanOrEqual(1);
+}
