@@ -25,6 +25,24 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          name: 'production',
+          include: ['tests/production/**/*.test.ts'],
+          // After the integration project: the fault tests want the machine's cores.
+          sequence: { groupOrder: 2 },
+          // Starts the production-shaped profile once (scripts/production/):
+          // the real Temporal server on its own PostgreSQL, mTLS, worker and
+          // API as separate processes. Its files share it, one at a time,
+          // since each injects faults into all of it.
+          globalSetup: ['tests/production/globalSetup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          pool: 'forks',
+          maxWorkers: 1,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
