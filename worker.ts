@@ -3,19 +3,34 @@
  * runs it in-process; production runs `tsx worker.ts` as its own service.
  */
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type BundleOptions, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { createActivities } from './activities';
 import type { SupplierCheckProvider } from './activities/suppliers';
 import type { Database } from './db/client';
+import { ensureAuditAnchoring } from './db/auditAnchors';
 import { openDatabase } from './db/client';
 import { migrate } from './db/migrate';
-import { dataConverterFor } from './platform/codec';
-import { loadSettings } from './platform/config';
+import { dataConverterFor, REFUSED_PAYLOADS_INTERCEPTOR } from './platform/codec';
+import { loadSettings, type Settings } from './platform/config';
+import { configureLogger, logger as processLogger, temporalLogger, type Logger } from './platform/logger';
 import { connectClient, connectWorker } from './platform/temporalConnection';
+import { startTracing, tracingOff, WORKFLOW_INTERCEPTOR_MODULES, type Tracing } from './platform/tracing';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+/**
+ * What every workflow bundle is built from — here, in the tests' globalSetup
+ * and in the production profile: the workflows, the interceptor that refuses
+ * payloads the codec could not open (forged without the key), before any
+ * workflow code sees them, and the tracing interceptors
+ * (platform/workflowTracing.ts), which do nothing unless a call brings a trace.
+ */
+export const WORKFLOW_BUNDLE_OPTIONS = {
+  workflowsPath: WORKFLOWS_PATH,
+  workflowInterceptorModules: [REFUSED_PAYLOADS_INTERCEPTOR, ...WORKFLOW_INTERCEPTOR_MODULES],
+} satisfies Partial<BundleOptions>;
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -30,15 +45,24 @@ export interface WorkerDeps {
   clock?: () => Date;
   /** The payload codec of platform/codec.ts: the same as the client's. */
   dataConverter?: DataConverter;
+  /** Started tracing (platform/tracing.ts); without it, spans of traced callers' workflows are dropped. */
+  tracing?: Tracing;
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const { interceptors, sinks } = (deps.tracing ?? tracingOff).workerOptions();
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     dataConverter: deps.dataConverter,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle, interceptors }
+      : {
+          workflowsPath: WORKFLOW_BUNDLE_OPTIONS.workflowsPath,
+          interceptors: { ...interceptors, workflowModules: WORKFLOW_BUNDLE_OPTIONS.workflowInterceptorModules },
+        }),
+    sinks,
     activities: createActivities({
       db: deps.db,
       clock: deps.clock,
@@ -49,9 +73,33 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   });
 }
 
+/**
+ * The process's Temporal runtime, once, before the first connection: the
+ * SDK's log lines (its own, and those of workflows and activities, with their
+ * workflowId, runId, activityType…) go to pino, native ones included; its
+ * metrics go to a Prometheus endpoint at WORKER_METRICS_ADDRESS when set.
+ * Tests install their own runtime (tests/support/harness.ts).
+ */
+export function installRuntime(settings: Pick<Settings, 'workerMetricsAddress'>, log: Logger): void {
+  Runtime.install({
+    logger: temporalLogger(log),
+    telemetryOptions: {
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      ...(settings.workerMetricsAddress
+        ? { metrics: { prometheus: { bindAddress: settings.workerMetricsAddress } } }
+        : {}),
+    },
+  });
+}
+
 async function main(): Promise<void> {
   const settings = loadSettings();
+  // Every line of this process says it is the worker, the SDK's included.
+  const log = configureLogger(settings, 'worker');
   if (!settings.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required to run the worker on its own');
+  // Before the first connection and query: the pg instrumentation and the client interceptor see them all.
+  const tracing = await startTracing({ serviceName: 'governance-worker', otlpEndpoint: settings.otlpEndpoint });
+  installRuntime(settings, log);
   const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
   await migrate(database);
   const connection = await connectWorker(settings.temporalAddress, settings);
@@ -63,17 +111,34 @@ async function main(): Promise<void> {
     db: database.db,
     namespace: settings.temporalNamespace,
     taskQueue: settings.taskQueue,
+    // A prebuilt bundle (the production test profile): a restart takes a second, not a re-bundle.
+    workflowBundle: process.env.GOVERNANCE_WORKFLOW_BUNDLE
+      ? { codePath: process.env.GOVERNANCE_WORKFLOW_BUNDLE }
+      : undefined,
+    tracing,
   });
-  console.log(`worker polling task queue "${settings.taskQueue}" on ${settings.temporalAddress}`);
+  log.info(
+    {
+      taskQueue: settings.taskQueue,
+      temporalAddress: settings.temporalAddress,
+      metricsAddress: settings.workerMetricsAddress,
+      tracing: tracing.enabled,
+    },
+    'worker polling',
+  );
+  void ensureAuditAnchoring({ temporal: client, db: database.db, taskQueue: settings.taskQueue, settings });
   await worker.run();
   await clientConnection.close();
   await connection.close();
   await database.close();
+  await tracing.shutdown();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main().catch((err) => {
-    console.error(err);
+    // Settings that failed to load left the logger silent: the reason is still said.
+    if (processLogger.level === 'silent') processLogger.level = 'info';
+    processLogger.fatal({ err }, 'worker stopped');
     process.exit(1);
   });
 }

@@ -20,6 +20,7 @@ import { apiTokens, users, type User } from '../db/schema';
 import { hasAnyRole, isReadOnly, type Role } from '../domain/roles';
 import { DEFAULT_TOKEN_TTL_DAYS, MAX_TOKEN_TTL_DAYS } from '../platform/config';
 import { ApiError } from './errors';
+import { userOfSession } from './session';
 
 export interface AuthUser {
   id: string;
@@ -31,12 +32,72 @@ export type AppEnv = {
   Variables: { requestId: string; user: AuthUser };
 };
 
+/** Failed authentications allowed per client address in a sliding minute: 20 (policy default). */
+export const DEFAULT_FAILED_AUTH_PER_MINUTE = 20;
+const FAILED_AUTH_WINDOW_MS = 60_000;
+/** Addresses remembered at most; the oldest is forgotten first. */
+const FAILED_AUTH_ADDRESSES = 10_000;
+
+/**
+ * Counts failed authentications (401) per client address, in this API
+ * process's memory: a second API process counts its own. An address at the
+ * limit is refused with 429 TOO_MANY_FAILED_LOGINS before its token is even
+ * looked up — valid tokens from that address included. Letting valid tokens
+ * through would tell whoever tries tokens from there which ones work, at full
+ * speed, so the limit would limit nothing; the price is that callers behind
+ * one address (a NAT, a proxy) wait out the minute together.
+ *
+ * The address is the TCP peer's. A request with no socket (the app called
+ * in-process, as tests do) has none and is not counted.
+ */
+export class FailedAuthLimiter {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    readonly perMinute = DEFAULT_FAILED_AUTH_PER_MINUTE,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds until the address may try again; 0 when it may now. */
+  retryAfterSeconds(address: string): number {
+    const times = this.recent(address);
+    if (this.perMinute <= 0 || times.length < this.perMinute) return 0;
+    const oldest = times[times.length - this.perMinute]!;
+    return Math.max(1, Math.ceil((oldest + FAILED_AUTH_WINDOW_MS - this.now()) / 1000));
+  }
+
+  recordFailure(address: string): void {
+    if (this.perMinute <= 0) return;
+    const times = this.recent(address);
+    times.push(this.now());
+    // Only the last `perMinute` failures can decide a refusal.
+    if (times.length > this.perMinute) times.splice(0, times.length - this.perMinute);
+    this.failures.delete(address);
+    this.failures.set(address, times);
+    if (this.failures.size > FAILED_AUTH_ADDRESSES) this.failures.delete(this.failures.keys().next().value!);
+  }
+
+  private recent(address: string): number[] {
+    const since = this.now() - FAILED_AUTH_WINDOW_MS;
+    const times = (this.failures.get(address) ?? []).filter((t) => t > since);
+    if (times.length === 0) this.failures.delete(address);
+    return times;
+  }
+}
+
+/** The TCP peer's address when the request came through the Node server; undefined in-process. */
+export function clientAddress(c: { env: unknown }): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? undefined;
+}
+
 export const TOKEN_PREFIX = 'gov_';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** POSTs that only compute an answer and write nothing: auditors may call them. */
-const READ_ONLY_POSTS = new Set(['/api/incidents/grade-suggestion']);
+/** Posts that only read: a grade suggestion, and decoding payloads for the Temporal UI (api/routes/codec.ts). */
+const READ_ONLY_POSTS = new Set(['/api/incidents/grade-suggestion', '/codec/decode']);
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -104,56 +165,85 @@ export async function issueToken(
   return (await createToken(db, { userId, label, ...options })).token;
 }
 
-export function authenticate(db: Database): MiddlewareHandler<AppEnv> {
+export function authenticate(
+  db: Database,
+  limiter: FailedAuthLimiter = new FailedAuthLimiter(),
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError('UNAUTHENTICATED', 'send an API token as "Authorization: Bearer <token>"');
-    const [row] = await db
-      .select({
-        id: users.id,
-        name: users.name,
-        roles: users.roles,
-        active: users.active,
-        revokedAt: apiTokens.revokedAt,
-        expiresAt: apiTokens.expiresAt,
-      })
-      .from(apiTokens)
-      .innerJoin(users, eq(users.id, apiTokens.userId))
-      .where(eq(apiTokens.tokenHash, hashToken(match[1]!)))
-      .limit(1);
-    if (!row) throw new ApiError('UNAUTHENTICATED', 'the API token is unknown or revoked');
-    // Whoever holds a known token learns why it no longer works, and nothing else.
-    if (!row.active) {
-      throw new ApiError(
-        'UNAUTHENTICATED',
-        'the API token is unknown or revoked: the user it belongs to is deactivated',
-        undefined,
-        'USER_DEACTIVATED',
-      );
+    const address = clientAddress(c);
+    if (address !== undefined) {
+      const wait = limiter.retryAfterSeconds(address);
+      if (wait > 0) {
+        throw new ApiError(
+          'TOO_MANY_FAILED_LOGINS',
+          `too many failed authentications from this address; try again in ${wait} s`,
+          undefined,
+          undefined,
+          wait,
+        );
+      }
     }
-    if (row.revokedAt) {
-      throw new ApiError(
-        'UNAUTHENTICATED',
-        `the API token is unknown or revoked: it was revoked at ${row.revokedAt.toISOString()}`,
-        undefined,
-        'TOKEN_REVOKED',
-      );
+    let user: AuthUser;
+    try {
+      // The web console's session cookie (api/session.ts) when there is no Authorization header.
+      user = (await userOfSession(db, c)) ?? (await userOfToken(db, c.req.header('authorization') ?? ''));
+    } catch (err) {
+      if (address !== undefined && err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
+        limiter.recordFailure(address);
+      }
+      throw err;
     }
-    if (row.expiresAt <= new Date()) {
-      throw new ApiError(
-        'UNAUTHENTICATED',
-        `the API token expired at ${row.expiresAt.toISOString()}; ask an admin for a new one`,
-        undefined,
-        'TOKEN_EXPIRED',
-      );
-    }
-    const user: AuthUser = { id: row.id, name: row.name, roles: row.roles };
     c.set('user', user);
     const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method) && !READ_ONLY_POSTS.has(c.req.path);
     if (mutating && isReadOnly(user)) throw new ApiError('FORBIDDEN', 'auditors have read-only access');
     await next();
   };
+}
+
+/** The user an Authorization header's token belongs to; 401 naming why not. */
+async function userOfToken(db: Database, header: string): Promise<AuthUser> {
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new ApiError('UNAUTHENTICATED', 'send an API token as "Authorization: Bearer <token>"');
+  const [row] = await db
+    .select({
+      id: users.id,
+      name: users.name,
+      roles: users.roles,
+      active: users.active,
+      revokedAt: apiTokens.revokedAt,
+      expiresAt: apiTokens.expiresAt,
+    })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(eq(apiTokens.tokenHash, hashToken(match[1]!)))
+    .limit(1);
+  if (!row) throw new ApiError('UNAUTHENTICATED', 'the API token is unknown or revoked');
+  // Whoever holds a known token learns why it no longer works, and nothing else.
+  if (!row.active) {
+    throw new ApiError(
+      'UNAUTHENTICATED',
+      'the API token is unknown or revoked: the user it belongs to is deactivated',
+      undefined,
+      'USER_DEACTIVATED',
+    );
+  }
+  if (row.revokedAt) {
+    throw new ApiError(
+      'UNAUTHENTICATED',
+      `the API token is unknown or revoked: it was revoked at ${row.revokedAt.toISOString()}`,
+      undefined,
+      'TOKEN_REVOKED',
+    );
+  }
+  if (row.expiresAt <= new Date()) {
+    throw new ApiError(
+      'UNAUTHENTICATED',
+      `the API token expired at ${row.expiresAt.toISOString()}; ask an admin for a new one`,
+      undefined,
+      'TOKEN_EXPIRED',
+    );
+  }
+  return { id: row.id, name: row.name, roles: row.roles };
 }
 
 export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {

@@ -7,6 +7,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure, type TemporalFailure } from '@temporalio/common';
 import type { Context } from 'hono';
@@ -19,9 +20,15 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** The same Idempotency-Key is being answered right now; retry after Retry-After seconds. */
+  IDEMPOTENCY_IN_FLIGHT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
+  /** The Idempotency-Key was first used for another request (method, path or body). */
+  IDEMPOTENCY_KEY_REUSED: 422,
+  /** Too many failed authentications from the caller's address; retry after Retry-After seconds. */
+  TOO_MANY_FAILED_LOGINS: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 } as const;
@@ -47,6 +54,8 @@ export class ApiError extends Error {
     readonly details?: unknown,
     /** The domain rule's own code, when a workflow refused. */
     readonly reason?: string,
+    /** Sent as the Retry-After header (seconds): when asking again may succeed. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -80,6 +89,14 @@ function rootApplicationFailure(failure: TemporalFailure | Error | undefined): A
 
 /** Maps Temporal client errors onto the API's codes; undefined when not one. */
 export function fromTemporalError(err: unknown): ApiError | undefined {
+  // The step may yet be applied (no worker ran in time, say): never a 500,
+  // and a retry with the same Idempotency-Key gets the first answer.
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new ApiError(
+      'UNAVAILABLE',
+      'Temporal did not answer in time; the step may still be applied: retry with the same Idempotency-Key',
+    );
+  }
   if (err instanceof WorkflowNotFoundError) return new ApiError('NOT_FOUND', 'no such case is running');
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new ApiError('CONFLICT', `a case with id ${err.workflowId} already exists`);

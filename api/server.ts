@@ -10,13 +10,19 @@ import { serve } from '@hono/node-server';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { loadSettings } from '../platform/config';
+import { configureLogger, logger as log } from '../platform/logger';
 import { connectClient } from '../platform/temporalConnection';
 import { refuseExposedDemoTokens, StartRefused } from '../platform/seed';
+import { startTracing } from '../platform/tracing';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
+  // Every line of this process says it is the API, the request lines of api/observability.ts included.
+  configureLogger(settings, 'api');
   if (!settings.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
+  // Before the first query and the Temporal client: both are traced from the start.
+  const tracing = await startTracing({ serviceName: 'governance-api', otlpEndpoint: settings.otlpEndpoint });
   const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
   await migrate(database);
   try {
@@ -29,14 +35,21 @@ async function main(): Promise<void> {
     throw err;
   }
   const { connection, client: temporal } = await connectClient(settings.temporalAddress, settings);
-  const app = createApp({ db: database.db, temporal, settings });
+  // requestObservability (api/observability.ts) logs an unexpected error with its stack, as JSON;
+  // the app's own plain-text line of it is kept at debug only.
+  const app = createApp({ db: database.db, temporal, settings }, { log: (line) => log.debug(line) });
   const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
-    console.log(`API listening on http://localhost:${info.port} (docs at /docs)`);
+    log.info(
+      { port: info.port, tracing: tracing.enabled },
+      `API listening on http://localhost:${info.port} (docs at /docs)`,
+    );
   });
+  if (settings.production && !settings.metricsToken) log.warn('METRICS_TOKEN is not set: GET /metrics answers 404');
   const stop = () => {
     server.close(async () => {
       await connection.close();
       await database.close();
+      await tracing.shutdown();
       process.exit(0);
     });
   };
@@ -46,7 +59,11 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main().catch((err) => {
-    console.error(err instanceof StartRefused ? `[api] ${err.message}` : err);
+    // Settings that failed to load left the logger silent: the reason is still said.
+    if (log.level === 'silent') log.level = 'info';
+    // The refusal is the operator's sentence, worded as before JSON logs (tests/integration/seed.test.ts).
+    if (err instanceof StartRefused) log.fatal(`[api] ${err.message}`);
+    else log.fatal({ err }, 'API stopped');
     process.exit(1);
   });
 }

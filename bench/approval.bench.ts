@@ -41,15 +41,17 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pg from 'pg';
 import { createApp } from '../api/app';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { workflowIdFor } from '../domain/cases';
 import { DEFAULT_POLICY_SNAPSHOT } from '../domain/policy';
+import { dataConverterFor, generateCodecKey } from '../platform/codec';
 import { startDevServer } from '../platform/devServer';
+import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
 import { createWorker } from '../worker';
 import type { approvalRequestWorkflow } from '../workflows/approvalRequest';
@@ -123,6 +125,8 @@ const NAMESPACE = 'default';
 const MANAGER = { id: 'li.manager', token: 'gov_demo_manager' };
 const APPROVER = { id: 'wang.approver', roles: ['risk' as const], token: 'gov_demo_approver' };
 const TARGETS = { startsThroughputRatioMin: 0.8, decisionsP99RatioMax: 1.3 };
+/** A fresh payload key per run, handed to a forked worker through its environment. */
+const BENCH_CODEC_KEYS = generateCodecKey('bench');
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 /** Ceiling for the untimed waits on the read model. */
 const WAIT_TIMEOUT_MS = 120_000;
@@ -440,14 +444,15 @@ async function main(): Promise<void> {
   log('starting the Temporal dev server (in memory)…');
   const server = await startDevServer({ log: (line) => log(line) });
   cleanups.push({ what: 'Temporal dev server', run: () => server.teardown() });
-  const connection = await Connection.connect({ address: server.address });
+  // Every payload sealed, as in production (platform/codec.ts): the figures include the codec.
+  const temporalSettings = { temporalNamespace: NAMESPACE, codecKeys: BENCH_CODEC_KEYS };
+  const { connection, client } = await connectClient(server.address, temporalSettings);
   cleanups.push({ what: 'client connection', run: () => connection.close() });
-  const client = new Client({ connection, namespace: NAMESPACE });
   let workerPid: number | undefined;
   if (CONFIG.worker === 'inproc') {
     const workerDb = await openDatabase({ url, poolSize: 10 });
     cleanups.push({ what: 'worker database pool', run: () => workerDb.close() });
-    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const nativeConnection = await connectWorker(server.address, temporalSettings);
     cleanups.push({ what: 'worker connection', run: () => nativeConnection.close() });
     log('bundling workflows and starting the worker in this process…');
     // `temporal` is for activities that start workflows themselves (not on the
@@ -459,6 +464,7 @@ async function main(): Promise<void> {
       namespace: NAMESPACE,
       taskQueue: TASK_QUEUE,
       temporal: client,
+      dataConverter: dataConverterFor(temporalSettings),
     };
     const worker = await createWorker(workerDeps);
     const workerRun = worker.run();
@@ -673,6 +679,7 @@ async function startWorkerProcess(address: string, url: string): Promise<number>
       BENCH_DATABASE_URL: url,
       BENCH_TASK_QUEUE: TASK_QUEUE,
       BENCH_NAMESPACE: NAMESPACE,
+      BENCH_CODEC_KEYS,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -4,9 +4,10 @@
  * approval.bench.ts with an IPC channel: says "ready" once polling, stops
  * cleanly on "stop" (or when the parent goes away).
  */
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { openDatabase } from '../db/client';
+import { dataConverterFor } from '../platform/codec';
+import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { createWorker } from '../worker';
 
 async function main(): Promise<void> {
@@ -19,8 +20,10 @@ async function main(): Promise<void> {
   }
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const database = await openDatabase({ url, poolSize: 10 });
-  const connection = await NativeConnection.connect({ address });
-  const clientConnection = await Connection.connect({ address });
+  // Sealed with the parent's key (BENCH_CODEC_KEYS), as in production.
+  const temporalSettings = { temporalNamespace: namespace, codecKeys: process.env.BENCH_CODEC_KEYS };
+  const connection = await connectWorker(address, temporalSettings);
+  const { connection: clientConnection, client } = await connectClient(address, temporalSettings);
   // `temporal` is for activities that start workflows themselves (not on the
   // approval path). A variable, not a literal, so this compiles whether or
   // not WorkerDeps has that field yet.
@@ -29,7 +32,8 @@ async function main(): Promise<void> {
     db: database.db,
     namespace,
     taskQueue,
-    temporal: new Client({ connection: clientConnection, namespace }),
+    temporal: client,
+    dataConverter: dataConverterFor(temporalSettings),
   };
   const worker = await createWorker(deps);
   const stop = () => {

@@ -15,6 +15,7 @@ import {
   ScheduleNotFoundError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowStartOptions,
@@ -36,6 +37,7 @@ import { drillDueAt, nextPlanVersion, type PlanTimings, type PlanType } from '..
 import { parseDuration } from '../domain/durations';
 import { reviewStatusProblem, type SupplierStatus } from '../domain/supplierReview';
 import { settledUpdate, type SettledResult } from '../workflows/definitions';
+import { idempotentUpdateId } from './idempotentCalls';
 import type { drillWorkflow, DrillInput } from '../workflows/drill';
 import type { planRevisionClockWorkflow, planRevisionWorkflow, PlanRevisionInput } from '../workflows/planRevision';
 import type { supplierCampaignWorkflow, SupplierCampaignInput } from '../workflows/supplierCampaign';
@@ -81,6 +83,11 @@ export function caseSearchAttributes(
  * the tasks it opened first exist, so the caller's next step can be sent at
  * once. One call to Temporal (update-with-start), not a start and a poll.
  * Null when a case with that id already exists.
+ *
+ * In an API request sent with an Idempotency-Key, the start's Update ID
+ * derives from the request (platform/idempotentCalls.ts). A case that exists
+ * already and holds that Update is this request's own earlier start (the API
+ * died before answering): its first answer is returned, not null.
  */
 export async function startCaseWorkflow<W extends Workflow>(
   temporal: Client,
@@ -94,13 +101,43 @@ export async function startCaseWorkflow<W extends Workflow>(
     typedSearchAttributes: caseSearchAttributes(start),
     args: start.args,
   } as unknown as WorkflowStartOptions<W> & { workflowIdConflictPolicy: 'FAIL' };
+  const updateId = idempotentUpdateId(start.caseId, settledUpdate.name);
+  // A keyed request marks its start, so its retry can tell its own case from another's (ownEarlierStart).
+  if (updateId) options.memo = { [IDEMPOTENT_START_MEMO]: updateId };
   const startWorkflowOperation = new WithStartWorkflowOperation<W>(start.workflowType, options);
   try {
-    return await temporal.workflow.executeUpdateWithStart(settledUpdate, { startWorkflowOperation });
+    return await temporal.workflow.executeUpdateWithStart(settledUpdate, { startWorkflowOperation, updateId });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
-    throw err;
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return updateId ? ownEarlierStart(temporal, start.caseId, updateId) : null;
   }
+}
+
+/**
+ * The first outcome of this request's start Update on an existing case, or
+ * null when the case holds no such Update (someone else's case). Only an
+ * update-with-start of this very request can have put it there.
+ */
+const IDEMPOTENT_START_MEMO = 'idempotentStart';
+
+/**
+ * The first answer to a keyed start that was retried: its settled Update's
+ * outcome. Temporal may not hold that Update (the call timed out while no
+ * worker ran, and the admitted Update was lost with it): if the case carries
+ * this request's mark, it is ours, and the settled Update is sent again under
+ * the same id. Null when the case is someone else's: a real conflict.
+ */
+async function ownEarlierStart(temporal: Client, caseId: string, updateId: string): Promise<SettledResult | null> {
+  const handle = temporal.workflow.getHandle(caseId);
+  try {
+    return await handle.getUpdateHandle<SettledResult>(updateId).result();
+  } catch (err) {
+    // Polling an Update the workflow does not hold answers "not found".
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const { memo } = await handle.describe();
+  if (memo?.[IDEMPOTENT_START_MEMO] !== updateId) return null;
+  return await handle.executeUpdate(settledUpdate, { updateId });
 }
 
 export type StartOutcome =
@@ -403,7 +440,10 @@ export async function startSupplierCampaign(
     options,
   );
   try {
-    return await starter.temporal.workflow.executeUpdateWithStart(campaignStartedUpdate, { startWorkflowOperation });
+    return await starter.temporal.workflow.executeUpdateWithStart(campaignStartedUpdate, {
+      startWorkflowOperation,
+      updateId: idempotentUpdateId(supplierCampaignId(input.year), campaignStartedUpdate.name),
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
     // Joined in the very workflow task in which the campaign completed: it is finished.

@@ -44,7 +44,75 @@ export interface Settings {
    * platform/codec.ts. Unset: no encryption (the dev server on a developer's machine).
    */
   codecKeys?: string;
+  /**
+   * GOVERNANCE_CODEC_ACCEPT_PLAINTEXT=1: clear payloads (histories from before
+   * the codec) still decode, for the transition only: forged clear payloads
+   * are accepted too while it is on.
+   */
+  codecAcceptPlaintext: boolean;
+  /** Largest JSON request body in bytes (MAX_JSON_BYTES): 1 MiB by default (policy default). */
+  maxJsonBytes: number;
+  /** Failed authentications per client address per minute before 429 (FAILED_AUTH_PER_MINUTE; 0 = no limit; policy default 20). */
+  failedAuthPerMinute: number;
+  /**
+   * Anchoring the audit chain in Temporal (db/auditAnchors.ts): the HMAC keys
+   * (GOVERNANCE_ANCHOR_KEY, `keyId:base64secret` of at least 32 bytes, comma
+   * separated, the first signs), given to the worker and the API, never to the
+   * database; and how often the chain head is anchored: every
+   * GOVERNANCE_ANCHOR_EVERY_EVENTS events (policy default 100) or after
+   * GOVERNANCE_ANCHOR_EVERY_MINUTES minutes with any event unanchored (policy
+   * default 5), whichever comes first. Unset key: no anchoring, and verify says so.
+   */
+  auditAnchor?: { key: string; everyEvents: number; everyMinutes: number };
+  /** LOG_LEVEL: pino's levels; `silent` turns logs off. Default `info`. */
+  logLevel: LogLevel;
+  /**
+   * OTEL_EXPORTER_OTLP_ENDPOINT: an OTLP/HTTP collector's base URL (spans go
+   * to `<url>/v1/traces`). Unset: tracing is off and nothing is instrumented.
+   */
+  otlpEndpoint?: string;
+  /**
+   * WORKER_METRICS_ADDRESS: host:port where the worker serves the Temporal
+   * SDK's own Prometheus metrics (`/metrics`). Unset: none.
+   */
+  workerMetricsAddress?: string;
+  /**
+   * METRICS_TOKEN: the bearer token the API's `/metrics` requires. Unset:
+   * `/metrics` is open on a developer's machine and absent (404) in production.
+   */
+  metricsToken?: string;
+  /** Delivery of notifications by mail and chat (issue 13 §8; activities/delivery.ts). */
+  delivery: DeliverySettings;
 }
+
+/**
+ * Where reminders, escalations and digests go besides the notifications
+ * table. With no SMTP_URL and no chat bot set, nothing is delivered and
+ * notifications stay in-app (GET /api/notifications).
+ */
+export interface DeliverySettings {
+  /** SMTP_URL: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; `npm start` points it at Mailpit. */
+  smtpUrl?: string;
+  /** MAIL_FROM: the From of every mail. */
+  mailFrom: string;
+  /** CONSOLE_URL: the console's base URL that mails link into (`<CONSOLE_URL>/tasks/<taskId>`); default the API's own URL. */
+  consoleUrl: string;
+  /**
+   * The chat group bots, one per platform: WECOM_WEBHOOK_URL (its key is in
+   * the URL); DINGTALK_WEBHOOK_URL with DINGTALK_WEBHOOK_SECRET (加签);
+   * FEISHU_WEBHOOK_URL with FEISHU_WEBHOOK_SECRET (签名校验). A user's
+   * preference picks which of them also carries their notices.
+   */
+  chatBots: Partial<Record<'wecom' | 'dingtalk' | 'feishu', { url: string; secret?: string }>>;
+  /** DELIVERY_MAX_ATTEMPTS (default 8) tries per message, the first retry after DELIVERY_RETRY_INITIAL_SECONDS (default 30), doubling up to an hour. */
+  maxAttempts: number;
+  retryInitialSeconds: number;
+  /** DIGEST_HOUR_UTC: the hour (0–23, UTC) the daily digest goes out; default 0, 08:00 in China. */
+  digestHourUtc: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** API tokens expire: 90 days unless TOKEN_TTL_DAYS or the issuing admin says otherwise (policy default). */
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
@@ -82,6 +150,85 @@ function temporalTlsFrom(env: NodeJS.ProcessEnv): Settings['temporalTls'] {
   };
 }
 
+function logLevelFrom(raw: string | undefined): LogLevel {
+  if (raw === undefined || raw === '') return 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(raw)) return raw as LogLevel;
+  throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+}
+
+function otlpEndpointFrom(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/$/, '');
+}
+
+function bindAddressFrom(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = match ? Number(match[1]) : NaN;
+  if (!match || port < 1 || port > 65535) throw new Error(`${name} must be host:port, e.g. 0.0.0.0:9464, got "${raw}"`);
+  return raw;
+}
+
+function metricsTokenFrom(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  // A scraper's credential on a public port: long enough not to be guessed.
+  if (raw.length < 24 || /\s/.test(raw)) {
+    throw new Error('METRICS_TOKEN must be at least 24 characters without spaces (e.g. openssl rand -hex 24)');
+  }
+  return raw;
+}
+
+function httpUrlFrom(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`${name} must be an http(s) URL, got "${raw}"`);
+  return raw;
+}
+
+export function deliverySettingsFrom(env: NodeJS.ProcessEnv, port: number): DeliverySettings {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl && !/^smtps?:\/\//.test(smtpUrl))
+    throw new Error(`SMTP_URL must be smtp://… or smtps://…, got "${smtpUrl}"`);
+  const chatBots: DeliverySettings['chatBots'] = {};
+  for (const [channel, prefix, signed] of [
+    ['wecom', 'WECOM', false],
+    ['dingtalk', 'DINGTALK', true],
+    ['feishu', 'FEISHU', true],
+  ] as const) {
+    const url = httpUrlFrom(`${prefix}_WEBHOOK_URL`, env[`${prefix}_WEBHOOK_URL`]);
+    const secret = signed ? env[`${prefix}_WEBHOOK_SECRET`] || undefined : undefined;
+    if (url) chatBots[channel] = { url, ...(secret ? { secret } : {}) };
+  }
+  const digestHourUtc = env.DIGEST_HOUR_UTC ? Number(env.DIGEST_HOUR_UTC) : 0;
+  if (!Number.isInteger(digestHourUtc) || digestHourUtc < 0 || digestHourUtc > 23) {
+    throw new Error(`DIGEST_HOUR_UTC must be an hour from 0 to 23, got "${env.DIGEST_HOUR_UTC}"`);
+  }
+  return {
+    smtpUrl,
+    mailFrom: env.MAIL_FROM || 'Governance platform <governance@localhost>',
+    consoleUrl: (httpUrlFrom('CONSOLE_URL', env.CONSOLE_URL) ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    chatBots,
+    maxAttempts: intFrom(env, 'DELIVERY_MAX_ATTEMPTS', 8, 100),
+    retryInitialSeconds: intFrom(env, 'DELIVERY_RETRY_INITIAL_SECONDS', 30, 3600),
+    digestHourUtc,
+  };
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
@@ -98,5 +245,20 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     tokenTtlDays: intFrom(env, 'TOKEN_TTL_DAYS', DEFAULT_TOKEN_TTL_DAYS, MAX_TOKEN_TTL_DAYS),
     temporalTls: temporalTlsFrom(env),
     codecKeys: env.GOVERNANCE_CODEC_KEYS || undefined,
+    codecAcceptPlaintext: env.GOVERNANCE_CODEC_ACCEPT_PLAINTEXT === '1',
+    maxJsonBytes: intFrom(env, 'MAX_JSON_BYTES', 1024 * 1024),
+    failedAuthPerMinute: env.FAILED_AUTH_PER_MINUTE === '0' ? 0 : intFrom(env, 'FAILED_AUTH_PER_MINUTE', 20),
+    auditAnchor: env.GOVERNANCE_ANCHOR_KEY
+      ? {
+          key: env.GOVERNANCE_ANCHOR_KEY,
+          everyEvents: intFrom(env, 'GOVERNANCE_ANCHOR_EVERY_EVENTS', 100),
+          everyMinutes: intFrom(env, 'GOVERNANCE_ANCHOR_EVERY_MINUTES', 5, 24 * 60),
+        }
+      : undefined,
+    logLevel: logLevelFrom(env.LOG_LEVEL),
+    otlpEndpoint: otlpEndpointFrom(env.OTEL_EXPORTER_OTLP_ENDPOINT),
+    workerMetricsAddress: bindAddressFrom('WORKER_METRICS_ADDRESS', env.WORKER_METRICS_ADDRESS),
+    metricsToken: metricsTokenFrom(env.METRICS_TOKEN),
+    delivery: deliverySettingsFrom(env, intFrom(env, 'PORT', 3000)),
   };
 }

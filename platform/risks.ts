@@ -12,6 +12,7 @@ import { withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
 import { riskAcceptances, risks, riskVersions, type RiskRow } from '../db/schema';
 import type { RiskCategory, RiskValues } from '../domain/riskRegister';
+import { idempotentUpdateId } from './idempotentCalls';
 
 /** The register row's values as the rules read them. */
 export function riskValuesOf(row: RiskRow): RiskValues {
@@ -163,7 +164,10 @@ export async function tellAcceptances(
     .where(and(eq(riskAcceptances.riskKey, riskKey), eq(riskAcceptances.status, 'active')));
   for (const { caseId } of inForce) {
     try {
-      await temporal.workflow.getHandle(caseId).executeUpdate(residualChangedUpdate, { args: [change] });
+      await temporal.workflow.getHandle(caseId).executeUpdate(residualChangedUpdate, {
+        args: [change],
+        updateId: idempotentUpdateId(caseId, residualChangedUpdate.name),
+      });
     } catch (err) {
       // Already stale or closed (its expiry came first): nothing left to tell it.
       if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) throw err;

@@ -9,6 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { dataConverterFor } from './codec';
 import type { Settings } from './config';
 import { temporalTlsOptions } from './temporalTls';
+import { temporalClientInterceptors } from './tracing';
 
 export type TemporalSettings = Pick<Settings, 'temporalNamespace' | 'temporalTls' | 'codecKeys'>;
 
@@ -22,6 +23,7 @@ export async function connectClient(
     connection,
     namespace: settings.temporalNamespace,
     dataConverter: dataConverterFor(settings),
+    interceptors: temporalClientInterceptors(),
   });
   return { connection, client };
 }

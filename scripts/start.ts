@@ -9,19 +9,21 @@
  * inside the test run, so what the README's walkthroughs meet is what
  * `npm start` serves.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../api/app';
+import { ensureAuditAnchoring } from '../db/auditAnchors';
 import { openDatabase, type DatabaseHandle } from '../db/client';
 import { migrate } from '../db/migrate';
-import { dataConverterFor } from '../platform/codec';
+import { dataConverterFor, ensureDevCodecKeys } from '../platform/codec';
 import { loadSettings, type Settings } from '../platform/config';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { startDevServer, type DevServer } from '../platform/devServer';
+import { startMailpit } from '../platform/mailpit';
 import { ensureSearchAttributes, searchAttributeCommands } from '../platform/searchAttributes';
 import { demoSeedingFor, refuseExposedDemoTokens, seedDemoUsers, type DemoUser } from '../platform/seed';
 import { createWorker, type WorkerDeps } from '../worker';
@@ -106,6 +108,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       dataConverter: dataConverterFor(options),
     });
     const running = worker.run();
+    void ensureAuditAnchoring({ temporal, db: database.db, taskQueue: options.taskQueue, settings: options, log });
     onStop('the worker', async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
@@ -155,13 +158,46 @@ async function main(): Promise<void> {
     // Decided before anything starts: SEED_DEMO_USERS=true with a DATABASE_URL is refused here.
     const seeding = demoSeedingFor({ ...settings, host: settings.host ?? '127.0.0.1' });
     if (!seeding.seed && !settings.databaseUrl) log(seeding.why);
+    // Every payload sent to Temporal is sealed (platform/codec.ts); production
+    // refuses to start without GOVERNANCE_CODEC_KEYS, a developer's machine
+    // gets a key of its own, generated once.
+    if (!settings.codecKeys && !settings.production) {
+      const dev = ensureDevCodecKeys(settings.dataDir);
+      settings.codecKeys = dev.codecKeys;
+      log(
+        dev.created
+          ? `generated a payload encryption key into ${dev.file} (mode 0600); set GOVERNANCE_CODEC_KEYS to use your own`
+          : `payloads encrypted with the key in ${dev.file}`,
+      );
+      if (dev.created && existsSync(path.join(settings.dataDir, 'temporal.db'))) {
+        log(
+          'cases already in .data/temporal.db were recorded in clear: start with GOVERNANCE_CODEC_ACCEPT_PLAINTEXT=1 until they close, or remove .data/ to start afresh',
+        );
+      }
+    }
+    // ---- Mailpit (issue 13 §8): without SMTP_URL, mail goes to a local Mailpit whose UI shows it.
+    if (!settings.delivery.smtpUrl && !settings.production) {
+      try {
+        const mailpit = await startMailpit({ log });
+        settings.delivery.smtpUrl = mailpit.smtpUrl;
+        // The worker's delivery activities read SMTP_URL from the environment (activities/delivery.ts).
+        process.env.SMTP_URL = mailpit.smtpUrl;
+        process.once('exit', () => mailpit.kill());
+        log(`mail goes to Mailpit (${mailpit.smtpUrl}); read it at ${mailpit.httpUrl}`);
+      } catch (err) {
+        log(`no Mailpit, so no mail delivery (${(err as Error).message}); set SMTP_URL to use your server`);
+      }
+    }
+    // ---- end Mailpit
     let address = settings.temporalAddress;
+    const codecEndpoint = `http://localhost:${settings.port}/codec`;
     if (!address) {
-      log('starting the Temporal dev server (state in .data/temporal.db, UI on :8233)…');
+      log('starting the Temporal dev server (state in .data/temporal.db, UI on :8233, decoding through the API)…');
       devServer = await startDevServer({
         dbFilename: path.join(settings.dataDir, 'temporal.db'),
         port: 7233,
         uiPort: 8233,
+        uiCodecEndpoint: codecEndpoint,
         namespace: settings.temporalNamespace,
         log,
       });
@@ -177,9 +213,11 @@ async function main(): Promise<void> {
     const { url: api, demoUsers: demo } = product;
     console.log(`
 Governance platform is running · 治理平台已启动
+  Console      ${api}/console/   (sign in as a person; the demo users' password is in the README)
   API          ${api}
   API docs     ${api}/docs   (OpenAPI: ${api}/openapi.json)
   Temporal UI  ${settings.temporalUiUrl}${devServer ? '' : ' (your cluster)'}
+  Codec server ${codecEndpoint}   (payloads are encrypted; the UI decodes through it with an oversight token)
   Temporal     ${address}  namespace ${settings.temporalNamespace}, task queue ${settings.taskQueue}
 ${demo.length ? `\nDemo users (Authorization: Bearer <token>):\n${demo.map((u) => `  ${u.token.padEnd(22)} ${u.id.padEnd(18)} ${u.roles.join(', ')}`).join('\n')}\n` : ''}
 Press Ctrl-C to stop.`);

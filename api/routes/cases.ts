@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, count, desc, eq, getTableColumns, gte, isNull, lt, ne, or, type SQL } from 'drizzle-orm';
 import { auditEvents, cases, evidence, tasks, users } from '../../db/schema';
@@ -10,6 +9,7 @@ import { refuseLockedTimings } from '../caseTimings';
 import type { approvalRequestWorkflow } from '../../workflows/approvalRequest';
 import { assertCanReadCase, readableCaseCondition } from '../../platform/access';
 import { startCaseWorkflow } from '../../platform/cases';
+import { newKeyUuid } from '../../platform/idempotentCalls';
 import { requireRole } from '../auth';
 import { toAuditDto, toCaseDto, toEvidenceDto, toTaskDto, temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
@@ -67,7 +67,7 @@ export function caseRoutes(deps: AppDeps) {
         if (!owner?.active)
           throw new ApiError('BAD_REQUEST', `invalid body: ownerId "${body.ownerId}" is not an active user`);
       }
-      const requestKey = body.requestKey ?? randomUUID();
+      const requestKey = body.requestKey ?? newKeyUuid();
       const caseId = workflowIdFor.approvalRequest(requestKey);
       const started = await startCaseWorkflow<typeof approvalRequestWorkflow>(temporal, {
         workflowType: 'approvalRequestWorkflow',

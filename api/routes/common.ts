@@ -6,16 +6,26 @@ import type { Database } from '../../db/client';
 import { users } from '../../db/schema';
 import { isReadOnly } from '../../domain/roles';
 import type { Settings } from '../../platform/config';
+import { idempotentUpdateId } from '../../platform/idempotentCalls';
 import type { AppEnv, AuthUser } from '../auth';
 import { ApiError } from '../errors';
 import { ErrorSchema } from '../schemas';
 import { REFUSAL_STATUS, type ProcessContract, type StepContract } from '../../contracts/core';
 
+/** The API's own limits; each has a policy default (api/app.ts, api/auth.ts). */
+export interface ApiLimits {
+  /** Largest JSON (non-form) request body, in bytes (MAX_JSON_BYTES). */
+  maxJsonBytes: number;
+  /** Failed authentications per client address per minute before 429 (FAILED_AUTH_PER_MINUTE; 0: no limit). */
+  failedAuthPerMinute: number;
+}
+
 export interface AppDeps {
   db: Database;
   temporal: Client;
   settings: Pick<Settings, 'taskQueue' | 'temporalNamespace' | 'temporalUiUrl' | 'maxEvidenceBytes'> &
-    Partial<Pick<Settings, 'caseTimings' | 'tokenTtlDays'>>;
+    Partial<Pick<Settings, 'caseTimings' | 'tokenTtlDays' | 'auditAnchor'>> &
+    Partial<ApiLimits>;
 }
 
 const ERROR_DESCRIPTIONS = {
@@ -71,7 +81,9 @@ export function router() {
 
 /**
  * Sends an Update to a case's workflow. A finished workflow awaits nothing:
- * that is a 409 with a clear message, not a 404.
+ * that is a 409 with a clear message, not a 404. In a request sent with an
+ * Idempotency-Key the Update ID derives from it (platform/idempotentCalls.ts):
+ * sent again, Temporal answers with the first outcome.
  */
 export async function sendCaseUpdate<Ret, Args extends [unknown, ...unknown[]]>(
   temporal: Client,
@@ -80,7 +92,9 @@ export async function sendCaseUpdate<Ret, Args extends [unknown, ...unknown[]]>(
   ...args: Args
 ): Promise<Ret> {
   try {
-    return await temporal.workflow.getHandle(workflowId).executeUpdate(update, { args });
+    return await temporal.workflow
+      .getHandle(workflowId)
+      .executeUpdate(update, { args, updateId: idempotentUpdateId(workflowId, update.name) });
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
       throw new ApiError('CONFLICT', `case ${workflowId} has finished; it awaits nothing`);

@@ -4,12 +4,12 @@
  * review, and the feedback, open rectification items, raise a complaint to an
  * incident (linked both ways), and list and read complaints by type.
  */
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { startCaseWorkflow } from '../../platform/cases';
 import { canReadCase, readableCaseCondition } from '../../platform/access';
 import { currentPolicy } from '../../platform/policy';
+import { newKeySuffix } from '../../platform/idempotentCalls';
 import { cases, type CaseRow } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
 import {
@@ -205,7 +205,7 @@ export function complaintRoutes(deps: AppDeps) {
       const handlerId = body.handlerId ?? user.id;
       if (body.handlerId) await requireActiveUser(db, body.handlerId, 'handlerId', { mayAct: true });
       const policy = await currentPolicy(db);
-      const complaintId = body.complaintId ?? `CMP-${randomUUID().slice(0, 8).toUpperCase()}`;
+      const complaintId = body.complaintId ?? `CMP-${newKeySuffix()}`;
       const caseId = caseIdOf(complaintId);
       const started = await startCaseWorkflow<typeof complaintWorkflow>(temporal, {
         workflowType: 'complaintWorkflow',

@@ -5,7 +5,6 @@
  * incident's workflow. Close-out decisions go through
  * POST /api/tasks/{taskId}/decision; the review report is JSON and HTML.
  */
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { assertCanReadCase } from '../../platform/access';
 import { startCaseWorkflow } from '../../platform/cases';
@@ -15,6 +14,7 @@ import { auditEvents, cases, tasks, users } from '../../db/schema';
 import { incidentContract, INCIDENT_STAGES } from '../../contracts/incident';
 import type { PolicySnapshot } from '../../domain/policy';
 import { currentPolicy } from '../../platform/policy';
+import { newKeySuffix } from '../../platform/idempotentCalls';
 import { INCIDENT_CATEGORIES, INCIDENT_GRADES, suggestGrade, type IncidentGrade } from '../../domain/incidents';
 import type { IncidentData, IncidentInput, incidentWorkflow } from '../../workflows/incident';
 import type { AuthUser } from '../auth';
@@ -137,7 +137,7 @@ export async function checkIncidentReport(
   await requireManager(deps.db, ownerId);
   return {
     incident: {
-      incidentId: body.incidentId ?? `INC-${randomUUID().slice(0, 8).toUpperCase()}`,
+      incidentId: body.incidentId ?? `INC-${newKeySuffix()}`,
       title: body.title,
       description: body.description,
       category: body.category,

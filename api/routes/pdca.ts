@@ -3,7 +3,6 @@
  * case (incident review, drill, supplier appraisal, audit finding) to a linked
  * cycle (DOMAIN.md §6). The control-effectiveness report is in riskReports.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { startCaseWorkflow } from '../../platform/cases';
 import { eq } from 'drizzle-orm';
@@ -18,6 +17,7 @@ import {
   type PlanAction,
 } from '../../domain/pdca';
 import { currentPolicy } from '../../platform/policy';
+import { newKeySuffix } from '../../platform/idempotentCalls';
 import type { pdcaCycleWorkflow } from '../../workflows/pdca';
 import type { AuthUser } from '../auth';
 import { requireRole } from '../auth';
@@ -112,7 +112,7 @@ export function pdcaRoutes(deps: AppDeps) {
     const ownerId = body.ownerId ?? user.id;
     await requireActiveUser(db, ownerId, 'ownerId', { mayAct: true });
     for (const a of body.actions) await requireActiveUser(db, a.ownerId, 'actions.ownerId', { mayAct: true });
-    const cycleKey = body.cycleKey ?? `PDCA-${randomUUID().slice(0, 8).toUpperCase()}`;
+    const cycleKey = body.cycleKey ?? `PDCA-${newKeySuffix()}`;
     const caseId = pdcaContract.caseId(cycleKey);
     const started = await startCaseWorkflow<typeof pdcaCycleWorkflow>(temporal, {
       workflowType: 'pdcaCycleWorkflow',

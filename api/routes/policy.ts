@@ -4,12 +4,12 @@
  * change, which is an approval case (workflows/policyChange.ts), never an
  * edit.
  */
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { policyChangeContract } from '../../contracts/policyChange';
 import { applyPolicyChange, policyLeaves, policySource } from '../../domain/policy';
 import { startCaseWorkflow } from '../../platform/cases';
 import { currentPolicy, listPolicyVersions, policyVersion } from '../../platform/policy';
+import { newKeyUuid } from '../../platform/idempotentCalls';
 import type { policyChangeWorkflow } from '../../workflows/policyChange';
 import { requireRole } from '../auth';
 import { refuseLockedTimings } from '../caseTimings';
@@ -143,7 +143,7 @@ export function policyRoutes(deps: AppDeps) {
       const policy = await currentPolicy(db);
       const applied = applyPolicyChange(policy.values, body.change);
       if (!applied.ok) throw new ApiError('BAD_REQUEST', `invalid body: change.${applied.problem}`, undefined);
-      const changeKey = body.changeKey ?? randomUUID();
+      const changeKey = body.changeKey ?? newKeyUuid();
       const caseId = policyChangeContract.caseId(changeKey);
       const user = c.get('user');
       const started = await startCaseWorkflow<typeof policyChangeWorkflow>(temporal, {

@@ -58,6 +58,7 @@ import {
 import { startCaseWorkflow } from '../../platform/cases';
 import { changeRisk, createRisk, RiskChangedMeanwhile, riskValuesOf, tellAcceptances } from '../../platform/risks';
 import { currentPolicy } from '../../platform/policy';
+import { inIdempotentRequest, newKeySuffix } from '../../platform/idempotentCalls';
 import type { riskAcceptanceWorkflow } from '../../workflows/riskAcceptance';
 import { requireRole } from '../auth';
 import { refuseLockedTimings } from '../caseTimings';
@@ -379,7 +380,7 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
           { field: 'body.residual', message: problem },
         ]);
       }
-      const key = body.riskKey ?? `RISK-${randomUUID().slice(0, 8).toUpperCase()}`;
+      const key = body.riskKey ?? `RISK-${newKeySuffix()}`;
       const { riskKey: _omit, ...values } = body;
       const now = new Date();
       const { applied } = await createRisk(db, {
@@ -390,7 +391,9 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
         idempotencyKey: `risk:${key}:v1`,
         now,
       });
-      if (!applied) throw new ApiError('CONFLICT', `risk ${key} is already in the register`);
+      // A retry of one's own create (its default key derived from the Idempotency-Key) is no conflict.
+      if (!applied && !(body.riskKey === undefined && inIdempotentRequest()))
+        throw new ApiError('CONFLICT', `risk ${key} is already in the register`);
       return c.json(await fullRisk(key), 201);
     },
   );

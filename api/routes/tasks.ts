@@ -9,6 +9,7 @@ import {
   verifyRectificationUpdate,
 } from '../../workflows/definitions';
 import { canReadCase, inboxTaskCondition } from '../../platform/access';
+import { idempotentUpdateId } from '../../platform/idempotentCalls';
 import { toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import {
@@ -61,7 +62,9 @@ export function taskRoutes({ db, temporal }: AppDeps) {
    */
   async function settleParent(caseId: string): Promise<void> {
     try {
-      await temporal.workflow.getHandle(caseId).executeUpdate(settledUpdate);
+      await temporal.workflow
+        .getHandle(caseId)
+        .executeUpdate(settledUpdate, { updateId: idempotentUpdateId(caseId, settledUpdate.name) });
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
@@ -162,6 +165,8 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       const result = await sendUpdate(() =>
         temporal.workflow.getHandle(task.workflowId).executeUpdate(decideUpdate, {
           args: [{ taskId, actor: actorOf(c), ...body, requestId: c.get('requestId') }],
+          // Sent again with the same Idempotency-Key, the decision is answered, not taken twice.
+          updateId: idempotentUpdateId(task.workflowId, decideUpdate.name),
         }),
       );
       return c.json(result, 200);
@@ -209,6 +214,7 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       const result = await sendUpdate(() =>
         temporal.workflow.getHandle(task.workflowId).executeUpdate(submitRectificationUpdate, {
           args: [{ actor: actorOf(c), evidence: found, comment: body.comment }],
+          updateId: idempotentUpdateId(task.workflowId, submitRectificationUpdate.name),
         }),
       );
       return c.json({ taskId, ...result }, 200);
@@ -241,6 +247,7 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       const result = await sendUpdate(() =>
         temporal.workflow.getHandle(task.workflowId).executeUpdate(verifyRectificationUpdate, {
           args: [{ actor: actorOf(c), verdict: body.verdict, reason: body.reason }],
+          updateId: idempotentUpdateId(task.workflowId, verifyRectificationUpdate.name),
         }),
       );
       await settleParent(task.caseId);

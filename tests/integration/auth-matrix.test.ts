@@ -762,6 +762,47 @@ const ENDPOINTS: Endpoint[] = [
     }),
   },
   {
+    method: 'GET',
+    route: '/api/me/notification-preferences',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/me/notification-preferences',
+      succeeded: (res) =>
+        expect(Object.keys(res.body).sort()).toEqual(['chat', 'digest', 'email', 'language', 'timeZone']),
+    }),
+  },
+  {
+    method: 'PUT',
+    route: '/api/me/notification-preferences',
+    // Every role but the read-only auditor sets its own.
+    allowed: allBut(['auditor'], 200),
+    others: READ_ONLY,
+    call: (role) => ({
+      path: '/api/me/notification-preferences',
+      json: { email: false, chat: 'dingtalk', language: 'en', timeZone: 'UTC', digest: true },
+      succeeded: async (res) => {
+        expect(res.body).toEqual({ email: false, chat: 'dingtalk', language: 'en', timeZone: 'UTC', digest: true });
+        expect(
+          await h.sql('select language from notification_preferences where user_id = $1', [TEST_USERS[role].id]),
+        ).toEqual([{ language: 'en' }]);
+      },
+      refused: async () =>
+        expect(
+          await h.sql('select 1 from notification_preferences where user_id = $1', [TEST_USERS.auditor.id]),
+        ).toEqual([]),
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/notification-deliveries',
+    allowed: only(['admin', 'auditor']),
+    others: forbidden(/needs the role admin or auditor/),
+    call: () => ({
+      path: '/api/notification-deliveries',
+      succeeded: (res) => expect(res.body).toMatchObject({ items: [], page: 1 }),
+    }),
+  },
+  {
     method: 'POST',
     route: '/api/cases/approval-requests',
     allowed: { manager: ok(201), lead: ok(201) },
@@ -3133,6 +3174,8 @@ describe('auth matrix', () => {
   describe('public: no token needed, and a bad one is ignored', () => {
     const PUBLIC: Array<[string, (res: Res) => void]> = [
       ['/health', (res) => expect(res.body).toEqual({ status: 'ok', database: 'ok', temporal: 'ok' })],
+      ['/healthz', (res) => expect(res.body).toEqual({ status: 'ok' })],
+      ['/readyz', (res) => expect(res.body).toEqual({ status: 'ready', database: 'ok', temporal: 'ok' })],
       ['/openapi.json', (res) => expect(res.body.openapi).toBe('3.1.0')],
       ['/docs', (res) => expect(res.body).toContain('/docs/init.js')],
       ['/docs/init.js', (res) => expect(res.body).toContain("url: '/openapi.json'")],

@@ -3380,6 +3380,30 @@ const BAD_INPUT: BadInput[] = [
     },
   },
 
+  // ---- PUT /api/me/notification-preferences
+  {
+    name: 'notification preferences with an unknown chat, language and time zone',
+    method: 'PUT',
+    path: () => '/api/me/notification-preferences',
+    as: 'owner',
+    json: () => ({ email: true, chat: 'slack', language: 'fr', timeZone: 'Mars/Olympus', digest: false }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.chat/,
+    fields: ['body.chat', 'body.language', 'body.timeZone'],
+  },
+  {
+    name: 'notification preferences missing a field and with an unknown one',
+    method: 'PUT',
+    path: () => '/api/me/notification-preferences',
+    as: 'owner',
+    json: () => ({ email: true, chat: null, language: 'en', timeZone: 'UTC', sms: true }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /body\.digest/,
+    fields: ['body.digest', 'body.sms'],
+  },
+
   // ---- queries
   ...[
     ['/api/cases?pageSize=1000', 'lead', 'query.pageSize'],
@@ -3390,6 +3414,9 @@ const BAD_INPUT: BadInput[] = [
     ['/api/cases?overdue=yes', 'lead', 'query.overdue'],
     ['/api/cases?status=pending', 'lead', 'query.status'],
     ['/api/notifications?pageSize=0', 'owner', 'query.pageSize'],
+    ['/api/notification-deliveries?status=lost', 'auditor', 'query.status'],
+    ['/api/notification-deliveries?channel=sms', 'admin', 'query.channel'],
+    ['/api/notification-deliveries?pageSize=0', 'auditor', 'query.pageSize'],
     ['/api/users?page=-1', 'admin', 'query.page'],
     ['/api/audit/events?pageSize=101', 'auditor', 'query.pageSize'],
     ['/api/suppliers?status=approved', 'auditor', 'query.status'],
@@ -3856,13 +3883,14 @@ describe('bad input', () => {
     );
     const sent = BAD_INPUT.map((c) => `${c.method ?? 'GET'} ${c.path().split('?')[0]}`);
     // GET /api/me, /api/tasks/inbox, /api/audit/verify, /api/emergency-plans (the whole register) and
-    // /api/policy (the version in force) take no input at all.
+    // /api/policy (the version in force) and /api/me/notification-preferences take no input at all.
     const inputless = [
       'GET /api/me',
       'GET /api/tasks/inbox',
       'GET /api/audit/verify',
       'GET /api/emergency-plans',
       'GET /api/policy',
+      'GET /api/me/notification-preferences',
     ];
     // A step route derived from a contract has its schema rows in tests/unit/contracts.test.ts.
     const derived = [...CONTRACT_ROUTES.keys()].map((k) => k.replace(/\{[^}]+\}/g, '[^/]+'));

@@ -14,6 +14,7 @@ import type { complaintWorkflow } from '../../workflows/complaint';
 import { DEFAULT_POLICY } from '../../domain/policy';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
+import { replayDataConverter } from '../support/codecKeys';
 
 const h = useHarness('complaint');
 
@@ -385,7 +386,11 @@ describe('root-cause analysis before the feedback of a serious or repeated compl
     });
     // The whole case, review task and its patch marker included, replays on the current code.
     const history = await h.temporal.workflow.getHandle(caseId).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, caseId);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: replayDataConverter },
+      history,
+      caseId,
+    );
     await saveHistoryFixture(h, caseId, 'complaint-root-cause-reviewed');
   });
 

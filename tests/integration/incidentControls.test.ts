@@ -19,6 +19,7 @@ import { GovGrade } from '../../workflows/searchAttributes';
 import { createDriver, creditCodes } from '../support/drive';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
+import { replayDataConverter } from '../support/codecKeys';
 
 const h = useHarness('incident_controls');
 
@@ -110,7 +111,11 @@ async function expectRefused(
 /** The case's history so far replays with the current code: the new paths are deterministic. */
 async function expectReplays(caseId: string) {
   const history = await h.temporal.workflow.getHandle(caseId).fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, caseId);
+  await Worker.runReplayHistory(
+    { workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: replayDataConverter },
+    history,
+    caseId,
+  );
 }
 
 const actions = async (caseId: string, action: string) =>

@@ -10,6 +10,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { HISTORY_FIXTURES } from '../support/histories';
+import { replayDataConverter } from '../support/codecKeys';
 
 const fixtures = readdirSync(HISTORY_FIXTURES).filter((f) => f.endsWith('.json') && f !== 'MANIFEST.json');
 
@@ -34,6 +35,7 @@ describe('replay of recorded histories', () => {
         'supplier-review-launcher.json',
         'drill-programme.json',
         'incident-closed-by-last-decision.json',
+        'audit-anchor.json',
       ]),
     );
   });
@@ -43,7 +45,7 @@ describe('replay of recorded histories', () => {
     const history = historyFromJSON(fixture.history);
     expect(history.events?.length).toBeGreaterThan(5);
     await Worker.runReplayHistory(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      { workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: replayDataConverter },
       history,
       fixture.workflowId,
     );

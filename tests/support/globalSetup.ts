@@ -12,7 +12,7 @@ import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { startDevServer } from '../../platform/devServer';
-import { WORKFLOWS_PATH } from '../../worker';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -53,7 +53,8 @@ export default async function setup(project: TestProject) {
   const server = await startDevServer({ log: (line) => console.log(`[globalSetup] ${line}`) });
 
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'gov-bundle-'));
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  // The workflows and the tracing interceptors, as every bundle is built (worker.ts).
+  const { code } = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: undefined });
   const workflowBundlePath = path.join(bundleDir, 'workflows.js');
   writeFileSync(workflowBundlePath, code);
 

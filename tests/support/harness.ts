@@ -4,8 +4,8 @@
  * app, and users of every role with tokens. Nothing is mocked.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Client, Connection } from '@temporalio/client';
+import { Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import { DefaultLogger } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -14,7 +14,10 @@ import { issueToken } from '../../api/auth';
 import { openDatabase, type DatabaseHandle } from '../../db/client';
 import { users } from '../../db/schema';
 import type { Role } from '../../domain/roles';
+import { dataConverterFor } from '../../platform/codec';
+import { connectClient, connectWorker } from '../../platform/temporalConnection';
 import { createWorker } from '../../worker';
+import { TEST_CODEC_KEYS } from './codecKeys';
 import { databaseUrl } from './globalSetup';
 
 let runtimeInstalled = false;
@@ -64,7 +67,12 @@ export interface Harness {
   unique(prefix: string): string;
 }
 
-export function useHarness(name: string): Harness {
+export interface HarnessOptions {
+  /** The workflow bundle's path, when not the run's shared one (tests/integration/codec.test.ts). */
+  workflowBundlePath?: () => Promise<string>;
+}
+
+export function useHarness(name: string, options: HarnessOptions = {}): Harness {
   const harness = {} as Harness;
   let workerRun: Promise<void> | undefined;
   let connection: Connection | undefined;
@@ -88,10 +96,11 @@ export function useHarness(name: string): Harness {
     rawPool = new pg.Pool({ connectionString: harness.databaseUrl, max: 2 });
     harness.sql = async (text, params) => (await rawPool!.query(text, params as unknown[])).rows;
 
+    // Connected as the product connects, every payload sealed with the test keys (platform/codec.ts).
     const address = inject('temporalAddress');
-    connection = await Connection.connect({ address });
-    harness.temporal = new Client({ connection, namespace: 'default' });
-    nativeConnection = await NativeConnection.connect({ address });
+    const temporalSettings = { temporalNamespace: 'default', codecKeys: TEST_CODEC_KEYS };
+    ({ connection, client: harness.temporal } = await connectClient(address, temporalSettings));
+    nativeConnection = await connectWorker(address, temporalSettings);
     harness.taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
     harness.worker = await createWorker({
       connection: nativeConnection,
@@ -99,7 +108,8 @@ export function useHarness(name: string): Harness {
       db: harness.database.db,
       namespace: 'default',
       taskQueue: harness.taskQueue,
-      workflowBundle: { codePath: inject('workflowBundlePath') },
+      workflowBundle: { codePath: (await options.workflowBundlePath?.()) ?? inject('workflowBundlePath') },
+      dataConverter: dataConverterFor(temporalSettings),
     });
     workerRun = harness.worker.run();
 

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { loadSettings } from '../../platform/config';
 import { startProduct, type Product } from '../../scripts/start';
+import { TEST_CODEC_KEYS } from './codecKeys';
 import { databaseUrl } from './globalSetup';
 
 let runtimeInstalled = false;
@@ -38,6 +39,8 @@ export function useProduct(name: string): Product {
     const started = await startProduct({
       // A developer machine's defaults, as `npm start` reads them from an empty environment.
       ...loadSettings({}),
+      // Every payload sealed, as in production (npm start generates a key into .data/ instead).
+      codecKeys: TEST_CODEC_KEYS,
       databaseUrl: databaseUrl(adminUrl, databaseName),
       temporalAddress: inject('temporalAddress'),
       taskQueue: `product-${name}-${randomUUID().slice(0, 8)}`,
