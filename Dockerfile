@@ -8,6 +8,16 @@
 #
 # Debian (glibc), not Alpine: @temporalio/core-bridge ships prebuilt native
 # binaries for glibc Linux only.
+
+# The console (web/) is built by Vite, a dev dependency: in its own stage, so
+# only its static files reach the image.
+FROM node:20-bookworm-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npx tsx scripts/web-build.ts
+
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production \
@@ -24,6 +34,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 # Application source (see .dockerignore for what stays out).
 COPY . .
+COPY --from=console /app/web/dist web/dist
 
 # Run as the image's unprivileged user. The source stays root-owned and
 # read-only for it; tsx only writes its cache under /tmp.
