@@ -32,12 +32,9 @@ const isValidTimeZone = (tz: string) => {
 const PreferencesSchema = z
   .object({
     email: z.boolean().openapi({ description: 'mail to the address of my user record' }),
-    chat: z
-      .enum(CHAT_CHANNELS)
-      .nullable()
-      .openapi({
-        description: 'which chat group bot also carries my notices (the deployment configures the bots); null: none',
-      }),
+    chat: z.enum(CHAT_CHANNELS).nullable().openapi({
+      description: 'which chat group bot also carries my notices (the deployment configures the bots); null: none',
+    }),
     language: z.enum(NOTICE_LANGUAGES),
     timeZone: z
       .string()
