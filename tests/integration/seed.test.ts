@@ -18,6 +18,7 @@ import { DEMO_USERS, refuseExposedDemoTokens, seedDemoUsers, StartRefused, valid
 import { startProduct } from '../../scripts/start';
 import { databaseSnapshot } from '../support/drive';
 import { useHarness } from '../support/harness';
+import { TEST_CODEC_KEYS } from '../support/codecKeys';
 
 const h = useHarness('seed');
 
@@ -200,6 +201,8 @@ describe('no start with a valid demo token in production or beyond loopback', ()
       DATABASE_URL: h.databaseUrl,
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       NODE_ENV: 'production',
+      // Production refuses to start without payload keys (platform/codec.ts).
+      GOVERNANCE_CODEC_KEYS: TEST_CODEC_KEYS,
       // Loopback: production alone must refuse.
       HOST: '127.0.0.1',
     };
