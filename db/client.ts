@@ -22,7 +22,16 @@ export async function openDatabase(options: {
   poolSize?: number;
 }): Promise<DatabaseHandle> {
   if (options.url) {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      // A server that crashed or vanished must fail a call, not hold it for
+      // minutes: callers (activities, the API's retries) then try again.
+      // The limits are policy defaults, generous for this product's queries.
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 120_000,
+      keepAlive: true,
+    });
     // An idle connection the server closes (restart, failover) must not crash
     // the process: the pool drops it and the next query opens a new one.
     pool.on('error', (err) => console.error(`[db] idle connection lost: ${err.message}`));
