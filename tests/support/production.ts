@@ -13,7 +13,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { dataConverterFor } from '../../platform/codec';
 import type { ControlAction } from '../production/globalSetup';
 import type { ProfileDatabases } from '../../scripts/production/profile';
-import type { TestUser } from './harness';
+import { eventually as eventuallyWithin, type TestUser } from './harness';
 
 export type ApiAnswer = { status: number; body: any; headers: Headers };
 
@@ -137,22 +137,6 @@ export function useProduction(): Production {
   return p;
 }
 
-/** Polls until `check` returns a truthy value. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | null | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs}ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** The harness's `eventually`, with 30 s by default: the profile's processes restart in between. */
+export const eventually = <T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) =>
+  eventuallyWithin(check, timeoutMs);
