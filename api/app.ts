@@ -38,6 +38,8 @@ import { supplierReviewRoutes } from './routes/supplierReviews';
 import { supplierRoutes } from './routes/suppliers';
 import { userRoutes } from './routes/users';
 import { textGuard } from './textGuard';
+import { temporalDeadline } from './deadline';
+import { DEFAULT_TEMPORAL_DEADLINE_MS } from '../platform/config';
 
 export type { AppDeps } from './routes/common';
 
@@ -141,6 +143,10 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
   app.use('/api/*', textGuard({ formBodyLimit: evidenceBodyLimit(deps.settings.maxEvidenceBytes) }));
   // After authentication (a key is its user's) and the text guard (a refused request stores nothing).
   app.use('/api/*', idempotency(deps.db));
+  app.use(
+    '/api/*',
+    temporalDeadline(deps.temporal, () => deps.settings.temporalDeadlineMs ?? DEFAULT_TEMPORAL_DEADLINE_MS),
+  );
   app.route('/', consoleRoutes(deps)); // the web console, its session endpoints, ETags on the reads it polls
   for (const routes of [
     caseRoutes,

@@ -4,6 +4,8 @@
  * bare 500 with the request id; stacks go to the log, never to the caller.
  */
 import {
+  isGrpcServiceError,
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -87,6 +89,10 @@ function rootApplicationFailure(failure: TemporalFailure | Error | undefined): A
   return undefined;
 }
 
+/** gRPC outcomes a retry may cure: Temporal unreachable, or the request's deadline passed. */
+// gRPC status codes (grpc/status.h): CANCELLED 1, DEADLINE_EXCEEDED 4, UNAVAILABLE 14.
+const RETRYABLE_GRPC = new Set<number>([1, 4, 14]);
+
 /** Maps Temporal client errors onto the API's codes; undefined when not one. */
 export function fromTemporalError(err: unknown): ApiError | undefined {
   // The step may yet be applied (no worker ran in time, say): never a 500,
@@ -95,6 +101,24 @@ export function fromTemporalError(err: unknown): ApiError | undefined {
     return new ApiError(
       'UNAVAILABLE',
       'Temporal did not answer in time; the step may still be applied: retry with the same Idempotency-Key',
+      undefined,
+      undefined,
+      2,
+    );
+  }
+  // Temporal unreachable, or the request's deadline on Temporal passed (api/deadline.ts): retryable.
+  const grpc = isGrpcServiceError(err)
+    ? err
+    : err instanceof ServiceError && isGrpcServiceError(err.cause)
+      ? err.cause
+      : undefined;
+  if (grpc && RETRYABLE_GRPC.has(grpc.code)) {
+    return new ApiError(
+      'UNAVAILABLE',
+      'Temporal did not answer in time; the step may still be applied: retry with the same Idempotency-Key',
+      undefined,
+      undefined,
+      2,
     );
   }
   if (err instanceof WorkflowNotFoundError) return new ApiError('NOT_FOUND', 'no such case is running');

@@ -55,6 +55,12 @@ export interface Settings {
   /** Failed authentications per client address per minute before 429 (FAILED_AUTH_PER_MINUTE; 0 = no limit; policy default 20). */
   failedAuthPerMinute: number;
   /**
+   * How long one API request may wait on Temporal in all (API_TEMPORAL_DEADLINE_MS,
+   * policy default 30 s): past it the request answers 503 with Retry-After, and
+   * the client's retry with the same Idempotency-Key picks the step up where it is.
+   */
+  temporalDeadlineMs: number;
+  /**
    * Anchoring the audit chain in Temporal (db/auditAnchors.ts): the HMAC keys
    * (GOVERNANCE_ANCHOR_KEY, `keyId:base64secret` of at least 32 bytes, comma
    * separated, the first signs), given to the worker and the API, never to the
@@ -116,6 +122,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** API tokens expire: 90 days unless TOKEN_TTL_DAYS or the issuing admin says otherwise (policy default). */
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
+/** One API request's whole wait on Temporal: 30 s (policy default; see Settings.temporalDeadlineMs). */
+export const DEFAULT_TEMPORAL_DEADLINE_MS = 30_000;
 /** The longest validity a token can be given, by setting or by an admin: a year (policy default). */
 export const MAX_TOKEN_TTL_DAYS = 365;
 
@@ -248,6 +256,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     codecAcceptPlaintext: env.GOVERNANCE_CODEC_ACCEPT_PLAINTEXT === '1',
     maxJsonBytes: intFrom(env, 'MAX_JSON_BYTES', 1024 * 1024),
     failedAuthPerMinute: env.FAILED_AUTH_PER_MINUTE === '0' ? 0 : intFrom(env, 'FAILED_AUTH_PER_MINUTE', 20),
+    temporalDeadlineMs: intFrom(env, 'API_TEMPORAL_DEADLINE_MS', DEFAULT_TEMPORAL_DEADLINE_MS),
     auditAnchor: env.GOVERNANCE_ANCHOR_KEY
       ? {
           key: env.GOVERNANCE_ANCHOR_KEY,

@@ -18,6 +18,8 @@ export interface ApiLimits {
   maxJsonBytes: number;
   /** Failed authentications per client address per minute before 429 (FAILED_AUTH_PER_MINUTE; 0: no limit). */
   failedAuthPerMinute: number;
+  /** How long one request may wait on Temporal in all (API_TEMPORAL_DEADLINE_MS). */
+  temporalDeadlineMs: number;
 }
 
 export interface AppDeps {
