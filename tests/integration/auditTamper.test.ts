@@ -264,8 +264,10 @@ describe('an audit trail nobody can rewrite', () => {
       const body = await verify();
       expect(body.firstBroken).toBeUndefined();
       expect(body).toMatchObject({ ok: false, lastSeq: 6, findings: ['truncated_tail'] });
-      // The anchors at 8 and at 12 lie beyond the end.
-      expect(body.anchors.problems[0]).toMatchObject({ problem: 'truncated_tail', seq: 8, found: '6' });
+      // Every anchor past 6 lies beyond the end (where the first one falls depends on when the workflow looked).
+      const beyond = (await anchorHandle().query(anchorLedgerQuery)).anchors.filter((a) => a.seq > 6);
+      expect(beyond.length).toBeGreaterThanOrEqual(2);
+      expect(body.anchors.problems[0]).toMatchObject({ problem: 'truncated_tail', seq: beyond[0]!.seq, found: '6' });
       expect(body.anchors.problems[0].count).toBeGreaterThanOrEqual(2);
     });
 

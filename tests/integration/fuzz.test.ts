@@ -27,7 +27,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../api/auth';
 import { users } from '../../db/schema';
-import { openCaseOf } from '../support/cases';
+import { openCaseOf, useAssessmentPeriod } from '../support/cases';
 import { createDriver, creditCodes, endWorkflows } from '../support/drive';
 import { TEST_USERS, useHarness } from '../support/harness';
 import { readDocument } from '../support/fuzz/openapi';
@@ -64,6 +64,8 @@ beforeAll(async () => {
   const pool = new IdPool(new Set(Object.values(TEST_USERS).map((u) => u.id)));
 
   // One open case of every process, an approval with its task and evidence: real ids for the URLs.
+  // Its own quarter: contractSteps.test.ts opens 1998-Q1 on the same dev server, maybe at the same time.
+  useAssessmentPeriod('1997-Q1');
   for (const [process, open] of Object.entries(openCaseOf)) {
     const { key, caseId } = await open(h);
     pool.add(KEY_PARAM[process] ?? 'key', key);

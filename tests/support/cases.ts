@@ -16,6 +16,15 @@ export interface OpenCase {
 
 /** Credit codes of this module (prefix 91440300MA3); other files use MA1 and MA2, bad input 91110000MA3. */
 const creditCode = creditCodes('91440300MA3');
+/**
+ * The quarter the risk assessment opener opens. Assessment workflow ids are
+ * keyed by period and the dev server is shared by every file of the run, so
+ * each file that opens one names its own quarter (see useAssessmentPeriod).
+ */
+let assessmentPeriod = '1998-Q1';
+export const useAssessmentPeriod = (period: string) => {
+  assessmentPeriod = period;
+};
 const drivers = new WeakMap<Harness, ReturnType<typeof createDriver>>();
 const driverOf = (h: Harness) => {
   if (!drivers.has(h)) drivers.set(h, createDriver(h, { label: 'Contract', creditCode }));
@@ -43,9 +52,10 @@ export const openCaseOf: Record<string, (h: Harness) => Promise<OpenCase>> = {
       },
     });
     expect(risk.status, JSON.stringify(risk.body)).toBe(201);
-    const res = await h.api('POST', '/api/risk-assessments', { as: 'lead', json: { period: '1998-Q1' } });
+    const period = assessmentPeriod;
+    const res = await h.api('POST', '/api/risk-assessments', { as: 'lead', json: { period } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    return { key: '1998-Q1', caseId: res.body.caseId };
+    return { key: period, caseId: res.body.caseId };
   },
   risk_warning: async (h) => {
     // A general warning at acknowledgement: its indicator owned by `mgr`, posted by the risk service user (appr1).
