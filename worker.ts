@@ -100,7 +100,11 @@ async function main(): Promise<void> {
   // Before the first connection and query: the pg instrumentation and the client interceptor see them all.
   const tracing = await startTracing({ serviceName: 'governance-worker', otlpEndpoint: settings.otlpEndpoint });
   installRuntime(settings, log);
-  const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
+  const database = await openDatabase({
+    url: settings.databaseUrl,
+    pgliteDir: `${settings.dataDir}/pglite`,
+    applicationName: 'governance-worker',
+  });
   await migrate(database);
   const connection = await connectWorker(settings.temporalAddress, settings);
   const { connection: clientConnection, client } = await connectClient(settings.temporalAddress, settings);

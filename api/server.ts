@@ -23,7 +23,11 @@ async function main(): Promise<void> {
   if (!settings.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
   // Before the first query and the Temporal client: both are traced from the start.
   const tracing = await startTracing({ serviceName: 'governance-api', otlpEndpoint: settings.otlpEndpoint });
-  const database = await openDatabase({ url: settings.databaseUrl, pgliteDir: `${settings.dataDir}/pglite` });
+  const database = await openDatabase({
+    url: settings.databaseUrl,
+    pgliteDir: `${settings.dataDir}/pglite`,
+    applicationName: 'governance-api',
+  });
   await migrate(database);
   try {
     await refuseExposedDemoTokens(database.db, {

@@ -16,15 +16,35 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/**
+ * A pool client with an 'error' listener from birth. The pool listens to its
+ * clients only once they have connected, and node-postgres emits an 'error'
+ * event when a connection it is still setting up is cut: with no listener,
+ * that event ends the process. A PostgreSQL restart killed the profile's
+ * worker that way (tests/production/postgresRestart.test.ts). The error
+ * still reaches whoever waits on that client (its connect or query fails);
+ * here it is only logged.
+ */
+class ListenedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', (err: Error) => console.error(`[db] connection lost: ${err.message}`));
+  }
+}
+
 export async function openDatabase(options: {
   url?: string;
   pgliteDir?: string;
   poolSize?: number;
+  /** Shown in pg_stat_activity, so an operator (or a fault test) can tell the worker's sessions from the API's. */
+  applicationName?: string;
 }): Promise<DatabaseHandle> {
   if (options.url) {
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
+      application_name: options.applicationName,
+      Client: ListenedClient,
       // A server that crashed or vanished must fail a call, not hold it for
       // minutes: callers (activities, the API's retries) then try again.
       // The limits are policy defaults, generous for this product's queries.
