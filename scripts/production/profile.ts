@@ -92,6 +92,8 @@ export interface ProductionProfile {
   rawConnection(): Promise<Connection>;
   workerPid(): number | undefined;
   apiPid(): number | undefined;
+  /** Whether the worker and the API processes are still running (a fault may have ended one for good). */
+  alive(): { worker: boolean; api: boolean };
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
   killApi(): Promise<void>;
@@ -506,6 +508,10 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
       rawConnection,
       workerPid: () => children.worker?.pid,
       apiPid: () => children.api?.pid,
+      alive: () => {
+        const running = (child?: ChildProcess) => !!child && child.exitCode === null && child.signalCode === null;
+        return { worker: running(children.worker), api: running(children.api) };
+      },
       killWorker: () => kill('worker'),
       startWorker,
       killApi: () => kill('api'),

@@ -80,6 +80,7 @@ async function control(profile: ProductionProfile, action: ControlAction, body: 
       return {
         workerPid: profile.workerPid(),
         apiPid: profile.apiPid(),
+        alive: profile.alive(),
         databases: profile.databases,
         appOwnerDatabaseUrl: profile.appOwnerDatabaseUrl,
       };
