@@ -10,6 +10,15 @@
  * Revoking, deactivating and reactivating are written here once, each with
  * its audit event in the same transaction, for the admin routes
  * (api/routes/users.ts) and `npm run users` alike.
+ *
+ * A token's lookup is cached in this process (TokenCache) for
+ * TOKEN_CACHE_TTL_MS, so a busy client costs one token query per half
+ * minute, not one per request. Every change to tokens or users made through
+ * this module bumps a process-wide version that empties every cache at
+ * once: revoked, deactivated or re-roled here, refused or re-authorised on
+ * the very next request. A change made elsewhere (another API process,
+ * `npm run users`, SQL by hand) is seen within the TTL; call
+ * invalidateTokenCache() to see it at once.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, inArray, isNull, or } from 'drizzle-orm';
@@ -165,9 +174,87 @@ export async function issueToken(
   return (await createToken(db, { userId, label, ...options })).token;
 }
 
+/**
+ * How long this process trusts a token it has looked up: 30 s (policy
+ * default). It bounds how late a change made outside this process (another
+ * API replica, `npm run users`, SQL) takes effect here; changes made through
+ * this module take effect at once (invalidateTokenCache).
+ */
+export const TOKEN_CACHE_TTL_MS = 30_000;
+/** Tokens remembered at most per cache; the oldest is forgotten first (policy default). */
+export const TOKEN_CACHE_ENTRIES = 10_000;
+
+/** Bumped by every change to tokens or users in this process; a cached lookup of an older version is void. */
+let tokenCacheVersion = 0;
+
+/**
+ * Voids every cached token lookup in this process: the next request of
+ * every token is looked up again. Called after each change to tokens or
+ * users made here; call it after changing them any other way (SQL by hand,
+ * a script sharing this process) to have the change count at once.
+ */
+export function invalidateTokenCache(): void {
+  tokenCacheVersion += 1;
+}
+
+interface CachedToken {
+  user: AuthUser;
+  expiresAt: number;
+  cachedAt: number;
+  version: number;
+}
+
+/**
+ * Successful token lookups, keyed by the token's SHA-256 (never the token),
+ * valid for `ttlMs`, for the version they were read under, and only while
+ * the token has not expired. Refusals are never cached: an unknown, revoked,
+ * expired or deactivated token is looked up again every time (and counted
+ * by the FailedAuthLimiter), and so is a cached token whose expiry has
+ * passed — its answer then comes from the database, which may have renewed
+ * it (platform/seed.ts).
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, CachedToken>();
+
+  constructor(
+    readonly ttlMs = TOKEN_CACHE_TTL_MS,
+    readonly maxEntries = TOKEN_CACHE_ENTRIES,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The version to pass to set(): read it before the lookup, so a change during the lookup voids it. */
+  version(): number {
+    return tokenCacheVersion;
+  }
+
+  get(tokenHash: string): AuthUser | undefined {
+    const entry = this.entries.get(tokenHash);
+    if (!entry) return undefined;
+    const now = this.now();
+    if (entry.version !== tokenCacheVersion || now - entry.cachedAt >= this.ttlMs || entry.expiresAt <= now) {
+      this.entries.delete(tokenHash);
+      return undefined;
+    }
+    // A copy: a request that changed its user object must not change the next request's.
+    return { ...entry.user, roles: [...entry.user.roles] };
+  }
+
+  set(tokenHash: string, user: AuthUser, expiresAt: Date, version: number): void {
+    if (this.ttlMs <= 0 || version !== tokenCacheVersion) return;
+    this.entries.delete(tokenHash);
+    this.entries.set(tokenHash, { user, expiresAt: expiresAt.getTime(), cachedAt: this.now(), version });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 export function authenticate(
   db: Database,
   limiter: FailedAuthLimiter = new FailedAuthLimiter(),
+  cache: TokenCache = new TokenCache(),
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const address = clientAddress(c);
@@ -186,7 +273,7 @@ export function authenticate(
     let user: AuthUser;
     try {
       // The web console's session cookie (api/session.ts) when there is no Authorization header.
-      user = (await userOfSession(db, c)) ?? (await userOfToken(db, c.req.header('authorization') ?? ''));
+      user = (await userOfSession(db, c)) ?? (await userOfToken(db, c.req.header('authorization') ?? '', cache));
     } catch (err) {
       if (address !== undefined && err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
         limiter.recordFailure(address);
@@ -201,9 +288,13 @@ export function authenticate(
 }
 
 /** The user an Authorization header's token belongs to; 401 naming why not. */
-async function userOfToken(db: Database, header: string): Promise<AuthUser> {
+async function userOfToken(db: Database, header: string, cache: TokenCache): Promise<AuthUser> {
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw new ApiError('UNAUTHENTICATED', 'send an API token as "Authorization: Bearer <token>"');
+  const tokenHash = hashToken(match[1]!);
+  const cached = cache.get(tokenHash);
+  if (cached) return cached;
+  const version = cache.version();
   const [row] = await db
     .select({
       id: users.id,
@@ -215,7 +306,7 @@ async function userOfToken(db: Database, header: string): Promise<AuthUser> {
     })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(eq(apiTokens.tokenHash, hashToken(match[1]!)))
+    .where(eq(apiTokens.tokenHash, tokenHash))
     .limit(1);
   if (!row) throw new ApiError('UNAUTHENTICATED', 'the API token is unknown or revoked');
   // Whoever holds a known token learns why it no longer works, and nothing else.
@@ -243,7 +334,9 @@ async function userOfToken(db: Database, header: string): Promise<AuthUser> {
       'TOKEN_EXPIRED',
     );
   }
-  return { id: row.id, name: row.name, roles: row.roles };
+  const user = { id: row.id, name: row.name, roles: row.roles };
+  cache.set(tokenHash, user, row.expiresAt, version);
+  return user;
 }
 
 export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
@@ -269,7 +362,7 @@ async function audited<T>(
   db: Database,
   change: (tx: Tx) => Promise<{ result: T; event: AuditEventInput | null }>,
 ): Promise<T> {
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     // Every change here runs under this one lock, so the checks inside (a
     // manager loop, a user deactivated meanwhile) see no concurrent change.
     await lockAuditChain(tx);
@@ -277,6 +370,9 @@ async function audited<T>(
     if (event) await appendLocked(tx, event);
     return result;
   });
+  // Committed: every token lookup cached before it is void, so the change counts from the next request on.
+  invalidateTokenCache();
+  return result;
 }
 
 export interface LifecycleInput {
@@ -354,7 +450,7 @@ export async function revokeTokensOf(
   filter: { userId: string } | { tokenHashes: string[] },
   by: LifecycleInput,
 ): Promise<TokenInfo[]> {
-  return db.transaction(async (tx) => {
+  const revokedTokens = await db.transaction(async (tx) => {
     await lockAuditChain(tx);
     const which =
       'userId' in filter ? eq(apiTokens.userId, filter.userId) : inArray(apiTokens.tokenHash, filter.tokenHashes);
@@ -374,6 +470,8 @@ export async function revokeTokensOf(
     }
     return revoked;
   });
+  invalidateTokenCache();
+  return revokedTokens;
 }
 
 async function lockedUser(tx: DbOrTx, userId: string): Promise<User> {

@@ -321,6 +321,15 @@ interface PhaseRecord {
    * workflows' processing outside its window. Informational.
    */
   untilOpenPerSec?: number;
+  /**
+   * gRPC calls the Temporal client made per successful call in this phase, by
+   * method (the API's and the raw side's calls go through the same client;
+   * the worker's own connection is not counted). Informational: shows that a
+   * start is one call on both sides.
+   */
+  rpcPerCall: Record<string, number>;
+  /** Events in the history of the phase's first case once closed (decisions record: same case). Informational. */
+  historyEvents?: number;
 }
 
 interface CpuPerCall {
@@ -354,6 +363,7 @@ function summarise<T>(
   cpu: CpuPerCall,
   memoryBefore: MemorySnapshot,
   memoryAfter: MemorySnapshot,
+  rpcs: Record<string, number>,
 ): PhaseRecord {
   const ok = run.latencies.length;
   return {
@@ -369,7 +379,38 @@ function summarise<T>(
     cpuMsPerCall: cpu,
     memoryBefore,
     memoryAfter,
+    rpcPerCall: Object.fromEntries(
+      Object.entries(rpcs).map(([method, calls]) => [method, round(calls / Math.max(1, ok), 2)]),
+    ),
   };
+}
+
+/**
+ * Counts the calls made through a Temporal client connection's WorkflowService,
+ * by method: wraps each method of that one service object in place.
+ */
+function countRpcs(service: object): { snapshot(): Record<string, number> } {
+  const counts = new Map<string, number>();
+  const target = service as Record<string, unknown>;
+  // The SDK's service is a plain object of methods (Connection wraps each to add the namespace header).
+  for (const name of Object.keys(target)) {
+    const original = target[name];
+    if (typeof original !== 'function') continue;
+    target[name] = (...args: unknown[]) => {
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return (original as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  return { snapshot: () => Object.fromEntries(counts) };
+}
+
+function rpcDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [method, n] of Object.entries(after)) {
+    const d = n - (before[method] ?? 0);
+    if (d > 0) delta[method] = d;
+  }
+  return delta;
 }
 
 function failOnErrors(what: string, run: RunResult<unknown>): void {
@@ -448,6 +489,7 @@ async function main(): Promise<void> {
   const temporalSettings = { temporalNamespace: NAMESPACE, codecKeys: BENCH_CODEC_KEYS };
   const { connection, client } = await connectClient(server.address, temporalSettings);
   cleanups.push({ what: 'client connection', run: () => connection.close() });
+  const rpcCounter = countRpcs(connection.workflowService);
   let workerPid: number | undefined;
   if (CONFIG.worker === 'inproc') {
     const workerDb = await openDatabase({ url, poolSize: 10 });
@@ -481,6 +523,11 @@ async function main(): Promise<void> {
     workerPid = await startWorkerProcess(server.address, url);
   }
 
+  // The bench measures throughput, also on a loaded machine: a request may
+  // wait on Temporal as long as the bench's own waits, not the production
+  // bound (API_TEMPORAL_DEADLINE_MS), which would answer 503. A variable, so
+  // this compiles whether or not the settings have that field yet.
+  const benchLimits = { temporalDeadlineMs: WAIT_TIMEOUT_MS };
   // The API over real HTTP. The app gets the same Client the raw side uses,
   // so the difference is HTTP + Hono + auth + validation + the task lookup.
   const app = createApp(
@@ -492,6 +539,7 @@ async function main(): Promise<void> {
         temporalNamespace: NAMESPACE,
         temporalUiUrl: 'http://localhost:8233',
         maxEvidenceBytes: 1024 * 1024,
+        ...benchLimits,
       },
     },
     { log: (line) => console.error(`[api] ${line}`) },
@@ -595,7 +643,9 @@ async function main(): Promise<void> {
     log(`${tag} · starts: ${n} cases, concurrency ${CONFIG.concurrency}…`);
     let cpuBefore = await cpuSnapshot();
     let memBefore = memory();
+    let rpcBefore = rpcCounter.snapshot();
     const starts = await runPool(n, CONFIG.concurrency, (i) => side.start(keys[i]!));
+    let rpcs = rpcDelta(rpcBefore, rpcCounter.snapshot());
     let memAfter = memory();
     let cpuUsed = cpuPerCall(cpuBefore, await cpuSnapshot(), starts.latencies.length);
     failOnErrors(`${tag} starts`, starts);
@@ -613,6 +663,7 @@ async function main(): Promise<void> {
       cpuUsed,
       memBefore,
       memAfter,
+      rpcs,
     );
     log(
       `${tag} · starts done in ${(starts.wallMs / 1000).toFixed(2)} s: ${startRecord.throughputPerSec}/s, p50 ${startRecord.p50Ms} ms, p99 ${startRecord.p99Ms} ms`,
@@ -629,7 +680,9 @@ async function main(): Promise<void> {
     log(`${tag} · decisions: ${n} approvals, concurrency ${CONFIG.concurrency}…`);
     cpuBefore = await cpuSnapshot();
     memBefore = memory();
+    rpcBefore = rpcCounter.snapshot();
     const decisions = await runPool(n, CONFIG.concurrency, (i) => side.decide(caseIds[i]!));
+    rpcs = rpcDelta(rpcBefore, rpcCounter.snapshot());
     memAfter = memory();
     cpuUsed = cpuPerCall(cpuBefore, await cpuSnapshot(), decisions.latencies.length);
     failOnErrors(`${tag} decisions`, decisions);
@@ -646,6 +699,7 @@ async function main(): Promise<void> {
       cpuUsed,
       memBefore,
       memAfter,
+      rpcs,
     );
     log(
       `${tag} · decisions done in ${(decisions.wallMs / 1000).toFixed(2)} s: ${decisionRecord.throughputPerSec}/s, p50 ${decisionRecord.p50Ms} ms, p99 ${decisionRecord.p99Ms} ms`,
@@ -654,6 +708,8 @@ async function main(): Promise<void> {
     const closeStarted = Date.now();
     await waitClosed(caseIds);
     log(`${tag} · all ${n} cases closed as approved (waited ${Date.now() - closeStarted} ms, untimed)`);
+    const history = await client.workflow.getHandle(caseIds[0]!).fetchHistory();
+    startRecord.historyEvents = decisionRecord.historyEvents = history.events?.length ?? 0;
     await sleep(200);
     if (measured) records.push(startRecord, decisionRecord);
   }
@@ -840,6 +896,24 @@ function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): v
         cpuCell(r.cpuMsPerCall.temporal),
         cpuCell(r.cpuMsPerCall.postgres),
         ...(withWorkerColumn ? [cpuCell(r.cpuMsPerCall.worker)] : []),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    'Temporal client gRPC calls per call (the API and the raw side share one client; informational), and events in the history of one closed case:',
+  );
+  out.push(
+    table(
+      ['phase', 'side', 'round', 'gRPC calls per call', 'history events'],
+      records.map((r) => [
+        r.phase,
+        r.side,
+        r.round,
+        Object.entries(r.rpcPerCall)
+          .map(([method, perCall]) => `${method} ${perCall}`)
+          .join(', ') || '0',
+        r.historyEvents ?? '',
       ]),
     ),
   );

@@ -15,7 +15,7 @@ import { APPROVER_ROLES } from '../../domain/roles';
 import { acceptedSteps } from '../support/histories';
 import { CONTRACT_ROUTES } from '../../api/routes/common';
 import { createHash } from 'node:crypto';
-import { createToken } from '../../api/auth';
+import { createToken, invalidateTokenCache } from '../../api/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   caseRow as caseRowOf,
@@ -312,6 +312,8 @@ beforeAll(async () => {
     `update api_tokens set revoked_at = now() where label = 'to be revoked' and revoked_at is null returning user_id`,
   );
   expect(revoked).toHaveLength(ROLES.length);
+  // Revoked behind the API's back (SQL, as another process would): this process's token cache learns it when told.
+  invalidateTokenCache();
 
   const created = await h.api('POST', '/api/users', {
     as: 'admin',
@@ -327,6 +329,7 @@ beforeAll(async () => {
   f.inactive = issued.body.token;
   expect((await h.api('GET', '/api/me', { token: f.inactive })).status).toBe(200);
   await h.sql(`update users set active = false where id = 'gone'`);
+  invalidateTokenCache();
 
   f.supplierId = await registerSupplier('Shared supplier');
   const performance = await h.api('PUT', `/api/suppliers/${f.supplierId}/performance/2025`, {
