@@ -20,6 +20,9 @@
  *   X-CSRF-Token (403 FORBIDDEN, reason CSRF_TOKEN_INVALID otherwise). A write
  *   whose Origin header names another site is refused as well
  *   (CSRF_ORIGIN_MISMATCH). SameSite=Strict is a second line, not the only one.
+ * - Sign-in with the company's identity provider (api/oidc.ts, where the
+ *   deployment configures one) opens the same session (`openSession`); the
+ *   password form stays for users without an identity there.
  * - Demo users (`npm start` only, see platform/seed.ts): a demo user with no
  *   password of their own signs in with DEMO_PASSWORD exactly while their
  *   public demo token is valid, so the guards on demo tokens (loopback only,
@@ -211,6 +214,15 @@ export async function signIn(db: Database, login: string, password: string, now 
     .update(consoleCredentials)
     .set({ failedAttempts: 0, lockedUntil: null })
     .where(eq(consoleCredentials.userId, user.id));
+  return openSession(db, user, now);
+}
+
+/**
+ * Opens a console session for a user already authenticated (a password
+ * here, the identity provider in api/oidc.ts): the same cookie, CSRF token
+ * and lifetimes whichever way they signed in.
+ */
+export async function openSession(db: Database, user: AuthUser, now = new Date()): Promise<SignedIn> {
   // The user's ended sessions go as a new one starts: the table holds live sessions and a few more.
   await db
     .delete(consoleSessions)
@@ -339,7 +351,18 @@ function forwardedOrigin(c: Context): string | undefined {
   return proto && host ? `${proto.split(',')[0]!.trim()}://${host}` : undefined;
 }
 
-function isHttps(c: Context): boolean {
+/** The session's cookie: HttpOnly, SameSite=Strict, Secure over HTTPS, for the session's lifetime. */
+export function setSessionCookie(c: Context, signed: SignedIn): void {
+  setCookie(c, SESSION_COOKIE, signed.token, {
+    httpOnly: true,
+    sameSite: 'Strict',
+    secure: isHttps(c),
+    path: '/',
+    maxAge: Math.floor(SESSION_TTL_MS / 1000),
+  });
+}
+
+export function isHttps(c: Context): boolean {
   return (
     new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https'
   );
@@ -397,13 +420,7 @@ export function sessionRoutes(db: Database, limiter = new FailedAuthLimiter()) {
       return fail(c, new ApiError('BAD_REQUEST', `invalid body: ${details.map((d) => d.field).join(', ')}`, details));
     try {
       const signed = await signIn(db, body!.login as string, body!.password as string);
-      setCookie(c, SESSION_COOKIE, signed.token, {
-        httpOnly: true,
-        sameSite: 'Strict',
-        secure: isHttps(c),
-        path: '/',
-        maxAge: Math.floor(SESSION_TTL_MS / 1000),
-      });
+      setSessionCookie(c, signed);
       c.header('cache-control', 'no-store');
       return c.json({ user: signed.user, csrfToken: signed.csrfToken, expiresAt: signed.expiresAt.toISOString() }, 200);
     } catch (err) {

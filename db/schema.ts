@@ -51,6 +51,27 @@ export const users = pgTable(
   ],
 );
 
+/**
+ * The console user an OpenID Connect identity signs in as (migration 0021,
+ * api/oidc.ts): found by (issuer, subject) only, never by e-mail address.
+ */
+export const userIdentities = pgTable(
+  'user_identities',
+  {
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+    lastSignInAt: at('last_sign_in_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.issuer, t.subject] }),
+    uniqueIndex('user_identities_issuer_user_id_idx').on(t.issuer, t.userId),
+  ],
+);
+
 /** Bearer tokens, stored only as SHA-256 hashes; each expires (TOKEN_TTL_DAYS) and may be revoked. */
 export const apiTokens = pgTable('api_tokens', {
   id: text('id').primaryKey(),

@@ -37,6 +37,7 @@ import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { apiTokens, users } from '../db/schema';
 import { isRole, ROLES, type Role } from '../domain/roles';
+import { linkIdentity } from '../api/oidc';
 import { loadSettings, MAX_TOKEN_TTL_DAYS } from '../platform/config';
 import { DEMO_USERS } from '../platform/seed';
 
@@ -51,6 +52,7 @@ const USAGE = `usage:
   npm run users -- revoke-demo
   npm run users -- deactivate <id> [--reason "…"]
   npm run users -- reactivate <id> [--reason "…"]
+  npm run users -- link-identity <id> <issuer> <subject>   (sign-in with the identity provider as this user)
   npm run users -- password <id>   (echo 'new password' | npm run users -- password <id>; without input, one is generated)`;
 
 const CLI = { actorId: 'cli' };
@@ -203,6 +205,14 @@ try {
     case 'reactivate': {
       const user = await reactivateUser(db, needId(), { ...CLI, reason: values.reason });
       console.log(`reactivated ${user.id}; issue a new token with \`npm run users -- token ${user.id}\``);
+      break;
+    }
+    case 'link-identity': {
+      // An existing user signs in through OIDC from now on (README: "Sign-in with your identity provider").
+      const [, userId, issuer, subject] = positionals;
+      if (!userId || !issuer || !subject) fail('link-identity needs <id> <issuer> <subject>');
+      await linkIdentity(db, { userId, issuer, subject }, { ...CLI, reason: values.reason });
+      console.log(`linked ${userId} to ${subject} at ${issuer}; they sign in with the identity provider now`);
       break;
     }
     case 'password': {
