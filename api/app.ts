@@ -25,6 +25,7 @@ import { taskRoutes } from './routes/tasks';
 import { complaintRoutes } from './routes/complaints';
 import { drillRoutes } from './routes/drills';
 import { deliveryRoutes } from './routes/delivery';
+import { dashboardRoutes } from './routes/dashboards';
 import { pdcaRoutes } from './routes/pdca';
 import { riskRoutes } from './routes/risks';
 import { riskReportRoutes } from './routes/riskReports';
@@ -168,6 +169,7 @@ export function createApp(deps: AppDeps, options: { log?: (line: string) => void
     findingRoutes,
     auditProgrammeRoutes,
     deliveryRoutes,
+    dashboardRoutes,
   ]) {
     app.route('/', routes(deps));
   }

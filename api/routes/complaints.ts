@@ -5,7 +5,7 @@
  * incident (linked both ways), and list and read complaints by type.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { startCaseWorkflow } from '../../platform/cases';
 import { canReadCase, readableCaseCondition } from '../../platform/access';
 import { currentPolicy } from '../../platform/policy';
@@ -26,7 +26,17 @@ import { requireRole } from '../auth';
 import { refuseLockedTimings } from '../caseTimings';
 import { temporalUiLink } from '../dto';
 import { ApiError } from '../errors';
-import { durationSchema, pageOf, PageQuerySchema } from '../schemas';
+import { durationSchema } from '../schemas';
+import {
+  CaseFilterQuerySchema,
+  caseFilters,
+  caseOrder,
+  checkRange,
+  KeysetQuerySchema,
+  keysetPageOf,
+  listCases,
+  pagingOf,
+} from './keyset';
 import {
   actorOf,
   bearer,
@@ -94,12 +104,14 @@ const ComplaintDetailSchema = ComplaintSummarySchema.extend({
   links: z.object({ case: z.string(), temporalUi: z.string() }),
 }).openapi('Complaint');
 
-const ComplaintListQuerySchema = PageQuerySchema.extend({
+const ComplaintListQuerySchema = KeysetQuerySchema.extend(CaseFilterQuerySchema.shape).extend({
   type: z.enum(COMPLAINT_TYPES).optional(),
-  status: z.enum(['open', 'closed']).optional(),
   stage: z.enum(COMPLAINT_STAGES).optional(),
   severity: z.enum(COMPLAINT_SEVERITIES).optional(),
 });
+
+/** Newest first; the index on (created_at, id) serves it. */
+const COMPLAINT_ORDER = caseOrder('complaints');
 
 /** The complaint's facts from its case row (data as the workflow wrote it; older complaints lack newer keys). */
 function toComplaintSummary(row: CaseRow) {
@@ -247,43 +259,32 @@ export function complaintRoutes(deps: AppDeps) {
       method: 'get',
       path: '/api/complaints',
       tags: ['Complaints'],
-      summary: 'List complaints, newest first, filtered by type, status, stage or severity',
+      summary: 'List complaints, newest first, with filters, search and keyset pagination',
       description:
-        'Only the complaints the caller may read (as GET /api/cases): those they have a part in, their direct reports’, and every complaint for risk, compliance, internal audit and auditors.',
+        'Only the complaints the caller may read (as GET /api/cases): those they have a part in, their direct reports’, and every complaint for risk, compliance, internal audit and auditors. Filtered by type, status, stage, severity, handler, overdue and the date opened; q searches the subject and the complaint id. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list; page/pageSize still work for older clients.',
       security: bearer,
       request: { query: ComplaintListQuerySchema },
       responses: {
         200: {
           description: 'A page of complaints',
-          content: { 'application/json': { schema: pageOf(ComplaintSummarySchema, 'ComplaintPage') } },
+          content: { 'application/json': { schema: keysetPageOf(ComplaintSummarySchema, 'ComplaintPage') } },
         },
         ...errorResponses(400, 401),
       },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const filters: SQL[] = [eq(cases.process, complaintContract.process)];
+      const paging = pagingOf(COMPLAINT_ORDER, q);
+      checkRange(q);
+      const filters: Array<SQL | undefined> = [
+        eq(cases.process, complaintContract.process),
+        ...caseFilters(cases, q, new Date()),
+      ];
       if (q.type) filters.push(sql`${cases.data}->>'type' = ${q.type}`);
-      if (q.status) filters.push(eq(cases.status, q.status));
-      if (q.stage) filters.push(eq(cases.stage, q.stage));
       if (q.severity) filters.push(sql`${cases.data}->>'severity' = ${q.severity}`);
-      const readable = readableCaseCondition(c.get('user'));
-      if (readable) filters.push(readable);
-      const where = and(...filters);
-      const [rows, [totals]] = await Promise.all([
-        db
-          .select()
-          .from(cases)
-          .where(where)
-          .orderBy(desc(cases.createdAt), desc(cases.id))
-          .limit(q.pageSize)
-          .offset((q.page - 1) * q.pageSize),
-        db.select({ total: count() }).from(cases).where(where),
-      ]);
-      return c.json(
-        { items: rows.map(toComplaintSummary), page: q.page, pageSize: q.pageSize, total: totals?.total ?? 0 },
-        200,
-      );
+      filters.push(readableCaseCondition(c.get('user')));
+      const { rows, ...page } = await listCases(db, COMPLAINT_ORDER, paging, and(...filters));
+      return c.json({ items: rows.map(toComplaintSummary), ...page }, 200);
     },
   );
 

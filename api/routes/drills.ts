@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { auditEvents, cases, emergencyPlans, planVersions, tasks } from '../../db/schema';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
-import { PLAN_TYPES } from '../../domain/drills';
+import { PLAN_STATUSES, PLAN_TYPES } from '../../domain/drills';
 import { REFUSAL_KINDS } from '../../contracts';
 import { stepRefusal } from '../../contracts/core';
 import { DRILL_ID_PATTERN, drillContract } from '../../contracts/drill';
@@ -27,7 +27,22 @@ import { refuseLockedTimings } from '../caseTimings';
 import { temporalUiLink, toAuditDto, toCaseDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderDrillReport, type DrillReport } from '../reports/drillReport';
-import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import { ApprovalTimingsSchema, CaseSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import {
+  CaseFilterQuerySchema,
+  caseFilters,
+  caseOrder,
+  checkRange,
+  cursorKeyColumn,
+  KeysetQuerySchema,
+  keysetPageOf,
+  listCases,
+  pageOfRows,
+  pageQuery,
+  pagingOf,
+  textSearch,
+  type KeysetOrder,
+} from './keyset';
 import { stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 import {
   actorOf,
@@ -73,6 +88,21 @@ const DrillTimingsSchema = z
       'overrides of the policy’s clocks (GET /api/policy), for tests and demos: refused with 403 CASE_TIMINGS_LOCKED unless the deployment sets GOVERNANCE_CASE_TIMINGS=allow',
   });
 const Started = z.object({ caseId: z.string(), links: z.object({ temporalUi: z.string() }) });
+
+/** The register by plan id (its primary key serves the order). */
+const PLAN_ORDER: KeysetOrder = {
+  tag: 'emergency-plans',
+  direction: 'asc',
+  keys: [{ column: emergencyPlans.id, kind: 'text' }],
+};
+/** Drills and revisions newest first; the index on (created_at, id) serves it. */
+const DRILL_ORDER = caseOrder('drills');
+const DrillSummarySchema = CaseSchema.extend({
+  planId: z.string().nullable(),
+  year: z.number().int().nullable(),
+  overall: z.number().nullable().openapi({ description: 'a drill’s weighted score, once evaluated' }),
+  passed: z.boolean().nullable(),
+}).openapi('DrillSummary');
 
 export function drillRoutes(deps: AppDeps) {
   const { db, temporal, settings } = deps;
@@ -171,27 +201,128 @@ export function drillRoutes(deps: AppDeps) {
       method: 'get',
       path: '/api/emergency-plans',
       tags: ['Emergency plans'],
-      summary: 'The plan register',
+      summary: 'The plan register, by id, with filters, search and keyset pagination',
+      description:
+        'Without paging parameters the whole register, as before. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk it page by page.',
       security: bearer,
+      request: {
+        query: KeysetQuerySchema.omit({ page: true, pageSize: true }).extend({
+          status: z.enum(PLAN_STATUSES).optional(),
+          type: z.enum(PLAN_TYPES).optional(),
+          ownerId: z.string().min(1).max(100).optional(),
+          overdue: z
+            .enum(['true', 'false'])
+            .transform((v) => v === 'true')
+            .optional()
+            .openapi({ description: 'true: its revision is past due' }),
+          q: z.string().trim().min(1).max(100).optional().openapi({ description: 'part of the title or the plan id' }),
+        }),
+      },
       responses: {
         200: {
           description: 'Plans by id',
-          content: { 'application/json': { schema: z.object({ items: z.array(z.record(z.string(), z.unknown())) }) } },
+          content: {
+            'application/json': {
+              schema: keysetPageOf(z.record(z.string(), z.unknown()), 'EmergencyPlanPage'),
+            },
+          },
         },
-        ...errorResponses(401),
+        ...errorResponses(400, 401),
       },
     }),
     async (c) => {
-      const rows = await db.select().from(emergencyPlans).orderBy(asc(emergencyPlans.id));
+      const q = c.req.valid('query');
+      const now = new Date();
+      const filters: Array<SQL | undefined> = [];
+      if (q.status) filters.push(eq(emergencyPlans.status, q.status));
+      if (q.type) filters.push(eq(emergencyPlans.type, q.type));
+      if (q.ownerId) filters.push(eq(emergencyPlans.ownerId, q.ownerId));
+      if (q.overdue === true) filters.push(lt(emergencyPlans.revisionDueAt, now));
+      if (q.overdue === false)
+        filters.push(or(isNull(emergencyPlans.revisionDueAt), gte(emergencyPlans.revisionDueAt, now)));
+      filters.push(textSearch(q.q, emergencyPlans.title, emergencyPlans.id));
+      const where = and(...filters);
+      // The register was answered whole; it still is unless the caller pages.
+      const paging = q.cursor !== undefined || q.limit !== undefined ? pagingOf(PLAN_ORDER, q) : null;
+      const page = paging ? pageQuery(PLAN_ORDER, paging) : null;
+      const [rows, [totals]] = await Promise.all([
+        db
+          .select({ ...getTableColumns(emergencyPlans), cursorKey: cursorKeyColumn(PLAN_ORDER) })
+          .from(emergencyPlans)
+          .where(and(where, page?.after))
+          .orderBy(asc(emergencyPlans.id))
+          .limit(page?.limit ?? 100_000),
+        db.select({ total: count() }).from(emergencyPlans).where(where),
+      ]);
+      const { rows: shown, nextCursor } = paging ? pageOfRows(PLAN_ORDER, paging, rows) : { rows, nextCursor: null };
       return c.json(
         {
-          items: rows.map((p) => ({
+          items: shown.map(({ cursorKey: _key, ...p }) => ({
             ...p,
             lastApprovedAt: p.lastApprovedAt?.toISOString() ?? null,
             revisionDueAt: p.revisionDueAt?.toISOString() ?? null,
             createdAt: p.createdAt.toISOString(),
             updatedAt: p.updatedAt.toISOString(),
           })),
+          nextCursor,
+          total: totals?.total ?? 0,
+          ...(paging?.mode === 'cursor' ? { limit: paging.limit } : {}),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/drills',
+      tags: ['Drills'],
+      summary: 'List drills and plan revisions, newest first, with filters, search and keyset pagination',
+      description:
+        'Only the cases the caller may read (as GET /api/cases). Filtered by kind (drill or plan revision), plan, year, stage, status, owner, overdue and the date opened; q searches the title and the business key. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.',
+      security: bearer,
+      request: {
+        query: KeysetQuerySchema.extend(CaseFilterQuerySchema.shape).extend({
+          process: z.enum(['drill', 'plan_revision']).optional(),
+          planId: z.string().regex(BUSINESS_KEY_PATTERN, 'a plan id').optional(),
+          year: z.coerce.number().int().min(2000).max(2100).optional(),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'A page of drills and plan revisions',
+          content: { 'application/json': { schema: keysetPageOf(DrillSummarySchema, 'DrillPage') } },
+        },
+        ...errorResponses(400, 401),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const paging = pagingOf(DRILL_ORDER, q);
+      checkRange(q);
+      const now = new Date();
+      const filters: Array<SQL | undefined> = [
+        q.process ? eq(cases.process, q.process) : inArray(cases.process, ['drill', 'plan_revision']),
+        ...caseFilters(cases, q, now),
+      ];
+      if (q.planId) filters.push(eq(cases.subjectType, 'emergency_plan'), eq(cases.subjectId, q.planId));
+      if (q.year !== undefined) filters.push(sql`${cases.data}->>'year' = ${String(q.year)}`);
+      filters.push(readableCaseCondition(c.get('user')));
+      const { rows, ...pageFields } = await listCases(db, DRILL_ORDER, paging, and(...filters));
+      return c.json(
+        {
+          items: rows.map((row) => {
+            const data = row.data as Partial<DrillData> & { planId?: string };
+            return {
+              ...toCaseDto(row, now),
+              planId: row.subjectId ?? data.planId ?? null,
+              year: typeof data.year === 'number' ? data.year : null,
+              overall: data.evaluation?.overall ?? null,
+              passed: data.evaluation ? data.evaluation.passed : null,
+            };
+          }),
+          ...pageFields,
         },
         200,
       );

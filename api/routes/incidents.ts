@@ -6,11 +6,11 @@
  * POST /api/tasks/{taskId}/decision; the review report is JSON and HTML.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { assertCanReadCase } from '../../platform/access';
+import { assertCanReadCase, readableCaseCondition } from '../../platform/access';
 import { startCaseWorkflow } from '../../platform/cases';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client';
-import { auditEvents, cases, tasks, users } from '../../db/schema';
+import { auditEvents, cases, tasks, users, type CaseRow } from '../../db/schema';
 import { incidentContract, INCIDENT_STAGES } from '../../contracts/incident';
 import type { PolicySnapshot } from '../../domain/policy';
 import { currentPolicy } from '../../platform/policy';
@@ -18,11 +18,21 @@ import { newKeySuffix } from '../../platform/idempotentCalls';
 import { INCIDENT_CATEGORIES, INCIDENT_GRADES, suggestGrade, type IncidentGrade } from '../../domain/incidents';
 import type { IncidentData, IncidentInput, incidentWorkflow } from '../../workflows/incident';
 import type { AuthUser } from '../auth';
-import { temporalUiLink, toAuditDto, toTaskDto } from '../dto';
+import { temporalUiLink, toAuditDto, toCaseDto, toTaskDto } from '../dto';
 import { ApiError } from '../errors';
 import { renderIncidentReport, responseTimes, type IncidentReport } from '../reports/incidentReport';
 import { refuseLockedTimings } from '../caseTimings';
-import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import { ApprovalTimingsSchema, CaseSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import {
+  CaseFilterQuerySchema,
+  caseFilters,
+  caseOrder,
+  checkRange,
+  KeysetQuerySchema,
+  keysetPageOf,
+  listCases,
+  pagingOf,
+} from './keyset';
 import { stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 import { bearer, contractSteps, errorResponses, reportRoutes, router, type AppDeps } from './common';
 
@@ -204,6 +214,35 @@ const StepSchema = z
 
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 
+const IncidentListQuerySchema = KeysetQuerySchema.extend(CaseFilterQuerySchema.shape).extend({
+  stage: z.enum(INCIDENT_STAGES).optional(),
+  grade: z.enum(INCIDENT_GRADES).optional(),
+  category: z.enum(INCIDENT_CATEGORIES).optional(),
+});
+
+const IncidentSummarySchema = CaseSchema.extend({
+  incidentId: z.string(),
+  grade: z.string().nullable(),
+  category: z.string().nullable(),
+  system: z.string().nullable(),
+  occurredAt: z.string().nullable(),
+}).openapi('IncidentSummary');
+
+/** Newest first; the index on (created_at, id) serves it. */
+const INCIDENT_ORDER = caseOrder('incidents');
+
+function toIncidentSummary(row: CaseRow, now: Date) {
+  const data = row.data as Partial<IncidentData>;
+  return {
+    ...toCaseDto(row, now),
+    incidentId: row.businessKey,
+    grade: data.grade ?? null,
+    category: data.category ?? null,
+    system: data.system ?? null,
+    occurredAt: data.occurredAt ?? null,
+  };
+}
+
 export function incidentRoutes(deps: AppDeps) {
   const { db, temporal, settings } = deps;
   const app = router();
@@ -277,6 +316,41 @@ export function incidentRoutes(deps: AppDeps) {
       const body = c.req.valid('json');
       const { values } = await currentPolicy(db);
       return c.json(suggestGrade({ ...body.impact, category: body.category }, values.incident.gradeThresholds), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/incidents',
+      tags: ['Incidents'],
+      summary: 'List incidents, newest first, with filters, search and keyset pagination',
+      description:
+        'Only the incidents the caller may read (as GET /api/cases). Filtered by grade, category, stage, status, owner, overdue and the date reported; q searches the title and the incident id. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.',
+      security: bearer,
+      request: { query: IncidentListQuerySchema },
+      responses: {
+        200: {
+          description: 'A page of incidents',
+          content: { 'application/json': { schema: keysetPageOf(IncidentSummarySchema, 'IncidentPage') } },
+        },
+        ...errorResponses(400, 401),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const paging = pagingOf(INCIDENT_ORDER, q);
+      checkRange(q);
+      const now = new Date();
+      const filters: Array<SQL | undefined> = [
+        eq(cases.process, incidentContract.process),
+        ...caseFilters(cases, q, now),
+      ];
+      if (q.grade) filters.push(sql`${cases.data}->>'grade' = ${q.grade}`);
+      if (q.category) filters.push(sql`${cases.data}->>'category' = ${q.category}`);
+      filters.push(readableCaseCondition(c.get('user')));
+      const { rows, ...page } = await listCases(db, INCIDENT_ORDER, paging, and(...filters));
+      return c.json({ items: rows.map((row) => toIncidentSummary(row, now)), ...page }, 200);
     },
   );
 

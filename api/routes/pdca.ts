@@ -5,8 +5,9 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { startCaseWorkflow } from '../../platform/cases';
-import { eq } from 'drizzle-orm';
-import { PDCA_STAGE, pdcaActionsSchema, pdcaContract } from '../../contracts/pdca';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { readableCaseCondition } from '../../platform/access';
+import { PDCA_STAGE, PDCA_STAGES, pdcaActionsSchema, pdcaContract } from '../../contracts/pdca';
 import { cases } from '../../db/schema';
 import {
   actionsProblem,
@@ -22,9 +23,19 @@ import type { pdcaCycleWorkflow } from '../../workflows/pdca';
 import type { AuthUser } from '../auth';
 import { requireRole } from '../auth';
 import { refuseLockedTimings } from '../caseTimings';
-import { temporalUiLink } from '../dto';
+import { temporalUiLink, toCaseDto } from '../dto';
 import { ApiError } from '../errors';
-import { ApprovalTimingsSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import { ApprovalTimingsSchema, CaseSchema, durationSchema, RectificationTimingsSchema } from '../schemas';
+import {
+  CaseFilterQuerySchema,
+  caseFilters,
+  caseOrder,
+  checkRange,
+  KeysetQuerySchema,
+  keysetPageOf,
+  listCases,
+  pagingOf,
+} from './keyset';
 import { bearer, contractSteps, errorResponses, requireActiveUser, router, type AppDeps } from './common';
 import { stepTimingsProblem, StepTimingsSchema } from './supplierReviews';
 
@@ -80,6 +91,14 @@ const NewCycleSchema = CycleBody.extend({
 }).openapi('StartImprovementCycle');
 type NewCycle = z.infer<typeof NewCycleSchema>;
 const Started = z.object({ caseId: z.string(), links: z.object({ temporalUi: z.string() }) });
+/** Newest first; the index on (created_at, id) serves it. */
+const CYCLE_ORDER = caseOrder('improvement-cycles');
+const CycleSummarySchema = CaseSchema.extend({
+  cycleKey: z.string(),
+  source: z.string().nullable(),
+  sourceCaseId: z.string().nullable(),
+  cycle: z.number().int().nullable().openapi({ description: 'which turn of the loop (a slipped KPI reopens it)' }),
+}).openapi('ImprovementCycleSummary');
 
 /** Which source a cycle opened from a case has, by the case's process. */
 const SOURCE_OF_PROCESS: Record<string, PdcaSource> = {
@@ -198,6 +217,57 @@ export function pdcaRoutes(deps: AppDeps) {
       const source = SOURCE_OF_PROCESS[origin.process];
       if (!source) throw new ApiError('CONFLICT', `a ${origin.process} case does not open improvement cycles`);
       return c.json(await start(c.get('user'), { ...c.req.valid('json'), source, sourceCaseId: caseId }), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/improvement-cycles',
+      tags: ['Improvement (PDCA)'],
+      summary: 'List improvement cycles, newest first, with filters, search and keyset pagination',
+      description:
+        'Only the cycles the caller may read (as GET /api/cases). Filtered by stage, status, source, owner, overdue and the date opened; q searches the title and the cycle key. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.',
+      security: bearer,
+      request: {
+        query: KeysetQuerySchema.extend(CaseFilterQuerySchema.shape).extend({
+          stage: z.enum(PDCA_STAGES).optional(),
+          source: z.enum(PDCA_SOURCES).optional(),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'A page of improvement cycles',
+          content: { 'application/json': { schema: keysetPageOf(CycleSummarySchema, 'ImprovementCyclePage') } },
+        },
+        ...errorResponses(400, 401),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const paging = pagingOf(CYCLE_ORDER, q);
+      checkRange(q);
+      const now = new Date();
+      const filters: Array<SQL | undefined> = [eq(cases.process, pdcaContract.process), ...caseFilters(cases, q, now)];
+      if (q.source) filters.push(sql`${cases.data}->>'source' = ${q.source}`);
+      filters.push(readableCaseCondition(c.get('user')));
+      const { rows, ...page } = await listCases(db, CYCLE_ORDER, paging, and(...filters));
+      return c.json(
+        {
+          items: rows.map((row) => {
+            const data = row.data as { cycleKey?: string; source?: string; sourceCaseId?: string; cycle?: number };
+            return {
+              ...toCaseDto(row, now),
+              cycleKey: row.businessKey,
+              source: data.source ?? null,
+              sourceCaseId: data.sourceCaseId ?? row.parentCaseId ?? null,
+              cycle: typeof data.cycle === 'number' ? data.cycle : null,
+            };
+          }),
+          ...page,
+        },
+        200,
+      );
     },
   );
 

@@ -10,7 +10,7 @@
  * PATCH edits the registry's other fields and refuses a status.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, count, desc, eq, ilike, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import { startCaseWorkflow } from '../../platform/cases';
 import { readableCaseCondition } from '../../platform/access';
 import { currentPolicy } from '../../platform/policy';
@@ -38,9 +38,29 @@ import { refuseLockedTimings } from '../caseTimings';
 import { requireRole } from '../auth';
 import { temporalUiLink, toCaseDto } from '../dto';
 import { ApiError } from '../errors';
-import { ApprovalTimingsSchema, CaseSchema, pageOf, PageQuerySchema } from '../schemas';
+import { ApprovalTimingsSchema, CaseSchema } from '../schemas';
 import { approvalTimingsProblem } from './supplierReviews';
 import { bearer, errorResponses, router, type AppDeps, requireActiveUser } from './common';
+import {
+  cursorKeyColumn,
+  KeysetQuerySchema,
+  keysetPageOf,
+  pageOfRows,
+  pageQuery,
+  pagingOf,
+  textSearch,
+  type KeysetOrder,
+} from './keyset';
+
+/** The register by name; the credit code breaks ties. */
+const SUPPLIER_ORDER: KeysetOrder = {
+  tag: 'suppliers',
+  direction: 'asc',
+  keys: [
+    { column: suppliers.name, kind: 'text' },
+    { column: suppliers.id, kind: 'text' },
+  ],
+};
 
 /** PATCH refuses what only a decision may change, naming the field and the route that changes it. */
 export const STATUS_BY_DECISION_ONLY = 'STATUS_BY_DECISION_ONLY';
@@ -249,46 +269,65 @@ export function supplierRoutes({ db, temporal, settings }: AppDeps) {
       method: 'get',
       path: '/api/suppliers',
       tags: ['Suppliers'],
-      summary: 'List suppliers with filters and pagination',
+      summary: 'List suppliers with filters, search and keyset pagination',
+      description:
+        'By name. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the register page by page; page/pageSize still work for older clients.',
       security: bearer,
       request: {
-        query: PageQuerySchema.extend({
+        query: KeysetQuerySchema.extend({
           status: z.enum(SUPPLIER_STATUSES).optional(),
           tier: z.enum(SUPPLIER_TIERS).optional(),
           category: z.string().max(100).optional(),
-          q: z.string().trim().min(1).max(100).optional().openapi({ description: 'part of the name' }),
+          ownerId: z.string().min(1).max(100).optional(),
+          grade: z.string().min(1).max(20).optional().openapi({ description: 'the last review’s risk grade' }),
+          overdue: z
+            .enum(['true', 'false'])
+            .transform((v) => v === 'true')
+            .optional()
+            .openapi({ description: 'true: a review lapsed undecided' }),
+          q: z
+            .string()
+            .trim()
+            .min(1)
+            .max(100)
+            .optional()
+            .openapi({ description: 'part of the name or the credit code' }),
         }),
       },
       responses: {
         200: {
           description: 'A page of suppliers by name',
-          content: { 'application/json': { schema: pageOf(SupplierSchema, 'SupplierPage') } },
+          content: { 'application/json': { schema: keysetPageOf(SupplierSchema, 'SupplierPage') } },
         },
         ...errorResponses(400, 401),
       },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const filters: SQL[] = [];
+      const paging = pagingOf(SUPPLIER_ORDER, q);
+      const filters: Array<SQL | undefined> = [];
       if (q.status) filters.push(eq(suppliers.status, q.status));
       if (q.tier) filters.push(eq(suppliers.tier, q.tier));
       if (q.category) filters.push(eq(suppliers.category, q.category));
-      if (q.q) filters.push(ilike(suppliers.name, `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`));
-      const where = filters.length ? and(...filters) : undefined;
+      if (q.ownerId) filters.push(eq(suppliers.ownerId, q.ownerId));
+      if (q.grade) filters.push(eq(suppliers.lastRiskGrade, q.grade));
+      if (q.overdue === true) filters.push(isNotNull(suppliers.reviewOverdueCaseId));
+      if (q.overdue === false) filters.push(isNull(suppliers.reviewOverdueCaseId));
+      filters.push(textSearch(q.q, suppliers.name, suppliers.id));
+      const where = and(...filters);
+      const page = pageQuery(SUPPLIER_ORDER, paging);
       const [rows, [totals]] = await Promise.all([
         db
-          .select()
+          .select({ ...getTableColumns(suppliers), cursorKey: cursorKeyColumn(SUPPLIER_ORDER) })
           .from(suppliers)
-          .where(where)
-          .orderBy(asc(suppliers.name), asc(suppliers.id))
-          .limit(q.pageSize)
-          .offset((q.page - 1) * q.pageSize),
+          .where(and(where, page.after))
+          .orderBy(...page.orderBy)
+          .limit(page.limit)
+          .offset(page.offset),
         db.select({ total: count() }).from(suppliers).where(where),
       ]);
-      return c.json(
-        { items: rows.map(toSupplierDto), page: q.page, pageSize: q.pageSize, total: totals?.total ?? 0 },
-        200,
-      );
+      const { rows: shown, ...paged } = pageOfRows(SUPPLIER_ORDER, paging, rows);
+      return c.json({ items: shown.map(toSupplierDto), ...paged, total: totals?.total ?? 0 }, 200);
     },
   );
 

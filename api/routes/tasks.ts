@@ -1,14 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { and, asc, eq, inArray } from 'drizzle-orm';
-import { evidence, tasks } from '../../db/schema';
+import { and, asc, count, eq, gte, inArray, isNotNull, lt, notInArray } from 'drizzle-orm';
+import { cases, evidence, tasks } from '../../db/schema';
 import {
   decideUpdate,
   settledUpdate,
   submitRectificationUpdate,
   verifyRectificationUpdate,
 } from '../../workflows/definitions';
-import { canReadCase, inboxTaskCondition } from '../../platform/access';
+import { canReadCase, inboxTaskCondition, readableCaseCondition } from '../../platform/access';
 import { idempotentUpdateId } from '../../platform/idempotentCalls';
 import { toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -21,6 +21,17 @@ import {
   VerificationSchema,
 } from '../schemas';
 import { actorOf, bearer, errorResponses, router, type AppDeps } from './common';
+import {
+  checkRange,
+  cursorKeyColumn,
+  KeysetQuerySchema,
+  keysetPageOf,
+  pageOfRows,
+  pageQuery,
+  pagingOf,
+  textSearch,
+  type KeysetOrder,
+} from './keyset';
 
 const TaskIdParam = z.object({
   taskId: z.string().min(1).max(300).openapi({ example: 'approval-request:REQ-1:approval' }),
@@ -37,6 +48,44 @@ const InboxSchema = z
       .openapi({ description: 'rectification items submitted by others, awaiting verification' }),
   })
   .openapi('Inbox');
+
+/** A task in these states is finished: never overdue (as toTaskDto's overdue flag). */
+const CLOSED_TASK_STATUSES = ['done', 'expired', 'cancelled'];
+
+const OverdueQuerySchema = KeysetQuerySchema.extend({
+  kind: z.enum(['approval', 'rectification', 'step']).optional(),
+  process: z
+    .string()
+    .regex(/^[a-z_]{1,50}$/, 'a process name')
+    .optional(),
+  assigneeId: z.string().min(1).max(100).optional().openapi({ description: 'the person who owes it' }),
+  from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'due at or after this instant' }),
+  to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'due before this instant' }),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .optional()
+    .openapi({ description: 'part of the task’s or the case’s title, or the business key' }),
+});
+
+const OverdueItemSchema = TaskSchema.extend({
+  process: z.string(),
+  businessKey: z.string(),
+  caseTitle: z.string(),
+  daysOverdue: z.number().int().openapi({ description: 'whole days past the due date' }),
+}).openapi('OverdueItem');
+
+/** Most overdue first: (due_at, id) ascending. */
+const OVERDUE_ORDER: KeysetOrder = {
+  tag: 'overdue',
+  direction: 'asc',
+  keys: [
+    { column: tasks.dueAt, kind: 'timestamp' },
+    { column: tasks.id, kind: 'text' },
+  ],
+};
 
 export function taskRoutes({ db, temporal }: AppDeps) {
   const app = router();
@@ -110,6 +159,80 @@ export function taskRoutes({ db, temporal }: AppDeps) {
               t.kind === 'step' || (t.kind === 'rectification' && t.assigneeId === user.id && t.status !== 'submitted'),
           ),
           toVerify: dto.filter((t) => t.kind === 'rectification' && t.status === 'submitted'),
+        },
+        200,
+      );
+    },
+  );
+
+  // Registered before /api/tasks/{taskId}, which would otherwise take "overdue" for a task id.
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/tasks/overdue',
+      tags: ['Tasks'],
+      summary:
+        'Overdue items: open tasks past their due date, most overdue first, with filters, search and keyset pagination',
+      description:
+        'Approvals, rectification items and other steps not done by their due date, in the cases the caller may read (as GET /api/cases). Filtered by kind, process, assignee and due date; q searches the task’s and its case’s title and the business key. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.',
+      security: bearer,
+      request: { query: OverdueQuerySchema },
+      responses: {
+        200: {
+          description: 'A page of overdue items',
+          content: { 'application/json': { schema: keysetPageOf(OverdueItemSchema, 'OverduePage') } },
+        },
+        ...errorResponses(400, 401),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const paging = pagingOf(OVERDUE_ORDER, q);
+      checkRange(q);
+      const now = new Date();
+      const where = and(
+        notInArray(tasks.status, CLOSED_TASK_STATUSES),
+        isNotNull(tasks.dueAt),
+        lt(tasks.dueAt, now),
+        q.kind ? eq(tasks.kind, q.kind) : undefined,
+        q.process ? eq(cases.process, q.process) : undefined,
+        q.assigneeId ? eq(tasks.assigneeId, q.assigneeId) : undefined,
+        q.from ? gte(tasks.dueAt, new Date(q.from)) : undefined,
+        q.to ? lt(tasks.dueAt, new Date(q.to)) : undefined,
+        textSearch(q.q, tasks.title, cases.title, cases.businessKey),
+        // Only items of cases the caller may read (platform/access.ts).
+        readableCaseCondition(c.get('user'), tasks.caseId),
+      );
+      const page = pageQuery(OVERDUE_ORDER, paging);
+      const [rows, [totals]] = await Promise.all([
+        db
+          .select({
+            task: tasks,
+            process: cases.process,
+            businessKey: cases.businessKey,
+            caseTitle: cases.title,
+            cursorKey: cursorKeyColumn(OVERDUE_ORDER),
+          })
+          .from(tasks)
+          .innerJoin(cases, eq(cases.id, tasks.caseId))
+          .where(and(where, page.after))
+          .orderBy(...page.orderBy)
+          .limit(page.limit)
+          .offset(page.offset),
+        db.select({ total: count() }).from(tasks).innerJoin(cases, eq(cases.id, tasks.caseId)).where(where),
+      ]);
+      const { rows: shown, ...paged } = pageOfRows(OVERDUE_ORDER, paging, rows);
+      return c.json(
+        {
+          items: shown.map((r) => ({
+            ...toTaskDto(r.task, now),
+            process: r.process,
+            businessKey: r.businessKey,
+            caseTitle: r.caseTitle,
+            daysOverdue: Math.floor((now.getTime() - r.task.dueAt!.getTime()) / 86_400_000),
+          })),
+          ...paged,
+          total: totals?.total ?? 0,
         },
         200,
       );

@@ -2339,6 +2339,72 @@ const ENDPOINTS: Endpoint[] = [
     }),
   },
 
+  // ---- the dashboards
+  {
+    method: 'GET',
+    route: '/api/dashboards/overview',
+    // Anyone signed in; its case-based figures are scoped like GET /api/cases (tests/integration/dashboards.test.ts).
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/dashboards/overview',
+      succeeded: (res) => {
+        expect(res.body.heatMap).toHaveLength(25);
+        expect(res.body.incidentsByGrade.map((r: { grade: string }) => r.grade)).toEqual(['I', 'II', 'III', 'IV']);
+        expect(res.body.drills.modules).toHaveLength(4);
+      },
+    }),
+  },
+
+  // ---- lists of the console (keyset paged)
+  {
+    method: 'GET',
+    route: '/api/incidents',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/incidents?q=${f.incidentReported.incidentId}&limit=5`,
+      succeeded: (res) => {
+        expect(res.body).toHaveProperty('nextCursor');
+        expect(res.body.items.every((i: { process: string }) => i.process === 'incident')).toBe(true);
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/drills',
+    allowed: everyone(),
+    call: () => ({
+      path: `/api/drills?planId=${f.drillPlanning.planId}&limit=5`,
+      succeeded: (res) => {
+        expect(res.body).toHaveProperty('nextCursor');
+        expect(res.body.items.every((d: { planId: string }) => d.planId === f.drillPlanning.planId)).toBe(true);
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/improvement-cycles',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/improvement-cycles?limit=5',
+      succeeded: (res) => {
+        expect(res.body).toHaveProperty('nextCursor');
+        expect(res.body.items.every((c: { process: string }) => c.process === 'pdca')).toBe(true);
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/tasks/overdue',
+    allowed: everyone(),
+    call: () => ({
+      path: '/api/tasks/overdue?limit=5',
+      succeeded: (res) => {
+        expect(res.body).toHaveProperty('nextCursor');
+        expect(res.body.items.every((t: { overdue: boolean }) => t.overdue)).toBe(true);
+      },
+    }),
+  },
+
   // ---- complaints
   {
     method: 'GET',

@@ -3423,6 +3423,21 @@ const BAD_INPUT: BadInput[] = [
     ['/api/suppliers?tier=gold', 'lead', 'query.tier'],
     ['/api/suppliers?q=%20%20', 'lead', 'query.q'],
     ['/api/suppliers?pageSize=0', 'owner', 'query.pageSize'],
+    ['/api/suppliers?cursor=not*a*cursor', 'auditor', 'query.cursor'],
+    ['/api/suppliers?limit=201', 'auditor', 'query.limit'],
+    ['/api/suppliers?limit=2&page=2', 'auditor', 'query.page'],
+    ['/api/complaints?limit=0', 'auditor', 'query.limit'],
+    ['/api/complaints?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', 'auditor', 'query.to'],
+    ['/api/incidents?grade=V', 'auditor', 'query.grade'],
+    ['/api/incidents?cursor=e30', 'auditor', 'query.cursor'],
+    ['/api/drills?process=audit', 'auditor', 'query.process'],
+    ['/api/drills?year=1999', 'auditor', 'query.year'],
+    ['/api/emergency-plans?limit=abc', 'auditor', 'query.limit'],
+    ['/api/emergency-plans?status=burnt', 'auditor', 'query.status'],
+    ['/api/improvement-cycles?source=rumour', 'auditor', 'query.source'],
+    ['/api/improvement-cycles?overdue=yes', 'auditor', 'query.overdue'],
+    ['/api/tasks/overdue?kind=meeting', 'auditor', 'query.kind'],
+    ['/api/tasks/overdue?from=yesterday', 'auditor', 'query.from'],
   ].map(([path, as, field]): BadInput => ({
     name: `bad query ${path}`,
     method: 'GET',
@@ -3882,15 +3897,15 @@ describe('bad input', () => {
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '[^/]+')}`),
     );
     const sent = BAD_INPUT.map((c) => `${c.method ?? 'GET'} ${c.path().split('?')[0]}`);
-    // GET /api/me, /api/tasks/inbox, /api/audit/verify, /api/emergency-plans (the whole register) and
-    // /api/policy (the version in force) and /api/me/notification-preferences take no input at all.
+    // GET /api/me, /api/tasks/inbox, /api/audit/verify and
+    // /api/policy (the version in force), /api/me/notification-preferences and /api/dashboards/overview take no input at all.
     const inputless = [
       'GET /api/me',
       'GET /api/tasks/inbox',
       'GET /api/audit/verify',
-      'GET /api/emergency-plans',
       'GET /api/policy',
       'GET /api/me/notification-preferences',
+      'GET /api/dashboards/overview',
     ];
     // A step route derived from a contract has its schema rows in tests/unit/contracts.test.ts.
     const derived = [...CONTRACT_ROUTES.keys()].map((k) => k.replace(/\{[^}]+\}/g, '[^/]+'));

@@ -2,15 +2,34 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { App as AntApp, Button, ConfigProvider, Flex, Layout, Menu, Segmented, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
+import type { ReactElement } from 'react';
 import { createBrowserRouter, Navigate, Outlet, RouterProvider, useLocation, useNavigate } from 'react-router';
 import { currentSession, signOut, setSessionHooks, type Session } from './api/client';
 import { useI18n, type Lang } from './i18n';
 import { CasePage } from './pages/CasePage';
 import { CasesPage } from './pages/CasesPage';
+import { ComplaintsPage } from './pages/ComplaintsPage';
+import { CyclesPage } from './pages/CyclesPage';
+import { DrillsPage } from './pages/DrillsPage';
+import { IncidentsPage } from './pages/IncidentsPage';
+import { OverduePage } from './pages/OverduePage';
+import { SuppliersPage } from './pages/SuppliersPage';
+import { DashboardPage } from './pages/DashboardPage';
 import { InboxPage } from './pages/InboxPage';
 import { SignInPage } from './pages/SignInPage';
 import { TaskPage } from './pages/TaskPage';
 import { SessionContext } from './session';
+
+/** The list screens, by path; the menu's "Lists" entry opens them. */
+const LIST_PATHS = ['suppliers', 'incidents', 'complaints', 'drills', 'cycles', 'overdue'] as const;
+const LIST_PAGES: Record<(typeof LIST_PATHS)[number], ReactElement> = {
+  suppliers: <SuppliersPage />,
+  incidents: <IncidentsPage />,
+  complaints: <ComplaintsPage />,
+  drills: <DrillsPage />,
+  cycles: <CyclesPage />,
+  overdue: <OverduePage />,
+};
 
 const router = createBrowserRouter(
   [
@@ -20,8 +39,11 @@ const router = createBrowserRouter(
       children: [
         { index: true, element: <InboxPage /> },
         { path: 'cases', element: <CasesPage /> },
+        { path: 'dashboard', element: <DashboardPage /> },
         { path: 'cases/:caseId', element: <CasePage /> },
         { path: 'tasks/:taskId', element: <TaskPage /> },
+        // The lists (issue 13 §4): web/src/lists/.
+        ...LIST_PATHS.map((path) => ({ path, element: LIST_PAGES[path] })),
         { path: '*', element: <Navigate to="/" replace /> },
       ],
     },
@@ -87,7 +109,11 @@ function Shell() {
   }
   setSessionHooks(current.csrfToken, () => queryClient.setQueryData(['session'], null));
   const readOnly = current.user.roles.every((r) => r === 'auditor');
-  const selected = location.pathname.startsWith('/cases') ? 'cases' : 'inbox';
+  const selected = location.pathname.startsWith('/dashboard')
+    ? 'dashboard'
+    : location.pathname.startsWith('/cases')
+      ? 'cases'
+      : 'inbox';
   return (
     <SessionContext.Provider value={{ session: current, readOnly }}>
       <Layout style={{ minHeight: '100vh' }}>
@@ -98,11 +124,34 @@ function Shell() {
           <nav aria-label={t.appTitle} style={{ flex: 1, minWidth: 0 }}>
             <Menu
               mode="horizontal"
-              selectedKeys={[selected]}
-              onClick={({ key }) => navigate(key === 'cases' ? '/cases' : '/')}
+              selectedKeys={[LIST_PATHS.find((p) => location.pathname.startsWith(`/${p}`)) ?? selected]}
+              onClick={({ key }) =>
+                navigate(
+                  (LIST_PATHS as readonly string[]).includes(key)
+                    ? `/${key}`
+                    : key === 'dashboard'
+                      ? '/dashboard'
+                      : key === 'cases'
+                        ? '/cases'
+                        : '/',
+                )
+              }
               items={[
                 { key: 'inbox', label: t.inbox },
                 { key: 'cases', label: t.cases },
+                { key: 'dashboard', label: t.dashboard },
+                {
+                  key: 'lists',
+                  label: t.lists.menu,
+                  children: [
+                    { key: 'suppliers', label: t.lists.suppliers },
+                    { key: 'incidents', label: t.lists.incidents },
+                    { key: 'complaints', label: t.lists.complaints },
+                    { key: 'drills', label: t.lists.drills },
+                    { key: 'cycles', label: t.lists.cycles },
+                    { key: 'overdue', label: t.lists.overdueItems },
+                  ],
+                },
               ]}
             />
           </nav>

@@ -1421,17 +1421,32 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List complaints, newest first, filtered by type, status, stage or severity
-     * @description Only the complaints the caller may read (as GET /api/cases): those they have a part in, their direct reports’, and every complaint for risk, compliance, internal audit and auditors.
+     * List complaints, newest first, with filters, search and keyset pagination
+     * @description Only the complaints the caller may read (as GET /api/cases): those they have a part in, their direct reports’, and every complaint for risk, compliance, internal audit and auditors. Filtered by type, status, stage, severity, handler, overdue and the date opened; q searches the subject and the complaint id. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list; page/pageSize still work for older clients.
      */
     get: {
       parameters: {
         query?: {
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description opened at or after this instant */
+          from?: string;
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description true: open cases past their due date; false: the others */
+          overdue?: 'true' | 'false';
+          ownerId?: string;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
           page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
           pageSize?: number;
+          /** @description part of the title or the business key (case-insensitive) */
+          q?: string;
           severity?: 'normal' | 'serious';
           stage?: 'investigating' | 'handling' | 'feedback' | 'closed';
           status?: 'open' | 'closed';
+          /** @description opened before this instant */
+          to?: string;
           type?:
             | 'product_quality'
             | 'service'
@@ -2449,6 +2464,54 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/dashboards/overview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every dashboard chart in one call: open cases, overdue items, heat map, suppliers, SLAs, incidents, drills
+     * @description For anyone signed in, auditors included. Case-based figures count only the cases the caller may read (as GET /api/cases); the risk register and suppliers are read by everyone. Complaint SLA compliance covers the last 12 ISO weeks (UTC) of acceptance.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The figures behind each chart */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['DashboardOverview'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/drills': {
     parameters: {
       query?: never;
@@ -2456,7 +2519,71 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * List drills and plan revisions, newest first, with filters, search and keyset pagination
+     * @description Only the cases the caller may read (as GET /api/cases). Filtered by kind (drill or plan revision), plan, year, stage, status, owner, overdue and the date opened; q searches the title and the business key. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description opened at or after this instant */
+          from?: string;
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description true: open cases past their due date; false: the others */
+          overdue?: 'true' | 'false';
+          ownerId?: string;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
+          page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
+          pageSize?: number;
+          planId?: string;
+          process?: 'drill' | 'plan_revision';
+          /** @description part of the title or the business key (case-insensitive) */
+          q?: string;
+          stage?: string;
+          status?: 'open' | 'closed';
+          /** @description opened before this instant */
+          to?: string;
+          year?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page of drills and plan revisions */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['DrillPage'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
     put?: never;
     /** Open a plan’s drill for a year (one per plan per year) */
     post: {
@@ -3252,10 +3379,32 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The plan register */
+    /**
+     * The plan register, by id, with filters, search and keyset pagination
+     * @description Without paging parameters the whole register, as before. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk it page by page.
+     */
     get: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description true: its revision is past due */
+          overdue?: 'true' | 'false';
+          ownerId?: string;
+          /** @description part of the title or the plan id */
+          q?: string;
+          status?: 'draft' | 'active' | 'retired';
+          type?:
+            | 'natural_disaster'
+            | 'network_security'
+            | 'data_leak'
+            | 'system_failure'
+            | 'public_opinion'
+            | 'supply_disruption'
+            | 'other';
+        };
         header?: never;
         path?: never;
         cookie?: never;
@@ -3268,11 +3417,16 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            'application/json': {
-              items: {
-                [key: string]: unknown;
-              }[];
-            };
+            'application/json': components['schemas']['EmergencyPlanPage'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
           };
         };
         /** @description No or unknown API token */
@@ -3658,7 +3812,69 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * List improvement cycles, newest first, with filters, search and keyset pagination
+     * @description Only the cycles the caller may read (as GET /api/cases). Filtered by stage, status, source, owner, overdue and the date opened; q searches the title and the cycle key. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description opened at or after this instant */
+          from?: string;
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description true: open cases past their due date; false: the others */
+          overdue?: 'true' | 'false';
+          ownerId?: string;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
+          page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
+          pageSize?: number;
+          /** @description part of the title or the business key (case-insensitive) */
+          q?: string;
+          source?: 'audit_finding' | 'incident_review' | 'drill_finding' | 'supplier_appraisal' | 'kpi_gap';
+          stage?: 'plan' | 'awaiting_approval' | 'do' | 'check' | 'act' | 'effectiveness_watch' | 'closed';
+          status?: 'open' | 'closed';
+          /** @description opened before this instant */
+          to?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page of improvement cycles */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['ImprovementCyclePage'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
     put?: never;
     /** Open a PDCA improvement cycle (managers); its plan is approved before Do */
     post: {
@@ -4094,7 +4310,86 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * List incidents, newest first, with filters, search and keyset pagination
+     * @description Only the incidents the caller may read (as GET /api/cases). Filtered by grade, category, stage, status, owner, overdue and the date reported; q searches the title and the incident id. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.
+     */
+    get: {
+      parameters: {
+        query?: {
+          category?:
+            | 'system_failure'
+            | 'data_leak'
+            | 'network_security'
+            | 'transaction_fraud'
+            | 'supplier_logistics'
+            | 'public_opinion'
+            | 'natural_disaster'
+            | 'other';
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description opened at or after this instant */
+          from?: string;
+          grade?: 'I' | 'II' | 'III' | 'IV';
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description true: open cases past their due date; false: the others */
+          overdue?: 'true' | 'false';
+          ownerId?: string;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
+          page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
+          pageSize?: number;
+          /** @description part of the title or the business key (case-insensitive) */
+          q?: string;
+          stage?:
+            | 'reported'
+            | 'handling'
+            | 'notification'
+            | 'stabilised'
+            | 'evaluation'
+            | 'rectification'
+            | 'awaiting_approval'
+            | 'closed';
+          status?: 'open' | 'closed';
+          /** @description opened before this instant */
+          to?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page of incidents */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['IncidentPage'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
     put?: never;
     /** Report an incident (事件报告); the grade is suggested from the impact */
     post: {
@@ -8157,14 +8452,28 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List suppliers with filters and pagination */
+    /**
+     * List suppliers with filters, search and keyset pagination
+     * @description By name. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the register page by page; page/pageSize still work for older clients.
+     */
     get: {
       parameters: {
         query?: {
           category?: string;
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description the last review’s risk grade */
+          grade?: string;
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description true: a review lapsed undecided */
+          overdue?: 'true' | 'false';
+          ownerId?: string;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
           page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
           pageSize?: number;
-          /** @description part of the name */
+          /** @description part of the name or the credit code */
           q?: string;
           status?: 'pending' | 'active' | 'restricted' | 'suspended' | 'terminated' | 'blacklisted';
           tier?: 'strategic' | 'core' | 'general';
@@ -9072,6 +9381,82 @@ export interface paths {
           };
           content: {
             'application/json': components['schemas']['Inbox'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/tasks/overdue': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Overdue items: open tasks past their due date, most overdue first, with filters, search and keyset pagination
+     * @description Approvals, rectification items and other steps not done by their due date, in the cases the caller may read (as GET /api/cases). Filtered by kind, process, assignee and due date; q searches the task’s and its case’s title and the business key. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description the person who owes it */
+          assigneeId?: string;
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description due at or after this instant */
+          from?: string;
+          kind?: 'approval' | 'rectification' | 'step';
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
+          page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
+          pageSize?: number;
+          process?: string;
+          /** @description part of the task’s or the case’s title, or the business key */
+          q?: string;
+          /** @description due before this instant */
+          to?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page of overdue items */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['OverduePage'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
           };
         };
         /** @description No or unknown API token */
@@ -10350,8 +10735,15 @@ export interface components {
     };
     ComplaintPage: {
       items: components['schemas']['ComplaintSummary'][];
-      page: number;
-      pageSize: number;
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
       total: number;
     };
     ComplaintStep: {
@@ -10471,6 +10863,81 @@ export interface components {
       name: string;
       roles: ('manager' | 'risk' | 'compliance' | 'legal' | 'internal_audit' | 'action_owner' | 'auditor' | 'admin')[];
     };
+    DashboardOverview: {
+      complaintSla: {
+        initialInvestigationWithin: string;
+        resultWithin: string;
+        weeks: {
+          complaints: number;
+          initialInvestigation: components['schemas']['DashboardSlaFigures'];
+          result: components['schemas']['DashboardSlaFigures'];
+          /** @example 2026-W48 */
+          week: string;
+          /** @example 2026-11-23 */
+          weekStart: string;
+        }[];
+      };
+      drills: {
+        modules: {
+          average: number | null;
+          belowPassMark: number;
+          drills: number;
+          max: number | null;
+          min: number | null;
+          /** @enum {string} */
+          module: 'command' | 'information_reporting' | 'resource_dispatch' | 'public_opinion_response';
+          passMark: number;
+        }[];
+        overallPassMark: number;
+      };
+      generatedAt: string;
+      /** @description All 25 cells of the probability × impact matrix: register risks at their residual rating, and open cases that carry a rating; the level under the policy in force */
+      heatMap: {
+        cases: number;
+        impact: number;
+        /** @enum {string} */
+        level: 'low' | 'medium' | 'high';
+        probability: number;
+        risks: number;
+      }[];
+      incidentsByGrade: {
+        closed: number;
+        /** @enum {string} */
+        grade: 'I' | 'II' | 'III' | 'IV';
+        open: number;
+      }[];
+      /** @description Open cases by process and stage */
+      openCases: {
+        count: number;
+        process: string;
+        stage: string;
+      }[];
+      /** @description Tasks past their due date and not done, by who owes them, most first */
+      overdueByOwner: {
+        assigneeId: string | null;
+        assigneeName: string | null;
+        /** @description for a task open to roles rather than a person (an approval) */
+        candidateRoles: string[] | null;
+        count: number;
+        oldestDueAt: string;
+      }[];
+      /** @description Suppliers (terminated ones aside) by tier and their last review's risk grade */
+      supplierGrades: {
+        count: number;
+        /** @enum {string} */
+        grade: 'low' | 'medium' | 'high' | 'ungraded';
+        tier: string;
+      }[];
+    };
+    DashboardSlaFigures: {
+      /** @description done late, recorded as breached, or past due and not done */
+      breached: number;
+      /** @description met ÷ (met + breached); null when none is decided yet */
+      compliance: number | null;
+      met: number;
+      /** @description not done and not yet due */
+      pending: number;
+    };
     DeactivatedUser: components['schemas']['User'] & {
       /** @description the tokens revoked with the deactivation */
       revokedTokenIds: string[];
@@ -10509,8 +10976,43 @@ export interface components {
       /** @example per hour */
       unit?: string;
     };
+    DrillPage: {
+      items: components['schemas']['DrillSummary'][];
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
+      total: number;
+    };
+    DrillSummary: components['schemas']['Case'] & {
+      /** @description a drill’s weighted score, once evaluated */
+      overall: number | null;
+      passed: boolean | null;
+      planId: string | null;
+      year: number | null;
+    };
     DrillSummaryReport: {
       [key: string]: unknown;
+    };
+    EmergencyPlanPage: {
+      items: {
+        [key: string]: unknown;
+      }[];
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
+      total: number;
     };
     Error: {
       error: {
@@ -10536,8 +11038,28 @@ export interface components {
       taskId: string | null;
       uploadedBy: string;
     };
+    ImprovementCyclePage: {
+      items: components['schemas']['ImprovementCycleSummary'][];
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
+      total: number;
+    };
     ImprovementCycleStep: {
       stage: string;
+    };
+    ImprovementCycleSummary: components['schemas']['Case'] & {
+      /** @description which turn of the loop (a slipped KPI reopens it) */
+      cycle: number | null;
+      cycleKey: string;
+      source: string | null;
+      sourceCaseId: string | null;
     };
     Inbox: {
       /** @description approvals awaiting your decision */
@@ -10553,6 +11075,19 @@ export interface components {
       dataRecordsExposed?: number;
       outageMinutes?: number;
     };
+    IncidentPage: {
+      items: components['schemas']['IncidentSummary'][];
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
+      total: number;
+    };
     IncidentReport: {
       [key: string]: unknown;
     };
@@ -10561,6 +11096,13 @@ export interface components {
       downgradeTaskId?: string;
       grade: string;
       stage: string;
+    };
+    IncidentSummary: components['schemas']['Case'] & {
+      category: string | null;
+      grade: string | null;
+      incidentId: string;
+      occurredAt: string | null;
+      system: string | null;
     };
     IssuedToken: components['schemas']['ApiToken'] & {
       /** @description shown once; store it safely */
@@ -10748,6 +11290,26 @@ export interface components {
        * @example Asia/Shanghai
        */
       timeZone: string;
+    };
+    OverdueItem: components['schemas']['Task'] & {
+      businessKey: string;
+      caseTitle: string;
+      /** @description whole days past the due date */
+      daysOverdue: number;
+      process: string;
+    };
+    OverduePage: {
+      items: components['schemas']['OverdueItem'][];
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
+      total: number;
     };
     PatchRisk: {
       /**
@@ -11364,8 +11926,15 @@ export interface components {
     };
     SupplierPage: {
       items: components['schemas']['Supplier'][];
-      page: number;
-      pageSize: number;
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
       total: number;
     };
     SupplierPerformance: {

@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Card, Flex, Select, Table, Tag, Typography } from 'antd';
+import { Button, Card, Checkbox, Flex, Select, Table, Tag, Typography } from 'antd';
 import { Link, useSearchParams } from 'react-router';
 import { api, unwrap, type Case } from '../api/client';
 import { PROCESS_STAGES } from '../api/processes';
@@ -7,37 +7,75 @@ import { useI18n } from '../i18n';
 import { Refusal } from '../Refusal';
 
 const PAGE_SIZE = 20;
+const RISK_LEVELS = ['low', 'medium', 'high'] as const;
+type RiskLevel = (typeof RISK_LEVELS)[number];
 
+/**
+ * The filters live in the URL (?process=…&stage=…&status=…&ownerId=…&riskLevel=…&overdue=true&page=…),
+ * so a dashboard chart, a bookmark or a shared link opens the same list. Values the API would refuse
+ * (an unknown risk level, overdue other than true/false) are dropped rather than shown as an error.
+ */
 export function CasesPage() {
   const { t, when, processLabel } = useI18n();
   const [params, setParams] = useSearchParams();
-  const process = params.get('process') ?? undefined;
-  const status = (params.get('status') as 'open' | 'closed' | null) ?? undefined;
+  const process = params.get('process') || undefined;
+  const stage = params.get('stage') || undefined;
+  const statusParam = params.get('status');
+  const status = statusParam === 'open' || statusParam === 'closed' ? statusParam : undefined;
+  const ownerId = params.get('ownerId') || undefined;
+  const riskParam = params.get('riskLevel');
+  const riskLevel = (RISK_LEVELS as readonly string[]).includes(riskParam ?? '') ? (riskParam as RiskLevel) : undefined;
+  const overdueParam = params.get('overdue');
+  const overdue = overdueParam === 'true' || overdueParam === 'false' ? overdueParam : undefined;
   const page = Math.max(1, Number(params.get('page') ?? '1') || 1);
   const set = (changes: Record<string, string | undefined>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(changes)) v ? next.set(k, v) : next.delete(k);
     setParams(next);
   };
+  const stages = process ? (PROCESS_STAGES[process] ?? []) : [];
+  const filtered = !!(process || stage || status || ownerId || riskLevel || overdue !== undefined);
   const list = useQuery({
-    queryKey: ['cases', process, status, page],
-    queryFn: () => unwrap(api.GET('/api/cases', { params: { query: { process, status, page, pageSize: PAGE_SIZE } } })),
+    queryKey: ['cases', process, stage, status, ownerId, riskLevel, overdue, page],
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/cases', {
+          params: {
+            query: { process, stage, status, ownerId, riskLevel, overdue, page, pageSize: PAGE_SIZE },
+          },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
+  const levelLabel = (level: string) => t.dash.levels[level] ?? level;
   return (
     <Flex vertical gap={16}>
       <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
         {t.cases}
       </Typography.Title>
-      <Flex gap={12} wrap>
+      <Flex gap={12} wrap align="center" data-testid="case-filters">
         <Select
           aria-label={t.process}
           style={{ minWidth: 240 }}
           allowClear
           placeholder={t.allProcesses}
           value={process}
-          onChange={(v?: string) => set({ process: v, page: undefined })}
+          // A stage belongs to its process: changing the process clears it.
+          onChange={(v?: string) => set({ process: v, stage: undefined, page: undefined })}
           options={Object.keys(PROCESS_STAGES).map((p) => ({ value: p, label: processLabel(p) }))}
+        />
+        <Select
+          aria-label={t.stage}
+          style={{ minWidth: 200 }}
+          allowClear
+          disabled={!process && !stage}
+          placeholder={t.caseFilters.allStages}
+          value={stage}
+          onChange={(v?: string) => set({ stage: v, page: undefined })}
+          options={(stage && !stages.includes(stage) ? [...stages, stage] : stages).map((s) => ({
+            value: s,
+            label: s.replace(/_/g, ' '),
+          }))}
         />
         <Select
           aria-label={t.status}
@@ -51,12 +89,34 @@ export function CasesPage() {
             { value: 'closed', label: t.closed },
           ]}
         />
+        <Select
+          aria-label={t.riskLevel}
+          style={{ minWidth: 160 }}
+          allowClear
+          placeholder={t.riskLevel}
+          value={riskLevel}
+          onChange={(v?: string) => set({ riskLevel: v, page: undefined })}
+          options={RISK_LEVELS.map((l) => ({ value: l, label: levelLabel(l) }))}
+        />
+        <Checkbox
+          checked={overdue === 'true'}
+          onChange={(e) => set({ overdue: e.target.checked ? 'true' : undefined, page: undefined })}
+        >
+          {t.caseFilters.overdueOnly}
+        </Checkbox>
+        {ownerId ? (
+          <Tag closable onClose={() => set({ ownerId: undefined, page: undefined })} data-testid="filter-owner">
+            {t.caseFilters.ownerIs(ownerId)}
+          </Tag>
+        ) : null}
+        {filtered ? <Button onClick={() => setParams(new URLSearchParams())}>{t.caseFilters.clear}</Button> : null}
       </Flex>
       {list.error ? <Refusal error={list.error} /> : null}
       <Card>
         <Table<Case>
           rowKey="id"
           size="middle"
+          data-testid="cases-table"
           loading={list.isFetching}
           dataSource={list.data?.items ?? []}
           locale={{ emptyText: <Typography.Text type="secondary">{t.nothing}</Typography.Text> }}
@@ -65,7 +125,7 @@ export function CasesPage() {
             pageSize: PAGE_SIZE,
             total: list.data?.total ?? 0,
             showSizeChanger: false,
-            showTotal: (n) => t.total(n),
+            showTotal: (n) => <span data-testid="cases-total">{t.total(n)}</span>,
             onChange: (p) => set({ page: p === 1 ? undefined : String(p) }),
           }}
           columns={[
@@ -76,6 +136,12 @@ export function CasesPage() {
             },
             { title: t.process, dataIndex: 'process', key: 'process', render: (p: string) => processLabel(p) },
             { title: t.stage, dataIndex: 'stage', key: 'stage', render: (s: string) => <Tag>{s}</Tag> },
+            {
+              title: t.riskLevel,
+              dataIndex: 'riskLevel',
+              key: 'riskLevel',
+              render: (l: string | null) => (l ? levelLabel(l) : '—'),
+            },
             {
               title: t.status,
               key: 'status',
