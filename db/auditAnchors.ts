@@ -2,6 +2,13 @@
  * Anchors of the audit chain (contracts/auditAnchor.ts): signing them, reading
  * them back from the anchoring workflow, and checking the chain against them.
  *
+ * An anchor signs a checkpoint (db/audit.ts): an `audit.checkpoint` event
+ * whose Merkle root covers every partition head and the legacy head. Its seq
+ * and hash are the checkpoint row's, so an anchor signed before the chain
+ * was partitioned (a legacy event) is checked the same way. A checkpoint
+ * still in place must still record the rows at its heads: a partition
+ * rewritten or cut short under it is named too.
+ *
  * What verify names, and how:
  * - `rewrite`: an anchored seq whose row now has another hash (a row was
  *   edited, removed or inserted before it, and every hash after recomputed);
@@ -17,7 +24,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { asc, gt, inArray, max, sql } from 'drizzle-orm';
+import { asc, desc, gt, inArray, sql } from 'drizzle-orm';
 import {
   anchorLedgerQuery,
   auditAnchorWorkflowId,
@@ -27,7 +34,7 @@ import {
 } from '../contracts/auditAnchor';
 import type { Settings } from '../platform/config';
 import type { auditAnchorWorkflow } from '../workflows/auditAnchor';
-import { canonicalJson, verifyAuditChain, type ChainVerification, type DbOrTx } from './audit';
+import { canonicalJson, CHECKPOINT_PART, verifyAuditChain, type ChainVerification, type DbOrTx } from './audit';
 import { auditEvents } from './schema';
 
 export type AnchorSettings = NonNullable<Settings['auditAnchor']>;
@@ -179,10 +186,20 @@ export async function checkAnchors(
           .from(auditEvents)
           .where(inArray(auditEvents.seq, seqs))
       : Promise.resolve([]),
-    db.select({ lastSeq: max(auditEvents.seq) }).from(auditEvents),
+    // The newest event, checkpoints aside: a checkpoint taken of a trail cut short (by a poll after
+    // the cut) must not turn the anchors past the cut from a truncated tail into dropped rows.
+    db
+      .select({ lastSeq: auditEvents.seq })
+      .from(auditEvents)
+      .where(sql`${auditEvents.chainPart} is distinct from ${CHECKPOINT_PART}`)
+      .orderBy(desc(auditEvents.seq))
+      .limit(1),
   ]);
   const stored = new Map(rows.map((r) => [r.seq, r.hash]));
   const lastSeq = end?.lastSeq ?? 0;
+  // A signed checkpoint pins every partition head it recorded: each must still be the row at its place.
+  const intact = valid.filter((a) => stored.get(a.seq) === a.hash).map((a) => a.seq);
+  const headProblems = await checkpointHeadProblems(db, intact);
   for (const anchor of valid) {
     const hash = stored.get(anchor.seq);
     if (hash === undefined && anchor.seq > lastSeq)
@@ -204,6 +221,7 @@ export async function checkAnchors(
         hash,
       );
   }
+  for (const p of headProblems) note(p.problem, p.seq, p.message, p.expected, p.found);
   const newest = valid[valid.length - 1];
   return {
     status: problems.size ? 'problems' : 'verified',
@@ -212,6 +230,76 @@ export async function checkAnchors(
     newestAnchoredAt: newest?.anchoredAt ?? null,
     problems: [...problems.values()],
   };
+}
+
+/**
+ * For each signed checkpoint (by seq) still in place: the partition heads and
+ * the legacy head it recorded that are no longer the rows at their places.
+ * One statement for every anchor's heads.
+ */
+async function checkpointHeadProblems(
+  db: DbOrTx,
+  checkpointSeqs: number[],
+): Promise<Array<{ problem: AnchorProblemKind; seq: number; message: string; expected: string; found: string }>> {
+  if (!checkpointSeqs.length) return [];
+  const result = (await db.execute(sql`
+    with cp as (
+      select seq, payload from audit_events
+       where seq = any(${`{${checkpointSeqs.join(',')}}`}::bigint[]) and chain_part = ${CHECKPOINT_PART}::smallint
+    ), heads as (
+      select cp.seq as cp_seq, (h.ord - 1)::smallint as part, (h.head->>0)::bigint as part_seq, h.head->>1 as hash
+        from cp, jsonb_array_elements(cp.payload->'heads') with ordinality as h(head, ord)
+       where (h.head->>0)::bigint > 0
+      union all
+      select cp.seq, null, (cp.payload->'legacy'->>0)::bigint, cp.payload->'legacy'->>1
+        from cp where (cp.payload->'legacy'->>0)::bigint > 0
+    )
+    select heads.cp_seq::text as cp_seq, heads.part, heads.part_seq::text as part_seq, heads.hash as expected,
+           coalesce(e.hash, l.hash) as found,
+           case when heads.part is null then (select max(seq) from audit_events where chain_part is null)
+                else (select max(x.part_seq) from audit_events x where x.chain_part = heads.part) end::text as chain_end
+      from heads
+      left join audit_events e on heads.part is not null and e.chain_part = heads.part and e.part_seq = heads.part_seq
+      left join audit_events l on heads.part is null and l.seq = heads.part_seq and l.chain_part is null
+     where coalesce(e.hash, l.hash) is distinct from heads.hash
+     order by heads.cp_seq`)) as unknown as {
+    rows: Array<{
+      cp_seq: string;
+      part: number | null;
+      part_seq: string;
+      expected: string;
+      found: string | null;
+      chain_end: string | null;
+    }>;
+  };
+  return result.rows.map((r) => {
+    const seq = Number(r.cp_seq);
+    const where = r.part === null ? `the legacy segment at seq ${r.part_seq}` : `partition ${r.part} at ${r.part_seq}`;
+    if (r.found !== null)
+      return {
+        problem: 'rewrite' as const,
+        seq,
+        message: `${where} has another hash than the checkpoint anchored at seq ${seq} recorded: history before it was rewritten`,
+        expected: r.expected,
+        found: r.found,
+      };
+    const end = Number(r.chain_end ?? 0);
+    return end < Number(r.part_seq)
+      ? {
+          problem: 'truncated_tail' as const,
+          seq,
+          message: `${r.part === null ? 'the legacy segment' : `partition ${r.part}`} ends at ${end}, before the head ${r.part_seq} the checkpoint anchored at seq ${seq} recorded`,
+          expected: r.part_seq,
+          found: String(end),
+        }
+      : {
+          problem: 'dropped_row' as const,
+          seq,
+          message: `${where}, recorded by the checkpoint anchored at seq ${seq}, is missing`,
+          expected: r.expected,
+          found: '',
+        };
+  });
 }
 
 /** How long verify and start-up wait for the anchoring workflow's answer. */

@@ -16,6 +16,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -214,14 +215,37 @@ export const auditEvents = pgTable(
     evidenceHashes: jsonb('evidence_hashes').$type<string[]>().notNull(),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
+    /**
+     * The chain the event is in (migration 0022, db/audit.ts): 0..partitions-1
+     * by its case, -1 the checkpoints; NULL the legacy segment, written before
+     * the chain was partitioned.
+     */
+    chainPart: smallint('chain_part'),
+    /** Its place in that chain, from 1 without gaps; NULL in the legacy segment. */
+    partSeq: bigint('part_seq', { mode: 'number' }),
   },
   (t) => [
     uniqueIndex('audit_events_idempotency_idx').on(t.idempotencyKey),
     index('audit_events_case_idx').on(t.caseId, t.seq),
     // Read scoping (platform/access.ts): the cases a user acted on.
     index('audit_events_actor_case_idx').on(t.actorId, t.caseId),
+    uniqueIndex('audit_events_part_idx').on(t.chainPart, t.partSeq),
   ],
 );
+
+/**
+ * The audit chain's shape, one row written by migration 0022 and never
+ * changed (append-only like audit_events): how many partitions, and where the
+ * legacy single chain ended.
+ */
+export const auditChainConfig = pgTable('audit_chain_config', {
+  id: smallint('id').primaryKey().default(1),
+  partitions: smallint('partitions').notNull(),
+  hashVersion: smallint('hash_version').notNull(),
+  legacyLastSeq: bigint('legacy_last_seq', { mode: 'number' }).notNull(),
+  legacyLastHash: text('legacy_last_hash').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+});
 
 /** Reminders and escalations, addressed to a user or a role. */
 export const notifications = pgTable(

@@ -1,7 +1,11 @@
 /**
  * The audit chain's anchors (contracts/auditAnchor.ts): one workflow per app
  * database that looks at the chain head every `pollSeconds` and keeps the
- * signed heads the activity returns. Its history, in Temporal's database, is
+ * signed heads the activity returns. Since the chain is partitioned (issue
+ * 15, db/audit.ts), the head is the newest checkpoint: each look takes one
+ * if any partition moved (`auditChainHead`), so checkpoints follow this
+ * cadence, and a signed checkpoint pins every partition head under its
+ * Merkle root. Its history, in Temporal's database, is
  * the record outside the app database; its query is what verify reads.
  * Long-lived: it continues as new every few hundred rounds, carrying the
  * newest anchors.

@@ -1,0 +1,262 @@
+/**
+ * The audit chain's benchmark (issue 15 §2), on a fresh database of the local
+ * PostgreSQL (TEST_PG_ADMIN_URL, as the tests), dropped at the end:
+ *
+ * 1. writes/s: N concurrent writers append audit events through the
+ *    product's own `appendAuditEvent` (a transaction as every audited write
+ *    makes: find the idempotency key, append), each round and writer count;
+ * 2. verify: seeds `--events` events in SQL (the migration's own append
+ *    function in a PL/pgSQL loop, so every hash and link is real), takes a
+ *    checkpoint, then times `verifyAuditChain` over the whole trail,
+ *    sampling the process's RSS, at a tenth of the events and at all of them;
+ * 3. one case: `verifyAuditCase` on random cases of the seeded trail.
+ *
+ *   npx tsx bench/audit.bench.ts [--writers 1,8,32] [--writes 4000] [--rounds 2]
+ *     [--events 1000000] [--cases 100000] [--skip-verify] [--module <path of another db/audit.ts>]
+ *
+ * `--module` measures another version of db/audit.ts on the same schema (the
+ * one before issue 15: `git show a544052:db/audit.ts`, imports made absolute);
+ * a module without `verifyAuditCase` gets only the writes and a small verify.
+ * Prints every round and writes bench/results/audit.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type * as AuditModule from '../db/audit';
+import { openDatabase } from '../db/client';
+import { migrate } from '../db/migrate';
+import { percentile, round, runPool, table } from './support';
+
+const { values: args } = parseArgs({
+  options: {
+    writers: { type: 'string', default: '1,8,32' },
+    writes: { type: 'string', default: '4000' },
+    rounds: { type: 'string', default: '2' },
+    events: { type: 'string', default: '1000000' },
+    cases: { type: 'string', default: '100000' },
+    'skip-verify': { type: 'boolean', default: false },
+    'small-verify': { type: 'string', default: '5000' },
+    module: { type: 'string' },
+  },
+});
+
+const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = `gov_bench_audit_${process.pid}`;
+const dbUrl = (() => {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+})();
+
+/** A case-sized payload, about 400 bytes of JSON, as the case steps write. */
+const payloadFor = (i: number) => ({
+  process: 'approval-request',
+  title: `Bench case ${i}`,
+  stage: 'approval',
+  riskLevel: i % 3 === 0 ? 'high' : 'medium',
+  decision: { outcome: 'approve', votes: [{ by: 'approver', at: '2026-11-28T10:00:00.000Z' }] },
+  changed: { owner: 'lead', dueAt: '2026-12-31T00:00:00.000Z', note: 'x'.repeat(120) },
+});
+
+async function main() {
+  const mod = (await import(
+    args.module ? pathToFileURL(path.resolve(args.module)).href : '../db/audit'
+  )) as typeof AuditModule;
+  const label = args.module ? `module ${args.module}` : 'db/audit.ts';
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`drop database if exists "${dbName}"`);
+  await admin.query(`create database "${dbName}"`);
+  const results: Record<string, unknown> = { module: label, at: new Date().toISOString(), writes: [], verify: [] };
+  try {
+    const setup = await openDatabase({ url: dbUrl, poolSize: 1 });
+    await migrate(setup, {});
+    await setup.close();
+
+    // --- 1. writes/s ------------------------------------------------------------------------------
+    const writers = args.writers!.split(',').map(Number);
+    const writes = Number(args.writes);
+    const rows: Array<Array<string | number>> = [];
+    let n = 0;
+    for (let roundNo = 1; roundNo <= Number(args.rounds); roundNo++) {
+      for (const w of writers) {
+        const handle = await openDatabase({ url: dbUrl, poolSize: w });
+        const run = await runPool(writes, w, (i) =>
+          mod.appendAuditEvent(handle.db, {
+            idempotencyKey: `bench:${roundNo}:${w}:${i}:${n++}`,
+            actorId: 'bench',
+            action: 'bench.appended',
+            caseId: `bench-case-${i % 2000}`,
+            payload: payloadFor(i),
+          }),
+        );
+        await handle.close();
+        const perSec = (writes * 1000) / run.wallMs;
+        const p99 = percentile(run.latencies, 99);
+        rows.push([
+          roundNo,
+          w,
+          writes,
+          round(perSec, 0),
+          round(percentile(run.latencies, 50), 1),
+          round(p99, 1),
+          run.errors.length,
+        ]);
+        (results.writes as unknown[]).push({
+          round: roundNo,
+          writers: w,
+          writes,
+          perSec,
+          p50: percentile(run.latencies, 50),
+          p99,
+          errors: run.errors.length,
+        });
+        if (run.errors.length) console.error(run.errors.slice(0, 3));
+        console.log(`round ${roundNo}, ${w} writers: ${round(perSec, 0)} writes/s`);
+      }
+    }
+    console.log(`\nAudited writes through appendAuditEvent (${label})`);
+    console.log(table(['round', 'writers', 'writes', 'writes/s', 'p50 ms', 'p99 ms', 'errors'], rows));
+
+    // --- 2. verify ------------------------------------------------------------------------------
+    if (!args['skip-verify']) {
+      const handle = await openDatabase({ url: dbUrl, poolSize: 6 });
+      const raw = new pg.Client({ connectionString: dbUrl });
+      await raw.connect();
+      const hasCase = typeof mod.verifyAuditCase === 'function';
+      if (!hasCase) {
+        // The old chain: verify what the writes appended (a small trail: a million would take hours).
+        const t0 = performance.now();
+        const v = await mod.verifyAuditChain(handle.db);
+        const ms = performance.now() - t0;
+        console.log(
+          `\nverify (${label}): ${v.eventsChecked} events in ${round(ms, 0)} ms = ${round((v.eventsChecked * 1000) / ms, 0)} events/s, ok ${v.ok}`,
+        );
+        (results.verify as unknown[]).push({
+          events: v.eventsChecked,
+          ms,
+          perSec: (v.eventsChecked * 1000) / ms,
+          ok: v.ok,
+        });
+      } else {
+        const total = Number(args.events);
+        const cases = Number(args.cases);
+        const verifyRows: Array<Array<string | number>> = [];
+        const seedTo = async (target: number) => {
+          const [{ count }] = (await raw.query('select count(*)::int as count from audit_events')).rows;
+          let have = count as number;
+          const t0 = performance.now();
+          // A checkpoint every 1,000 events, as the anchoring poll takes them under load; a case's
+          // ten events fall within 500 consecutive ones (50 cases at once), as cases run.
+          const batch = 1000;
+          while (have < target) {
+            const k = Math.min(batch, target - have);
+            const caseOf = `(((i / 500) * 50 + i % 50) % ${cases})`;
+            await raw.query(
+              `do $$ begin
+                 for i in ${have + 1}..${have + k} loop
+                   perform audit_append(null, 'seed-case-' || ${caseOf}, 'seed:' || i, now(), 'seeder',
+                     'bench.seeded', 'seed-case-' || ${caseOf}, null, null,
+                     jsonb_build_object('process', 'approval-request', 'title', 'Seeded case ' || ${caseOf},
+                       'stage', 'approval', 'riskLevel', 'medium', 'step', i,
+                       'changed', jsonb_build_object('owner', 'lead', 'note', repeat('x', 120))),
+                     '[]'::jsonb);
+                 end loop;
+               end $$`,
+            );
+            await mod.checkpointAuditChain(handle.db);
+            have += k;
+            if (have % 50_000 === 0 || have === target)
+              process.stdout.write(`\rseeded ${have} events (${round((performance.now() - t0) / 1000, 1)} s)   `);
+          }
+          const seedMs = performance.now() - t0;
+          console.log(`\nseeding took ${round(seedMs / 1000, 1)} s`);
+          await raw.query('analyze audit_events');
+          return seedMs;
+        };
+        const verifyAll = async (size: number, seedMs: number) => {
+          await mod.checkpointAuditChain(handle.db);
+          global.gc?.();
+          const rssBefore = process.memoryUsage().rss;
+          let peak = rssBefore;
+          const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+          const t0 = performance.now();
+          const v = await mod.verifyAuditChain(handle.db);
+          const ms = performance.now() - t0;
+          clearInterval(sampler);
+          const perSec = (v.eventsChecked * 1000) / ms;
+          const mb = (b: number) => round(b / 1048576, 0);
+          verifyRows.push([
+            size,
+            v.eventsChecked,
+            round(ms / 1000, 2),
+            round(perSec, 0),
+            mb(rssBefore),
+            mb(peak),
+            String(v.ok),
+          ]);
+          (results.verify as unknown[]).push({
+            size,
+            events: v.eventsChecked,
+            ms,
+            perSec,
+            rssBeforeMb: mb(rssBefore),
+            rssPeakMb: mb(peak),
+            ok: v.ok,
+            seedMs,
+          });
+          console.log(
+            `verify at ${size}: ${round(perSec, 0)} events/s, RSS ${mb(rssBefore)} → peak ${mb(peak)} MB, ok ${v.ok}`,
+          );
+          if (!v.ok) console.log(v.firstBroken);
+        };
+        const tenth = Math.max(1, Math.floor(total / 10));
+        await verifyAll(tenth, await seedTo(tenth));
+        await verifyAll(total, await seedTo(total));
+        console.log(`\nverifyAuditChain over the whole trail`);
+        console.log(
+          table(['seeded', 'events checked', 's', 'events/s', 'RSS before MB', 'RSS peak MB', 'ok'], verifyRows),
+        );
+
+        // --- 3. one case ----------------------------------------------------------------------------
+        const times: number[] = [];
+        let okCases = 0;
+        let rowsChecked = 0;
+        for (let i = 0; i < 50; i++) {
+          const caseId = `seed-case-${Math.floor(Math.random() * Math.min(cases, total / 10))}`;
+          const t0 = performance.now();
+          const v = await mod.verifyAuditCase(handle.db, caseId);
+          times.push(performance.now() - t0);
+          if (v.ok) okCases += 1;
+          rowsChecked += v.rowsChecked;
+        }
+        console.log(
+          `\nverifyAuditCase, 50 random cases: p50 ${round(percentile(times, 50), 1)} ms, p99 ${round(percentile(times, 99), 1)} ms, max ${round(Math.max(...times), 1)} ms; ${okCases} ok; ${round(rowsChecked / 50, 0)} rows checked per case`,
+        );
+        results.oneCase = {
+          p50: percentile(times, 50),
+          p99: percentile(times, 99),
+          max: Math.max(...times),
+          ok: okCases,
+          rowsPerCase: rowsChecked / 50,
+        };
+      }
+      await raw.end();
+      await handle.close();
+    }
+  } finally {
+    await admin.query(`drop database if exists "${dbName}" with (force)`);
+    await admin.end();
+  }
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, args.module ? 'audit-module.json' : 'audit.json'), JSON.stringify(results, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
