@@ -22,6 +22,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app';
+import { issueToken } from '../../api/auth';
 import { PROJECT_ROOT } from '../../platform/config';
 import { startTracing, temporalClientInterceptors, type Tracing } from '../../platform/tracing';
 import { createWorker } from '../../worker';
@@ -403,12 +404,14 @@ describe('the API and the worker as their own processes', () => {
 
   it('logs an unexpected failure with its stack, and answers with the request id only', async () => {
     // The database loses a table under the running API: every authenticated request fails unexpectedly.
+    // A token the API has not seen yet, so its in-process cache cannot answer for the lost table.
+    const token = await issueToken(h.database.db, 'lead', 'unseen');
     await h.sql('alter table api_tokens rename to api_tokens_gone');
     const requestId = `boom-${randomUUID()}`;
     let res: Response;
     try {
       res = await fetch(`${apiUrl}/api/tasks/inbox`, {
-        headers: { authorization: `Bearer ${h.tokens.lead}`, 'x-request-id': requestId },
+        headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId },
       });
     } finally {
       await h.sql('alter table api_tokens_gone rename to api_tokens');
