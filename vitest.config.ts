@@ -29,10 +29,9 @@ export default defineConfig({
         test: {
           name: 'production',
           include: ['tests/production/**/*.test.ts'],
-          // Beside the integration project, not after it: the fault tests spend
-          // most of their time waiting (kills, restarts, outages), and run
-          // after it they made CI ~14 minutes longer on this 2-core machine.
-          sequence: { groupOrder: 1 },
+          // After the integration project in a plain `vitest run`; `npm test`
+          // (scripts/test.ts) runs it beside that project in a process of its own.
+          sequence: { groupOrder: 2 },
           // Starts the production-shaped profile once (scripts/production/):
           // the real Temporal server on its own PostgreSQL, mTLS, worker and
           // API as separate processes. Its files share it, one at a time,
