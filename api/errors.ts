@@ -112,6 +112,20 @@ export function fromTemporalError(err: unknown): ApiError | undefined {
     : err instanceof ServiceError && isGrpcServiceError(err.cause)
       ? err.cause
       : undefined;
+  // The case's workflow task is being retried (its worker died holding it): Temporal takes no Update
+  // until a worker completes it, which needs no one but time.
+  const messages = [err, (err as { cause?: unknown } | undefined)?.cause].map((e) =>
+    e instanceof Error ? `${e.message} ${(e as { details?: string }).details ?? ''}` : '',
+  );
+  if (messages.some((m) => /workflow task in failed state/i.test(m))) {
+    return new ApiError(
+      'UNAVAILABLE',
+      'the case is recovering from a worker failure and takes no step for a moment: retry with the same Idempotency-Key',
+      undefined,
+      undefined,
+      5,
+    );
+  }
   if (grpc && RETRYABLE_GRPC.has(grpc.code)) {
     return new ApiError(
       'UNAVAILABLE',

@@ -4,7 +4,7 @@
  * each time, every case completes, once, and nothing is applied twice.
  */
 import { describe, expect, it } from 'vitest';
-import { useProduction } from '../support/production';
+import { eventually, useProduction } from '../support/production';
 import {
   driveCase,
   expectClosed,
@@ -15,6 +15,7 @@ import {
 } from './cases';
 
 const p = useProduction();
+const auditEvents = async () => (await p.sql<{ n: number }>('select count(*)::int as n from audit_events'))[0]!.n;
 /** PRODUCTION_WORKER_KILLS: fewer for a quick local run; the suite's figure is 100. */
 const KILLS = Number(process.env.PRODUCTION_WORKER_KILLS ?? 100);
 const LANES = 6;
@@ -33,7 +34,12 @@ describe('worker kill -9', () => {
       const killer = (async () => {
         try {
           while (kills < KILLS) {
-            // A random point: 0.1–1.5 s after the new worker took over.
+            // Each worker gets to do some work before it dies (an audit event written since it
+            // started): killed faster than it can finish a workflow task, on a loaded machine,
+            // no worker would ever complete one and the test would measure Temporal's backoff.
+            const before = await auditEvents();
+            await eventually(async () => (await auditEvents()) > before, 60_000).catch(() => undefined);
+            // Then a random point: 0.1–1.5 s later.
             await new Promise((r) => setTimeout(r, 100 + Math.random() * 1_400));
             const at = Date.now();
             await p.control('killWorker');
