@@ -115,6 +115,7 @@ describe('a busy incident', () => {
     expect(verify.status).toBe(200);
     expect(verify.body).toMatchObject({ ok: true });
     await handle.terminate('test done');
-    // A thousand Updates one after another, each sealed by the codec: about 150 s with the machine busy.
-  }, 400_000);
+    // A thousand Updates one after another, each sealed by the codec: about 150 s with the machine busy,
+    // over 400 s in CI while the production project runs beside it.
+  }, 700_000);
 });
