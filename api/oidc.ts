@@ -438,6 +438,71 @@ function reasonOf(err: unknown): string {
  * The sign-in options (always) and, when `config` is given, the two legs of
  * the code flow. Mounted by api/console.ts before the console's pages.
  */
+/** The provider's configuration, discovered on first use and kept; one that could not be reached is asked again next time. */
+function discoveredOnce(config: OidcConfig): () => Promise<oidc.Configuration> {
+  let discovered: Promise<oidc.Configuration> | undefined;
+  return () =>
+    (discovered ??= oidc
+      .discovery(
+        config.issuer,
+        config.clientId,
+        { client_secret: config.clientSecret },
+        // RFC 6749 §2.3.1: every provider supports HTTP Basic for a client secret.
+        oidc.ClientSecretBasic(config.clientSecret),
+        config.issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      )
+      .catch((err: unknown) => {
+        discovered = undefined;
+        throw err;
+      }));
+}
+
+/** How long an access token the provider vouched for is trusted without asking again: 60 s (policy default). */
+export const PROVIDER_TOKEN_CACHE_MS = 60_000;
+const PROVIDER_TOKEN_CACHE_ENTRIES = 1_000;
+
+/**
+ * Access tokens issued by the company's identity provider, as the Temporal UI
+ * passes its signed-in user's to the codec server (TEMPORAL_CODEC_PASS_ACCESS_TOKEN).
+ * A token is valid when the provider's userinfo endpoint answers for it, and
+ * it stands for the active console user linked to that identity (issuer,
+ * subject) — never one found by e-mail, never one created here. Answers are
+ * kept PROVIDER_TOKEN_CACHE_MS; refusals are not. Undefined without a provider.
+ */
+export function providerAccessTokens(
+  db: Database,
+  config: OidcConfig | undefined,
+): ((accessToken: string) => Promise<AuthUser | undefined>) | undefined {
+  if (!config) return undefined;
+  const provider = discoveredOnce(config);
+  const cache = new Map<string, { user: AuthUser; until: number }>();
+  return async (accessToken) => {
+    const key = createHash('sha256').update(accessToken).digest('hex');
+    const hit = cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.user;
+    cache.delete(key);
+    let issuer: string;
+    let subject: string;
+    try {
+      const configuration = await provider();
+      issuer = configuration.serverMetadata().issuer;
+      subject = (await oidc.fetchUserInfo(configuration, accessToken, oidc.skipSubjectCheck)).sub;
+    } catch {
+      return undefined;
+    }
+    const [row] = await db
+      .select({ id: users.id, name: users.name, roles: users.roles, active: users.active })
+      .from(userIdentities)
+      .innerJoin(users, eq(users.id, userIdentities.userId))
+      .where(and(eq(userIdentities.issuer, issuer), eq(userIdentities.subject, subject)));
+    if (!row?.active) return undefined;
+    const user: AuthUser = { id: row.id, name: row.name, roles: row.roles as Role[] };
+    if (cache.size >= PROVIDER_TOKEN_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+    cache.set(key, { user, until: Date.now() + PROVIDER_TOKEN_CACHE_MS });
+    return user;
+  };
+}
+
 export function oidcRoutes(
   db: Database,
   config: OidcConfig | undefined,
@@ -468,22 +533,7 @@ export function oidcRoutes(
   const stateKey = Buffer.from(
     hkdfSync('sha256', config.clientSecret, 'governance-console', 'oidc sign-in state cookie', 32),
   );
-  // Discovered on first use and kept; a provider that could not be reached is asked again next time.
-  let discovered: Promise<oidc.Configuration> | undefined;
-  const provider = () =>
-    (discovered ??= oidc
-      .discovery(
-        config.issuer,
-        config.clientId,
-        { client_secret: config.clientSecret },
-        // RFC 6749 §2.3.1: every provider supports HTTP Basic for a client secret.
-        oidc.ClientSecretBasic(config.clientSecret),
-        config.issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined,
-      )
-      .catch((err: unknown) => {
-        discovered = undefined;
-        throw err;
-      }));
+  const provider = discoveredOnce(config);
 
   app.get(OIDC_LOGIN_PATH, async (c) => {
     let configuration: oidc.Configuration;

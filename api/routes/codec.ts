@@ -7,7 +7,11 @@
  *
  * Decoded payloads carry personal data into a browser, so:
  * - the caller is authenticated like any API caller (`Authorization: Bearer
- *   <API token>`, which the UI passes as its access token) and must read every
+ *   <API token>`), or, where the deployment signs in through the company's
+ *   identity provider (api/oidc.ts), by the provider's access token that the
+ *   Temporal UI passes for its signed-in user (TEMPORAL_CODEC_PASS_ACCESS_TOKEN):
+ *   the provider must vouch for it at its userinfo endpoint, and it stands for
+ *   the active console user linked to that identity; and the caller must read every
  *   case (OVERSIGHT_ROLES): anyone else could read cases through it that the
  *   API would not show them;
  * - CORS answers only the Temporal UI's own origin (TEMPORAL_UI_URL), with
@@ -27,7 +31,8 @@ import { z } from 'zod';
 import { appendAuditEvent } from '../../db/audit';
 import { hasAnyRole, OVERSIGHT_ROLES, type Role } from '../../domain/roles';
 import { AesGcmCodec, ENCRYPTED_ENCODING } from '../../platform/codec';
-import { authenticate, type AppEnv } from '../auth';
+import { TOKEN_PREFIX, authenticate, type AppEnv } from '../auth';
+import { oidcConfigFrom, providerAccessTokens } from '../oidc';
 import { ApiError } from '../errors';
 import type { AppDeps } from './common';
 
@@ -133,7 +138,21 @@ export function codecRoutes({ db, temporal, settings }: AppDeps) {
 
   app.use('/codec/*', uiOriginOnly(new URL(settings.temporalUiUrl).origin));
   app.use('/codec/*', bodyLimit({ maxSize: MAX_BODY_BYTES }));
-  app.use('/codec/*', authenticate(db));
+  const viaProvider = providerAccessTokens(db, oidcConfigFrom(process.env));
+  const byApi = authenticate(db);
+  app.use('/codec/*', async (c, next) => {
+    const token = /^Bearer (\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    // The product's own tokens start with gov_; anything else is the provider's, when one is configured.
+    if (!viaProvider || !token || token.startsWith(TOKEN_PREFIX)) return byApi(c, next);
+    const user = await viaProvider(token);
+    if (!user)
+      throw new ApiError(
+        'UNAUTHENTICATED',
+        'the identity provider does not vouch for this access token, or it names no active console user linked to that identity',
+      );
+    c.set('user', user);
+    return next();
+  });
 
   app.post(
     '/codec/decode',

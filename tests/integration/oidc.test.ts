@@ -5,6 +5,7 @@
  * driven by fetch hop by hop as a browser would: the app's login → the
  * provider's login and consent forms → the app's callback → the session.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +37,9 @@ let APP: string;
 const CLIENT_ID = 'governance-console';
 const CLIENT_SECRET = 'oidc-test-client-secret-0123456789';
 const ROLE_MAP = 'grc-risk=risk,grc-compliance=compliance,grc-lead=manager,grc-lead=risk';
+const UI_CLIENT_ID = 'temporal-ui';
+const UI_CLIENT_SECRET = 'oidc-test-temporal-ui-secret-0123456789';
+const UI_CALLBACK = 'http://temporal-ui.test/auth/sso/callback';
 
 interface AccountClaims {
   email?: string;
@@ -88,6 +92,14 @@ beforeAll(async () => {
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         redirect_uris: [`${APP}${OIDC_CALLBACK_PATH}`],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+      // The Temporal UI, signed in through the same provider: it passes its user's access token to the codec server.
+      {
+        client_id: UI_CLIENT_ID,
+        client_secret: UI_CLIENT_SECRET,
+        redirect_uris: [UI_CALLBACK],
         grant_types: ['authorization_code'],
         response_types: ['code'],
       },
@@ -177,14 +189,25 @@ async function signInThroughProvider(
   options: { alterCallback?: (url: URL) => void; dropStateCookie?: boolean } = {},
 ): Promise<Attempt> {
   const appJar = new CookieJar();
-  const provider = new CookieJar();
   const login = await app.request(`${APP}${OIDC_LOGIN_PATH}`);
   expect(login.status).toBe(302);
   const stateCookie = login.headers.getSetCookie().find((c) => c.startsWith('gov_oidc=')) ?? '';
   appJar.take(login);
   const authorizationUrl = new URL(login.headers.get('location')!);
-  let url = authorizationUrl.href;
-  for (let hop = 0; !url.startsWith(APP); hop++) {
+  const url = await walkProvider(authorizationUrl.href, sub, APP);
+  const back = new URL(url);
+  options.alterCallback?.(back);
+  if (options.dropStateCookie) appJar.cookies.delete('gov_oidc');
+  const callback = await app.request(back.href, { headers: { cookie: appJar.header() } });
+  appJar.take(callback);
+  return { callback, location: callback.headers.get('location') ?? '', app: appJar, authorizationUrl, stateCookie };
+}
+
+/** Through the provider's login and consent forms as `sub`, from an authorization URL until it redirects to `until`. */
+async function walkProvider(start: string, sub: string, until: string): Promise<string> {
+  const provider = new CookieJar();
+  let url = start;
+  for (let hop = 0; !url.startsWith(until); hop++) {
     expect(hop, `too many hops at the provider, now at ${url}`).toBeLessThan(20);
     const res = await fetch(url, { redirect: 'manual', headers: { cookie: provider.header() } });
     provider.take(res);
@@ -208,12 +231,41 @@ async function signInThroughProvider(
     expect(submitted.status, await submitted.clone().text()).toBeGreaterThanOrEqual(300);
     url = new URL(submitted.headers.get('location')!, url).href;
   }
-  const back = new URL(url);
-  options.alterCallback?.(back);
-  if (options.dropStateCookie) appJar.cookies.delete('gov_oidc');
-  const callback = await app.request(back.href, { headers: { cookie: appJar.header() } });
-  appJar.take(callback);
-  return { callback, location: callback.headers.get('location') ?? '', app: appJar, authorizationUrl, stateCookie };
+  return url;
+}
+
+/** An access token for `sub`, as the Temporal UI gets one: the code flow with PKCE as the UI's client. */
+async function uiAccessToken(sub: string): Promise<string> {
+  const verifier = randomBytes(32).toString('base64url');
+  const authorize = new URL(`${issuer}/auth`);
+  for (const [k, v] of Object.entries({
+    client_id: UI_CLIENT_ID,
+    redirect_uri: UI_CALLBACK,
+    response_type: 'code',
+    scope: 'openid email profile',
+    state: randomBytes(8).toString('hex'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }))
+    authorize.searchParams.set(k, v);
+  const code = new URL(await walkProvider(authorize.href, sub, UI_CALLBACK)).searchParams.get('code');
+  expect(code).toBeTruthy();
+  const token = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${UI_CLIENT_ID}:${UI_CLIENT_SECRET}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: UI_CALLBACK,
+      code_verifier: verifier,
+    }),
+  });
+  const body = (await token.json()) as { access_token?: string };
+  expect(token.status, JSON.stringify(body)).toBe(200);
+  return body.access_token!;
 }
 
 async function call(
@@ -420,6 +472,64 @@ describe('the authorization code flow', () => {
     expect(me.body).toMatchObject({ id: 'mgr', roles: ['manager'] });
     const bad = await call('/api/me', { headers: { authorization: 'Bearer gov_not-a-token' } });
     expect(bad.status).toBe(401);
+  });
+
+  it('lets the Temporal UI decode with its user’s access token from the provider: linked, active, oversight role only', async () => {
+    const uiOrigin = new URL(h.settings.temporalUiUrl).origin;
+    const clear = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('"hi"').toString('base64'),
+    };
+    const decode = (token: string) =>
+      call('/codec/decode', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, origin: uiOrigin, 'x-namespace': 'default' },
+        json: { payloads: [clear] },
+      });
+    // Erin reads every case (risk); Frank is a manager only; Gina never signed in to the console.
+    accounts.set('erin-sub', {
+      email: 'erin@corp.example',
+      email_verified: true,
+      preferred_username: 'erin',
+      groups: ['grc-risk'],
+    });
+    accounts.set('frank-sub', {
+      email: 'frank@corp.example',
+      email_verified: true,
+      preferred_username: 'frank',
+      groups: ['grc-lead-only'],
+    });
+    accounts.set('gina-sub', {
+      email: 'gina@corp.example',
+      email_verified: true,
+      preferred_username: 'gina',
+      groups: ['grc-risk'],
+    });
+    expect((await signInThroughProvider('erin-sub')).location).toBe('/console/');
+
+    const erin = await decode(await uiAccessToken('erin-sub'));
+    expect(erin.status, JSON.stringify(erin.body)).toBe(200);
+    expect(erin.body.payloads).toEqual([clear]);
+    const [read] = await h.sql(
+      `select actor_id from audit_events where action = 'codec.decoded' order by seq desc limit 1`,
+    );
+    expect(read.actor_id).toBe('erin');
+
+    // An identity with no console user linked (never signed in here) is not one.
+    const gina = await decode(await uiAccessToken('gina-sub'));
+    expect(gina.status).toBe(401);
+    expect(await h.sql(`select 1 from users where email = 'gina@corp.example'`)).toEqual([]);
+    // A token the provider never issued.
+    expect((await decode('not-a-provider-token')).status).toBe(401);
+    // A linked user without a role that reads every case: refused by role.
+    await h.sql(
+      `insert into users (id, name, email, roles) values ('frank', 'Frank', 'frank@corp.example', '{manager}')`,
+    );
+    await linkIdentity(h.database.db, { userId: 'frank', issuer, subject: 'frank-sub' }, { actorId: 'admin' });
+    expect((await decode(await uiAccessToken('frank-sub'))).status).toBe(403);
+    // Erin deactivated: her next token is refused.
+    await h.sql(`update users set active = false where id = 'erin'`);
+    expect((await decode(await uiAccessToken('erin-sub'))).status).toBe(401);
   });
 });
 
