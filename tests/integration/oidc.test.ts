@@ -486,50 +486,50 @@ describe('the authorization code flow', () => {
         headers: { authorization: `Bearer ${token}`, origin: uiOrigin, 'x-namespace': 'default' },
         json: { payloads: [clear] },
       });
-    // Erin reads every case (risk); Frank is a manager only; Gina never signed in to the console.
-    accounts.set('erin-sub', {
-      email: 'erin@corp.example',
+    // Uma reads every case (risk); Victor is a manager only; Wendy never signed in to the console.
+    accounts.set('uma-sub', {
+      email: 'uma@corp.example',
       email_verified: true,
-      preferred_username: 'erin',
+      preferred_username: 'uma',
       groups: ['grc-risk'],
     });
-    accounts.set('frank-sub', {
-      email: 'frank@corp.example',
+    accounts.set('victor-sub', {
+      email: 'victor@corp.example',
       email_verified: true,
-      preferred_username: 'frank',
+      preferred_username: 'victor',
       groups: ['grc-lead-only'],
     });
-    accounts.set('gina-sub', {
-      email: 'gina@corp.example',
+    accounts.set('wendy-sub', {
+      email: 'wendy@corp.example',
       email_verified: true,
-      preferred_username: 'gina',
+      preferred_username: 'wendy',
       groups: ['grc-risk'],
     });
-    expect((await signInThroughProvider('erin-sub')).location).toBe('/console/');
+    expect((await signInThroughProvider('uma-sub')).location).toBe('/console/');
 
-    const erin = await decode(await uiAccessToken('erin-sub'));
-    expect(erin.status, JSON.stringify(erin.body)).toBe(200);
-    expect(erin.body.payloads).toEqual([clear]);
+    const uma = await decode(await uiAccessToken('uma-sub'));
+    expect(uma.status, JSON.stringify(uma.body)).toBe(200);
+    expect(uma.body.payloads).toEqual([clear]);
     const [read] = await h.sql(
       `select actor_id from audit_events where action = 'codec.decoded' order by seq desc limit 1`,
     );
-    expect(read.actor_id).toBe('erin');
+    expect(read.actor_id).toBe('uma');
 
     // An identity with no console user linked (never signed in here) is not one.
-    const gina = await decode(await uiAccessToken('gina-sub'));
-    expect(gina.status).toBe(401);
-    expect(await h.sql(`select 1 from users where email = 'gina@corp.example'`)).toEqual([]);
+    const wendy = await decode(await uiAccessToken('wendy-sub'));
+    expect(wendy.status).toBe(401);
+    expect(await h.sql(`select 1 from users where email = 'wendy@corp.example'`)).toEqual([]);
     // A token the provider never issued.
     expect((await decode('not-a-provider-token')).status).toBe(401);
     // A linked user without a role that reads every case: refused by role.
     await h.sql(
-      `insert into users (id, name, email, roles) values ('frank', 'Frank', 'frank@corp.example', '{manager}')`,
+      `insert into users (id, name, email, roles) values ('victor', 'Victor', 'victor@corp.example', '{manager}')`,
     );
-    await linkIdentity(h.database.db, { userId: 'frank', issuer, subject: 'frank-sub' }, { actorId: 'admin' });
-    expect((await decode(await uiAccessToken('frank-sub'))).status).toBe(403);
-    // Erin deactivated: her next token is refused.
-    await h.sql(`update users set active = false where id = 'erin'`);
-    expect((await decode(await uiAccessToken('erin-sub'))).status).toBe(401);
+    await linkIdentity(h.database.db, { userId: 'victor', issuer, subject: 'victor-sub' }, { actorId: 'admin' });
+    expect((await decode(await uiAccessToken('victor-sub'))).status).toBe(403);
+    // Uma deactivated: her next token is refused.
+    await h.sql(`update users set active = false where id = 'uma'`);
+    expect((await decode(await uiAccessToken('uma-sub'))).status).toBe(401);
   });
 });
 
