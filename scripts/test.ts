@@ -17,22 +17,24 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 const vitest = (args: string[], prefix?: string) =>
-  new Promise<{ code: number; summary?: string; counts: number[] }>((resolve) => {
+  new Promise<{ code: number; summary?: string; counts: number[]; failures: string[] }>((resolve) => {
     const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
     });
     let summary: string | undefined;
+    const failures: string[] = [];
     for (const stream of [child.stdout, child.stderr]) {
       const out = stream === child.stdout ? process.stdout : process.stderr;
       createInterface({ input: stream }).on('line', (line) => {
         if (/^vitest: \d+ passed/.test(line)) summary = line;
+        if (line.startsWith('FAILED ')) failures.push(line);
         out.write(prefix ? `${prefix}${line}\n` : `${line}\n`);
       });
     }
     child.on('close', (code) => {
       const counts = (summary?.match(/\d+/g) ?? []).map(Number);
-      resolve({ code: code ?? 1, summary, counts });
+      resolve({ code: code ?? 1, summary, counts, failures });
     });
   });
 
@@ -69,5 +71,8 @@ console.log(
 const total = [0, 1, 2].map((i) => Object.values(runs).reduce((n, r) => n + (r.counts[i] ?? 0), 0));
 // A process that ended without its summary failed as a whole: count it as a failure.
 const lost = Object.values(runs).filter((r) => !r.summary).length;
+// The failures again, last, where a CI log cut to its tail still shows them.
+const failures = Object.values(runs).flatMap((r) => r.failures);
+if (failures.length) console.log(`\n${failures.join('\n')}`);
 console.log(`\nvitest: ${total[0]} passed, ${total[1]! + lost} failed, ${total[2]} skipped`);
 process.exit(main.code || production.code || kills.code);
