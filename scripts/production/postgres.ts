@@ -7,9 +7,14 @@
  * runs its migrations; `governance_app` is the runtime role of the worker and
  * the API (it may append to the audit log, never rewrite it).
  *
- * Durability settings are relaxed (fsync off): the tests restart the server
- * process, never the machine, so nothing committed is lost, and a shared CI
- * machine is spared the fsyncs.
+ * Durability is relaxed only where a process crash cannot tell (fsync and
+ * full-page writes off): the tests restart or kill the server process, never
+ * the machine, and the operating system keeps what was written, so a shared
+ * CI machine is spared the fsyncs. Commits stay synchronous: with
+ * `synchronous_commit = off` an immediate stop loses the last commits the
+ * server had already acknowledged, and Temporal, told its write had landed,
+ * lost track of an activity for good (dispatched to the worker, then
+ * "Scheduled" again with no task to deliver it: the case waited forever).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -111,7 +116,8 @@ export async function createPostgresCluster(options: {
     `listen_addresses = '127.0.0.1'`,
     `unix_socket_directories = '${socketDir}'`,
     'fsync = off',
-    'synchronous_commit = off',
+    // Never off: see above. Temporal needs every acknowledged commit to survive a crash.
+    'synchronous_commit = on',
     'full_page_writes = off',
     'max_connections = 200',
     'shared_buffers = 64MB',
