@@ -1,6 +1,6 @@
 /**
  * The worker: runs the governance workflows and their activities. `npm start`
- * runs it in-process; production runs `tsx worker.ts` as its own service.
+ * runs it in-process; production runs it as its own service (dist/node/worker.mjs).
  */
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker, type BundleOptions, type WorkerOptions } from '@temporalio/worker';
@@ -12,7 +12,7 @@ import type { Database } from './db/client';
 import { ensureAuditAnchoring } from './db/auditAnchors';
 import { openDatabase } from './db/client';
 import { migrate } from './db/migrate';
-import { dataConverterFor, REFUSED_PAYLOADS_INTERCEPTOR } from './platform/codec';
+import { dataConverterFor, FAILURE_CONVERTER_PATH, REFUSED_PAYLOADS_INTERCEPTOR } from './platform/codec';
 import { loadSettings, type Settings } from './platform/config';
 import { configureLogger, logger as processLogger, temporalLogger, type Logger } from './platform/logger';
 import { connectClient, connectWorker } from './platform/temporalConnection';
@@ -25,11 +25,13 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', impo
  * and in the production profile: the workflows, the interceptor that refuses
  * payloads the codec could not open (forged without the key), before any
  * workflow code sees them, and the tracing interceptors
- * (platform/workflowTracing.ts), which do nothing unless a call brings a trace.
+ * (platform/workflowTracing.ts), which do nothing unless a call brings a trace;
+ * and the failure converter that seals refusals' messages (platform/codec.ts).
  */
 export const WORKFLOW_BUNDLE_OPTIONS = {
   workflowsPath: WORKFLOWS_PATH,
   workflowInterceptorModules: [REFUSED_PAYLOADS_INTERCEPTOR, ...WORKFLOW_INTERCEPTOR_MODULES],
+  failureConverterPath: FAILURE_CONVERTER_PATH,
 } satisfies Partial<BundleOptions>;
 
 export interface WorkerDeps {
@@ -93,6 +95,14 @@ export function installRuntime(settings: Pick<Settings, 'workerMetricsAddress'>,
 }
 
 async function main(): Promise<void> {
+  // How long each start-up step took, in the "worker polling" line: a restart is downtime.
+  const startup: Record<string, number> = { modules: Math.round(process.uptime() * 1000) };
+  let mark = performance.now();
+  const took = (step: string) => {
+    const now = performance.now();
+    startup[step] = Math.round(now - mark);
+    mark = now;
+  };
   const settings = loadSettings();
   // Every line of this process says it is the worker, the SDK's included.
   const log = configureLogger(settings, 'worker');
@@ -100,14 +110,17 @@ async function main(): Promise<void> {
   // Before the first connection and query: the pg instrumentation and the client interceptor see them all.
   const tracing = await startTracing({ serviceName: 'governance-worker', otlpEndpoint: settings.otlpEndpoint });
   installRuntime(settings, log);
+  took('tracing');
   const database = await openDatabase({
     url: settings.databaseUrl,
     pgliteDir: `${settings.dataDir}/pglite`,
     applicationName: 'governance-worker',
   });
   await migrate(database);
+  took('database');
   const connection = await connectWorker(settings.temporalAddress, settings);
   const { connection: clientConnection, client } = await connectClient(settings.temporalAddress, settings);
+  took('temporal');
   const worker = await createWorker({
     connection,
     temporal: client,
@@ -121,8 +134,10 @@ async function main(): Promise<void> {
       : undefined,
     tracing,
   });
+  took('worker');
   log.info(
     {
+      startupMs: startup,
       taskQueue: settings.taskQueue,
       temporalAddress: settings.temporalAddress,
       metricsAddress: settings.workerMetricsAddress,
@@ -138,7 +153,8 @@ async function main(): Promise<void> {
   await tracing.shutdown();
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** The worker process: `tsx worker.ts`, or dist/node/worker.mjs (scripts/node-build.ts). */
+export function runWorker(): void {
   main().catch((err) => {
     // Settings that failed to load left the logger silent: the reason is still said.
     if (processLogger.level === 'silent') processLogger.level = 'info';
@@ -146,3 +162,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(1);
   });
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) runWorker();

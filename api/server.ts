@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** The API process: `tsx api/server.ts`, or dist/node/api.mjs (scripts/node-build.ts). */
+export function runApi(): void {
   main().catch((err) => {
     // Settings that failed to load left the logger silent: the reason is still said.
     if (log.level === 'silent') log.level = 'info';
@@ -71,3 +72,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(1);
   });
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) runApi();

@@ -155,9 +155,12 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** The one-shot migrator: `tsx db/migrate.ts`, or dist/node/migrate.mjs (scripts/node-build.ts). */
+export function runMigrate(): void {
   main().catch((err) => {
     console.error(`[migrate] ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   });
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) runMigrate();

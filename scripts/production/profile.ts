@@ -45,6 +45,7 @@ import {
   type TlsFiles,
 } from './temporalServer';
 import { ensureServerTools } from './tools';
+import { buildNode } from '../node-build';
 
 /** The one source of the app's production settings, shared with docker-compose.yml. */
 export const APP_ENV_FILE = path.join(PROJECT_ROOT, 'deploy', 'app.env');
@@ -60,6 +61,31 @@ export function readAppEnv(file = APP_ENV_FILE): Record<string, string> {
     env[trimmed.slice(0, at)] = trimmed.slice(at + 1);
   }
   return env;
+}
+
+export const COMPOSE_FILE = path.join(PROJECT_ROOT, 'docker-compose.yml');
+
+/**
+ * The command docker-compose.yml gives one of the app's services, read from
+ * the file itself (a flow sequence of quoted strings), so the profile starts
+ * exactly what the image would: for `node`, this very Node binary.
+ */
+export function composeCommand(service: 'migrate' | 'worker' | 'api', file = COMPOSE_FILE): string[] {
+  const text = readFileSync(file, 'utf8');
+  // The service's block under `services:` (an anchor elsewhere may carry the same name, without a command).
+  const services = text.slice(text.search(/^services:$/m));
+  const block = services.match(new RegExp(`^  ${service}:\\n((?:    .*\\n|[ \\t]*\\n)*)`, 'm'))?.[1];
+  const line = block?.match(/^    command: \[(.*)\]$/m)?.[1];
+  if (!line) throw new Error(`${file}: no command: [...] line for the ${service} service`);
+  const command = [...line.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2]!);
+  if (!command.length) throw new Error(`${file}: the ${service} service's command is empty`);
+  return command;
+}
+
+/** A compose command as a child process here: `node …` runs under this Node, relative paths from the project root. */
+function composeSpawnArgs(service: 'migrate' | 'worker' | 'api'): [string, string[]] {
+  const [program, ...args] = composeCommand(service);
+  return [program === 'node' ? process.execPath : program!, args];
 }
 
 export interface ProfileDatabases {
@@ -356,7 +382,7 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
     // step compose runs too (db/migrate.ts with DATABASE_OWNER_URL); the
     // worker and the API get the runtime role's URL only.
     const migrateApp = async () => {
-      const result = spawnSync(process.execPath, ['--import', 'tsx', 'db/migrate.ts'], {
+      const result = spawnSync(...composeSpawnArgs('migrate'), {
         cwd: PROJECT_ROOT,
         encoding: 'utf8',
         env: {
@@ -364,9 +390,12 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
           DATABASE_OWNER_URL: postgres.url('governance_owner', databases.app),
         },
       });
-      if (result.status !== 0) throw new Error(`db/migrate.ts failed:\n${result.stdout}${result.stderr}`);
+      if (result.status !== 0)
+        throw new Error(`the migrate service's command failed:\n${result.stdout}${result.stderr}`);
       log(result.stdout.trim());
     };
+    // The image's processes, compiled ahead of time (scripts/node-build.ts): a restarted worker is polling sooner.
+    await buildNode({ workflows: false, log: () => undefined });
     const bundlePath = path.join(root, 'workflows.js');
     log('bundling the workflows once (restarts of the worker reuse the bundle)…');
     // What every bundle is built from (worker.ts): the codec's refused-payload guard and the tracing interceptors.
@@ -408,11 +437,13 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
     };
 
     const children: { worker?: ChildProcess; api?: ChildProcess } = {};
-    const spawnNode = (role: 'worker' | 'api', entry: string) => {
+    const spawnNode = (role: 'worker' | 'api') => {
+      const [program, args] = composeSpawnArgs(role);
+      const entry = args.join(' ');
       const out = createWriteStream(logs[role], { flags: 'a' });
       out.write(`\n--- ${new Date().toISOString()} starting ${entry}\n`);
-      // node --import tsx, not the tsx CLI: one process, so kill -9 kills the product and not a wrapper.
-      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      // node itself, not a wrapper such as npx: one process, so kill -9 kills the product.
+      const child = spawn(program, args, {
         cwd: PROJECT_ROOT,
         env: processEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -442,7 +473,7 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
       });
 
     const startWorker = async () => {
-      const child = spawnNode('worker', 'worker.ts');
+      const child = spawnNode('worker');
       const failed = failedStart('worker', child);
       failed.catch(() => undefined);
       // Ready when Temporal sees this process poll: its identity is "<pid>@<host>".
@@ -459,7 +490,7 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
     };
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const startApi = async () => {
-      const child = spawnNode('api', 'api/server.ts');
+      const child = spawnNode('api');
       const failed = failedStart('api', child);
       failed.catch(() => undefined);
       const listening = waitFor('the API to answer', START_TIMEOUT_MS, async () => {

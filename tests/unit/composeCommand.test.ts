@@ -1,0 +1,54 @@
+/**
+ * The production profile starts the app's processes with the commands
+ * docker-compose.yml gives them, read from the file: the image and the tests
+ * run the same compiled entries (scripts/node-build.ts).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entryPath } from '../../scripts/node-build';
+import { composeCommand } from '../../scripts/production/profile';
+import { PROJECT_ROOT } from '../../platform/config';
+
+const composeFile = (text: string) => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'compose-')), 'docker-compose.yml');
+  writeFileSync(file, text);
+  return file;
+};
+
+describe('composeCommand', () => {
+  it.each(['migrate', 'worker', 'api'] as const)('runs the %s service from its compiled entry', (service) => {
+    expect(composeCommand(service)).toEqual([
+      'node',
+      '--enable-source-maps',
+      path.relative(PROJECT_ROOT, entryPath(service)),
+    ]);
+  });
+
+  it('reads the service under services:, not an anchor of the same name', () => {
+    const file = composeFile(
+      [
+        'x-depends: &depends',
+        '  worker:',
+        '    condition: service_started',
+        'services:',
+        '  api:',
+        "    command: ['node', 'a.mjs']",
+        '',
+        '  worker:',
+        '    image: x',
+        '    command: ["node", "--flag", "w.mjs"]',
+        '',
+      ].join('\n'),
+    );
+    expect(composeCommand('worker', file)).toEqual(['node', '--flag', 'w.mjs']);
+    expect(composeCommand('api', file)).toEqual(['node', 'a.mjs']);
+  });
+
+  it('says which service has no command line', () => {
+    const file = composeFile('services:\n  worker:\n    image: x\n');
+    expect(() => composeCommand('worker', file)).toThrow(/no command: \[\.\.\.\] line for the worker service/);
+    expect(() => composeCommand('migrate', file)).toThrow(/migrate service/);
+  });
+});
