@@ -16,10 +16,21 @@
  * key id was swapped, or that claims another encoding, fails authentication
  * even if the named key exists.
  *
+ * Bound to its case: when the SDK says whose payload it is (its serialization
+ * context: the workflow, or the workflow of the activity), the namespace and
+ * workflow id go into metadata `encryption-context` and into the additional
+ * authenticated data, and a client or worker decoding it for another workflow
+ * refuses it — a sealed decision or item copied from one case into another
+ * does not open there. Without a context (the codec server, a task-token
+ * completion) a payload is sealed unbound, as before this binding, and opens
+ * anywhere; so do the unbound payloads of older histories. Runs a Schedule
+ * starts carry its action's workflow id plus `-<time>` (the server appends
+ * it), so they open what the Schedule's action was sealed for.
+ *
  * Refused on decode: a clear payload while keys are configured (unless
  * GOVERNANCE_CODEC_ACCEPT_PLAINTEXT=1, for the transition of histories
  * written before the codec), an unknown key id, a tampered or truncated
- * payload. The codec does not throw there (the SDK would fail every workflow
+ * payload, one sealed for another workflow. The codec does not throw there (the SDK would fail every workflow
  * task of a case whose history holds a forged signal, for ever): it decodes
  * the refused payload into a marker that workflows/shared/refusedPayloads.ts
  * acts on before any workflow code sees it.
@@ -28,7 +39,13 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
+import {
+  METADATA_ENCODING_KEY,
+  type DataConverter,
+  type Payload,
+  type PayloadCodec,
+  type SerializationContext,
+} from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { REFUSED_PAYLOAD_KEY } from '../workflows/shared/refusedPayloads';
 import type { Settings } from './config';
@@ -38,10 +55,20 @@ const { Payload: PayloadMessage } = proto.temporal.api.common.v1;
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
+/** The workflow a payload is bound to: JSON `[namespace, workflowId]`, authenticated. */
+export const CONTEXT_METADATA = 'encryption-context';
 /** The workflow interceptor every bundle must include (bundleWorkflowCode / Worker interceptors.workflowModules). */
 export const REFUSED_PAYLOADS_INTERCEPTOR = fileURLToPath(
   new URL('../workflows/shared/refusedPayloads.ts', import.meta.url),
 );
+/**
+ * The failure converter that puts failures' messages and stack traces into a
+ * payload the codec seals (platform/failureConverter.cjs). Clients and workers
+ * take it from dataConverterFor; every workflow bundle must be built with it
+ * (bundleWorkflowCode's failureConverterPath), since failures raised in
+ * workflow code — Update refusals among them — are converted in the sandbox.
+ */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failureConverter.cjs', import.meta.url));
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -106,12 +133,42 @@ export function generateCodecKey(id: string): string {
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const text = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(bytes).toString('utf8') : undefined);
 
-/** The metadata a sealed payload carries, and its additional authenticated data. */
-function sealedMetadata(keyId: string) {
-  return { [METADATA_ENCODING_KEY]: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(keyId) };
+/** The workflow a payload belongs to, as the SDK tells the codec; undefined when it does not say. */
+export function boundWorkflowOf(context: SerializationContext | undefined): string | undefined {
+  if (!context?.namespace || !context.workflowId) return undefined;
+  return JSON.stringify([context.namespace, context.workflowId]);
 }
-function additionalData(keyId: string): Buffer {
-  return utf8(`governance-codec/v1\n${METADATA_ENCODING_KEY}=${ENCRYPTED_ENCODING}\n${KEY_ID_METADATA}=${keyId}`);
+
+/**
+ * Whether a payload bound to `bound` may open in workflow `here`: the same
+ * workflow, or a run its Schedule started (the server names those
+ * `<action's workflow id>-<RFC 3339 time>`).
+ */
+function sameWorkflow(bound: string, here: string): boolean {
+  if (bound === here) return true;
+  const [boundNamespace, boundId] = JSON.parse(bound) as [string, string];
+  const [namespace, id] = JSON.parse(here) as [string, string];
+  if (boundNamespace !== namespace || !id.startsWith(`${boundId}-`)) return false;
+  return SCHEDULED_RUN_SUFFIX.test(id.slice(boundId.length + 1));
+}
+const SCHEDULED_RUN_SUFFIX = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The metadata a sealed payload carries, and its additional authenticated data. */
+function sealedMetadata(keyId: string, bound: string | undefined) {
+  return {
+    [METADATA_ENCODING_KEY]: utf8(ENCRYPTED_ENCODING),
+    [KEY_ID_METADATA]: utf8(keyId),
+    ...(bound ? { [CONTEXT_METADATA]: utf8(bound) } : {}),
+  };
+}
+function additionalData(keyId: string, bound: string | undefined): Buffer {
+  const header = `${METADATA_ENCODING_KEY}=${ENCRYPTED_ENCODING}\n${KEY_ID_METADATA}=${keyId}`;
+  // v1: unbound (payloads sealed before the binding, or without a context); v2 adds the workflow.
+  return utf8(
+    bound === undefined
+      ? `governance-codec/v1\n${header}`
+      : `governance-codec/v2\n${header}\n${CONTEXT_METADATA}=${bound}`,
+  );
 }
 
 export class PayloadRefusedError extends Error {
@@ -164,25 +221,28 @@ export class AesGcmCodec implements PayloadCodec {
     return this.sealing.id;
   }
 
-  async encode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => this.seal(payload));
+  async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    return payloads.map((payload) => this.seal(payload, context));
   }
 
-  async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => this.open(payload));
+  async decode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    return payloads.map((payload) => this.open(payload, context));
   }
 
-  seal(payload: Payload): Payload {
+  /** Seals a payload, bound to the context's workflow when there is one. */
+  seal(payload: Payload, context?: SerializationContext): Payload {
     const { id, key } = this.sealing;
+    const bound = boundWorkflowOf(context);
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(additionalData(id));
+    cipher.setAAD(additionalData(id, bound));
     const plain = PayloadMessage.encode(payload).finish();
     const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return { metadata: sealedMetadata(id), data: Buffer.concat([iv, sealed, cipher.getAuthTag()]) };
+    return { metadata: sealedMetadata(id, bound), data: Buffer.concat([iv, sealed, cipher.getAuthTag()]) };
   }
 
-  open(payload: Payload): Payload {
+  /** Opens a payload; one bound to a workflow opens only for it when the context names a workflow. */
+  open(payload: Payload, context?: SerializationContext): Payload {
     const encoding = text(payload.metadata?.[METADATA_ENCODING_KEY]);
     if (encoding !== ENCRYPTED_ENCODING) {
       if (this.acceptPlaintext) return payload;
@@ -194,9 +254,15 @@ export class AesGcmCodec implements PayloadCodec {
     if (!key) return this.refuse(payload, `sealed with an unknown key "${keyId.slice(0, 64)}"`);
     const data = payload.data ? Buffer.from(payload.data) : Buffer.alloc(0);
     if (data.length < IV_BYTES + TAG_BYTES) return this.refuse(payload, 'a sealed payload too short to hold its tag');
+    const bound = text(payload.metadata?.[CONTEXT_METADATA]);
+    const here = boundWorkflowOf(context);
+    // Checked before authentication too: a relabelled context would fail it anyway, and says less.
+    if (bound !== undefined && here !== undefined && !this.sealedFor(bound, here)) {
+      return this.refuse(payload, `sealed for another workflow (${bound.slice(0, 300)})`);
+    }
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
-      decipher.setAAD(additionalData(keyId));
+      decipher.setAAD(additionalData(keyId, bound));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const plain = Buffer.concat([
         decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
@@ -205,6 +271,15 @@ export class AesGcmCodec implements PayloadCodec {
       return PayloadMessage.decode(plain);
     } catch {
       return this.refuse(payload, `failed authentication under key "${keyId}" (tampered, or sealed with another key)`);
+    }
+  }
+
+  private sealedFor(bound: string, here: string): boolean {
+    try {
+      return sameWorkflow(bound, here);
+    } catch {
+      // Not the JSON pair a seal writes: it cannot have come from this codec.
+      return false;
     }
   }
 
@@ -234,10 +309,15 @@ export function codecFor(settings: CodecSettings): AesGcmCodec | undefined {
   });
 }
 
-/** The data converter every client and worker of the product uses. */
+/**
+ * The data converter every client and worker of the product uses: payloads
+ * sealed, and failures' messages and stack traces sealed with them (without
+ * the failure converter an ApplicationFailure's message — a refusal naming a
+ * person — would lie in clear in history beside its sealed details).
+ */
 export function dataConverterFor(settings: CodecSettings): DataConverter | undefined {
   const codec = codecFor(settings);
-  return codec ? { payloadCodecs: [codec] } : undefined;
+  return codec ? { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH } : undefined;
 }
 
 /** Where `npm start` keeps a developer machine's key. */
