@@ -1,82 +1,36 @@
 /**
  * Mailpit: the real SMTP server that `npm start` and the tests send mail to,
  * with an HTTP API (and a web UI) to read what arrived. Found or built like
- * the Temporal CLI (./temporalCli.ts): $MAILPIT_PATH, `mailpit` on PATH, the
+ * the Temporal CLI (./goTool.ts): $MAILPIT_PATH, `mailpit` on PATH, the
  * git-ignored .tools/bin, or a Go build into it (about a minute, once).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { TOOLS_BIN } from './temporalCli';
+import { buildGoTool, ensureGoTool, findGoTool, type GoTool } from './goTool';
 
 export const MAILPIT_VERSION = 'v1.33.1';
-const toolsBinary = path.join(TOOLS_BIN, 'mailpit');
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
+const MAILPIT: GoTool = {
+  name: 'Mailpit',
+  command: 'mailpit',
+  pathVariable: 'MAILPIT_PATH',
+  goPackage: 'github.com/axllent/mailpit',
+  version: MAILPIT_VERSION,
+  buildTime: 'about a minute, more on a busy machine; once',
+  progress: 'still building Mailpit',
+};
 
 export function findMailpit(): { path: string; source: string } | undefined {
-  const fromEnv = process.env.MAILPIT_PATH;
-  if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`MAILPIT_PATH=${fromEnv} is not an executable file`);
-    return { path: fromEnv, source: 'MAILPIT_PATH' };
-  }
-  const found = onPath('mailpit');
-  if (found) return { path: found, source: 'PATH' };
-  if (isExecutable(toolsBinary)) return { path: toolsBinary, source: '.tools/bin' };
-  return undefined;
+  return findGoTool(MAILPIT);
 }
 
 /** Builds Mailpit with Go into .tools/bin, printing progress while it works. */
 export async function buildMailpit(log: (line: string) => void = console.log): Promise<string | undefined> {
-  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) return undefined;
-  mkdirSync(TOOLS_BIN, { recursive: true });
-  log(`Building Mailpit ${MAILPIT_VERSION} with Go into .tools/bin (about a minute, more on a busy machine; once)…`);
-  const started = Date.now();
-  const child = spawn(go, ['install', `github.com/axllent/mailpit@${MAILPIT_VERSION}`], {
-    env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let downloads = 0;
-  let tail = '';
-  const onData = (chunk: Buffer) => {
-    const text = chunk.toString();
-    tail = (tail + text).slice(-4000);
-    downloads += (text.match(/go: downloading/g) ?? []).length;
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const ticker = setInterval(() => {
-    const seconds = Math.round((Date.now() - started) / 1000);
-    log(`  … still building Mailpit (${seconds}s, ${downloads} modules downloaded)`);
-  }, 15_000);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearInterval(ticker);
-  if (code !== 0 || !isExecutable(toolsBinary)) {
-    log(`The Go build of Mailpit failed (exit ${code}):\n${tail}`);
-    return undefined;
-  }
-  log(`Built ${toolsBinary} in ${Math.round((Date.now() - started) / 1000)}s`);
-  return toolsBinary;
+  return buildGoTool(MAILPIT, log);
 }
 
 export async function ensureMailpit(log: (line: string) => void = console.log): Promise<string | undefined> {
-  return findMailpit()?.path ?? buildMailpit(log);
+  return ensureGoTool(MAILPIT, log);
 }
 
 /** A free TCP port on loopback (the OS picks it; a race with another process is retried by the caller). */
