@@ -8,6 +8,11 @@
  * and the signals: the README test (tests/support/product.ts) starts it
  * inside the test run, so what the README's walkthroughs meet is what
  * `npm start` serves.
+ *
+ * Logs and traces are set up as the worker and the API set them up in
+ * production (worker.ts, api/server.ts): JSON lines at LOG_LEVEL (pino), the
+ * SDK's own lines and metrics through the Temporal runtime, and OpenTelemetry
+ * traces when OTEL_EXPORTER_OTLP_ENDPOINT is set.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -21,12 +26,14 @@ import { openDatabase, type DatabaseHandle } from '../db/client';
 import { migrate } from '../db/migrate';
 import { dataConverterFor, ensureDevCodecKeys } from '../platform/codec';
 import { loadSettings, type Settings } from '../platform/config';
+import { configureLogger, logger as processLogger } from '../platform/logger';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { startDevServer, type DevServer } from '../platform/devServer';
 import { startMailpit } from '../platform/mailpit';
 import { ensureSearchAttributes, searchAttributeCommands } from '../platform/searchAttributes';
 import { demoSeedingFor, refuseExposedDemoTokens, seedDemoUsers, type DemoUser } from '../platform/seed';
-import { createWorker, type WorkerDeps } from '../worker';
+import { startTracing, type Tracing } from '../platform/tracing';
+import { createWorker, installRuntime, type WorkerDeps } from '../worker';
 
 export interface ProductOptions extends Settings {
   temporalAddress: string;
@@ -38,6 +45,10 @@ export interface ProductOptions extends Settings {
   seedDemoUsers: boolean;
   /** A prebuilt workflow bundle (tests share one); otherwise bundled from source. */
   workflowBundle?: WorkerDeps['workflowBundle'];
+  /** Started tracing (platform/tracing.ts), as the worker and the API start it; off unless given. */
+  tracing?: Tracing;
+  /** Where the API puts an unexpected error's plain-text line; stderr unless given. */
+  appLog?: (line: string) => void;
   log?: (line: string) => void;
 }
 
@@ -106,6 +117,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       taskQueue: options.taskQueue,
       workflowBundle: options.workflowBundle,
       dataConverter: dataConverterFor(options),
+      tracing: options.tracing,
     });
     const running = worker.run();
     void ensureAuditAnchoring({ temporal, db: database.db, taskQueue: options.taskQueue, settings: options, log });
@@ -114,7 +126,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       await running;
     });
 
-    const app = createApp({ db: database.db, temporal, settings: options });
+    const app = createApp({ db: database.db, temporal, settings: options }, { log: options.appLog });
     const server = serve({ fetch: app.fetch, port: options.port, hostname });
     onStop(
       'the API',
@@ -145,16 +157,26 @@ async function main(): Promise<void> {
   mkdirSync(settings.dataDir, { recursive: true });
   let devServer: DevServer | undefined;
   let product: Product | undefined;
+  let tracing: Tracing | undefined;
   const shutdown = async (code: number) => {
     await product?.stop();
     if (devServer) {
       log('stopping the Temporal dev server…');
       await devServer.teardown().catch((err) => console.error('[start] while stopping the Temporal dev server:', err));
     }
+    await tracing?.shutdown().catch((err) => console.error('[start] while flushing traces:', err));
     process.exit(code);
   };
 
   try {
+    // The worker's and the API's set-up (worker.ts, api/server.ts), in the order they need: the
+    // logger first; tracing before the first query and Temporal client, so both are traced from the
+    // start; the Temporal runtime before the first connection — the dev server's included.
+    const productLog = configureLogger(settings, 'start');
+    tracing = await startTracing({ serviceName: 'governance-start', otlpEndpoint: settings.otlpEndpoint });
+    installRuntime(settings, productLog);
+    if (tracing.enabled) log(`traces go to ${settings.otlpEndpoint}`);
+
     // Decided before anything starts: SEED_DEMO_USERS=true with a DATABASE_URL is refused here.
     const seeding = demoSeedingFor({ ...settings, host: settings.host ?? '127.0.0.1' });
     if (!seeding.seed && !settings.databaseUrl) log(seeding.why);
@@ -208,6 +230,9 @@ async function main(): Promise<void> {
       ...settings,
       temporalAddress: address,
       seedDemoUsers: seeding.seed,
+      tracing,
+      // As api/server.ts: the request lines (api/observability.ts) log an unexpected error as JSON.
+      appLog: (line) => processLogger.debug(line),
       log,
     });
     const { url: api, demoUsers: demo } = product;
