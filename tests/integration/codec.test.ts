@@ -3,26 +3,30 @@
  * on the real dev server: what Temporal holds is sealed; a payload forged by
  * someone who reaches the frontend without the key — an Update that says it
  * is another user, a signal, a start — is refused and wedges nothing, and the
- * real API then takes the case to its end; the codec server shows sealed
- * payloads in clear to the oversight functions only, to the Temporal UI's
- * origin only, and audits each reading.
+ * real API then takes the case to its end; a failure's message (a refusal
+ * Temporal records) is sealed like a payload, and the API still answers it;
+ * the codec server shows sealed payloads in clear to the oversight functions
+ * only, to the Temporal UI's origin only, and audits each reading.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   codecFor,
+  CONTEXT_METADATA,
   dataConverterFor,
   ENCRYPTED_ENCODING,
+  FAILURE_CONVERTER_PATH,
   KEY_ID_METADATA,
   REFUSED_PAYLOADS_INTERCEPTOR,
 } from '../../platform/codec';
+import { scheduleSupplierReview } from '../../platform/cases';
 import { connectWorker } from '../../platform/temporalConnection';
 import { createWorker, WORKFLOWS_PATH } from '../../worker';
 import { decideUpdate, rectificationItemSignal, type RectificationItemEvent } from '../../workflows/definitions';
@@ -54,6 +58,13 @@ let connection: Connection;
 let raw: Client;
 /** Someone with a key of their own under a known key id. */
 let wrongKey: Client;
+/**
+ * Sends clear payloads like `raw`, but reads answers with the product's key
+ * and failure converter: what the refusal of a forged call says, to whoever
+ * holds the key (the SDK hands the codec the whole failure, sealed message
+ * included).
+ */
+let rawReadByKeyHolder: Client;
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -62,6 +73,16 @@ beforeAll(async () => {
     connection,
     namespace: 'default',
     dataConverter: dataConverterFor({ codecKeys: `test2:${OTHER_KEY}` }),
+  });
+  const product = codecFor({ codecKeys: TEST_CODEC_KEYS })!;
+  const sendsClearReadsSealed: PayloadCodec = {
+    encode: async (payloads) => payloads,
+    decode: (payloads) => product.decode(payloads),
+  };
+  rawReadByKeyHolder = new Client({
+    connection,
+    namespace: 'default',
+    dataConverter: { payloadCodecs: [sendsClearReadsSealed], failureConverterPath: FAILURE_CONVERTER_PATH },
   });
 });
 
@@ -103,14 +124,21 @@ const eventTypes = async (workflowId: string) =>
  * design, and left out: search attributes (no personal data, STYLE.md) and
  * the SDK's own patch markers (the patch id, written by the SDK core).
  */
-function payloadsOf(node: unknown, at = ''): Array<{ at: string; encoding: string; keyId?: string }> {
+function payloadsOf(node: unknown, at = ''): Array<{ at: string; encoding: string; keyId?: string; boundTo?: string }> {
   if (Array.isArray(node)) return node.flatMap((item, i) => payloadsOf(item, `${at}[${i}]`));
   if (node === null || typeof node !== 'object') return [];
   const record = node as Record<string, unknown>;
   const metadata = record.metadata as Record<string, string> | undefined;
   if (metadata && typeof metadata.encoding === 'string') {
     const decode = (v: string | undefined) => (v ? Buffer.from(v, 'base64').toString('utf8') : undefined);
-    return [{ at, encoding: decode(metadata.encoding)!, keyId: decode(metadata[KEY_ID_METADATA]) }];
+    return [
+      {
+        at,
+        encoding: decode(metadata.encoding)!,
+        keyId: decode(metadata[KEY_ID_METADATA]),
+        boundTo: decode(metadata[CONTEXT_METADATA]),
+      },
+    ];
   }
   return Object.entries(record)
     .filter(([key]) => key !== 'searchAttributes' && key !== 'patch-data')
@@ -141,6 +169,9 @@ describe('what Temporal holds', () => {
     // Start input, activity inputs and results, the decision, its answer, the result.
     expect(payloads.length).toBeGreaterThan(10);
     expect(payloads.filter((p) => p.encoding !== ENCRYPTED_ENCODING || p.keyId !== 'test2')).toEqual([]);
+    // Each bound to this case: copied into another, it would not open there.
+    const boundHere = JSON.stringify(['default', caseId]);
+    expect(payloads.filter((p) => p.boundTo !== boundHere)).toEqual([]);
     const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
     for (const secret of [PERSON, 'Thistlewood', PERSON_ZH, '138 0013 8000', 'checked with']) {
       expect(bytes.includes(Buffer.from(secret)), secret).toBe(false);
@@ -175,17 +206,26 @@ describe('a forged payload', () => {
       decision: 'approve',
       comment: 'forged approval',
     };
-    for (const [who, client, reason] of [
-      ['no key', raw, /^update decide was refused: a clear payload \(encoding json\/plain\)/],
-      ['another key', wrongKey, /^update decide was refused: failed authentication under key "test2"/],
-    ] as const) {
-      const err = await client.workflow
+    const forge = (client: Client) =>
+      client.workflow
         .getHandle(caseId)
         .executeUpdate(decideUpdate, { args: [forged as never] })
         .then(
           () => undefined,
           (e: unknown) => e,
         );
+    // The refusal's message is sealed like any payload (platform/failureConverter.cjs): without
+    // the key the caller cannot even read why, and with another key it reads only the type.
+    expect(await forge(raw)).toMatchObject({ message: `Unknown encoding: ${ENCRYPTED_ENCODING}` });
+    for (const [who, client, reason] of [
+      ['another key', wrongKey, /^Encoded failure$/],
+      [
+        'no key, read with the key',
+        rawReadByKeyHolder,
+        /^update decide was refused: a clear payload \(encoding json\/plain\)/,
+      ],
+    ] as const) {
+      const err = await forge(client);
       expect(err, who).toBeInstanceOf(WorkflowUpdateFailedError);
       const failure = (err as WorkflowUpdateFailedError).cause as ApplicationFailure;
       expect(failure.type, who).toBe(PAYLOAD_REFUSED);
@@ -273,14 +313,26 @@ describe('a forged payload', () => {
       workflowId,
       args: [{ caseId: workflowId, title: 'forged', initiator: { userId: 'appr1', roles: ['risk'] } }],
     });
-    const err = await handle.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    // The forger cannot read why (the failure's message is sealed); the key holder can.
+    await expect(handle.result()).rejects.toThrow(`Unknown encoding: ${ENCRYPTED_ENCODING}`);
+    const err = await h.temporal.workflow
+      .getHandle(workflowId)
+      .result()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(failure.type).toBe(PAYLOAD_REFUSED);
     expect(failure.message).toMatch(/^the workflow input was refused: a clear payload/);
+    const history = await raw.workflow.getHandle(workflowId).fetchHistory();
+    const recorded = history.events!.find((e) => e.workflowExecutionFailedEventAttributes)!
+      .workflowExecutionFailedEventAttributes!.failure!;
+    expect(recorded).toMatchObject({ message: 'Encoded failure', stackTrace: '' });
+    expect(recorded.applicationFailureInfo?.type).toBe(PAYLOAD_REFUSED);
+    const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+    expect(bytes.includes(Buffer.from('the workflow input was refused'))).toBe(false);
     const types = await eventTypes(workflowId);
     expect(types).not.toContain('EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
     expect(types).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
@@ -292,6 +344,81 @@ describe('a forged payload', () => {
       json: { requestKey, title: 'Onboard courier partner', probability: 2, impact: 3 },
     });
     expect(real.status).toBe(409);
+  });
+
+  it('a sealed start input copied from one case into a start of another is refused there, before a single activity', async () => {
+    const { caseId } = await startRequest();
+    const history = await raw.workflow.getHandle(caseId).fetchHistory();
+    const [stolen] = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads! as Payload[];
+    // Someone at the frontend without the key, pasting the sealed bytes in place of an argument.
+    const PASTE = '"paste the stolen payload here"';
+    const paster = new Client({
+      connection,
+      namespace: 'default',
+      dataConverter: {
+        payloadCodecs: [
+          {
+            encode: async (payloads) =>
+              payloads.map((p) => (Buffer.from(p.data ?? []).toString() === PASTE ? stolen! : p)),
+            decode: async (payloads) => payloads,
+          },
+        ],
+      },
+    });
+    const workflowId = `approval-request:${h.unique('PASTED')}`;
+    await paster.workflow.start('approvalRequestWorkflow', {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [JSON.parse(PASTE)],
+    });
+    const copied = await raw.workflow.getHandle(workflowId).fetchHistory();
+    const input = copied.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads! as Payload[];
+    expect(Buffer.from(input[0]!.data!).equals(Buffer.from(stolen!.data!))).toBe(true);
+
+    const err = await h.temporal.workflow
+      .getHandle(workflowId)
+      .result()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(failure.type).toBe(PAYLOAD_REFUSED);
+    expect(failure.message).toBe(
+      `the workflow input was refused: sealed for another workflow (${JSON.stringify(['default', caseId])})`,
+    );
+    const types = await eventTypes(workflowId);
+    expect(types).not.toContain('EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
+    expect(types).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
+    expect(await h.sql('select 1 from cases where id = $1', [workflowId])).toEqual([]);
+    expect(await h.sql('select 1 from audit_events where case_id = $1', [workflowId])).toEqual([]);
+    await h.temporal.workflow.getHandle(caseId).terminate('codec test done');
+  });
+
+  it("a Schedule's run is not taken for a copy: its input, sealed for the action's workflow id, opens in the run the server names <id>-<time>", async () => {
+    const supplierId = h.unique('SUP');
+    await scheduleSupplierReview(h.temporal, h.taskQueue, {
+      supplierId,
+      dueAt: new Date(Date.now() + 200 * 86_400_000).toISOString(),
+    });
+    const schedule = h.temporal.schedule.getHandle(`supplier-review-schedule:${supplierId}`);
+    try {
+      const described = await schedule.describe();
+      expect(described.action.type).toBe('startWorkflow');
+      await schedule.trigger();
+      const run = await eventually(async () => (await schedule.describe()).info.recentActions[0]?.action.workflow);
+      expect(run.workflowId).toMatch(new RegExp(`^supplier-review-launch:${supplierId}-\\d{4}-\\d{2}-\\d{2}T`));
+      // Its input opened: the launcher went on to its activity (a refused input fails before any).
+      await eventually(async () => (await eventTypes(run.workflowId)).includes('EVENT_TYPE_ACTIVITY_TASK_SCHEDULED'));
+      expect(await eventTypes(run.workflowId)).not.toContain('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+      await h.temporal.workflow
+        .getHandle(run.workflowId)
+        .terminate('codec test done')
+        .catch(() => undefined);
+    } finally {
+      await schedule.delete();
+    }
   });
 
   it('would wedge the case if the codec threw: the SDK fails the workflow task on every attempt (why the codec marks instead)', async () => {
@@ -336,6 +463,69 @@ describe('a forged payload', () => {
     }
     // A worker of its own starts here: slow on a loaded machine.
   }, 120_000);
+});
+
+describe('a refusal Temporal records', () => {
+  it('keeps its message and stack sealed in history; the API still answers with its status, reason and message', async () => {
+    // A refusal raised after the step was accepted (an incident id already taken, found when the
+    // complaint starts the incident) is recorded in the complaint's history; one from a validator is not.
+    const accepted = await h.api('POST', '/api/complaints', {
+      as: 'manager',
+      json: {
+        customerRef: h.unique('CUST'),
+        channel: 'hotline',
+        type: 'transaction_dispute',
+        subject: `Refund for ${PERSON}`,
+      },
+    });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    const { caseId, complaintId } = accepted.body as { caseId: string; complaintId: string };
+    const incidentId = h.unique('INC');
+    const report = {
+      incidentId,
+      category: 'transaction_fraud',
+      system: 'cards',
+      occurredAt: new Date(Date.now() - 3_600_000).toISOString(),
+      impact: { affectedUsers: 2, amountCny: 300 },
+    };
+    const first = await h.api('POST', '/api/incidents', {
+      as: 'manager',
+      json: { ...report, title: 'Reported first' },
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    try {
+      const taken = await h.api('POST', `/api/complaints/${complaintId}/raise-incident`, {
+        as: 'manager',
+        json: report,
+      });
+      expect(taken.status, JSON.stringify(taken.body)).toBe(409);
+      const message = `incident ${incidentId} already exists`;
+      expect(taken.body.error).toMatchObject({ code: 'CONFLICT', reason: 'INCIDENT_EXISTS', message });
+
+      const history = await raw.workflow.getHandle(caseId).fetchHistory();
+      const outcomes = history
+        .events!.map((e) => e.workflowExecutionUpdateCompletedEventAttributes?.outcome?.failure)
+        .filter((f) => !!f);
+      expect(outcomes).toHaveLength(1);
+      const [recorded] = outcomes;
+      expect(recorded).toMatchObject({ message: 'Encoded failure', stackTrace: '' });
+      expect(recorded!.applicationFailureInfo?.type).toBe('INCIDENT_EXISTS');
+      const sealed = recorded!.encodedAttributes as Payload;
+      expect(Buffer.from(sealed.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
+      const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+      for (const secret of [message, 'already exists', PERSON, 'complaint.ts']) {
+        expect(bytes.includes(Buffer.from(secret)), secret).toBe(false);
+      }
+      // Sealed, not lost: with the key, the message and the workflow's stack are there.
+      const [opened] = await codecFor({ codecKeys: TEST_CODEC_KEYS })!.decode([sealed]);
+      const attributes = defaultPayloadConverter.fromPayload<{ message: string; stack_trace: string }>(opened!);
+      expect(attributes.message).toBe(message);
+      expect(attributes.stack_trace).toMatch(/complaint/);
+    } finally {
+      await h.temporal.workflow.getHandle(first.body.caseId).terminate('codec test done');
+      await h.temporal.workflow.getHandle(caseId).terminate('codec test done');
+    }
+  });
 });
 
 describe('the codec server', () => {

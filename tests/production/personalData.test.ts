@@ -4,7 +4,10 @@
  * and `temporal_visibility` databases — history blobs included — is searched
  * for that name. Depends on the payload codec (platform/codec.ts,
  * GOVERNANCE_CODEC_KEYS, which the profile sets): without it the name lies
- * in clear in the history and this test fails.
+ * in clear in the history and this test fails. A refusal Temporal records
+ * (its failure's message) is searched for the same way: without the failure
+ * converter (platform/failureConverter.cjs) the message lies in clear beside
+ * its sealed details.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -66,5 +69,43 @@ describe('personal data in Temporal (depends on the payload codec)', () => {
 
     expect(await whereFound(p, databases.temporal, name)).toEqual([]);
     expect(await whereFound(p, databases.visibility, name)).toEqual([]);
+  });
+
+  it("a refusal's message, recorded in the case's history, is nowhere in Temporal's databases", async () => {
+    const complaintId = p.unique('CMP');
+    const accepted = await p.api('POST', '/api/complaints', {
+      as: 'manager',
+      json: { complaintId, customerRef: 'CUST-PD-2', channel: 'hotline', type: 'transaction_dispute', subject: 'Card' },
+    });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    // Refused after the step was accepted (the incident id is taken, found as the complaint starts it):
+    // the refusal is written to the complaint's history, unlike a validator's.
+    const report = {
+      incidentId: p.unique('INC'),
+      category: 'transaction_fraud',
+      system: 'cards',
+      occurredAt: new Date(Date.now() - 3_600_000).toISOString(),
+      impact: { affectedUsers: 2, amountCny: 300 },
+    };
+    const first = await p.api('POST', '/api/incidents', {
+      as: 'manager',
+      json: { ...report, title: 'Reported first' },
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const taken = await p.api('POST', `/api/complaints/${complaintId}/raise-incident`, { as: 'manager', json: report });
+    expect(taken.status, JSON.stringify(taken.body)).toBe(409);
+    const message: string = taken.body.error.message;
+    expect(taken.body.error).toMatchObject({
+      reason: 'INCIDENT_EXISTS',
+      message: `incident ${report.incidentId} already exists`,
+    });
+
+    const databases = await p.databases();
+    // What is searched is there: the complaint's history names the refusal's type in clear.
+    expect(
+      (await whereFound(p, databases.temporal, 'INCIDENT_EXISTS')).some((f) => f.startsWith('history_node.data')),
+    ).toBe(true);
+    expect(await whereFound(p, databases.temporal, message)).toEqual([]);
+    expect(await whereFound(p, databases.visibility, message)).toEqual([]);
   });
 });

@@ -6,10 +6,11 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload, type SerializationContext } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   AesGcmCodec,
+  CONTEXT_METADATA,
   dataConverterFor,
   ENCRYPTED_ENCODING,
   ensureDevCodecKeys,
@@ -68,6 +69,8 @@ describe('GOVERNANCE_CODEC_KEYS', () => {
     expect(() => dataConverterFor({ production: true })).toThrow(/GOVERNANCE_CODEC_KEYS: required in production/);
     expect(dataConverterFor({ production: false })).toBeUndefined();
     expect(dataConverterFor({ codecKeys: `k1:${K1}`, production: true })?.payloadCodecs).toHaveLength(1);
+    // Failures' messages and stacks are sealed with the payloads (platform/failureConverter.cjs).
+    expect(dataConverterFor({ codecKeys: `k1:${K1}` })?.failureConverterPath).toMatch(/failureConverter\.cjs$/);
   });
 
   it('generates keys in its own format', () => {
@@ -165,6 +168,86 @@ describe('refusals', () => {
     await expect(codec.withRefusalMode('throw').decode([forged])).rejects.toBeInstanceOf(PayloadRefusedError);
     // The other view holds the same keys.
     expect(await open(codec.withRefusalMode('throw'), await seal(codecOf(`k1:${K1}`), 7))).toBe(7);
+  });
+});
+
+describe('bound to its workflow', () => {
+  const codec = codecOf(`k2:${K2},k1:${K1}`);
+  const caseA: SerializationContext = { type: 'workflow', namespace: 'default', workflowId: 'approval-request:A' };
+  const caseB: SerializationContext = { type: 'workflow', namespace: 'default', workflowId: 'approval-request:B' };
+  const sealFor = async (context: SerializationContext | undefined, value: unknown = PERSON) =>
+    (await codec.encode([clear(value)], context))[0]!;
+  const openIn = async (payload: Payload, context?: SerializationContext) =>
+    defaultPayloadConverter.fromPayload((await codec.decode([payload], context))[0]!);
+
+  it('opens in its own workflow, for its activities, and without a context (the codec server)', async () => {
+    const sealed = await sealFor(caseA);
+    expect(JSON.parse(text(sealed.metadata![CONTEXT_METADATA]))).toEqual(['default', 'approval-request:A']);
+    expect(await openIn(sealed, caseA)).toEqual(PERSON);
+    const activity: SerializationContext = {
+      type: 'activity',
+      namespace: 'default',
+      workflowId: 'approval-request:A',
+      activityId: '3',
+      isLocal: false,
+    };
+    expect(await openIn(sealed, activity)).toEqual(PERSON);
+    expect(await openIn(await sealFor(activity), caseA)).toEqual(PERSON);
+    expect(await openIn(sealed)).toEqual(PERSON);
+  });
+
+  it('is refused in another workflow or namespace: a sealed payload copied between cases does not open', async () => {
+    const sealed = await sealFor(caseA);
+    expect(refusalOf(await openIn(sealed, caseB))).toBe(
+      'sealed for another workflow (["default","approval-request:A"])',
+    );
+    expect(refusalOf(await openIn(sealed, { ...caseA, namespace: 'other' }))).toMatch(/^sealed for another workflow/);
+    // A workflow id that merely starts with the case's id is another workflow.
+    for (const workflowId of ['approval-request:A-2', 'approval-request:A-2026-01-01', 'approval-request:AB']) {
+      expect(refusalOf(await openIn(sealed, { ...caseA, workflowId })), workflowId).toMatch(/^sealed for another/);
+    }
+  });
+
+  it("opens in the runs a Schedule starts: the server names them <action's workflow id>-<time>", async () => {
+    const action = { ...caseA, workflowId: 'supplier-review:S1' };
+    const sealed = await sealFor(action);
+    for (const workflowId of [
+      'supplier-review:S1-2027-01-01T00:00:00Z',
+      'supplier-review:S1-2027-01-01T08:00:00+08:00',
+    ]) {
+      expect(await openIn(sealed, { ...action, workflowId }), workflowId).toEqual(PERSON);
+    }
+  });
+
+  it('binds the workflow: relabelled, stripped or added, the context fails authentication', async () => {
+    const sealed = await sealFor(caseA);
+    const relabelled = {
+      ...sealed,
+      metadata: {
+        ...sealed.metadata,
+        [CONTEXT_METADATA]: Buffer.from(JSON.stringify(['default', 'approval-request:B'])),
+      },
+    };
+    expect(refusalOf(await openIn(relabelled, caseB))).toMatch(/^failed authentication under key "k2"/);
+    expect(refusalOf(await openIn(relabelled))).toMatch(/^failed authentication/);
+    const { [CONTEXT_METADATA]: _bound, ...unboundMetadata } = sealed.metadata!;
+    expect(refusalOf(await openIn({ ...sealed, metadata: unboundMetadata }, caseB))).toMatch(/^failed authentication/);
+    const unbound = await sealFor(undefined);
+    const claimed = {
+      ...unbound,
+      metadata: { ...unbound.metadata, [CONTEXT_METADATA]: relabelled.metadata[CONTEXT_METADATA] },
+    };
+    expect(refusalOf(await openIn(claimed, caseB))).toMatch(/^failed authentication/);
+    const notOurs = { ...sealed, metadata: { ...sealed.metadata, [CONTEXT_METADATA]: Buffer.from('not json') } };
+    expect(refusalOf(await openIn(notOurs, caseA))).toMatch(/^sealed for another workflow/);
+  });
+
+  it('leaves unbound what the SDK seals without naming a workflow; unbound payloads (older histories) open anywhere', async () => {
+    const unbound = await sealFor(undefined);
+    expect(unbound.metadata![CONTEXT_METADATA]).toBeUndefined();
+    expect(await openIn(unbound, caseB)).toEqual(PERSON);
+    const tokenCompletion: SerializationContext = { type: 'activity', namespace: 'default', isLocal: false };
+    expect((await sealFor(tokenCompletion)).metadata![CONTEXT_METADATA]).toBeUndefined();
   });
 });
 
