@@ -10,9 +10,7 @@ import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import {
   periodBounds,
-  previousPeriod,
   RISK_REPORT_AUDIENCES,
-  RISK_REPORT_FREQUENCY,
   riskReportContract,
   riskReportKey,
   type RiskReportAudience,
@@ -22,7 +20,8 @@ import type { Database } from '../db/client';
 import { buildRiskReportContent, contentSha256 } from '../db/riskReports';
 import { riskReports } from '../db/schema';
 import type { PolicySnapshot } from '../domain/policy';
-import { createScheduleOnce, MONTHS, startCaseWorkflow } from '../platform/cases';
+import { periodJustEnded } from '../domain/riskReporting';
+import { createScheduleOnce, startCaseWorkflow } from '../platform/cases';
 import { currentPolicy } from '../platform/policy';
 import type { riskReportWorkflow } from '../workflows/riskReport';
 import { activityKey, whileHeartbeating } from './context';
@@ -30,25 +29,19 @@ import { activityKey, whileHeartbeating } from './context';
 export const riskReportScheduleId = (audience: RiskReportAudience) => `risk-report-${audience}`;
 
 /**
- * The Schedules that generate each report for the period just ended: on the
- * 1st of every month (management) or of every quarter (regulator), 03:00 UTC.
- * Created with the first report the risk function prepares, as the risk
- * assessment's Schedule is; one that exists is kept.
+ * The Schedules that generate each report for the period just ended. Each
+ * fires on the 1st of every month, 03:00 UTC, and its launcher opens the
+ * report of the period of policy riskReports.frequency[audience] that ended
+ * last, once (a period already reported is skipped): any frequency the policy
+ * sets, now or later, is honoured without changing the Schedule. Created with
+ * the first report the risk function prepares, as the risk assessment's
+ * Schedule is; one that exists is kept.
  */
 export async function ensureRiskReportSchedules(temporal: Client, taskQueue: string): Promise<void> {
   for (const audience of RISK_REPORT_AUDIENCES) {
-    const months = RISK_REPORT_FREQUENCY[audience] === 'monthly' ? undefined : [1, 4, 7, 10];
     await createScheduleOnce(temporal, {
       scheduleId: riskReportScheduleId(audience),
-      spec: {
-        calendars: [
-          {
-            dayOfMonth: 1,
-            hour: 3,
-            ...(months ? { month: months.map((m) => MONTHS[m - 1]!) } : {}),
-          },
-        ],
-      },
+      spec: { calendars: [{ dayOfMonth: 1, hour: 3 }] },
       action: {
         type: 'startWorkflow',
         workflowType: 'riskReportLauncherWorkflow',
@@ -57,7 +50,9 @@ export async function ensureRiskReportSchedules(temporal: Client, taskQueue: str
         workflowId: `risk-report-launcher-${audience}`,
       },
       policies: { overlap: 'SKIP', catchupWindow: '7 days' },
-      state: { note: `prepares the ${RISK_REPORT_FREQUENCY[audience]} risk report to ${audience} (finance §5.5)` },
+      state: {
+        note: `prepares the risk report to ${audience} at policy riskReports.frequency.${audience} (finance §5.5)`,
+      },
     });
   }
 }
@@ -98,17 +93,21 @@ export function createRiskReportActivities(deps: { db: Database; clock?: () => D
       await ensureRiskReportSchedules(context.client, context.info.taskQueue);
     },
 
-    /** The Schedule's launcher: the report of the period just ended, prepared by the platform. */
+    /**
+     * The Schedule's launcher: the report of the period just ended at the
+     * audience's frequency in the policy now, prepared by the platform.
+     */
     async openScheduledRiskReport(input: {
       audience: RiskReportAudience;
       period?: string;
     }): Promise<RiskReportOpening> {
       const context = Context.current();
-      const period = input.period ?? previousPeriod(input.audience, clock());
+      const policy = await currentPolicy(db);
+      const period = input.period ?? periodJustEnded(policy.values.riskReports.frequency[input.audience], clock());
       return whileHeartbeating(
         openRiskReport(
           { db, temporal: context.client, taskQueue: context.info.taskQueue },
-          { audience: input.audience, period, preparedBy: 'system' },
+          { audience: input.audience, period, preparedBy: 'system', policy },
         ),
       );
     },

@@ -1,12 +1,14 @@
 /**
  * Risk acceptance I/O (workflows/riskAcceptance.ts): the acceptance row in
  * the register, written with its audit event in one transaction, keyed on
- * the calling activity so a retry writes nothing twice.
+ * the calling activity so a retry writes nothing twice. And the link from
+ * the incident a major warning opened back to the warning
+ * (workflows/riskWarning.ts).
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
-import { riskAcceptances, risks } from '../db/schema';
+import { cases, riskAcceptances, risks } from '../db/schema';
 import type { MatrixCutoffs, RiskLevel } from '../domain/risk';
 import { ACCEPTANCE_REVIEW_WITHIN_DAYS, rate, type MatrixRating, type StaleReason } from '../domain/riskRegister';
 import { activityKey } from './context';
@@ -28,6 +30,38 @@ export type AcceptanceApproval =
 export function createRiskActivities(deps: { db: Database; clock?: () => Date }) {
   const { db, clock = () => new Date() } = deps;
   return {
+    /**
+     * The incident a major (重大) warning opened, linked back to it: the
+     * warning becomes the incident's parent case (so the warning's case lists
+     * the incident among its linked cases, and the incident names the warning
+     * it came from), and the incident's data names it too, under a key its
+     * own process never writes.
+     */
+    async linkIncidentToWarning(input: { incidentCaseId: string; warningCaseId: string }): Promise<void> {
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: 'system',
+          action: 'incident.linked_warning',
+          caseId: input.incidentCaseId,
+          reason: `opened by the major risk warning ${input.warningCaseId}`,
+          occurredAt: now,
+          payload: { warningCaseId: input.warningCaseId, parentCaseId: input.warningCaseId },
+        },
+        (tx) =>
+          tx
+            .update(cases)
+            .set({
+              parentCaseId: input.warningCaseId,
+              data: sql`${cases.data} || ${JSON.stringify({ sourceWarningCaseId: input.warningCaseId })}::jsonb`,
+              updatedAt: now,
+            })
+            .where(eq(cases.id, input.incidentCaseId)),
+      );
+    },
+
     async recordRiskAcceptanceRequested(input: RiskAcceptanceRequested): Promise<void> {
       const now = clock();
       await withAuditedWrite(

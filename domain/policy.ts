@@ -23,6 +23,7 @@ import {
   validateTimings,
 } from './deadlines';
 import { durationProblem } from './durations';
+import { RISK_REPORT_FREQUENCIES } from './riskReporting';
 
 const duration = z.string().superRefine((value, ctx) => {
   const problem = durationProblem(value);
@@ -148,6 +149,14 @@ export const PolicyValuesSchema = z
         majorIncidentGrade: z.enum(['I', 'II', 'III', 'IV']),
       })
       .strict(),
+    riskReports: z
+      .object({
+        /** How often each audience's periodic risk report is generated, for the period just ended. */
+        frequency: z
+          .object({ management: z.enum(RISK_REPORT_FREQUENCIES), regulator: z.enum(RISK_REPORT_FREQUENCIES) })
+          .strict(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -222,6 +231,7 @@ export const DEFAULT_POLICY: PolicyValues = {
     repeatWindowDays: 30,
     majorIncidentGrade: 'II',
   },
+  riskReports: { frequency: { management: 'monthly', regulator: 'quarterly' } },
 };
 
 export const DEFAULT_POLICY_SNAPSHOT: PolicySnapshot = { version: 1, values: DEFAULT_POLICY };
@@ -268,6 +278,7 @@ export const POLICY_SOURCES: Record<string, string> = {
   'warnings.acknowledgeWithin': `${NOT_IN_HANDBOOKS} (e-commerce §6.2 and finance §5.4: three levels, each with its own response; deadlines unstated)`,
   'warnings.repeatWindowDays': NOT_IN_HANDBOOKS,
   'warnings.majorIncidentGrade': `${NOT_IN_HANDBOOKS} (a 重大 warning opens an incident; e-commerce §7.1 grades incidents I–IV)`,
+  'riskReports.frequency': `${NOT_IN_HANDBOOKS} (internet-finance §5.5 asks a set frequency and owner for risk information reports, not which; management monthly, the regulator quarterly)`,
 };
 
 /** The source of a parameter: its own entry, or its nearest parent's. */

@@ -6,12 +6,14 @@
  * re-rates their risks and may raise new ones; the register records each as a
  * new version. Then the risk function reviews and compliance signs off
  * (segregation of duties: the owners who re-rated are barred from both, the
- * reviewer from the sign-off). A risk whose residual score rose since the
- * assessment opened, or that sits above appetite, opens a rectification item
- * owned by its owner, linked to the risk in the register; the case closes
- * when every item is verified (闭环).
+ * reviewer from the sign-off). A rejection, by either, sends the ratings back
+ * to every owner with its reason, for a new round of re-rating and review.
+ * A risk whose residual score rose since the assessment opened, or that sits
+ * above appetite, opens a rectification item owned by its owner, linked to
+ * the risk in the register; the case closes when every item is verified
+ * (闭环).
  */
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import {
   RISK_ASSESSMENT_STAGE,
   riskAssessmentContract,
@@ -26,7 +28,7 @@ import { aboveAppetite, rate, type MatrixRating, type RiskCategory } from '../do
 import { VERIFIER_ROLES } from '../domain/roles';
 import { caseSnapshotQuery } from './definitions';
 import { acts } from './shared/activities';
-import { ApprovalDesk } from './shared/approvals';
+import { ApprovalDesk, type ApprovalOutcome } from './shared/approvals';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
 import { awaitStep } from './shared/humanSteps';
 import { itemsFinished, startItem } from './shared/items';
@@ -66,6 +68,23 @@ export interface AssessmentEntry {
   rectificationItemId?: string;
 }
 
+/** A review or sign-off that sent the ratings back to their owners. */
+export interface AssessmentReturn {
+  step: 'review' | 'sign-off';
+  by: string;
+  reason: string;
+  /** The rating round it ended; the owners re-rate in the next. */
+  round: number;
+  at: string;
+}
+
+/**
+ * patched() id: a rejected review or sign-off sends the ratings back to the
+ * owners for re-rating instead of ending the case (cases recorded before it
+ * ended 'rejected').
+ */
+export const REJECTION_RETURNS_TO_OWNERS = 'risk-assessment-rejection-returns-to-owners';
+
 export interface RiskAssessmentResult {
   outcome: 'closed_out' | 'rejected' | 'expired';
   rectificationItems: string[];
@@ -85,8 +104,14 @@ export async function riskAssessmentWorkflow(input: RiskAssessmentInput): Promis
       { riskKey: r.riskKey, title: r.title, category: r.category, ownerId: r.ownerId, before: r.residual, after: null },
     ]),
   );
+  /** Who re-rated in the current round; everyone who re-rated in any round (barred from review and sign-off). */
   const rated = new Set<string>();
+  const everRated = new Set<string>();
+  /** Risks raised in this assessment: their owner re-rates them too when the ratings come back. */
+  const raisedRisks = new Map<string, { ownerId: string; inherent: MatrixRating }>();
   let raised = 0;
+  let round = 1;
+  const returns: AssessmentReturn[] = [];
   const data: Record<string, unknown> = {
     label: { en: 'Risk assessment', zh: '风险评估' },
     period: input.period,
@@ -114,6 +139,7 @@ export async function riskAssessmentWorkflow(input: RiskAssessmentInput): Promis
     async (call) => {
       const actorId = call.actor.userId;
       rated.add(actorId);
+      everRated.add(actorId);
       const newRisks = call.newRisks.map((r: NewRiskInput) => ({
         ...r,
         riskKey: raisedRiskKey(input.period, ++raised),
@@ -129,6 +155,7 @@ export async function riskAssessmentWorkflow(input: RiskAssessmentInput): Promis
         ...call.ratings.map((r: RiskRatingInput) => [r.riskKey, r.evaluation] as const),
         ...newRisks.map((r) => [r.riskKey, r.evaluation] as const),
       ]);
+      for (const r of newRisks) raisedRisks.set(r.riskKey, { ownerId: actorId, inherent: r.inherent });
       for (const a of applied) {
         const known = entries.get(a.riskKey);
         const raisedRisk = newRisks.find((r) => r.riskKey === a.riskKey);
@@ -159,7 +186,13 @@ export async function riskAssessmentWorkflow(input: RiskAssessmentInput): Promis
         refuse('NO_RATING_OWED', `no re-rating is owed by you: you own no risk in the ${input.period} assessment`);
       }
       if (rated.has(actorId)) refuse('ALREADY_RATED', `you already re-rated your risks for ${input.period}`);
-      const mine = input.scope.filter((r) => r.ownerId === actorId);
+      // Risks the caller raised in an earlier round are theirs to re-rate too (none in the first round).
+      const mine = [
+        ...input.scope.filter((r) => r.ownerId === actorId),
+        ...[...raisedRisks]
+          .filter(([, r]) => r.ownerId === actorId)
+          .map(([riskKey, r]) => ({ riskKey, inherent: r.inherent })),
+      ];
       const given = call.ratings.map((r: RiskRatingInput) => r.riskKey);
       const missing = mine.filter((r) => !given.includes(r.riskKey)).map((r) => r.riskKey);
       const foreign = given.filter((k: string) => !mine.some((r) => r.riskKey === k));
@@ -193,35 +226,6 @@ export async function riskAssessmentWorkflow(input: RiskAssessmentInput): Promis
   const desk = new ApprovalDesk(caseRuntime);
   await caseRuntime.open();
 
-  // One owed step per owner, each on the policy's step ladder.
-  await Promise.all(
-    owners.map((ownerId) =>
-      awaitStep(caseRuntime, {
-        name: `rating:${ownerId}`,
-        title: `Re-rate your risks for ${input.period} (identify → analyse → quantify → evaluate)`,
-        assigneeId: ownerId,
-        candidateRoles: [],
-        timings: stepTimings,
-        done: () => rated.has(ownerId),
-      }),
-    ),
-  );
-
-  const raters = [...rated];
-  await caseRuntime.moveTo(RISK_ASSESSMENT_STAGE.awaitingApproval, {
-    actorId: 'system',
-    reason: 'every owner re-rated; the risk function reviews',
-    data,
-  });
-  const review = await desk.request({
-    name: 'review',
-    title: `Review the ${input.period} risk assessment (risk function)`,
-    candidateRoles: ['risk'],
-    approvalsRequired: 1,
-    excludedUserIds: raters,
-    barred: raters.map((userId) => ({ userId, reasons: ['re-rated risks in this assessment'] })),
-    timings: approvalTimings,
-  });
   const ended = async (status: 'rejected' | 'expired', step: string) => {
     await caseRuntime.close(status, {
       actorId: 'system',
@@ -233,29 +237,94 @@ export async function riskAssessmentWorkflow(input: RiskAssessmentInput): Promis
     });
     return { outcome: status, rectificationItems: [] };
   };
-  if (review.status !== 'approved') return ended(review.status === 'expired' ? 'expired' : 'rejected', 'review');
-  const reviewers = review.votes.map((v) => v.userId);
-  const signOff = await desk.request({
-    name: 'sign-off',
-    title: `Sign off the ${input.period} risk assessment (compliance)`,
-    candidateRoles: ['compliance'],
-    approvalsRequired: 1,
-    excludedUserIds: [...new Set([...raters, ...reviewers])],
-    barred: [
-      ...raters.map((userId) => ({
-        userId,
-        reasons: [
-          're-rated risks in this assessment',
-          ...(reviewers.includes(userId) ? ['reviewed this assessment'] : []),
-        ],
-      })),
-      ...reviewers
-        .filter((u) => !raters.includes(u))
-        .map((userId) => ({ userId, reasons: ['reviewed this assessment'] })),
-    ],
-    timings: approvalTimings,
-  });
-  if (signOff.status !== 'approved') return ended(signOff.status === 'expired' ? 'expired' : 'rejected', 'sign-off');
+  /**
+   * A rejection sends the ratings back: every owner re-rates (the reason in
+   * their task), then the review and sign-off start again. Cases recorded
+   * before this ended as rejected.
+   */
+  const sendBack = async (step: AssessmentReturn['step'], outcome: ApprovalOutcome): Promise<boolean> => {
+    if (!patched(REJECTION_RETURNS_TO_OWNERS)) return false;
+    const vote = outcome.votes.find((v) => v.decision === 'reject') ?? outcome.votes[outcome.votes.length - 1];
+    const back: AssessmentReturn = {
+      step,
+      by: vote?.userId ?? 'system',
+      reason: vote?.comment ?? 'no reason given',
+      round,
+      at: new Date().toISOString(),
+    };
+    returns.push(back);
+    round += 1;
+    rated.clear();
+    await caseRuntime.moveTo(RISK_ASSESSMENT_STAGE.rating, {
+      actorId: back.by,
+      action: 'risk_assessment.returned',
+      reason: `${step} rejected: ${back.reason}; the ratings go back to their owners (round ${round})`,
+      data: Object.assign(data, { rated: [], round, returns: [...returns] }),
+    });
+    return true;
+  };
+
+  let signOff: ApprovalOutcome;
+  for (;;) {
+    const last = returns[returns.length - 1];
+    // One owed step per owner, each on the policy's step ladder.
+    await Promise.all(
+      owners.map((ownerId) =>
+        awaitStep(caseRuntime, {
+          name: round === 1 ? `rating:${ownerId}` : `rating:${ownerId}:${round}`,
+          title: last
+            ? `Re-rate your risks for ${input.period} again: the ${last.step} (${last.by}) rejected them: ${last.reason}`
+            : `Re-rate your risks for ${input.period} (identify → analyse → quantify → evaluate)`,
+          assigneeId: ownerId,
+          candidateRoles: [],
+          timings: stepTimings,
+          done: () => rated.has(ownerId),
+        }),
+      ),
+    );
+
+    const raters = [...everRated];
+    await caseRuntime.moveTo(RISK_ASSESSMENT_STAGE.awaitingApproval, {
+      actorId: 'system',
+      reason: 'every owner re-rated; the risk function reviews',
+      data,
+    });
+    const review = await desk.request({
+      name: round === 1 ? 'review' : `review-${round}`,
+      title: `Review the ${input.period} risk assessment (risk function)`,
+      candidateRoles: ['risk'],
+      approvalsRequired: 1,
+      excludedUserIds: raters,
+      barred: raters.map((userId) => ({ userId, reasons: ['re-rated risks in this assessment'] })),
+      timings: approvalTimings,
+    });
+    if (review.status === 'rejected' && (await sendBack('review', review))) continue;
+    if (review.status !== 'approved') return ended(review.status === 'expired' ? 'expired' : 'rejected', 'review');
+    const reviewers = review.votes.map((v) => v.userId);
+    signOff = await desk.request({
+      name: round === 1 ? 'sign-off' : `sign-off-${round}`,
+      title: `Sign off the ${input.period} risk assessment (compliance)`,
+      candidateRoles: ['compliance'],
+      approvalsRequired: 1,
+      excludedUserIds: [...new Set([...raters, ...reviewers])],
+      barred: [
+        ...raters.map((userId) => ({
+          userId,
+          reasons: [
+            're-rated risks in this assessment',
+            ...(reviewers.includes(userId) ? ['reviewed this assessment'] : []),
+          ],
+        })),
+        ...reviewers
+          .filter((u) => !raters.includes(u))
+          .map((userId) => ({ userId, reasons: ['reviewed this assessment'] })),
+      ],
+      timings: approvalTimings,
+    });
+    if (signOff.status === 'rejected' && (await sendBack('sign-off', signOff))) continue;
+    if (signOff.status !== 'approved') return ended(signOff.status === 'expired' ? 'expired' : 'rejected', 'sign-off');
+    break;
+  }
   const signedBy = signOff.votes[0]?.userId ?? 'system';
 
   // Risks that rose, or sit above appetite, are treated by their owners (闭环).

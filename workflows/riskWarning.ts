@@ -9,7 +9,7 @@
  * never by whoever acknowledged or planned (segregation of duties).
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { incidentContract, INCIDENT_STAGES } from '../contracts/incident';
 import { FIRST_STAGE, RISK_LEVEL_OF, riskWarningContract, WARNING_REVIEWER_ROLES } from '../contracts/riskWarning';
 import type { ApprovalTimings } from '../domain/deadlines';
@@ -31,6 +31,13 @@ import { acts } from './shared/activities';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
 import { startChildCase } from './shared/children';
 import { awaitStep } from './shared/humanSteps';
+
+/**
+ * patched() id: the incident of a major warning names the warning as its
+ * parent case (cases recorded before it set only sourceWarningCaseId in the
+ * incident's data, so the case links did not show the pair).
+ */
+const INCIDENT_PARENT_IS_WARNING = 'warning-incident-parent-case';
 
 export interface RiskWarningInput {
   caseId: string;
@@ -238,14 +245,19 @@ export async function riskWarningWorkflow(input: RiskWarningInput): Promise<{ ou
     // later step of the incident unsets it (the same way as failedChildren, ./shared/caseRuntime.ts).
     // An incident that failed before it opened is recorded as a failed child (./shared/children.ts).
     if (started?.settled) {
-      await acts.changeCase({
-        caseId: incidentCaseId,
-        actorId: 'system',
-        action: 'incident.linked_warning',
-        reason: `opened by the major risk warning ${input.caseId}`,
-        patch: { dataDelta: { set: { sourceWarningCaseId: input.caseId } } },
-        payload: { warningCaseId: input.caseId },
-      });
+      if (patched(INCIDENT_PARENT_IS_WARNING)) {
+        // The warning is also the incident's parent case: each case's detail shows the other.
+        await acts.linkIncidentToWarning({ incidentCaseId, warningCaseId: input.caseId });
+      } else {
+        await acts.changeCase({
+          caseId: incidentCaseId,
+          actorId: 'system',
+          action: 'incident.linked_warning',
+          reason: `opened by the major risk warning ${input.caseId}`,
+          patch: { dataDelta: { set: { sourceWarningCaseId: input.caseId } } },
+          payload: { warningCaseId: input.caseId },
+        });
+      }
       // The incident's whole response runs first: the review looks back on it.
       await started.ended;
     }

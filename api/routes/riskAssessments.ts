@@ -7,9 +7,10 @@
  * heat map, movements, top risks and overdue treatments.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import {
   PERIOD_PATTERN,
+  periodBounds,
   periodProblem,
   RISK_ASSESSMENT_PROCESS,
   riskAssessmentContract,
@@ -69,6 +70,13 @@ export interface RiskAssessmentReport {
   outcome: string | null;
   policyVersion: number | null;
   heatMap: { probability: number; impact: number; count: number; level: string }[];
+  /**
+   * The previous period's assessment the movements are measured from (its
+   * ratings: what each owner rated then, or the register when it opened for a
+   * risk nobody rated); null when there was none, and the movements are then
+   * measured from the register as this assessment opened.
+   */
+  comparedWith: { caseId: string; period: string; status: string } | null;
   movements: { rose: Movement[]; fell: Movement[]; new: Movement[]; unchanged: Movement[]; notRated: Movement[] };
   topRisks: {
     riskKey: string;
@@ -89,8 +97,11 @@ interface Movement {
   riskKey: string;
   title: string;
   ownerId: string;
+  /** The previous period's rating (or the register's when this assessment opened, if there was no previous period). */
   before: MatrixRating | null;
   after: MatrixRating | null;
+  /** The register's residual rating when this assessment opened. */
+  atOpening: MatrixRating | null;
 }
 
 interface Treatment {
@@ -103,12 +114,30 @@ interface Treatment {
 
 const scoreOf = (r: MatrixRating) => r.probability * r.impact;
 
-/** The report's figures from the case's entries, the policy and its treatment items. Pure. */
+/** A period's first instant, whatever the period length it was opened under (P<n> under `months`). */
+function periodStart(period: string, months: number): number {
+  const kind = period.length > 4 ? period[5] : '';
+  const length = kind === 'Q' ? 3 : kind === 'H' ? 6 : kind === 'M' ? 1 : kind === 'P' ? months : 12;
+  return periodBounds(period, length).start.getTime();
+}
+
+/** Each risk's rating in an assessment: as its owner rated it, else as the register had it when it opened. */
+export function ratingsOf(entries: AssessmentEntry[]): Map<string, MatrixRating | null> {
+  return new Map(entries.map((e) => [e.riskKey, e.after ?? e.before]));
+}
+
+/**
+ * The report's figures from the case's entries, the policy and its treatment
+ * items. Movements are measured against `previous`, the previous period's
+ * ratings (a risk it did not hold is new); without one, against the register
+ * as the assessment opened. Pure.
+ */
 export function assessmentFigures(
   entries: AssessmentEntry[],
   policy: PolicyValues,
   items: Array<{ id: string; assigneeId: string | null; status: string; dueAt: Date | null }>,
   now: Date,
+  previous?: Map<string, MatrixRating | null>,
 ): Pick<RiskAssessmentReport, 'heatMap' | 'movements' | 'topRisks' | 'treatments' | 'overdueTreatments'> {
   const current = (e: AssessmentEntry) => (e.after ?? e.before)!;
   const heatMap: RiskAssessmentReport['heatMap'] = [];
@@ -122,19 +151,22 @@ export function assessmentFigures(
       });
     }
   }
+  const baseline = (e: AssessmentEntry) => (previous ? (previous.get(e.riskKey) ?? null) : e.before);
   const movement = (e: AssessmentEntry): Movement => ({
     riskKey: e.riskKey,
     title: e.title,
     ownerId: e.ownerId,
-    before: e.before,
+    before: baseline(e),
     after: e.after,
+    atOpening: e.before,
   });
   const movements: RiskAssessmentReport['movements'] = { rose: [], fell: [], new: [], unchanged: [], notRated: [] };
   for (const e of entries) {
+    const before = baseline(e);
     if (!e.after) movements.notRated.push(movement(e));
-    else if (!e.before) movements.new.push(movement(e));
-    else if (scoreOf(e.after) > scoreOf(e.before)) movements.rose.push(movement(e));
-    else if (scoreOf(e.after) < scoreOf(e.before)) movements.fell.push(movement(e));
+    else if (!before) movements.new.push(movement(e));
+    else if (scoreOf(e.after) > scoreOf(before)) movements.rose.push(movement(e));
+    else if (scoreOf(e.after) < scoreOf(before)) movements.fell.push(movement(e));
     else movements.unchanged.push(movement(e));
   }
   const topRisks = entries
@@ -182,13 +214,24 @@ function renderAssessmentReport(r: RiskAssessmentReport): string {
       m.before ? `${m.before.probability}×${m.before.impact}` : '',
       m.after ? `${m.after.probability}×${m.after.impact}` : '',
     ]);
-  const mh = ['Risk', 'Title', 'Owner', 'Before', 'After'];
+  const mh = [
+    'Risk',
+    'Title',
+    'Owner',
+    r.comparedWith ? `${r.comparedWith.period} (上期)` : 'At opening (期初)',
+    'After',
+  ];
   return page(
     `Risk assessment ${r.period} · 风险评估报告`,
     `${esc(r.caseId)} · ${esc(r.status)} (${esc(r.outcome ?? r.stage)}) · policy v${esc(r.policyVersion)}`,
     [
       heading('Heat map (residual)', '风险热力图（剩余风险）'),
       table(['', 'probability 1', '2', '3', '4', '5'], grid),
+      `<p>${
+        r.comparedWith
+          ? `Movements since the previous period's assessment, ${esc(r.comparedWith.period)} (${esc(r.comparedWith.caseId)}) · 较上期（${esc(r.comparedWith.period)}）变动`
+          : 'No previous period’s assessment: movements since this assessment opened · 无上期评估，变动以本期开始时为准'
+      }</p>`,
       heading('Rose', '上升'),
       table(mh, moves(r.movements.rose)),
       heading('Fell', '下降'),
@@ -317,6 +360,21 @@ export function riskAssessmentRoutes({ db, temporal, settings }: AppDeps) {
       .from(tasks)
       .where(and(eq(tasks.caseId, row.id), eq(tasks.kind, 'rectification')));
     const entries = (row.data.entries ?? []) as AssessmentEntry[];
+    // The previous period's assessment: the latest one whose period began before this one's.
+    const months = policy.values.riskRegister.assessmentPeriodMonths;
+    const start = periodStart(period, months);
+    const others = await db
+      .select({ id: cases.id, status: cases.status, businessKey: cases.businessKey })
+      .from(cases)
+      .where(and(eq(cases.process, RISK_ASSESSMENT_PROCESS), ne(cases.id, row.id)));
+    const prior = others
+      .filter((o) => PERIOD_PATTERN.test(o.businessKey) && periodStart(o.businessKey, months) < start)
+      .sort((a, b) => periodStart(b.businessKey, months) - periodStart(a.businessKey, months))[0];
+    let previous: Map<string, MatrixRating | null> | undefined;
+    if (prior) {
+      const [priorRow] = await db.select({ data: cases.data }).from(cases).where(eq(cases.id, prior.id));
+      previous = ratingsOf((priorRow?.data.entries ?? []) as AssessmentEntry[]);
+    }
     return {
       caseId: row.id,
       period,
@@ -324,7 +382,8 @@ export function riskAssessmentRoutes({ db, temporal, settings }: AppDeps) {
       stage: row.stage,
       outcome: row.outcome,
       policyVersion: row.policyVersion,
-      ...assessmentFigures(entries, policy.values, items, new Date()),
+      comparedWith: prior ? { caseId: prior.id, period: prior.businessKey, status: prior.status } : null,
+      ...assessmentFigures(entries, policy.values, items, new Date(), previous),
     };
   }
 

@@ -21,6 +21,7 @@ import {
 } from '../../contracts/riskAcceptance';
 import { withAuditedWrite } from '../../db/audit';
 import {
+  auditEvents,
   cases,
   riskAcceptances,
   riskControls,
@@ -198,7 +199,7 @@ const RiskSchema = z
       .int()
       .openapi({ description: 'the policy whose cut-offs and appetite computed the levels' }),
     acceptance: AcceptanceSchema.nullable().openapi({
-      description: 'the latest acceptance (absent when reading as of a past instant)',
+      description: 'the latest acceptance (as of a past instant: the latest asked for by then, with its status then)',
     }),
     controls: z.array(ControlSchema).optional(),
     links: z.array(LinkSchema).optional(),
@@ -221,6 +222,16 @@ interface RegisterEntry {
 const valuesOf = riskValuesOf;
 
 type AcceptanceRow = typeof riskAcceptances.$inferSelect;
+
+/** The audit events that set an acceptance's status (activities/risks.ts), and the status each sets. */
+const ACCEPTANCE_STATUS_EVENTS = new Map<string, string>([
+  ['risk.acceptance_requested', 'requested'],
+  ['risk.acceptance_approved', 'active'],
+  ['risk.acceptance_cancelled', 'cancelled'],
+  ['risk.acceptance_rejected', 'rejected'],
+  ['risk.acceptance_lapsed', 'lapsed'],
+  ['risk.acceptance_stale', 'stale'],
+]);
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function acceptanceDto(row: AcceptanceRow) {
@@ -296,6 +307,66 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
     return new Map(rows.map((r) => [r.riskKey, r]));
   }
 
+  /**
+   * Each risk's acceptance as it stood at an instant: the latest one asked
+   * for by then, with the status its audit events had given it by then
+   * (requested, active, stale…), and its approval and staleness only if they
+   * had happened.
+   */
+  async function acceptancesAsOf(keys: string[], at: Date): Promise<Map<string, AcceptanceRow>> {
+    if (keys.length === 0) return new Map();
+    const rows = await db
+      .selectDistinctOn([riskAcceptances.riskKey])
+      .from(riskAcceptances)
+      .where(and(inArray(riskAcceptances.riskKey, keys), lte(riskAcceptances.requestedAt, at)))
+      .orderBy(asc(riskAcceptances.riskKey), desc(riskAcceptances.sequence));
+    if (rows.length === 0) return new Map();
+    const events = await db
+      .selectDistinctOn([auditEvents.caseId], { caseId: auditEvents.caseId, action: auditEvents.action })
+      .from(auditEvents)
+      .where(
+        and(
+          inArray(
+            auditEvents.caseId,
+            rows.map((r) => r.caseId),
+          ),
+          inArray(auditEvents.action, [...ACCEPTANCE_STATUS_EVENTS.keys()]),
+          lte(auditEvents.occurredAt, at),
+        ),
+      )
+      .orderBy(asc(auditEvents.caseId), desc(auditEvents.occurredAt), desc(auditEvents.seq));
+    const statusThen = new Map(events.map((e) => [e.caseId, ACCEPTANCE_STATUS_EVENTS.get(e.action)!]));
+    const happened = (d: Date | null) => d !== null && d.getTime() <= at.getTime();
+    return new Map(
+      rows.map((r) => [
+        r.riskKey,
+        {
+          ...r,
+          status: statusThen.get(r.caseId) ?? 'requested',
+          ...(happened(r.approvedAt) ? {} : { approvedBy: null, approvedAt: null }),
+          ...(happened(r.staleAt) ? {} : { staleReason: null, staleAt: null, reviewDue: null }),
+        },
+      ]),
+    );
+  }
+
+  /** Each control's latest test by an instant (controls not tested by then: none). */
+  async function lastTestsAsOf(riskKey: string, at: Date) {
+    const rows = await db
+      .selectDistinctOn([riskControlTests.controlId], {
+        controlId: riskControlTests.controlId,
+        result: riskControlTests.result,
+        note: riskControlTests.note,
+        testedBy: riskControlTests.testedBy,
+        testedAt: riskControlTests.testedAt,
+      })
+      .from(riskControlTests)
+      .innerJoin(riskControls, eq(riskControls.id, riskControlTests.controlId))
+      .where(and(eq(riskControls.riskKey, riskKey), lte(riskControlTests.testedAt, at)))
+      .orderBy(asc(riskControlTests.controlId), desc(riskControlTests.testedAt));
+    return new Map(rows.map((r) => [r.controlId, r]));
+  }
+
   async function loadRisk(riskKey: string): Promise<RiskRow> {
     const [row] = await db.select().from(risks).where(eq(risks.key, riskKey));
     if (!row) throw new ApiError('NOT_FOUND', `no risk ${riskKey}`);
@@ -313,13 +384,29 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
     if (refusal) throw new ApiError('FORBIDDEN', refusal, undefined, 'NOT_RISK_EDITOR');
   }
 
-  async function fullRisk(riskKey: string) {
-    const [entry] = await register(undefined, riskKey);
-    if (!entry) throw new ApiError('NOT_FOUND', `no risk ${riskKey}`);
+  /**
+   * One risk with its controls, links and acceptance: now, or as they stood
+   * at `asOf` (the version, the controls linked by then with their last test
+   * by then, the links made by then, the acceptance with its status then).
+   */
+  async function fullRisk(riskKey: string, asOf?: string) {
+    const [entry] = await register(asOf, riskKey);
+    if (!entry) {
+      throw new ApiError(
+        'NOT_FOUND',
+        asOf ? `risk ${riskKey} was not in the register at ${asOf}` : `no risk ${riskKey}`,
+      );
+    }
+    const at = asOf ? new Date(asOf) : undefined;
     const policy = await currentPolicy(db);
-    const acceptance = (await latestAcceptances([riskKey])).get(riskKey);
-    const [controls, links] = await Promise.all([
-      db.select().from(riskControls).where(eq(riskControls.riskKey, riskKey)).orderBy(asc(riskControls.createdAt)),
+    const acceptance = (await (at ? acceptancesAsOf([riskKey], at) : latestAcceptances([riskKey]))).get(riskKey);
+    const [controls, testsThen, links] = await Promise.all([
+      db
+        .select()
+        .from(riskControls)
+        .where(and(eq(riskControls.riskKey, riskKey), at ? lte(riskControls.createdAt, at) : undefined))
+        .orderBy(asc(riskControls.createdAt)),
+      at ? lastTestsAsOf(riskKey, at) : undefined,
       db
         .select({
           caseId: riskLinks.caseId,
@@ -332,24 +419,36 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
         })
         .from(riskLinks)
         .innerJoin(cases, eq(cases.id, riskLinks.caseId))
-        .where(eq(riskLinks.riskKey, riskKey))
+        .where(and(eq(riskLinks.riskKey, riskKey), at ? lte(riskLinks.linkedAt, at) : undefined))
         .orderBy(asc(riskLinks.linkedAt)),
     ]);
     return {
       ...riskDto(entry, policy, acceptance),
-      controls: controls.map((k) => ({
-        id: k.id,
-        title: k.title,
-        description: k.description,
-        ownerId: k.ownerId,
-        frequency: k.frequency as (typeof CONTROL_FREQUENCIES)[number],
-        lastTest: {
-          result: k.lastResult as (typeof CONTROL_TEST_RESULTS)[number],
-          testedBy: k.lastTestedBy,
-          testedAt: iso(k.lastTestedAt),
-          note: k.lastTestNote,
-        },
-      })),
+      controls: controls.map((k) => {
+        const then = testsThen?.get(k.id);
+        return {
+          id: k.id,
+          title: k.title,
+          description: k.description,
+          ownerId: k.ownerId,
+          frequency: k.frequency as (typeof CONTROL_FREQUENCIES)[number],
+          lastTest: !testsThen
+            ? {
+                result: k.lastResult as (typeof CONTROL_TEST_RESULTS)[number],
+                testedBy: k.lastTestedBy,
+                testedAt: iso(k.lastTestedAt),
+                note: k.lastTestNote,
+              }
+            : then
+              ? {
+                  result: then.result as (typeof CONTROL_TEST_RESULTS)[number],
+                  testedBy: then.testedBy,
+                  testedAt: then.testedAt.toISOString(),
+                  note: then.note,
+                }
+              : { result: 'not_tested' as const, testedBy: null, testedAt: null, note: null },
+        };
+      }),
       links: links.map((l) => ({ ...l, linkedAt: l.linkedAt.toISOString() })),
     };
   }
@@ -475,7 +574,7 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
       tags: ['Risk register'],
       summary: 'The register, filtered and paged; as of any past instant with ?asOf=',
       description:
-        'Levels and aboveAppetite are computed under the policy in force now. With asOf, each risk is shown as its latest version at that instant (risks raised later are absent) and acceptance is null.',
+        'Levels and aboveAppetite are computed under the policy in force now. With asOf, each risk is shown as its latest version at that instant (risks raised later are absent) with its acceptance as it stood then.',
       security: bearer,
       request: {
         query: PageQuerySchema.extend({
@@ -510,9 +609,8 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
       const q = c.req.valid('query');
       const policy = await currentPolicy(db);
       const entries = await register(q.asOf);
-      const acceptances = q.asOf
-        ? new Map<string, AcceptanceRow>()
-        : await latestAcceptances(entries.map((e) => e.key));
+      const keys = entries.map((e) => e.key);
+      const acceptances = q.asOf ? await acceptancesAsOf(keys, new Date(q.asOf)) : await latestAcceptances(keys);
       // The register is hundreds of risks, not millions: levels are computed here, under one policy.
       const all = entries
         .map((e) => riskDto(e, policy, acceptances.get(e.key)))
@@ -544,10 +642,7 @@ export function riskRoutes({ db, temporal, settings }: AppDeps) {
     async (c) => {
       const { riskKey } = c.req.valid('param');
       const { asOf } = c.req.valid('query');
-      if (!asOf) return c.json(await fullRisk(riskKey), 200);
-      const [entry] = await register(asOf, riskKey);
-      if (!entry) throw new ApiError('NOT_FOUND', `risk ${riskKey} was not in the register at ${asOf}`);
-      return c.json(riskDto(entry, await currentPolicy(db)), 200);
+      return c.json(await fullRisk(riskKey, asOf), 200);
     },
   );
 
