@@ -5,32 +5,16 @@
  * reused after that. The schemas and the config template come from the same
  * module in Go's module cache.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOOLS_BIN } from '../../platform/temporalCli';
+import { goBinary, goInstall, isExecutable, TOOLS_BIN } from '../../platform/goTool';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 const MODULE = 'go.temporal.io/server';
 export const SERVER_BINARY = path.join(TOOLS_BIN, 'server');
 export const SQL_TOOL_BINARY = path.join(TOOLS_BIN, 'sql');
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function goBinary(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, 'go'))) return path.join(dir, 'go');
-  }
-  return existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined;
-}
 
 /** The server module's folder in Go's module cache (schemas, config templates). */
 export function serverModuleDir(): string {
@@ -47,34 +31,18 @@ export function serverModuleDir(): string {
   return dir;
 }
 
-async function goInstall(go: string, pkg: string, binary: string, log: (line: string) => void): Promise<void> {
+async function installServerTool(go: string, pkg: string, binary: string, log: (line: string) => void) {
   const started = Date.now();
   log(`building ${pkg}@${TEMPORAL_SERVER_VERSION} into .tools/bin (once; about 2 minutes warm)…`);
-  const child = spawn(go, ['install', `${pkg}@${TEMPORAL_SERVER_VERSION}`], {
-    env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { code, tail } = await goInstall({
+    go,
+    target: `${pkg}@${TEMPORAL_SERVER_VERSION}`,
+    log,
+    progress: (seconds, downloads) =>
+      `  … still building ${path.basename(binary)} (${seconds}s, ${downloads} modules downloaded)`,
   });
-  let tail = '';
-  let downloads = 0;
-  const onData = (chunk: Buffer) => {
-    const text = chunk.toString();
-    tail = (tail + text).slice(-4000);
-    downloads += (text.match(/go: downloading/g) ?? []).length;
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const ticker = setInterval(
-    () =>
-      log(
-        `  … still building ${path.basename(binary)} (${Math.round((Date.now() - started) / 1000)}s, ${downloads} modules downloaded)`,
-      ),
-    15_000,
-  );
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearInterval(ticker);
-  if (code !== 0 || !isExecutable(binary)) {
+  if (code !== 0 || !isExecutable(binary))
     throw new Error(`go install ${pkg}@${TEMPORAL_SERVER_VERSION} failed (exit ${code}):\n${tail}`);
-  }
   log(`built ${binary} in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
@@ -87,8 +55,8 @@ export async function ensureServerTools(
   const go = goBinary();
   if (!go) throw new Error('Go is needed to build the Temporal server for the production profile');
   mkdirSync(TOOLS_BIN, { recursive: true });
-  if (!isExecutable(SERVER_BINARY)) await goInstall(go, `${MODULE}/cmd/server`, SERVER_BINARY, log);
-  if (!isExecutable(SQL_TOOL_BINARY)) await goInstall(go, `${MODULE}/cmd/tools/sql`, SQL_TOOL_BINARY, log);
+  if (!isExecutable(SERVER_BINARY)) await installServerTool(go, `${MODULE}/cmd/server`, SERVER_BINARY, log);
+  if (!isExecutable(SQL_TOOL_BINARY)) await installServerTool(go, `${MODULE}/cmd/tools/sql`, SQL_TOOL_BINARY, log);
   return { server: SERVER_BINARY, sql: SQL_TOOL_BINARY };
 }
 
