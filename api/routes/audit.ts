@@ -1,10 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, count, eq, isNull, or, type SQL } from 'drizzle-orm';
+import { verifyAuditCase } from '../../db/audit';
 import { verifyAuditTrail } from '../../db/auditAnchors';
 import { auditEvents } from '../../db/schema';
 import { hasAnyRole, OVERSIGHT_ROLES } from '../../domain/roles';
 import { readableCaseCondition } from '../../platform/access';
 import { requireRole } from '../auth';
+import { ApiError } from '../errors';
 import { toAuditDto } from '../dto';
 import { AuditEventSchema, ChainVerificationSchema, pageOf, PageQuerySchema } from '../schemas';
 import { bearer, errorResponses, router, type AppDeps } from './common';
@@ -28,6 +30,26 @@ const AnchorProblemSchema = z.object({
   found: z.string().optional(),
   message: z.string(),
 });
+
+const CaseVerificationSchema = z
+  .object({
+    ok: z.boolean(),
+    caseId: z.string(),
+    partition: z.number().int().nullable().openapi({ description: 'null: all its events are in the legacy segment' }),
+    events: z.number().int(),
+    rowsChecked: z.number().int(),
+    checkpoint: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
+    firstBroken: z
+      .object({
+        seq: z.number().int(),
+        problem: z.enum(['sequence_gap', 'prev_hash_mismatch', 'hash_mismatch']),
+        expected: z.string(),
+        found: z.string(),
+        partition: z.number().int().nullable().optional(),
+      })
+      .optional(),
+  })
+  .openapi('AuditCaseVerification');
 
 const AuditTrailVerificationSchema = ChainVerificationSchema.extend({
   anchors: z.object({
@@ -66,6 +88,33 @@ export function auditRoutes({ db, temporal, settings }: AppDeps) {
       },
     }),
     async (c) => c.json(await verifyAuditTrail({ db, temporal, anchoring }), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/audit/cases/{caseId}/verify',
+      tags: ['Audit'],
+      summary: "Verify one case's audit trail: its events, the links around them, and the checkpoint covering them",
+      description:
+        "For the same readers as GET /api/audit/verify. Only the case's partition is read, from the case's first event to the checkpoint that covers its last (tens of milliseconds, whatever the size of the trail); that checkpoint is chained to the anchored ones, which the full verification checks. 404 when the case has no audit event.",
+      security: bearer,
+      middleware: [requireRole(...OVERSIGHT_ROLES, 'admin')] as const,
+      request: { params: z.object({ caseId: z.string().min(1).max(255).openapi({ example: 'INC-2026-001' }) }) },
+      responses: {
+        200: {
+          description: "Verification of the case's trail (ok: false names the first broken link)",
+          content: { 'application/json': { schema: CaseVerificationSchema } },
+        },
+        ...errorResponses(401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const { caseId } = c.req.valid('param');
+      const result = await verifyAuditCase(db, caseId);
+      if (!result.events) throw new ApiError('NOT_FOUND', `no audit event for case ${caseId}`, { caseId });
+      return c.json(result, 200);
+    },
   );
 
   app.openapi(

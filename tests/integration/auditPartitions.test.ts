@@ -230,12 +230,27 @@ describe('the audit chain in partitions', () => {
         ok: false,
         firstBroken: { seq: mine[2]!.seq, problem: 'hash_mismatch' },
       });
+      // The same through the API, for an auditor: the edited row is named.
+      const viaApi = await h.api('GET', `/api/audit/cases/${encodeURIComponent(a)}/verify`, { as: 'auditor' });
+      expect(viaApi.status).toBe(200);
+      expect(viaApi.body).toMatchObject({
+        ok: false,
+        caseId: a,
+        firstBroken: { seq: mine[2]!.seq, problem: 'hash_mismatch' },
+      });
       // Another case, in another partition, is not touched by it.
       expect(await verifyAuditCase(h.database.db, b)).toMatchObject({ ok: true, events: 4 });
     } finally {
       await unguarded('update audit_events set reason = null where seq = $1', [mine[2]!.seq]);
     }
     expect((await verifyAuditCase(h.database.db, a)).ok).toBe(true);
+    const again = await h.api('GET', `/api/audit/cases/${encodeURIComponent(a)}/verify`, { as: 'auditor' });
+    expect(again.body).toMatchObject({ ok: true, caseId: a, events: 4, checkpoint: { seq: checkpoint.seq } });
+    // Only the oversight functions verify; a case with no trail is 404, naming it.
+    expect((await h.api('GET', `/api/audit/cases/${encodeURIComponent(a)}/verify`, { as: 'owner' })).status).toBe(403);
+    const none = await h.api('GET', `/api/audit/cases/${h.unique('NONE')}/verify`, { as: 'auditor' });
+    expect(none.status).toBe(404);
+    expect(none.body.error.message).toMatch(/no audit event for case NONE/);
   });
 
   it('the SQL functions and db/audit.ts agree on partitions and hashes', async () => {

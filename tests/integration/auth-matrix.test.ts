@@ -1053,6 +1053,16 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     method: 'GET',
+    route: '/api/audit/cases/{caseId}/verify',
+    allowed: only(['lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'auditor', 'admin']),
+    others: forbidden(/needs the role risk or compliance or internal_audit or auditor or admin/),
+    call: () => ({
+      path: `/api/audit/cases/${enc(f.openApproval.caseId)}/verify`,
+      succeeded: (res) => expect(res.body).toMatchObject({ ok: true, caseId: f.openApproval.caseId, events: 2 }),
+    }),
+  },
+  {
+    method: 'GET',
     route: '/api/audit/events',
     // Scoped: the shared approval's events to those who read it; to anyone else an empty page.
     allowed: everyone(),

@@ -3030,6 +3030,26 @@ const BAD_INPUT: BadInput[] = [
     message: /path\.auditKey/,
     fields: ['path.auditKey'],
   },
+  // ---- GET /api/audit/cases/{caseId}/verify
+  {
+    name: 'the audit-trail verification of a case id over 255 characters',
+    method: 'GET',
+    path: () => `/api/audit/cases/${'x'.repeat(256)}/verify`,
+    as: 'auditor',
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /path\.caseId/,
+    fields: ['path.caseId'],
+  },
+  {
+    name: 'the audit-trail verification of a case with no audit event',
+    method: 'GET',
+    path: () => '/api/audit/cases/NO-SUCH-CASE/verify',
+    as: 'auditor',
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no audit event for case NO-SUCH-CASE/,
+  },
   // ---- POST /api/audit-plans
   {
     name: 'an annual audit plan without the data-security compliance check',
