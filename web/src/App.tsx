@@ -14,6 +14,9 @@ import { DrillsPage } from './pages/DrillsPage';
 import { IncidentsPage } from './pages/IncidentsPage';
 import { OverduePage } from './pages/OverduePage';
 import { SuppliersPage } from './pages/SuppliersPage';
+import { AuditChainPage } from './pages/AuditChainPage';
+import { StartPage } from './pages/StartPage';
+import { SupplierPage } from './pages/SupplierPage';
 import { DashboardPage } from './pages/DashboardPage';
 import { InboxPage } from './pages/InboxPage';
 import { SignInPage } from './pages/SignInPage';
@@ -42,6 +45,10 @@ const router = createBrowserRouter(
         { path: 'dashboard', element: <DashboardPage /> },
         { path: 'cases/:caseId', element: <CasePage /> },
         { path: 'tasks/:taskId', element: <TaskPage /> },
+        { path: 'start', element: <StartPage /> },
+        { path: 'start/:form', element: <StartPage /> },
+        { path: 'suppliers/:supplierId', element: <SupplierPage /> },
+        { path: 'audit', element: <AuditChainPage /> },
         // The lists (issue 13 §4): web/src/lists/.
         ...LIST_PATHS.map((path) => ({ path, element: LIST_PAGES[path] })),
         { path: '*', element: <Navigate to="/" replace /> },
@@ -50,6 +57,9 @@ const router = createBrowserRouter(
   ],
   { basename: '/console' },
 );
+
+/** Who may verify the audit chain (GET /api/audit/verify: OVERSIGHT_ROLES and admins). */
+const AUDIT_CHAIN_ROLES = ['risk', 'compliance', 'internal_audit', 'auditor', 'admin'];
 
 /**
  * Ant Design's defaults, darkened where their text falls below the 4.5:1
@@ -100,8 +110,8 @@ function Shell() {
   const navigate = useNavigate();
   const location = useLocation();
   const session = useQuery({ queryKey: ['session'], queryFn: currentSession, staleTime: Infinity });
-  if (session.isPending) return <Spin fullscreen />;
   const current: Session | null = session.data ?? null;
+  if (session.isPending) return <Spin fullscreen />;
   if (!current) {
     return (
       <SignInPage languageSwitch={<LanguageSwitch />} onSignedIn={(s) => queryClient.setQueryData(['session'], s)} />
@@ -109,11 +119,16 @@ function Shell() {
   }
   setSessionHooks(current.csrfToken, () => queryClient.setQueryData(['session'], null));
   const readOnly = current.user.roles.every((r) => r === 'auditor');
+  const oversight = current.user.roles.some((r) => AUDIT_CHAIN_ROLES.includes(r));
   const selected = location.pathname.startsWith('/dashboard')
     ? 'dashboard'
     : location.pathname.startsWith('/cases')
       ? 'cases'
-      : 'inbox';
+      : location.pathname.startsWith('/start')
+        ? 'start'
+        : location.pathname.startsWith('/audit')
+          ? 'audit'
+          : 'inbox';
   return (
     <SessionContext.Provider value={{ session: current, readOnly }}>
       <Layout style={{ minHeight: '100vh' }}>
@@ -129,17 +144,17 @@ function Shell() {
                 navigate(
                   (LIST_PATHS as readonly string[]).includes(key)
                     ? `/${key}`
-                    : key === 'dashboard'
-                      ? '/dashboard'
-                      : key === 'cases'
-                        ? '/cases'
-                        : '/',
+                    : key === 'dashboard' || key === 'start' || key === 'audit' || key === 'cases'
+                      ? `/${key}`
+                      : '/',
                 )
               }
               items={[
                 { key: 'inbox', label: t.inbox },
                 { key: 'cases', label: t.cases },
                 { key: 'dashboard', label: t.dashboard },
+                ...(readOnly ? [] : [{ key: 'start', label: t.start.menu }]),
+                ...(oversight ? [{ key: 'audit', label: t.auditChain.menu }] : []),
                 {
                   key: 'lists',
                   label: t.lists.menu,

@@ -43,6 +43,11 @@ export class ApiFailure extends Error {
 let csrfToken = '';
 let onSignedOut: () => void = () => undefined;
 
+/** The session's CSRF token, for the calls made without the typed client (evidence uploads, with progress). */
+export function currentCsrfToken(): string {
+  return csrfToken;
+}
+
 export function setSessionHooks(token: string, signedOut: () => void): void {
   csrfToken = token;
   onSignedOut = signedOut;

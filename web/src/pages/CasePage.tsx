@@ -5,11 +5,14 @@ import { api, unwrap, type Case, type Evidence, type Task } from '../api/client'
 import { PROCESS_STAGES } from '../api/processes';
 import { useI18n } from '../i18n';
 import { Refusal } from '../Refusal';
+import { useSession } from '../session';
+import { EvidenceSubmit } from './EvidenceSubmit';
 import { POLL_MS } from './InboxPage';
 
 export function CasePage() {
   const { caseId = '' } = useParams();
   const { t, when, processLabel } = useI18n();
+  const { session, readOnly } = useSession();
   const detail = useQuery({
     queryKey: ['case', caseId],
     queryFn: () => unwrap(api.GET('/api/cases/{caseId}', { params: { path: { caseId } } })),
@@ -23,6 +26,16 @@ export function CasePage() {
   const current = stages.indexOf(c.stage);
   const rectification = linked.filter((l) => l.process === 'rectification');
   const otherLinked = linked.filter((l) => l.process !== 'rectification');
+  // The owner's rectification item, open or returned: its evidence is uploaded and submitted here.
+  const toSubmit = readOnly
+    ? undefined
+    : tasks.find(
+        (task) =>
+          task.kind === 'rectification' &&
+          task.assigneeId === session.user.id &&
+          (task.status === 'open' || task.status === 'returned'),
+      );
+  const supplierId = /^supplier-review:([^:]+):/.exec(c.id)?.[1];
   return (
     <Flex vertical gap={16}>
       <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
@@ -59,6 +72,15 @@ export function CasePage() {
             { key: 'risk', label: t.riskLevel, children: c.riskLevel ?? '—' },
             { key: 'due', label: t.due, children: when(c.dueAt) },
             { key: 'created', label: t.created, children: when(c.createdAt) },
+            ...(supplierId
+              ? [
+                  {
+                    key: 'supplier',
+                    label: t.supplierPage.open,
+                    children: <Link to={`/suppliers/${encodeURIComponent(supplierId)}`}>{supplierId}</Link>,
+                  },
+                ]
+              : []),
             {
               key: 'temporal',
               label: 'Temporal',
@@ -107,6 +129,7 @@ export function CasePage() {
           ]}
         />
       </Card>
+      {toSubmit && <EvidenceSubmit key={toSubmit.id} task={toSubmit} />}
       {(rectification.length > 0 || otherLinked.length > 0) && (
         <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t.rectificationItems}</h2>}>
           <Table<Case>
