@@ -446,6 +446,18 @@ describe('the console forms', () => {
     expect(direct.body.ok).toBe(true);
     expect(Number(await page.getByTestId('events-checked').innerText())).toBeGreaterThan(0);
     expect(Number(await page.getByTestId('events-checked').innerText())).toBeLessThanOrEqual(direct.body.eventsChecked);
+    // One case's trail: the case id typed in, kept in the URL, verified against the API's own answer.
+    const cases = await api('GET', '/api/cases?pageSize=1', 'gov_demo_auditor');
+    const caseId = cases.body.items[0].id as string;
+    await page.getByLabel('Case id').fill(caseId);
+    await page.getByLabel('Case id').press('Enter');
+    await page.waitForURL((url) => url.searchParams.get('caseId') === caseId);
+    const caseVerdict = page.getByTestId('case-verdict');
+    await caseVerdict.waitFor();
+    const one = await api('GET', `/api/audit/cases/${encodeURIComponent(caseId)}/verify`, 'gov_demo_auditor');
+    expect(one.body.ok).toBe(true);
+    expect(await caseVerdict.getAttribute('data-ok')).toBe('true');
+    expect(await caseVerdict.innerText()).toContain(`Intact: ${one.body.events} events of the case`);
     await screenshot(page, 'audit-chain');
     expect(await seriousAxeViolations(page)).toEqual([]);
     // The start page offers an auditor nothing either.

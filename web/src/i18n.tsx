@@ -439,6 +439,16 @@ const en = {
     problem: 'Problem',
     count: 'Count',
     message: 'Message',
+    oneCase: "One case's trail",
+    oneCaseIntro:
+      "Verifies only the case's own partition, from its first event to the checkpoint that covers its last.",
+    caseId: 'Case id',
+    verifyCase: 'Verify',
+    caseOk: (events: number, rows: number) =>
+      `Intact: ${events} events of the case, ${rows} rows of its partition checked.`,
+    caseBroken: (seq: number, problem: string) => `Broken at event #${seq}: ${problem}`,
+    partition: 'Partition',
+    checkpoint: 'Checkpoint',
   },
   refusal: {
     SEGREGATION_OF_DUTIES: 'Segregation of duties: whoever started or owns a case may not decide it.',
@@ -877,6 +887,14 @@ const zh: Messages = {
     problem: '问题',
     count: '数量',
     message: '说明',
+    oneCase: '单个案件的审计轨迹',
+    oneCaseIntro: '只校验该案件所在的分区：从其第一条事件到覆盖其最后一条事件的检查点。',
+    caseId: '案件编号',
+    verifyCase: '校验',
+    caseOk: (events: number, rows: number) => `完整：该案件 ${events} 条事件，已校验其分区 ${rows} 行。`,
+    caseBroken: (seq: number, problem: string) => `第 ${seq} 号事件处断裂：${problem}`,
+    partition: '分区',
+    checkpoint: '检查点',
   },
   refusal: {
     SEGREGATION_OF_DUTIES: '职责分离：案件的发起人或负责人不得审批本案件。',

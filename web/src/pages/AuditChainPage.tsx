@@ -5,13 +5,76 @@
  * anything found broken. Verified again on demand.
  */
 import { useQuery } from '@tanstack/react-query';
-import { Alert, Button, Card, Descriptions, Flex, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Descriptions, Flex, Input, Table, Tag, Typography } from 'antd';
+import { useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import type { components } from '../api/schema';
 import { useI18n } from '../i18n';
 import { Refusal } from '../Refusal';
 
 type Problem = components['schemas']['AuditTrailVerification']['anchors']['problems'][number];
+
+/** One case's trail (GET /api/audit/cases/{caseId}/verify); the case id is kept in the URL (?caseId=). */
+function CaseVerification() {
+  const { t } = useI18n();
+  const a = t.auditChain;
+  const [params, setParams] = useSearchParams();
+  const caseId = params.get('caseId') ?? '';
+  const verify = useQuery({
+    queryKey: ['audit-verify-case', caseId],
+    enabled: caseId !== '',
+    queryFn: () => unwrap(api.GET('/api/audit/cases/{caseId}/verify', { params: { path: { caseId } } })),
+    refetchOnWindowFocus: false,
+  });
+  const v = verify.data;
+  return (
+    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{a.oneCase}</h2>}>
+      <Flex vertical gap={12}>
+        <Typography.Text>{a.oneCaseIntro}</Typography.Text>
+        <Input.Search
+          aria-label={a.caseId}
+          placeholder={a.caseId}
+          enterButton={a.verifyCase}
+          defaultValue={caseId}
+          loading={verify.isFetching}
+          allowClear
+          onSearch={(value) => {
+            const next = new URLSearchParams(params);
+            if (value.trim()) next.set('caseId', value.trim());
+            else next.delete('caseId');
+            setParams(next);
+            if (value.trim() === caseId) void verify.refetch();
+          }}
+          style={{ maxWidth: 480 }}
+        />
+        {verify.error ? <Refusal error={verify.error} /> : null}
+        {v && (
+          <>
+            <Alert
+              data-testid="case-verdict"
+              data-ok={String(v.ok)}
+              type={v.ok ? 'success' : 'error'}
+              showIcon
+              role="status"
+              title={
+                v.ok
+                  ? a.caseOk(v.events, v.rowsChecked)
+                  : a.caseBroken(v.firstBroken?.seq ?? 0, v.firstBroken?.problem ?? '')
+              }
+            />
+            <Descriptions
+              column={{ xs: 1, md: 2 }}
+              items={[
+                { key: 'partition', label: a.partition, children: v.partition ?? '—' },
+                { key: 'checkpoint', label: a.checkpoint, children: v.checkpoint ? `#${v.checkpoint.seq}` : '—' },
+              ]}
+            />
+          </>
+        )}
+      </Flex>
+    </Card>
+  );
+}
 
 export function AuditChainPage() {
   const { t, when } = useI18n();
@@ -120,6 +183,7 @@ export function AuditChainPage() {
           </Card>
         </>
       )}
+      <CaseVerification />
     </Flex>
   );
 }
