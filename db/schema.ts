@@ -170,6 +170,14 @@ export const tasks = pgTable(
     index('tasks_case_idx').on(t.caseId),
     index('tasks_status_idx').on(t.status),
     index('tasks_assignee_idx').on(t.assigneeId),
+    // The inbox and the overdue list (migration 0023): open tasks in due order, finished ones left out.
+    index('tasks_open_due_idx')
+      .on(t.dueAt, t.id)
+      .where(sql`${t.status} not in ('done', 'expired', 'cancelled')`),
+    // The inbox's branches by role (migration 0023): open tasks by candidate role.
+    index('tasks_open_roles_idx')
+      .using('gin', t.candidateRoles)
+      .where(sql`${t.status} not in ('done', 'expired', 'cancelled')`),
   ],
 );
 
