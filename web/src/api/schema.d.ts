@@ -262,6 +262,74 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/audit/cases/{caseId}/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Verify one case's audit trail: its events, the links around them, and the checkpoint covering them
+     * @description For the same readers as GET /api/audit/verify. Only the case's partition is read, from the case's first event to the checkpoint that covers its last (tens of milliseconds, whatever the size of the trail); that checkpoint is chained to the anchored ones, which the full verification checks. 404 when the case has no audit event.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          caseId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Verification of the case's trail (ok: false names the first broken link) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AuditCaseVerification'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The caller’s role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/audit/events': {
     parameters: {
       query?: never;
@@ -1011,16 +1079,22 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List cases with filters and pagination
-     * @description Only the cases the caller may read: those they have a part in (named, acted on, or awaiting their decision), those their direct reports have a part in, and every case for risk, compliance, internal audit and auditors. The total counts the same cases.
+     * List cases with filters and keyset pagination
+     * @description Only the cases the caller may read: those they have a part in (named, acted on, or awaiting their decision), those their direct reports have a part in, and every case for risk, compliance, internal audit and auditors. The total counts the same cases. Newest first. Pass `limit` (and then each page’s `nextCursor` as `cursor`) to walk the list; page/pageSize still work for older clients.
      */
     get: {
       parameters: {
         query?: {
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
           /** @description true: open cases past their due date */
           overdue?: 'true' | 'false';
           ownerId?: string;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
           page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
           pageSize?: number;
           process?: string;
           riskLevel?: 'low' | 'medium' | 'high';
@@ -7084,7 +7158,7 @@ export interface paths {
     };
     /**
      * The register, filtered and paged; as of any past instant with ?asOf=
-     * @description Levels and aboveAppetite are computed under the policy in force now. With asOf, each risk is shown as its latest version at that instant (risks raised later are absent) and acceptance is null.
+     * @description Levels and aboveAppetite are computed under the policy in force now. With asOf, each risk is shown as its latest version at that instant (risks raised later are absent) with its acceptance as it stood then.
      */
     get: {
       parameters: {
@@ -10559,6 +10633,26 @@ export interface components {
        */
       remindAfter?: string;
     };
+    AuditCaseVerification: {
+      caseId: string;
+      checkpoint: {
+        hash: string;
+        seq: number;
+      } | null;
+      events: number;
+      firstBroken?: {
+        expected: string;
+        found: string;
+        partition?: number | null;
+        /** @enum {string} */
+        problem: 'sequence_gap' | 'prev_hash_mismatch' | 'hash_mismatch';
+        seq: number;
+      };
+      ok: boolean;
+      /** @description null: all its events are in the legacy segment */
+      partition: number | null;
+      rowsChecked: number;
+    };
     AuditChainVerification: {
       eventsChecked: number;
       firstBroken?: {
@@ -10703,8 +10797,15 @@ export interface components {
     };
     CasePage: {
       items: components['schemas']['Case'][];
-      page: number;
-      pageSize: number;
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page */
       total: number;
     };
     Complaint: components['schemas']['ComplaintSummary'] & {
@@ -11619,7 +11720,7 @@ export interface components {
       validFrom: string;
       version: number;
     };
-    /** @description the latest acceptance (absent when reading as of a past instant) */
+    /** @description the latest acceptance (as of a past instant: the latest asked for by then, with its status then) */
     RiskAcceptance: {
       approvedAt: string | null;
       approvedBy: string[] | null;
