@@ -14,7 +14,14 @@ import { format, resolveConfig } from 'prettier';
 import { createApp } from '../api/app';
 import { CONTRACTS } from '../contracts';
 import type { Database } from '../db/client';
+import { AUDIT_AREAS } from '../contracts/auditFinding';
+import { AUDIT_TYPES } from '../domain/audits';
 import { APPROVAL_REQUEST_STAGES, PROCESS_LABELS, RECTIFICATION_STAGES } from '../domain/cases';
+import { COMPLAINT_CHANNELS, COMPLAINT_SEVERITIES, COMPLAINT_TYPES } from '../domain/complaints';
+import { PLAN_TYPES } from '../domain/drills';
+import { INCIDENT_CATEGORIES, INCIDENT_GRADES } from '../domain/incidents';
+import { PDCA_SOURCES } from '../domain/pdca';
+import { RISK_CATEGORIES } from '../domain/riskRegister';
 import { loadSettings } from '../platform/config';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../web/src/api/schema.d.ts', import.meta.url));
@@ -48,6 +55,20 @@ async function formatted(file: string, text: string): Promise<string> {
   return format(text, { ...(await resolveConfig(file)), filepath: file });
 }
 
+/** The domain's closed lists the console offers as choices: spelled once, in domain/ and contracts/. */
+const CHOICES = {
+  auditAreas: AUDIT_AREAS,
+  auditTypes: AUDIT_TYPES,
+  complaintChannels: COMPLAINT_CHANNELS,
+  complaintSeverities: COMPLAINT_SEVERITIES,
+  complaintTypes: COMPLAINT_TYPES,
+  incidentCategories: INCIDENT_CATEGORIES,
+  incidentGrades: INCIDENT_GRADES,
+  pdcaSources: PDCA_SOURCES,
+  planTypes: PLAN_TYPES,
+  riskCategories: RISK_CATEGORIES,
+};
+
 /**
  * Each process's stages in order (the console's step bar) and the labels the
  * domain gives, from the contracts: the console never spells a stage itself.
@@ -64,6 +85,9 @@ export async function consoleProcessesText(): Promise<string> {
 export const PROCESS_STAGES: Record<string, readonly string[]> = ${JSON.stringify(stages, null, 2)};
 
 export const PROCESS_LABELS: Record<string, { en: string; zh: string }> = ${JSON.stringify(PROCESS_LABELS, null, 2)};
+
+/** The domain's lists of choices, for the console's selects and filters. */
+export const CHOICES = ${JSON.stringify(CHOICES, null, 2)} as const;
 `,
   );
 }

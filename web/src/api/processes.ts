@@ -41,3 +41,46 @@ export const PROCESS_LABELS: Record<string, { en: string; zh: string }> = {
     zh: '整改项',
   },
 };
+
+/** The domain's lists of choices, for the console's selects and filters. */
+export const CHOICES = {
+  auditAreas: ['legal', 'financial', 'data_security', 'privacy', 'operations', 'suppliers', 'emergency_management'],
+  auditTypes: ['internal', 'compliance', 'data_security', 'security'],
+  complaintChannels: ['hotline', 'app', 'email', 'regulator_referral', 'social_media', 'other'],
+  complaintSeverities: ['normal', 'serious'],
+  complaintTypes: [
+    'product_quality',
+    'service',
+    'transaction_dispute',
+    'logistics',
+    'system_failure',
+    'privacy_data',
+    'fraud_security',
+    'misleading_marketing',
+    'infringement',
+    'policy_terms',
+    'other',
+  ],
+  incidentCategories: [
+    'system_failure',
+    'data_leak',
+    'network_security',
+    'transaction_fraud',
+    'supplier_logistics',
+    'public_opinion',
+    'natural_disaster',
+    'other',
+  ],
+  incidentGrades: ['I', 'II', 'III', 'IV'],
+  pdcaSources: ['audit_finding', 'incident_review', 'drill_finding', 'supplier_appraisal', 'kpi_gap'],
+  planTypes: [
+    'natural_disaster',
+    'network_security',
+    'data_leak',
+    'system_failure',
+    'public_opinion',
+    'supply_disruption',
+    'other',
+  ],
+  riskCategories: ['technical', 'operational', 'legal', 'compliance', 'user', 'credit', 'market', 'liquidity'],
+} as const;

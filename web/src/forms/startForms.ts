@@ -6,6 +6,7 @@
  * (pages/StartPage.tsx) renders these with Ant Design's Form widgets.
  */
 import { api, unwrap } from '../api/client';
+import { CHOICES } from '../api/processes';
 import type { paths } from '../api/schema';
 
 /** The JSON body a POST route accepts, as the API's OpenAPI document describes it. */
@@ -59,76 +60,17 @@ const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/;
 const header = (key: string) => ({ 'Idempotency-Key': key });
 
-export const INCIDENT_CATEGORIES = [
-  'system_failure',
-  'data_leak',
-  'network_security',
-  'transaction_fraud',
-  'supplier_logistics',
-  'public_opinion',
-  'natural_disaster',
-  'other',
-] as const satisfies ReadonlyArray<Body<'/api/incidents'>['category']>;
-const COMPLAINT_CHANNELS = [
-  'hotline',
-  'app',
-  'email',
-  'regulator_referral',
-  'social_media',
-  'other',
-] as const satisfies ReadonlyArray<Body<'/api/complaints'>['channel']>;
-const COMPLAINT_TYPES = [
-  'product_quality',
-  'service',
-  'transaction_dispute',
-  'logistics',
-  'system_failure',
-  'privacy_data',
-  'fraud_security',
-  'misleading_marketing',
-  'infringement',
-  'policy_terms',
-  'other',
-] as const satisfies ReadonlyArray<Body<'/api/complaints'>['type']>;
-const PLAN_TYPES = [
-  'natural_disaster',
-  'network_security',
-  'data_leak',
-  'system_failure',
-  'public_opinion',
-  'supply_disruption',
-  'other',
-] as const satisfies ReadonlyArray<Body<'/api/emergency-plans'>['type']>;
-const RISK_CATEGORIES = [
-  'technical',
-  'operational',
-  'legal',
-  'compliance',
-  'user',
-  'credit',
-  'market',
-  'liquidity',
-] as const satisfies ReadonlyArray<Body<'/api/risks'>['category']>;
-const FINDING_AREAS = [
-  'legal',
-  'financial',
-  'data_security',
-  'privacy',
-  'operations',
-  'suppliers',
-  'emergency_management',
-] as const satisfies ReadonlyArray<Body<'/api/audit-findings'>['area']>;
-const PDCA_SOURCES = [
-  'audit_finding',
-  'incident_review',
-  'drill_finding',
-  'supplier_appraisal',
-  'kpi_gap',
-] as const satisfies ReadonlyArray<Body<'/api/improvement-cycles'>['source']>;
-
-const AUDIT_TYPES = ['internal', 'compliance', 'data_security', 'security'] as const satisfies ReadonlyArray<
-  Body<'/api/audits'>['type']
+// The domain's lists (generated into api/processes.ts), checked against what each route accepts.
+export const INCIDENT_CATEGORIES = CHOICES.incidentCategories satisfies ReadonlyArray<
+  Body<'/api/incidents'>['category']
 >;
+const COMPLAINT_CHANNELS = CHOICES.complaintChannels satisfies ReadonlyArray<Body<'/api/complaints'>['channel']>;
+const COMPLAINT_TYPES = CHOICES.complaintTypes satisfies ReadonlyArray<Body<'/api/complaints'>['type']>;
+const PLAN_TYPES = CHOICES.planTypes satisfies ReadonlyArray<Body<'/api/emergency-plans'>['type']>;
+const RISK_CATEGORIES = CHOICES.riskCategories satisfies ReadonlyArray<Body<'/api/risks'>['category']>;
+const FINDING_AREAS = CHOICES.auditAreas satisfies ReadonlyArray<Body<'/api/audit-findings'>['area']>;
+const PDCA_SOURCES = CHOICES.pdcaSources satisfies ReadonlyArray<Body<'/api/improvement-cycles'>['source']>;
+const AUDIT_TYPES = CHOICES.auditTypes satisfies ReadonlyArray<Body<'/api/audits'>['type']>;
 
 const score = (name: string[], label: string): FieldSpec => ({
   name,
