@@ -14,39 +14,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endWorkflows, quiet } from '../support/drive';
 import { useHarness, type TestUser } from '../support/harness';
+import { walkKeyset, type Row } from '../support/keyset';
 
 const h = useHarness('caseskeyset');
 const running = new Set<string>();
 afterAll(() => endWorkflows(h, running, 'casesKeyset done'));
 
-type Row = Record<string, unknown>;
-
-/** Every page of the case list, following nextCursor to the end. */
-async function walk(path: string, as: TestUser, limit: number) {
-  const items: Row[] = [];
-  const pages: number[] = [];
-  let cursor: string | null = null;
-  let total = -1;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const res = await h.api(
-      'GET',
-      `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      { as },
-    );
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body.limit).toBe(limit);
-    expect(res.body.page).toBeUndefined();
-    if (total >= 0) expect(res.body.total).toBe(total);
-    total = res.body.total;
-    pages.push(res.body.items.length);
-    items.push(...res.body.items);
-    cursor = res.body.nextCursor;
-    expect(pages.length).toBeLessThan(20);
-  } while (cursor);
-  expect(items.length).toBe(total);
-  return { items, pages };
-}
+const walk = (path: string, as: TestUser, limit: number) => walkKeyset(h, path, as, limit, 20);
 
 const ids = (rows: Row[]) => rows.map((r) => r.id as string);
 

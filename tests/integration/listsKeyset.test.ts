@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser } from '../support/callers';
 import { createDriver, creditCodes, endWorkflows } from '../support/drive';
 import { useHarness, type TestUser } from '../support/harness';
+import { walkKeyset, type Row } from '../support/keyset';
 
 const h = useHarness('listskeyset');
 const running = new Set<string>();
@@ -22,34 +23,7 @@ const drive = createDriver(h, {
 });
 afterAll(() => endWorkflows(h, running, 'listsKeyset done'));
 
-type Row = Record<string, unknown>;
-
-/** Every page of a list, following nextCursor to the end. */
-async function walk(path: string, as: TestUser, limit: number) {
-  const items: Row[] = [];
-  const pages: number[] = [];
-  let cursor: string | null = null;
-  let total = -1;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const res = await h.api(
-      'GET',
-      `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      { as },
-    );
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body.items.length).toBeLessThanOrEqual(limit);
-    expect(res.body.limit).toBe(limit);
-    if (total >= 0) expect(res.body.total).toBe(total);
-    total = res.body.total;
-    pages.push(res.body.items.length);
-    items.push(...res.body.items);
-    cursor = res.body.nextCursor;
-    expect(pages.length).toBeLessThan(50);
-  } while (cursor);
-  expect(items.length).toBe(total);
-  return { items, pages };
-}
+const walk = (path: string, as: TestUser, limit: number) => walkKeyset(h, path, as, limit);
 
 const ids = (rows: Row[], key = 'id') => rows.map((r) => r[key] as string);
 const once = (values: string[]) => expect(new Set(values).size).toBe(values.length);
