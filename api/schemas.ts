@@ -139,6 +139,9 @@ export const TaskSchema = z
     votes: z.array(
       z.object({
         userId: z.string(),
+        function: z.enum(ROLES).optional().openapi({
+          description: 'The function the approver decided for; absent in votes cast before functions existed.',
+        }),
         decision: z.string(),
         comment: z.string().optional(),
         conditions: z.array(z.string()).optional(),

@@ -11051,6 +11051,12 @@ export interface components {
         comment?: string;
         conditions?: string[];
         decision: string;
+        /**
+         * @description The function the approver decided for; absent in votes cast before functions existed.
+         * @enum {string}
+         */
+        function?:
+          'manager' | 'risk' | 'compliance' | 'legal' | 'internal_audit' | 'action_owner' | 'auditor' | 'admin';
         userId: string;
       }[];
     };
@@ -12120,6 +12126,12 @@ export interface components {
         comment?: string;
         conditions?: string[];
         decision: string;
+        /**
+         * @description The function the approver decided for; absent in votes cast before functions existed.
+         * @enum {string}
+         */
+        function?:
+          'manager' | 'risk' | 'compliance' | 'legal' | 'internal_audit' | 'action_owner' | 'auditor' | 'admin';
         userId: string;
       }[];
       workflowId: string;
