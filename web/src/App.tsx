@@ -21,6 +21,7 @@ import { DashboardPage } from './pages/DashboardPage';
 import { InboxPage } from './pages/InboxPage';
 import { SignInPage } from './pages/SignInPage';
 import { TaskPage } from './pages/TaskPage';
+import { UsersPage } from './pages/UsersPage';
 import { SessionContext } from './session';
 
 /** The list screens, by path; the menu's "Lists" entry opens them. */
@@ -49,6 +50,7 @@ const router = createBrowserRouter(
         { path: 'start/:form', element: <StartPage /> },
         { path: 'suppliers/:supplierId', element: <SupplierPage /> },
         { path: 'audit', element: <AuditChainPage /> },
+        { path: 'users', element: <UsersPage /> },
         // The lists (issue 13 §4): web/src/lists/.
         ...LIST_PATHS.map((path) => ({ path, element: LIST_PAGES[path] })),
         { path: '*', element: <Navigate to="/" replace /> },
@@ -120,6 +122,7 @@ function Shell() {
   setSessionHooks(current.csrfToken, () => queryClient.setQueryData(['session'], null));
   const readOnly = current.user.roles.every((r) => r === 'auditor');
   const oversight = current.user.roles.some((r) => AUDIT_CHAIN_ROLES.includes(r));
+  const admin = current.user.roles.includes('admin');
   const selected = location.pathname.startsWith('/dashboard')
     ? 'dashboard'
     : location.pathname.startsWith('/cases')
@@ -128,7 +131,9 @@ function Shell() {
         ? 'start'
         : location.pathname.startsWith('/audit')
           ? 'audit'
-          : 'inbox';
+          : location.pathname.startsWith('/users')
+            ? 'users'
+            : 'inbox';
   return (
     <SessionContext.Provider value={{ session: current, readOnly }}>
       <Layout style={{ minHeight: '100vh' }}>
@@ -144,7 +149,7 @@ function Shell() {
                 navigate(
                   (LIST_PATHS as readonly string[]).includes(key)
                     ? `/${key}`
-                    : key === 'dashboard' || key === 'start' || key === 'audit' || key === 'cases'
+                    : ['dashboard', 'start', 'audit', 'cases', 'users'].includes(key)
                       ? `/${key}`
                       : '/',
                 )
@@ -155,6 +160,7 @@ function Shell() {
                 { key: 'dashboard', label: t.dashboard },
                 ...(readOnly ? [] : [{ key: 'start', label: t.start.menu }]),
                 ...(oversight ? [{ key: 'audit', label: t.auditChain.menu }] : []),
+                ...(admin ? [{ key: 'users', label: t.users.menu }] : []),
                 {
                   key: 'lists',
                   label: t.lists.menu,

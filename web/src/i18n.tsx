@@ -6,6 +6,7 @@ import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
 import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
 import { PROCESS_LABELS } from './api/processes';
+import { PROCESS_NAMES, stageLabelOf } from './stages';
 
 export type Lang = 'zh-CN' | 'en-US';
 const STORAGE_KEY = 'governance.console.lang';
@@ -450,6 +451,97 @@ const en = {
     partition: 'Partition',
     checkpoint: 'Checkpoint',
   },
+  users: {
+    menu: 'Users and tokens',
+    title: 'Users and tokens',
+    adminsOnly: 'Only administrators manage users and tokens.',
+    id: 'User id',
+    idHelp: 'lower-case letters, digits, ".", "_" or "-", 2–64 characters',
+    name: 'Name',
+    email: 'E-mail',
+    roles: 'Roles',
+    manager: 'Line manager',
+    noManager: 'None',
+    active: 'Active',
+    inactive: 'Deactivated',
+    newUser: 'New user',
+    create: 'Create',
+    created: (id: string) => `User ${id} created`,
+    edit: 'Change',
+    editTitle: (id: string) => `Change ${id}`,
+    save: 'Save',
+    saved: 'Saved',
+    deactivate: 'Deactivate',
+    deactivateTitle: (id: string) => `Deactivate ${id}: every token of theirs stops working at once`,
+    deactivated: (id: string, tokens: number) => `${id} deactivated; ${tokens} token(s) revoked`,
+    reactivate: 'Reactivate',
+    reactivated: (id: string) => `${id} reactivated; they need a new token`,
+    reason: 'Reason (kept in the audit log)',
+    tokens: 'API tokens',
+    tokensOf: (id: string) => `API tokens of ${id}`,
+    label: 'Label',
+    expiresInDays: 'Expires in (days)',
+    expiresHelp: "Empty: the deployment's default",
+    issue: 'Issue a token',
+    issuedTitle: 'The new token: copy it now, it is shown only once',
+    copy: 'Copy',
+    copied: 'Copied',
+    issued: 'Issued',
+    expires: 'Expires',
+    revokedAt: 'Revoked',
+    revoke: 'Revoke',
+    revokeConfirm: 'Revoke this token? Systems using it get 401 at once.',
+    revoked: 'Revoked',
+    valid: 'Valid',
+    expired: 'Expired',
+    noTokens: 'No tokens',
+    roleLabels: {
+      manager: 'Operations / risk manager',
+      risk: 'Risk control (second line)',
+      compliance: 'Compliance (second line)',
+      legal: 'Legal',
+      internal_audit: 'Internal audit (third line)',
+      action_owner: 'Action owner',
+      auditor: 'Auditor (read-only)',
+      admin: 'Administrator',
+    } as Record<string, string>,
+  },
+  regrade: {
+    title: 'Regrade the incident',
+    intro:
+      'Up takes effect at once and the response plan follows; down is a request that an approver other than the owner, the reporter and you decides.',
+    current: 'Current grade',
+    grade: 'New grade',
+    reason: 'Reason',
+    submit: 'Regrade',
+    done: (grade: string) => `Grade now ${grade}`,
+    requested: 'Downgrade requested: it awaits approval',
+    pending: 'A downgrade awaits approval',
+    refused: 'The regrade was refused',
+    gradeName: (grade: string) => `Grade ${grade}`,
+  },
+  fourEyes: {
+    title: 'Approval progress',
+    progress: (have: number, need: number) => `${have} of ${need} approvals`,
+    needs: (n: number) => (n > 1 ? `Needs ${n} approvers from ${n} different functions` : 'Needs one approver'),
+    votedFor: (fn: string) => `for ${fn}`,
+    missing: 'Still missing',
+    missingN: (n: number, functions: string) =>
+      n === 1
+        ? `one more approval, from: ${functions}`
+        : `${n} approvals, each from a different function of: ${functions}`,
+    complete: 'Nothing missing',
+    noVotes: 'No vote yet',
+    who: 'Approver',
+    function: 'Function',
+    decision: 'Decision',
+    at: 'When',
+    decisions: {
+      approve: 'Approve',
+      approve_with_conditions: 'Approve with conditions',
+      reject: 'Reject',
+    } as Record<string, string>,
+  },
   refusal: {
     SEGREGATION_OF_DUTIES: 'Segregation of duties: whoever started or owns a case may not decide it.',
     FOUR_EYES: 'Four eyes: this case needs a second approver; you have already voted.',
@@ -470,6 +562,14 @@ const en = {
     OIDC_DENIED: 'The identity provider did not let you sign in (cancelled or refused).',
     OIDC_FAILED: 'Sign-in through the identity provider failed: try again, or tell your administrator.',
     OIDC_UNAVAILABLE: 'The identity provider cannot be reached right now: try again later, or sign in with a password.',
+    NOT_REGRADABLE: 'The incident cannot be regraded in its current stage.',
+    DOWNGRADE_PENDING: 'A downgrade already awaits approval: it is decided first.',
+    INVALID_GRADE: 'Not a valid grade change: the same grade, or no reason given.',
+    SELF_ADMIN_REMOVAL: 'An administrator cannot take away their own admin role.',
+    SELF_DEACTIVATION: 'An administrator cannot deactivate themselves: another administrator does that.',
+    MANAGER_IS_SELF: 'A user cannot be their own line manager.',
+    MANAGER_CYCLE: 'That line manager would close a loop of managers.',
+    TOKEN_ALREADY_REVOKED: 'This token was already revoked.',
   } as Record<string, string>,
 };
 
@@ -896,6 +996,94 @@ const zh: Messages = {
     partition: '分区',
     checkpoint: '检查点',
   },
+  users: {
+    menu: '用户与令牌',
+    title: '用户与令牌',
+    adminsOnly: '仅系统管理员可管理用户和令牌。',
+    id: '用户 ID',
+    idHelp: '小写字母、数字、"."、"_" 或 "-"，2–64 个字符',
+    name: '姓名',
+    email: '邮箱',
+    roles: '角色',
+    manager: '直属上级',
+    noManager: '无',
+    active: '启用',
+    inactive: '已停用',
+    newUser: '新建用户',
+    create: '创建',
+    created: (id: string) => `已创建用户 ${id}`,
+    edit: '修改',
+    editTitle: (id: string) => `修改 ${id}`,
+    save: '保存',
+    saved: '已保存',
+    deactivate: '停用',
+    deactivateTitle: (id: string) => `停用 ${id}：其所有令牌立即失效`,
+    deactivated: (id: string, tokens: number) => `已停用 ${id}，吊销令牌 ${tokens} 个`,
+    reactivate: '重新启用',
+    reactivated: (id: string) => `已重新启用 ${id}，需为其签发新令牌`,
+    reason: '原因（记入审计日志）',
+    tokens: 'API 令牌',
+    tokensOf: (id: string) => `${id} 的 API 令牌`,
+    label: '标签',
+    expiresInDays: '有效期（天）',
+    expiresHelp: '留空则使用部署的默认值',
+    issue: '签发令牌',
+    issuedTitle: '新令牌：请立即复制，仅显示这一次',
+    copy: '复制',
+    copied: '已复制',
+    issued: '签发时间',
+    expires: '到期时间',
+    revokedAt: '吊销时间',
+    revoke: '吊销',
+    revokeConfirm: '确定吊销此令牌？使用它的系统将立即收到 401。',
+    revoked: '已吊销',
+    valid: '有效',
+    expired: '已过期',
+    noTokens: '暂无令牌',
+    roleLabels: {
+      manager: '运营/风控负责人',
+      risk: '风险管理',
+      compliance: '合规',
+      legal: '法务',
+      internal_audit: '内部审计',
+      action_owner: '责任人',
+      auditor: '审计查阅/第三方审计',
+      admin: '系统管理员',
+    },
+  },
+  regrade: {
+    title: '事件重新定级',
+    intro: '上调立即生效并启动相应响应预案；下调须提出申请，由负责人、报告人和您以外的审批人审批。',
+    current: '当前等级',
+    grade: '新等级',
+    reason: '原因',
+    submit: '重新定级',
+    done: (grade: string) => `当前等级：${grade}`,
+    requested: '已提出下调申请，等待审批',
+    pending: '下调申请待审批',
+    refused: '重新定级被拒绝',
+    gradeName: (grade: string) => `${grade} 级`,
+  },
+  fourEyes: {
+    title: '审批进度',
+    progress: (have: number, need: number) => `已批准 ${have} / ${need}`,
+    needs: (n: number) => (n > 1 ? `需要来自 ${n} 个不同职能的 ${n} 位审批人` : '需要一位审批人'),
+    votedFor: (fn: string) => `代表${fn}`,
+    missing: '尚缺',
+    missingN: (n: number, functions: string) =>
+      n === 1 ? `还需一票批准，来自：${functions}` : `还需 ${n} 票批准，分别来自不同职能：${functions}`,
+    complete: '已齐备',
+    noVotes: '尚无投票',
+    who: '审批人',
+    function: '职能',
+    decision: '决定',
+    at: '时间',
+    decisions: {
+      approve: '批准',
+      approve_with_conditions: '附条件批准',
+      reject: '否决',
+    },
+  },
   refusal: {
     SEGREGATION_OF_DUTIES: '职责分离：案件的发起人或负责人不得审批本案件。',
     FOUR_EYES: '四眼原则：本案件需要另一位审批人，您已投过票。',
@@ -913,6 +1101,14 @@ const zh: Messages = {
     OIDC_DENIED: '身份提供方未允许此次登录（已取消或被拒绝）。',
     OIDC_FAILED: '通过身份提供方登录失败，请重试或联系管理员。',
     OIDC_UNAVAILABLE: '暂时无法连接身份提供方，请稍后重试，或使用密码登录。',
+    NOT_REGRADABLE: '事件当前所处阶段不能重新定级。',
+    DOWNGRADE_PENDING: '已有下调申请待审批，须先作出决定。',
+    INVALID_GRADE: '定级变更无效：等级未变，或未说明原因。',
+    SELF_ADMIN_REMOVAL: '管理员不能取消自己的管理员角色。',
+    SELF_DEACTIVATION: '管理员不能停用自己，须由另一位管理员操作。',
+    MANAGER_IS_SELF: '用户不能是自己的直属上级。',
+    MANAGER_CYCLE: '该直属上级设置会形成循环。',
+    TOKEN_ALREADY_REVOKED: '此令牌已被吊销。',
   },
 };
 
@@ -931,6 +1127,8 @@ interface I18n {
   /** A date and time in the browser's time zone. */
   when(iso: string | null | undefined): string;
   processLabel(process: string): string;
+  /** A stage's words (web/src/stages.ts), for its process when it has its own. */
+  stageLabel(stage: string, process?: string): string;
 }
 
 const I18nContext = createContext<I18n | null>(null);
@@ -949,9 +1147,10 @@ export function I18nProvider({ children }: { children: ReactNode }) {
       },
       when: (iso) => (iso ? dayjs(iso).format(lang === 'zh-CN' ? 'YYYY年M月D日 HH:mm' : 'D MMM YYYY HH:mm') : '—'),
       processLabel: (process) => {
-        const label = PROCESS_LABELS[process];
+        const label = PROCESS_LABELS[process] ?? PROCESS_NAMES[process];
         return label ? (lang === 'zh-CN' ? label.zh : label.en) : process.replace(/_/g, ' ');
       },
+      stageLabel: (stage, process) => stageLabelOf(stage, lang === 'zh-CN' ? 'zh' : 'en', process),
     };
   }, [lang]);
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;

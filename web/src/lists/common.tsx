@@ -25,13 +25,13 @@ export function listQuery<Q>(query: ListQuery, cursor: string | undefined): Q {
 }
 
 export function useCaseFilters(process: string): ListFilter[] {
-  const { t } = useI18n();
+  const { t, stageLabel } = useI18n();
   return [
     {
       kind: 'select',
       key: 'stage',
       label: t.stage,
-      options: (PROCESS_STAGES[process] ?? []).map((s) => ({ value: s, label: s.replace(/_/g, ' ') })),
+      options: (PROCESS_STAGES[process] ?? []).map((s) => ({ value: s, label: stageLabel(s, process) })),
     },
     {
       kind: 'select',
@@ -47,15 +47,22 @@ export function useCaseFilters(process: string): ListFilter[] {
   ];
 }
 
-export function useCaseColumns<Row extends CaseRowLike>(): {
+export function useCaseColumns<Row extends CaseRowLike>(
+  process?: string,
+): {
   title: ListColumn<Row>;
   rest: Array<ListColumn<Row>>;
 } {
-  const { t, when } = useI18n();
+  const { t, when, stageLabel } = useI18n();
   return {
     title: { key: 'title', title: t.title, text: (r) => r.title, linksToCase: true },
     rest: [
-      { key: 'stage', title: t.stage, text: (r) => r.stage, render: (r) => <Tag>{r.stage.replace(/_/g, ' ')}</Tag> },
+      {
+        key: 'stage',
+        title: t.stage,
+        text: (r) => stageLabel(r.stage, process),
+        render: (r) => <Tag>{stageLabel(r.stage, process)}</Tag>,
+      },
       {
         key: 'status',
         title: t.status,

@@ -7,11 +7,13 @@ import { useI18n } from '../i18n';
 import { Refusal } from '../Refusal';
 import { useSession } from '../session';
 import { EvidenceSubmit } from './EvidenceSubmit';
+import { FourEyesProgress } from './FourEyesProgress';
+import { IncidentRegrade } from './IncidentRegrade';
 import { POLL_MS } from './InboxPage';
 
 export function CasePage() {
   const { caseId = '' } = useParams();
-  const { t, when, processLabel } = useI18n();
+  const { t, when, processLabel, stageLabel } = useI18n();
   const { session, readOnly } = useSession();
   const detail = useQuery({
     queryKey: ['case', caseId],
@@ -36,6 +38,12 @@ export function CasePage() {
           (task.status === 'open' || task.status === 'returned'),
       );
   const supplierId = /^supplier-review:([^:]+):/.exec(c.id)?.[1];
+  // Approvals awaiting votes, and those decided with votes: their four-eyes progress.
+  const approvals = tasks.filter(
+    (task) => task.allowedDecisions.length > 0 && (task.status === 'open' || task.votes.length),
+  );
+  const regradable =
+    !readOnly && c.process === 'incident' && c.status === 'open' && session.user.roles.includes('manager');
   return (
     <Flex vertical gap={16}>
       <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
@@ -46,7 +54,9 @@ export function CasePage() {
           data-testid="stages"
           current={current}
           status={c.status === 'closed' ? 'finish' : 'process'}
-          items={stages.map((s) => ({ title: s }))}
+          titlePlacement="vertical"
+          size="small"
+          items={stages.map((s) => ({ title: stageLabel(s, c.process) }))}
         />
       </Card>
       <Card>
@@ -55,7 +65,20 @@ export function CasePage() {
           items={[
             { key: 'case', label: t.case, children: <code>{c.id}</code> },
             { key: 'process', label: t.process, children: processLabel(c.process) },
-            { key: 'stage', label: t.stage, children: <Tag data-testid="stage">{c.stage}</Tag> },
+            {
+              key: 'stage',
+              label: t.stage,
+              children: (
+                <Flex gap={8} align="center">
+                  <Tag data-testid="stage-label" data-stage={c.stage}>
+                    {stageLabel(c.stage, c.process)}
+                  </Tag>
+                  <Typography.Text type="secondary" code data-testid="stage">
+                    {c.stage}
+                  </Typography.Text>
+                </Flex>
+              ),
+            },
             {
               key: 'status',
               label: t.status,
@@ -129,6 +152,19 @@ export function CasePage() {
           ]}
         />
       </Card>
+      {approvals.length > 0 && (
+        <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t.fourEyes.title}</h2>}>
+          <Flex vertical gap={24}>
+            {approvals.map((task) => (
+              <section key={task.id} aria-label={task.title}>
+                <Typography.Text strong>{task.title}</Typography.Text>
+                <FourEyesProgress task={task} />
+              </section>
+            ))}
+          </Flex>
+        </Card>
+      )}
+      {regradable && <IncidentRegrade incident={c} tasks={tasks} />}
       {toSubmit && <EvidenceSubmit key={toSubmit.id} task={toSubmit} />}
       {(rectification.length > 0 || otherLinked.length > 0) && (
         <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t.rectificationItems}</h2>}>
@@ -144,7 +180,7 @@ export function CasePage() {
                 render: (_, l) => <Link to={`/cases/${encodeURIComponent(l.id)}`}>{l.title}</Link>,
               },
               { title: t.process, key: 'process', render: (_, l) => processLabel(l.process) },
-              { title: t.stage, dataIndex: 'stage', key: 'stage', render: (s: string) => <Tag>{s}</Tag> },
+              { title: t.stage, key: 'stage', render: (_, l) => <Tag>{stageLabel(l.stage, l.process)}</Tag> },
               { title: t.owner, key: 'owner', render: (_, l) => l.ownerId ?? '—' },
               { title: t.due, key: 'due', render: (_, l) => when(l.dueAt) },
             ]}

@@ -16,7 +16,7 @@ type RiskLevel = (typeof RISK_LEVELS)[number];
  * (an unknown risk level, overdue other than true/false) are dropped rather than shown as an error.
  */
 export function CasesPage() {
-  const { t, when, processLabel } = useI18n();
+  const { t, when, processLabel, stageLabel } = useI18n();
   const [params, setParams] = useSearchParams();
   const process = params.get('process') || undefined;
   const stage = params.get('stage') || undefined;
@@ -74,7 +74,7 @@ export function CasesPage() {
           onChange={(v?: string) => set({ stage: v, page: undefined })}
           options={(stage && !stages.includes(stage) ? [...stages, stage] : stages).map((s) => ({
             value: s,
-            label: s.replace(/_/g, ' '),
+            label: stageLabel(s, process),
           }))}
         />
         <Select
@@ -135,7 +135,7 @@ export function CasesPage() {
               render: (_, c) => <Link to={`/cases/${encodeURIComponent(c.id)}`}>{c.title}</Link>,
             },
             { title: t.process, dataIndex: 'process', key: 'process', render: (p: string) => processLabel(p) },
-            { title: t.stage, dataIndex: 'stage', key: 'stage', render: (s: string) => <Tag>{s}</Tag> },
+            { title: t.stage, key: 'stage', render: (_, c) => <Tag>{stageLabel(c.stage, c.process)}</Tag> },
             {
               title: t.riskLevel,
               dataIndex: 'riskLevel',

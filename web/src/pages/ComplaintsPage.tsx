@@ -1,5 +1,6 @@
 import { Flex, Tag } from 'antd';
 import { api, unwrap } from '../api/client';
+import { CHOICES } from '../api/processes';
 import type { components, paths } from '../api/schema';
 import { useI18n } from '../i18n';
 import { listQuery, useCaseFilters } from '../lists/common';
@@ -7,24 +8,12 @@ import { KeysetList } from '../lists/KeysetList';
 
 type Complaint = components['schemas']['ComplaintSummary'];
 type Query = NonNullable<paths['/api/complaints']['get']['parameters']['query']>;
-const SEVERITIES = ['normal', 'serious'] as const satisfies ReadonlyArray<NonNullable<Query['severity']>>;
-const TYPES = [
-  'product_quality',
-  'service',
-  'transaction_dispute',
-  'logistics',
-  'system_failure',
-  'privacy_data',
-  'fraud_security',
-  'misleading_marketing',
-  'infringement',
-  'policy_terms',
-  'other',
-] as const satisfies ReadonlyArray<NonNullable<Query['type']>>;
+const SEVERITIES = CHOICES.complaintSeverities satisfies ReadonlyArray<NonNullable<Query['severity']>>;
+const TYPES = CHOICES.complaintTypes satisfies ReadonlyArray<NonNullable<Query['type']>>;
 
 /** Customer complaints (客户投诉), newest first, with their clocks. */
 export function ComplaintsPage() {
-  const { t, lang, when } = useI18n();
+  const { t, lang, when, stageLabel } = useI18n();
   return (
     <KeysetList<Complaint>
       id="complaints"
@@ -59,7 +48,12 @@ export function ComplaintsPage() {
         { key: 'severity', title: t.lists.severity, text: (r) => r.severity },
         { key: 'channel', title: t.lists.channel, text: (r) => r.channel.replace(/_/g, ' ') },
         { key: 'handler', title: t.lists.handler, text: (r) => r.handlerId },
-        { key: 'stage', title: t.stage, text: (r) => r.stage, render: (r) => <Tag>{r.stage.replace(/_/g, ' ')}</Tag> },
+        {
+          key: 'stage',
+          title: t.stage,
+          text: (r) => stageLabel(r.stage, 'complaint'),
+          render: (r) => <Tag>{stageLabel(r.stage, 'complaint')}</Tag>,
+        },
         {
           key: 'status',
           title: t.status,

@@ -161,10 +161,10 @@ function ChartCard<Row extends object>({
 const axisText = { color: CHART_TEXT };
 
 function OpenCasesChart({ data }: { data: Overview }) {
-  const { t, processLabel } = useI18n();
+  const { t, processLabel, stageLabel } = useI18n();
   const navigate = useNavigate();
   const rows = data.openCases;
-  const label = (r: (typeof rows)[number]) => `${processLabel(r.process)} · ${humanise(r.stage)}`;
+  const label = (r: (typeof rows)[number]) => `${processLabel(r.process)} · ${stageLabel(r.stage, r.process)}`;
   const href = (r: (typeof rows)[number]) => casesHref({ process: r.process, stage: r.stage, status: 'open' });
   const option = useMemo<ChartOption>(
     () => ({
@@ -202,7 +202,7 @@ function OpenCasesChart({ data }: { data: Overview }) {
       rowKey={(r) => `${r.process}/${r.stage}`}
       columns={[
         { title: t.process, key: 'process', render: (r) => <Link to={href(r)}>{processLabel(r.process)}</Link> },
-        { title: t.stage, key: 'stage', render: (r) => humanise(r.stage) },
+        { title: t.stage, key: 'stage', render: (r) => stageLabel(r.stage, r.process) },
         { title: t.dash.count, key: 'count', render: (r) => r.count },
       ]}
     />

@@ -10,6 +10,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Card, Flex, Form, Input, Progress, Table, Tag, Typography, Upload, type UploadProps } from 'antd';
 import { useRef, useState } from 'react';
 import { api, ApiFailure, currentCsrfToken, unwrap, type Evidence, type Task } from '../api/client';
+import { newIdempotencyKey } from '../idempotency';
 import { useI18n } from '../i18n';
 import { Refusal } from '../Refusal';
 
@@ -36,11 +37,6 @@ export async function sha256Hex(file: Blob): Promise<string | null> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function newKey(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export function EvidenceSubmit({ task }: { task: Task }) {
   const { t } = useI18n();
   const e = t.evidenceUpload;
@@ -64,7 +60,7 @@ export function EvidenceSubmit({ task }: { task: Task }) {
     xhr.open('POST', `/api/cases/${encodeURIComponent(task.caseId)}/evidence`);
     xhr.withCredentials = true;
     xhr.setRequestHeader('X-CSRF-Token', currentCsrfToken());
-    xhr.setRequestHeader('Idempotency-Key', newKey());
+    xhr.setRequestHeader('Idempotency-Key', newIdempotencyKey());
     xhr.upload.onprogress = (ev) => {
       if (!ev.lengthComputable) return;
       const percent = Math.round((ev.loaded / ev.total) * 100);
@@ -107,7 +103,7 @@ export function EvidenceSubmit({ task }: { task: Task }) {
       const body = { evidenceIds: stored, ...(comment ? { comment } : {}) };
       // The same body sent again (a double click, a lost answer) is the same request.
       const text = JSON.stringify(body);
-      if (submitKey.current?.body !== text) submitKey.current = { body: text, key: newKey() };
+      if (submitKey.current?.body !== text) submitKey.current = { body: text, key: newIdempotencyKey() };
       return unwrap(
         api.POST('/api/tasks/{taskId}/submission', {
           params: { path: { taskId: task.id }, header: { 'Idempotency-Key': submitKey.current.key } },

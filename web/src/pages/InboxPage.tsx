@@ -6,6 +6,7 @@ import { api, unwrap, type Task } from '../api/client';
 import { useI18n } from '../i18n';
 import { Refusal } from '../Refusal';
 import { useSession } from '../session';
+import { FourEyesProgress } from './FourEyesProgress';
 
 /** How often the inbox asks again; an unchanged inbox is a 304 with no body. */
 export const POLL_MS = 3000;
@@ -149,6 +150,7 @@ function DecideModal({ task, decision, onClose }: { task: Task; decision: string
         {t.decide}:{' '}
         <Tag color={decision === 'reject' ? 'red' : 'blue'}>{decision === 'reject' ? t.reject : t.approve}</Tag>
       </p>
+      {(task.approvalsRequired > 1 || task.votes.length > 0) && <FourEyesProgress task={task} />}
       <Form form={form} layout="vertical" onFinish={(v) => decide.mutate(v.comment)}>
         <Form.Item label={t.comment} name="comment" extra={t.commentHelp} rules={[{ required: decision === 'reject' }]}>
           <Input.TextArea id="decision-comment" rows={3} maxLength={5000} />

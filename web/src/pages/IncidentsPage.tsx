@@ -1,5 +1,6 @@
 import { Tag } from 'antd';
 import { api, unwrap } from '../api/client';
+import { CHOICES } from '../api/processes';
 import type { components, paths } from '../api/schema';
 import { useI18n } from '../i18n';
 import { listQuery, useCaseColumns, useCaseFilters } from '../lists/common';
@@ -7,17 +8,8 @@ import { KeysetList } from '../lists/KeysetList';
 
 type Incident = components['schemas']['IncidentSummary'];
 type Query = NonNullable<paths['/api/incidents']['get']['parameters']['query']>;
-const GRADES = ['I', 'II', 'III', 'IV'] as const satisfies ReadonlyArray<NonNullable<Query['grade']>>;
-const CATEGORIES = [
-  'system_failure',
-  'data_leak',
-  'network_security',
-  'transaction_fraud',
-  'supplier_logistics',
-  'public_opinion',
-  'natural_disaster',
-  'other',
-] as const satisfies ReadonlyArray<NonNullable<Query['category']>>;
+const GRADES = CHOICES.incidentGrades satisfies ReadonlyArray<NonNullable<Query['grade']>>;
+const CATEGORIES = CHOICES.incidentCategories satisfies ReadonlyArray<NonNullable<Query['category']>>;
 
 /** Incidents (突发事件), newest first. */
 export function IncidentsPage() {

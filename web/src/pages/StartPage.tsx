@@ -23,10 +23,11 @@ import {
   type FormInstance,
 } from 'antd';
 import dayjs from 'dayjs';
-import { useMemo, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, ApiFailure, unwrap } from '../api/client';
 import { START_FORMS, type FieldSpec, type StartFormSpec } from '../forms/startForms';
+import { useIdempotencyKeys } from '../idempotency';
 import { useI18n } from '../i18n';
 import { Refusal } from '../Refusal';
 import { useSession } from '../session';
@@ -108,13 +109,7 @@ function StartForm({ spec }: { spec: StartFormSpec }) {
   const [started, setStarted] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
   // One Idempotency-Key per distinct body: the same body sent again is the same request.
-  const keys = useRef(new Map<string, string>());
-  const keyFor = (body: unknown) => {
-    const text = JSON.stringify(body);
-    let key = keys.current.get(text);
-    if (!key) keys.current.set(text, (key = newKey()));
-    return key;
-  };
+  const keyFor = useIdempotencyKeys();
   const initialValues = useMemo(() => initialOf(spec.fields), [spec]);
 
   async function onFinish(values: Record<string, unknown>) {
@@ -173,11 +168,6 @@ function StartForm({ spec }: { spec: StartFormSpec }) {
       </Button>
     </Form>
   );
-}
-
-function newKey(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function initialOf(fields: readonly FieldSpec[]): Record<string, unknown> {

@@ -21,7 +21,7 @@ const reviewYear = (c: Case) => /(\d{4})$/.exec(c.businessKey)?.[1] ?? '—';
 
 export function SupplierPage() {
   const { supplierId = '' } = useParams();
-  const { t, when } = useI18n();
+  const { t, when, stageLabel } = useI18n();
   const s = t.supplierPage;
   const detail = useQuery({
     queryKey: ['supplier', supplierId],
@@ -107,7 +107,7 @@ export function SupplierPage() {
           columns={[
             { title: s.year, key: 'year', render: (_, r) => reviewYear(r) },
             { title: t.title, key: 'title', render: (_, r) => caseLink(r) },
-            { title: t.stage, dataIndex: 'stage', key: 'stage', render: (v: string) => <Tag>{v}</Tag> },
+            { title: t.stage, key: 'stage', render: (_, r) => <Tag>{stageLabel(r.stage, r.process)}</Tag> },
             { title: s.grade, key: 'grade', render: (_, r) => grade(r.riskLevel) },
             { title: t.outcome, key: 'outcome', render: (_, r) => r.outcome ?? '—' },
             { title: t.created, key: 'created', render: (_, r) => when(r.createdAt) },
@@ -155,7 +155,7 @@ export function SupplierPage() {
           locale={{ emptyText: <Typography.Text type="secondary">{t.nothing}</Typography.Text> }}
           columns={[
             { title: t.title, key: 'title', render: (_, r) => caseLink(r) },
-            { title: t.stage, dataIndex: 'stage', key: 'stage', render: (v: string) => <Tag>{v}</Tag> },
+            { title: t.stage, key: 'stage', render: (_, r) => <Tag>{stageLabel(r.stage, r.process)}</Tag> },
             { title: t.outcome, key: 'outcome', render: (_, r) => r.outcome ?? '—' },
             { title: t.created, key: 'created', render: (_, r) => when(r.createdAt) },
           ]}
