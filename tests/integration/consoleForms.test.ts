@@ -347,8 +347,11 @@ describe('the console forms', () => {
     const expected = createHash('sha256').update(content).digest('hex');
     // The drop zone is a labelled button reached by keyboard: Enter opens the file chooser.
     const dropZone = card.getByRole('button', { name: /Drop evidence files here/ });
-    await dropZone.focus();
+    // Listen first, and let the listener reach the browser: Playwright turns file-chooser
+    // interception on without waiting, and on a loaded machine the Enter arrived before it.
     const chooser = page.waitForEvent('filechooser');
+    await page.evaluate(() => 0);
+    await dropZone.focus();
     await page.keyboard.press('Enter');
     await (await chooser).setFiles({ name: 'access-review.txt', mimeType: 'text/plain', buffer: content });
     await card.getByTestId('sha-match').waitFor();
