@@ -49,6 +49,8 @@ export interface WorkerDeps {
   dataConverter?: DataConverter;
   /** Started tracing (platform/tracing.ts); without it, spans of traced callers' workflows are dropped. */
   tracing?: Tracing;
+  /** The sticky cache's size (Settings.workerMaxCachedWorkflows); the SDK's default when unset. */
+  maxCachedWorkflows?: number;
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
@@ -65,6 +67,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
           interceptors: { ...interceptors, workflowModules: WORKFLOW_BUNDLE_OPTIONS.workflowInterceptorModules },
         }),
     sinks,
+    ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
     activities: createActivities({
       db: deps.db,
       clock: deps.clock,
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
       ? { codePath: process.env.GOVERNANCE_WORKFLOW_BUNDLE }
       : undefined,
     tracing,
+    maxCachedWorkflows: settings.workerMaxCachedWorkflows,
   });
   took('worker');
   log.info(
@@ -141,6 +145,7 @@ async function main(): Promise<void> {
       taskQueue: settings.taskQueue,
       temporalAddress: settings.temporalAddress,
       metricsAddress: settings.workerMetricsAddress,
+      maxCachedWorkflows: settings.workerMaxCachedWorkflows,
       tracing: tracing.enabled,
     },
     'worker polling',

@@ -83,6 +83,16 @@ export interface Settings {
    */
   workerMetricsAddress?: string;
   /**
+   * WORKER_MAX_CACHED_WORKFLOWS: how many workflows the worker keeps in its
+   * sticky cache (policy default 100). The SDK's own default grows with the
+   * heap (2,310 on a 4 GB heap), and each cached case cost about 3.4 MB of
+   * resident memory here: a worker died out of memory at about 1,900 open
+   * cases (bench/memory.bench.ts). Cases beyond the cache wait in Temporal,
+   * not in the worker; one is replayed from its history when its next event
+   * comes.
+   */
+  workerMaxCachedWorkflows: number;
+  /**
    * METRICS_TOKEN: the bearer token the API's `/metrics` requires. Unset:
    * `/metrics` is open on a developer's machine and absent (404) in production.
    */
@@ -126,6 +136,9 @@ export const DEFAULT_TOKEN_TTL_DAYS = 90;
 export const DEFAULT_TEMPORAL_DEADLINE_MS = 30_000;
 /** The longest validity a token can be given, by setting or by an admin: a year (policy default). */
 export const MAX_TOKEN_TTL_DAYS = 365;
+
+/** The worker's sticky cache, in workflows: see Settings.workerMaxCachedWorkflows. */
+export const DEFAULT_WORKER_MAX_CACHED_WORKFLOWS = 100;
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
@@ -267,6 +280,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: logLevelFrom(env.LOG_LEVEL),
     otlpEndpoint: otlpEndpointFrom(env.OTEL_EXPORTER_OTLP_ENDPOINT),
     workerMetricsAddress: bindAddressFrom('WORKER_METRICS_ADDRESS', env.WORKER_METRICS_ADDRESS),
+    workerMaxCachedWorkflows: intFrom(env, 'WORKER_MAX_CACHED_WORKFLOWS', DEFAULT_WORKER_MAX_CACHED_WORKFLOWS),
     metricsToken: metricsTokenFrom(env.METRICS_TOKEN),
     delivery: deliverySettingsFrom(env, intFrom(env, 'PORT', 3000)),
   };

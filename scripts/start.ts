@@ -118,6 +118,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       workflowBundle: options.workflowBundle,
       dataConverter: dataConverterFor(options),
       tracing: options.tracing,
+      maxCachedWorkflows: options.workerMaxCachedWorkflows,
     });
     const running = worker.run();
     void ensureAuditAnchoring({ temporal, db: database.db, taskQueue: options.taskQueue, settings: options, log });

@@ -32,6 +32,12 @@ describe('operations settings', () => {
     }
   });
 
+  it('WORKER_MAX_CACHED_WORKFLOWS sizes the sticky cache on purpose: 100 unless set, a positive integer', () => {
+    expect(loadSettings({}).workerMaxCachedWorkflows).toBe(100);
+    expect(loadSettings({ WORKER_MAX_CACHED_WORKFLOWS: '250' }).workerMaxCachedWorkflows).toBe(250);
+    expect(() => loadSettings({ WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
+  });
+
   it('WORKER_METRICS_ADDRESS must be host:port', () => {
     expect(loadSettings({ WORKER_METRICS_ADDRESS: '0.0.0.0:9464' }).workerMetricsAddress).toBe('0.0.0.0:9464');
     expect(loadSettings({ WORKER_METRICS_ADDRESS: '[::]:9464' }).workerMetricsAddress).toBe('[::]:9464');
