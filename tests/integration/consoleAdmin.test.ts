@@ -11,75 +11,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '../../api/session';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { apiTokens, cases, tasks, users } from '../../db/schema';
-import { ensureConsoleBuild } from '../../scripts/web-build';
 import { PROCESS_LABELS, PROCESS_STAGES } from '../../web/src/api/processes';
 import { PROCESS_NAMES, PROCESS_STAGE_LABELS, STAGE_LABELS, stageLabelOf } from '../../web/src/stages';
-import { launchBrowser, screenshot, seriousAxeViolations } from '../support/browser';
+import { screenshot, seriousAxeViolations } from '../support/browser';
+import { useConsole } from '../support/console';
 import { IMPACT } from '../support/drive';
-import { useProduct } from '../support/product';
 
-const product = useProduct('consoleadmin');
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const { product, api, signedIn, choose: pick, started } = useConsole('consoleadmin');
 const tag = randomUUID().slice(0, 6);
-/** Workflows this file started, ended after it (the dev server is shared). */
-const started: string[] = [];
-
-async function api(method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${product.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-beforeAll(async () => {
-  await ensureConsoleBuild({ log: () => undefined });
-  browser = await launchBrowser();
-}, 300_000);
-
-afterAll(async () => {
-  for (const id of started)
-    await product.temporal?.workflow
-      .getHandle(id)
-      .terminate('consoleAdmin done')
-      .catch(() => undefined);
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-});
-
-async function signedIn(login: string): Promise<Page> {
-  const context = await browser.newContext({
-    locale: 'en-US',
-    timezoneId: 'UTC',
-    viewport: { width: 1400, height: 1000 },
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${product.url}/console/`);
-  await page.locator('#login').fill(login);
-  await page.locator('#password').fill(DEMO_PASSWORD);
-  await page.locator('button[type=submit]').click();
-  await page.getByTestId('whoami').waitFor();
-  return page;
-}
 
 const db = () => product.database.db;
 
 /** Picks the option titled `option` of the Select whose control has this id. */
-async function choose(page: Page, scope: Locator, controlId: string, option: string) {
-  await scope.locator(`#${controlId}`).click();
-  await page
-    .locator(`.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="${option}"]`)
-    .click();
-}
+const choose = (page: Page, scope: Locator, controlId: string, option: string) =>
+  pick(page, scope.locator(`#${controlId}`), option);
 
 /**
  * axe-core's serious violations once the page is still: no Select dropdown

@@ -10,68 +10,16 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '../../api/session';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { cases, evidence, risks, suppliers, tasks } from '../../db/schema';
-import { ensureConsoleBuild } from '../../scripts/web-build';
-import { launchBrowser, screenshot, seriousAxeViolations } from '../support/browser';
+import { screenshot, seriousAxeViolations } from '../support/browser';
+import { useConsole } from '../support/console';
 import { creditCodes, fileForm, REVIEW_DOCUMENTS, SCORES } from '../support/drive';
-import { useProduct } from '../support/product';
 
-const product = useProduct('consoleforms');
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const { product, api, signedIn, choose: pick, started } = useConsole('consoleforms');
 const tag = `FRM${randomUUID().slice(0, 6)}`;
 const nextCreditCode = creditCodes('91440300FM3');
-/** Workflows this file started, ended after it (the dev server is shared). */
-const started: string[] = [];
-
-async function api(method: string, path: string, token: string, body?: unknown) {
-  const form = body instanceof FormData;
-  const res = await fetch(`${product.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body && !form ? { 'content-type': 'application/json' } : {}),
-    },
-    body: form ? body : body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-beforeAll(async () => {
-  await ensureConsoleBuild({ log: () => undefined });
-  browser = await launchBrowser();
-}, 300_000);
-
-afterAll(async () => {
-  for (const id of started)
-    await product.temporal?.workflow
-      .getHandle(id)
-      .terminate('consoleForms done')
-      .catch(() => undefined);
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-});
-
-async function signedIn(login: string): Promise<Page> {
-  const context = await browser.newContext({
-    locale: 'en-US',
-    timezoneId: 'UTC',
-    viewport: { width: 1400, height: 1000 },
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${product.url}/console/`);
-  await page.locator('#login').fill(login);
-  await page.locator('#password').fill(DEMO_PASSWORD);
-  await page.locator('button[type=submit]').click();
-  await page.getByTestId('whoami').waitFor();
-  return page;
-}
 
 const db = () => product.database.db;
 const caseRow = async (id: string) => (await db().select().from(cases).where(eq(cases.id, id)))[0];
@@ -87,12 +35,8 @@ async function openForm(page: Page, processName: string, formId: string): Promis
 }
 
 /** Picks an option of the Select labelled `label`. */
-async function choose(page: Page, form: Locator, label: string, option: string) {
-  await form.getByLabel(label, { exact: true }).click();
-  await page
-    .locator(`.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="${option}"]`)
-    .click();
-}
+const choose = (page: Page, form: Locator, label: string, option: string) =>
+  pick(page, form.getByLabel(label, { exact: true }), option);
 
 /** Submits the form and returns the id of the case page it opened. */
 async function submitToCase(page: Page, form: Locator): Promise<string> {
