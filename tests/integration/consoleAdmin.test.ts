@@ -132,6 +132,10 @@ describe('users and tokens for admins', () => {
     expect((await api('GET', '/api/me', secret)).status).toBe(401);
     const [revoked] = await db().select().from(apiTokens).where(eq(apiTokens.id, stored!.id));
     expect(revoked!.revokedAt).toBeInstanceOf(Date);
+    // The "Revoked" toast lies over the drawer's Close button, and a hovered toast stays: move the
+    // mouse away and let it go first (clicking through it waited for ever on a loaded machine).
+    await page.mouse.move(0, 900);
+    await expect.poll(() => page.locator('.ant-message-notice').count(), { timeout: 30_000 }).toBe(0);
     await drawer.getByRole('button', { name: 'Close', exact: true }).click();
 
     // Deactivate: the row says so and the database agrees.
