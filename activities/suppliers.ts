@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { and, asc, eq, lte } from 'drizzle-orm';
-import type { CampaignSkipReason } from '../contracts/supplierCampaign';
+import { CAMPAIGN_BATCH_SIZE, type CampaignSkipReason } from '../contracts/supplierCampaign';
 import { appendLocked, findAuditEvent, lockAuditChain, withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
 import { supplierPerformance, suppliers } from '../db/schema';
@@ -360,7 +360,13 @@ export function createSupplierActivities(deps: SupplierDeps) {
      * Starts one batch of a campaign's reviews, all at once. Idempotent per
      * review id: a review that already exists is skipped ('already_exists').
      * Each start is reported in the heartbeat, so a retried batch reports
-     * what its first attempt started as started, not as skipped.
+     * what its first attempt started as started, not as skipped. Heartbeats
+     * are throttled, though: a worker that dies takes the last ones with it.
+     * So a retry also counts as its own a review that exists but was started
+     * after the batch was first scheduled (Temporal's start time against the
+     * activity's first scheduling, both server clocks). Only a review started
+     * by someone else in those seconds would be miscounted, and it exists
+     * either way.
      */
     async startCampaignReviews(input: {
       year: number;
@@ -375,14 +381,22 @@ export function createSupplierActivities(deps: SupplierDeps) {
           o,
         ]),
       );
+      const { attempt, scheduledTimestampMs } = Context.current().info;
+      const startedByEarlierAttempt = async (caseId: string): Promise<boolean> => {
+        if (attempt <= 1) return false;
+        const { startTime } = await starter.temporal.workflow.getHandle(caseId).describe();
+        return startTime.getTime() >= scheduledTimestampMs;
+      };
       const start = async (supplierId: string): Promise<void> => {
         if (done.has(supplierId)) return;
-        const outcome: StartReviewOutcome = await startSupplierReviewCase(starter, {
+        let outcome: StartReviewOutcome = await startSupplierReviewCase(starter, {
           supplierId,
           year: input.year,
           initiatorId: input.initiatorId,
           timings: input.timings,
         });
+        if (!outcome.started && outcome.reason === 'already_exists' && (await startedByEarlierAttempt(outcome.caseId)))
+          outcome = { started: true, caseId: outcome.caseId, runId: '' };
         done.set(
           supplierId,
           outcome.started
@@ -391,7 +405,14 @@ export function createSupplierActivities(deps: SupplierDeps) {
         );
         Context.current().heartbeat([...done.values()]);
       };
-      await whileHeartbeating(Promise.all(input.supplierIds.map(start)), () => [...done.values()]);
+      // At most CAMPAIGN_BATCH_SIZE starts in flight, however many suppliers the slice holds: each
+      // lane takes the next supplier as soon as its start has answered (no wait for the slowest).
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < input.supplierIds.length) await start(input.supplierIds[next++]!);
+      };
+      const lanes = Math.min(CAMPAIGN_BATCH_SIZE, input.supplierIds.length);
+      await whileHeartbeating(Promise.all(Array.from({ length: lanes }, lane)), () => [...done.values()]);
       return input.supplierIds.map((id) => done.get(id)!);
     },
   };
