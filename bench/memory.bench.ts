@@ -1,0 +1,516 @@
+/**
+ * `npx tsx bench/memory.bench.ts [--cases N] [--requests M] [--every E] [--cache C] [--worker-heap MB] [--settle S]`
+ *
+ * Memory of the two long-running services under a company-sized load:
+ *  1. worker: a worker in a child process of its own (as in production);
+ *     N approval cases are started (update-with-start with the `settled`
+ *     Update, 16 in flight) and then wait for a decision on their reminder,
+ *     escalation and expiry timers. The worker's RSS (/proc/<pid>/status
+ *     VmRSS) is sampled every second while they start and for S seconds
+ *     after they are all open: peak and settled figures, with the sticky
+ *     cache size (maxCachedWorkflows) the worker ran with.
+ *  2. API: the API (createApp + serve) in a child process of its own, M GET
+ *     requests over real HTTP, 16 in flight, a third each: GET
+ *     /api/tasks/inbox (approver: up to 500 open tasks), GET /api/cases/{id}
+ *     (manager, a different case each time), GET /api/cases?limit=20
+ *     (approver). Its RSS is sampled every E requests (default 10,000).
+ *
+ * The worker loads a workflow bundle built beforehand, as the production
+ * profile does (--bundle inproc: it bundles at start-up, webpack and all).
+ * --worker-heap MB runs it with --max-old-space-size=MB.
+ *
+ * The worker runs createWorker() from worker.ts unchanged. worker.ts does not
+ * set maxCachedWorkflows, so the SDK default applies (from the V8 heap limit);
+ * --cache C runs the bench's worker with maxCachedWorkflows = C by wrapping
+ * Worker.create in the child — what the WORKER_MAX_CACHED_WORKFLOWS patch in
+ * notes/scale.md would do — and the report says which applied.
+ *
+ * The same file is the two child processes (--role worker | api).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { openDatabase } from '../db/client';
+import { migrate } from '../db/migrate';
+import { workflowIdFor } from '../domain/cases';
+import { DEFAULT_POLICY_SNAPSHOT } from '../domain/policy';
+import { dataConverterFor, generateCodecKey } from '../platform/codec';
+import { startDevServer } from '../platform/devServer';
+import { connectClient, connectWorker } from '../platform/temporalConnection';
+import { seedDemoUsers } from '../platform/seed';
+import type { approvalRequestWorkflow } from '../workflows/approvalRequest';
+import { settledUpdate } from '../workflows/definitions';
+import { GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../workflows/searchAttributes';
+import { percentile, round, runPool, sleep, table } from './support';
+
+const { values: flags } = parseArgs({
+  options: {
+    role: { type: 'string' },
+    cases: { type: 'string' },
+    requests: { type: 'string' },
+    cache: { type: 'string' },
+    settle: { type: 'string' },
+    concurrency: { type: 'string' },
+    bundle: { type: 'string' },
+    'worker-heap': { type: 'string' },
+    every: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+const int = (name: string, raw: string | undefined, fallback: number, min: number) => {
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return v;
+};
+
+const NAMESPACE = 'default';
+const MANAGER = { id: 'li.manager', token: 'gov_demo_manager' };
+const APPROVER_TOKEN = 'gov_demo_approver';
+const WORKER_RSS_TARGET_MB = 500;
+
+/** VmRSS of a process in MiB, from /proc. */
+function rssMb(pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? round(Number(kb) / 1024, 1) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ───────────────────────── child: the worker ─────────────────────────
+
+async function workerChild(): Promise<void> {
+  const env = process.env;
+  // The parent gone before the worker runs: do not linger.
+  const orphaned = () => process.exit(1);
+  process.once('disconnect', orphaned);
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const cache = env.BENCH_MAX_CACHED_WORKFLOWS ? Number(env.BENCH_MAX_CACHED_WORKFLOWS) : undefined;
+  if (cache !== undefined) {
+    // The proposed worker.ts setting, applied here until worker.ts takes it (notes/scale.md).
+    const create = Worker.create.bind(Worker);
+    Worker.create = (options) => create({ ...options, maxCachedWorkflows: cache });
+  }
+  const { createWorker } = await import('../worker');
+  const database = await openDatabase({ url: env.BENCH_DATABASE_URL!, poolSize: 10 });
+  const settings = { temporalNamespace: NAMESPACE, codecKeys: env.BENCH_CODEC_KEYS };
+  const connection = await connectWorker(env.BENCH_TEMPORAL_ADDRESS!, settings);
+  const { connection: clientConnection, client } = await connectClient(env.BENCH_TEMPORAL_ADDRESS!, settings);
+  const worker = await createWorker({
+    connection,
+    db: database.db,
+    namespace: NAMESPACE,
+    taskQueue: env.BENCH_TASK_QUEUE!,
+    temporal: client,
+    dataConverter: dataConverterFor(settings),
+    // As the production profile runs it (GOVERNANCE_WORKFLOW_BUNDLE): no bundler in the worker's memory.
+    workflowBundle: env.BENCH_WORKFLOW_BUNDLE ? { codePath: env.BENCH_WORKFLOW_BUNDLE } : undefined,
+  });
+  const stop = () => worker.getState() === 'RUNNING' && worker.shutdown();
+  process.on('message', (m) => m === 'stop' && stop());
+  process.on('disconnect', () => {
+    stop();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  });
+  process.on('SIGINT', () => undefined);
+  process.off('disconnect', orphaned);
+  // What the RSS is made of: the V8 heap in use and what V8 reserved for it.
+  setInterval(() => {
+    const m = process.memoryUsage();
+    if (process.connected) process.send!({ heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
+  }, 1000).unref();
+  const running = worker.run();
+  process.send!({
+    ready: true,
+    maxCachedWorkflows: worker.options.maxCachedWorkflows,
+    heapLimitMb: round((await import('node:v8')).getHeapStatistics().heap_size_limit / 2 ** 20, 0),
+  });
+  try {
+    await running;
+  } finally {
+    await clientConnection.close();
+    await connection.close();
+    await database.close();
+  }
+}
+
+// ───────────────────────── child: the API ─────────────────────────
+
+async function apiChild(): Promise<void> {
+  const env = process.env;
+  const { serve } = await import('@hono/node-server');
+  const { createApp } = await import('../api/app');
+  const database = await openDatabase({ url: env.BENCH_DATABASE_URL!, poolSize: 10 });
+  const settings = { temporalNamespace: NAMESPACE, codecKeys: env.BENCH_CODEC_KEYS };
+  const { connection, client } = await connectClient(env.BENCH_TEMPORAL_ADDRESS!, settings);
+  const app = createApp(
+    {
+      db: database.db,
+      temporal: client,
+      settings: {
+        taskQueue: env.BENCH_TASK_QUEUE!,
+        temporalNamespace: NAMESPACE,
+        temporalUiUrl: 'http://localhost:8233',
+        maxEvidenceBytes: 1024 * 1024,
+      },
+    },
+    { log: () => undefined },
+  );
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', resolve)));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  const close = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+    await connection.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('message', (m) => m === 'stop' && void close());
+  process.on('disconnect', () => void close());
+  process.on('SIGINT', () => undefined);
+  process.send!({ ready: true, port: address.port });
+}
+
+// ───────────────────────── the bench ─────────────────────────
+
+const T0 = Date.now();
+const log = (line: string) => console.log(`[memory +${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
+
+const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+let cleanedUp: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleanedUp ??= (async () => {
+    for (const { what, run } of cleanups.reverse()) {
+      try {
+        await Promise.race([run(), sleep(20_000).then(() => Promise.reject(new Error('took over 20 s')))]);
+      } catch (err) {
+        console.error(`[memory] while stopping (${what}):`, err instanceof Error ? err.message : err);
+      }
+    }
+  })();
+  return cleanedUp;
+}
+
+interface Child {
+  child: ChildProcess;
+  exited: Promise<void>;
+  hello: Record<string, unknown>;
+}
+
+async function forkRole(role: 'worker' | 'api', env: Record<string, string>, nodeFlags: string[] = []): Promise<Child> {
+  const child = fork(fileURLToPath(import.meta.url), ['--role', role], {
+    execArgv: [...nodeFlags, '--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const hello = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as Record<string, unknown>));
+    child.once('exit', (code) => reject(new Error(`${role} child exited with ${code} before ready`)));
+  });
+  cleanups.push({
+    what: `${role} child ${child.pid}`,
+    run: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.send('stop');
+      await Promise.race([exited, sleep(15_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  });
+  return { child, exited, hello };
+}
+
+/** Samples a process's RSS every `everyMs` until stopped. */
+function sampler(pid: number, everyMs: number, heap?: () => { heapUsed: number; heapTotal: number } | undefined) {
+  const samples: Array<{ t: number; rss: number; heapUsed?: number; heapTotal?: number }> = [];
+  const t0 = performance.now();
+  const take = () => {
+    const rss = rssMb(pid);
+    const h = heap?.();
+    if (rss !== undefined)
+      samples.push({
+        t: (performance.now() - t0) / 1000,
+        rss,
+        ...(h ? { heapUsed: round(h.heapUsed / 2 ** 20, 1), heapTotal: round(h.heapTotal / 2 ** 20, 1) } : {}),
+      });
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    samples,
+    stop: () => {
+      clearInterval(timer);
+      take();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const N = int('--cases', flags.cases ?? process.env.BENCH_CASES, 10_000, 1);
+  const M = int('--requests', flags.requests, 100_000, 0);
+  const workerHeapMb =
+    flags['worker-heap'] === undefined ? undefined : int('--worker-heap', flags['worker-heap'], 0, 64);
+  const SETTLE_S = int('--settle', flags.settle, 60, 0);
+  const CONCURRENCY = int('--concurrency', flags.concurrency, 16, 1);
+  const cache = flags.cache === undefined ? undefined : int('--cache', flags.cache, 0, 0);
+  const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const DATABASE_NAME = `gov_bench_${process.pid}`;
+  const TASK_QUEUE = `bench-memory-${process.pid}`;
+  const CODEC_KEYS = generateCodecKey('bench');
+  const BUNDLE = flags.bundle ?? 'prebuilt';
+  if (BUNDLE !== 'prebuilt' && BUNDLE !== 'inproc')
+    throw new Error(`--bundle must be prebuilt or inproc, got "${BUNDLE}"`);
+  log(
+    `config: ${N} cases, ${M} API requests, ${CONCURRENCY} in flight, settle ${SETTLE_S} s, cache ${cache ?? 'SDK default'}, workflow bundle ${BUNDLE}, worker heap limit ${workerHeapMb ? `${workerHeapMb} MB` : 'node default'}; ` +
+      `${os.cpus().length} CPU(s), load ${round(os.loadavg()[0] ?? 0)}`,
+  );
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  cleanups.push({ what: 'admin connection', run: () => admin.end() });
+  await admin.query(`create database "${DATABASE_NAME}"`);
+  cleanups.push({
+    what: `drop database ${DATABASE_NAME}`,
+    run: async () => {
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await admin.query<{ n: number }>(
+          'select count(*)::int as n from pg_stat_activity where datname = $1',
+          [DATABASE_NAME],
+        );
+        if (rows[0]?.n === 0) break;
+        await sleep(100);
+      }
+      await admin.query(`drop database if exists "${DATABASE_NAME}" with (force)`);
+    },
+  });
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${DATABASE_NAME}`;
+  const db = await openDatabase({ url: url.toString(), poolSize: 2 });
+  cleanups.push({ what: 'bench pool', run: () => db.close() });
+  await migrate(db);
+  await seedDemoUsers(db.db);
+  const probe = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  cleanups.push({ what: 'probe pool', run: () => probe.end() });
+
+  log('starting the Temporal dev server (in memory)…');
+  const server = await startDevServer({ log });
+  cleanups.push({ what: 'dev server', run: () => server.teardown() });
+  const settings = { temporalNamespace: NAMESPACE, codecKeys: CODEC_KEYS };
+  const { connection, client } = await connectClient(server.address, settings);
+  cleanups.push({ what: 'client connection', run: () => connection.close() });
+  let bundlePath: string | undefined;
+  if (BUNDLE === 'prebuilt') {
+    const { WORKFLOW_BUNDLE_OPTIONS } = await import('../worker');
+    const { code } = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: new DefaultLogger('WARN') });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gov-memory-bench-'));
+    bundlePath = path.join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, code);
+    cleanups.push({ what: 'bundle file', run: async () => rmSync(dir, { recursive: true, force: true }) });
+    log(`workflow bundle prebuilt (${round(code.length / 2 ** 20, 1)} MB), as the production profile runs the worker`);
+  }
+  const childEnv = {
+    ...(bundlePath ? { BENCH_WORKFLOW_BUNDLE: bundlePath } : {}),
+    BENCH_TEMPORAL_ADDRESS: server.address,
+    BENCH_DATABASE_URL: url.toString(),
+    BENCH_TASK_QUEUE: TASK_QUEUE,
+    BENCH_CODEC_KEYS: CODEC_KEYS,
+    ...(cache !== undefined ? { BENCH_MAX_CACHED_WORKFLOWS: String(cache) } : {}),
+  };
+
+  // ── 1. the worker with N cases waiting on timers ──
+  const worker = await forkRole(
+    'worker',
+    childEnv,
+    workerHeapMb === undefined ? [] : [`--max-old-space-size=${workerHeapMb}`],
+  );
+  const workerPid = worker.child.pid!;
+  const cacheInUse = worker.hello.maxCachedWorkflows as number;
+  log(
+    `worker ${workerPid} polling: maxCachedWorkflows ${cacheInUse} (${cache === undefined ? 'SDK default for its' : 'set for the bench; V8'} heap limit ${String(worker.hello.heapLimitMb)} MB), RSS ${rssMb(workerPid)} MB`,
+  );
+  const idleRss = rssMb(workerPid)!;
+  let heap: { heapUsed: number; heapTotal: number } | undefined;
+  worker.child.on('message', (m) => {
+    if (m && typeof m === 'object' && 'heapUsed' in m) heap = m as typeof heap;
+  });
+  const sampling = sampler(workerPid, 1000, () => heap);
+  const caseIds: string[] = [];
+  const t0 = performance.now();
+  let lastLog = t0;
+  const run = await runPool(N, CONCURRENCY, async (i) => {
+    const requestKey = `MEM-${process.pid}-${String(i + 1).padStart(5, '0')}`;
+    const caseId = workflowIdFor.approvalRequest(requestKey);
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof approvalRequestWorkflow>(
+      'approvalRequestWorkflow',
+      {
+        taskQueue: TASK_QUEUE,
+        workflowId: caseId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: GovProcess, value: 'approval_request' },
+          { key: GovStage, value: 'awaiting_approval' },
+          { key: GovRiskLevel, value: 'low' },
+          { key: GovOwnerRole, value: 'manager' },
+        ],
+        args: [
+          {
+            caseId,
+            requestKey,
+            title: `Memory bench ${requestKey}`,
+            description: undefined,
+            assessment: { probability: 1, impact: 2 },
+            policy: DEFAULT_POLICY_SNAPSHOT,
+            initiatorId: MANAGER.id,
+            ownerId: undefined,
+            approvalTimings: undefined,
+            rectificationTimings: undefined,
+          },
+        ],
+      },
+    );
+    await client.workflow.executeUpdateWithStart(settledUpdate, { startWorkflowOperation });
+    caseIds.push(caseId);
+    if (performance.now() - lastLog > 30_000) {
+      lastLog = performance.now();
+      log(
+        `  ${caseIds.length}/${N} open, worker RSS ${rssMb(workerPid)} MB, V8 heap used ${round((heap?.heapUsed ?? 0) / 2 ** 20, 1)} MB`,
+      );
+    }
+  });
+  const startWallS = (performance.now() - t0) / 1000;
+  if (run.errors.length) throw new Error(`${run.errors.length} starts failed, e.g. ${run.errors[0]!.message}`);
+  const startPeak = Math.max(...sampling.samples.map((s) => s.rss));
+  const { rows: openRows } = await probe.query<{ cases: number; tasks: number }>(
+    `select (select count(*)::int from cases where status = 'open') as cases,
+            (select count(*)::int from tasks where status = 'open') as tasks`,
+  );
+  log(
+    `${N} cases open in ${round(startWallS, 1)} s (${round(N / startWallS, 1)}/s); read model: ${openRows[0]!.cases} open cases, ${openRows[0]!.tasks} open tasks; ` +
+      `worker RSS now ${rssMb(workerPid)} MB, peak while starting ${startPeak} MB; settling ${SETTLE_S} s…`,
+  );
+  await sleep(SETTLE_S * 1000);
+  sampling.stop();
+  const all = sampling.samples;
+  const settleFrom = startWallS;
+  const settled = all.filter((s) => s.t >= settleFrom).map((s) => s.rss);
+  const peak = Math.max(...all.map((s) => s.rss));
+  const settledRss = settled.at(-1) ?? Number.NaN;
+  const series = all.filter((_, i) => i % Math.max(1, Math.floor(all.length / 20)) === 0 || i === all.length - 1);
+  console.log(
+    '\nworker RSS (MB) over time:\n' +
+      table(
+        ['t s', 'RSS MB', 'V8 heap used MB', 'V8 heap total MB'],
+        series.map((s) => [round(s.t, 0), s.rss, s.heapUsed ?? Number.NaN, s.heapTotal ?? Number.NaN]),
+      ) +
+      '\n',
+  );
+  log(
+    `worker: idle ${idleRss} MB, peak ${peak} MB, settled ${settledRss} MB (min ${Math.min(...settled)}, max ${Math.max(...settled)} over the ${SETTLE_S} s after the last start) ` +
+      `with ${N} cases waiting on timers, maxCachedWorkflows ${cacheInUse}; target < ${WORKER_RSS_TARGET_MB} MB: ${peak < WORKER_RSS_TARGET_MB ? 'met' : 'NOT met'}`,
+  );
+
+  // ── 2. the API over M requests ──
+  if (M === 0) return;
+  const api = await forkRole('api', childEnv);
+  const apiPid = api.child.pid!;
+  const baseUrl = `http://127.0.0.1:${String(api.hello.port)}`;
+  const get = async (path: string, token: string) => {
+    const res = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const body = await res.arrayBuffer();
+    if (res.status !== 200)
+      throw new Error(`GET ${path}: HTTP ${res.status} ${Buffer.from(body).toString().slice(0, 200)}`);
+    return body.byteLength;
+  };
+  // Warm-up, not counted.
+  await runPool(300, CONCURRENCY, (i) => request(i));
+  function request(i: number): Promise<number> {
+    switch (i % 3) {
+      case 0:
+        return get('/api/tasks/inbox', APPROVER_TOKEN);
+      case 1:
+        return get(`/api/cases/${encodeURIComponent(caseIds[i % caseIds.length]!)}`, MANAGER.token);
+      default:
+        return get('/api/cases?limit=20', APPROVER_TOKEN);
+    }
+  }
+  const apiRows: Array<Array<string | number>> = [[0, 0, rssMb(apiPid) ?? Number.NaN, 0, 0, 0]];
+  const STEP = Math.min(int('--every', flags.every, 10_000, 1), M);
+  let latencies: number[] = [];
+  const tApi = performance.now();
+  for (let done = 0; done < M;) {
+    const n = Math.min(STEP, M - done);
+    const offset = done;
+    const r = await runPool(n, CONCURRENCY, (i) => request(offset + i));
+    if (r.errors.length) throw new Error(`${r.errors.length} requests failed, e.g. ${r.errors[0]!.message}`);
+    done += n;
+    latencies = r.latencies;
+    apiRows.push([
+      done,
+      round((performance.now() - tApi) / 1000, 1),
+      rssMb(apiPid) ?? Number.NaN,
+      round((n / r.wallMs) * 1000, 0),
+      round(percentile(latencies, 50), 1),
+      round(percentile(latencies, 99), 1),
+    ]);
+    log(`  API: ${done}/${M} requests, RSS ${rssMb(apiPid)} MB`);
+  }
+  console.log(
+    `\nAPI RSS every ${STEP} requests (inbox / case / case list, a third each):\n` +
+      table(['requests', 't s', 'RSS MB', 'req/s', 'p50 ms', 'p99 ms'], apiRows) +
+      '\n',
+  );
+  const rssSeries = apiRows.slice(1).map((r) => r[2] as number);
+  log(
+    `API: RSS ${rssSeries.join(', ')} MB; first→last after warm-up ${round(rssSeries.at(-1)! - rssSeries[0]!, 1)} MB, ` +
+      `max ${Math.max(...rssSeries)} MB`,
+  );
+}
+
+if (flags.role === 'worker' || flags.role === 'api') {
+  (flags.role === 'worker' ? workerChild() : apiChild()).catch((err) => {
+    console.error(`[memory ${flags.role}]`, err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  });
+} else {
+  if (flags.help) {
+    console.log(`usage: npx tsx bench/memory.bench.ts [--cases N] [--requests M] [--cache C] [--settle S] [--concurrency K]
+  --cases N        approval cases left waiting on timers (default 10000)
+  --requests M     API GET requests (default 100000), RSS sampled every 10,000
+  --cache C        run the worker with maxCachedWorkflows = C (default: what worker.ts gives, the SDK default)
+  --every E        sample the API's RSS every E requests (default 10000)
+  --settle S       seconds of RSS sampling after the last start (default 60)
+  --concurrency K  calls in flight (default 16)
+  --worker-heap MB  run the worker with --max-old-space-size=MB (V8 also sizes the SDK's default cache from it)
+  --bundle B       prebuilt: the worker loads a workflow bundle built beforehand, as the production
+                   profile does (default); inproc: it bundles at start-up, as \`npm run worker\` does`);
+    process.exit(0);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (cleanedUp) return;
+      console.error(`\n[memory] ${signal}: tearing down…`);
+      void cleanup().then(() => process.exit(130));
+    });
+  }
+  main()
+    .catch((err) => {
+      console.error('[memory]', err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exitCode = 1;
+    })
+    .finally(() => cleanup().then(() => process.exit()));
+}
