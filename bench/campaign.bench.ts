@@ -49,7 +49,7 @@ import { connectClient } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
 import { settledUpdate } from '../workflows/definitions';
 import type { supplierReviewWorkflow } from '../workflows/supplierReview';
-import { processCpuMs, round, runPool, sleep, table } from './support';
+import { type Cleanup, createBenchDatabase, processCpuMs, round, runPool, sleep, table } from './support';
 
 const { values: flags } = parseArgs({
   options: {
@@ -92,7 +92,7 @@ const PHASE_TIMEOUT_MS = 60 * 60_000;
 const T0 = Date.now();
 const log = (line: string) => console.log(`[campaign +${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
 
-const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+const cleanups: Cleanup[] = [];
 let cleanedUp: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleanedUp ??= (async () => {
@@ -145,30 +145,10 @@ async function main(): Promise<void> {
   );
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  cleanups.push({ what: 'admin connection', run: () => admin.end() });
-  await admin.query(`create database "${DATABASE_NAME}"`);
-  cleanups.push({
-    what: `drop database ${DATABASE_NAME}`,
-    run: async () => {
-      // Let the pools' sessions end first: a forced drop would kill a closing client.
-      for (let i = 0; i < 50; i++) {
-        const { rows } = await admin.query<{ n: number }>(
-          'select count(*)::int as n from pg_stat_activity where datname = $1',
-          [DATABASE_NAME],
-        );
-        if (rows[0]?.n === 0) break;
-        await sleep(100);
-      }
-      await admin.query(`drop database if exists "${DATABASE_NAME}" with (force)`);
-    },
-  });
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${DATABASE_NAME}`;
-  const apiDb = await openDatabase({ url: url.toString(), poolSize: 10 });
+  const url = await createBenchDatabase(PG_ADMIN_URL, DATABASE_NAME, cleanups);
+  const apiDb = await openDatabase({ url: url, poolSize: 10 });
   cleanups.push({ what: 'API pool', run: () => apiDb.close() });
-  const probe = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const probe = new pg.Pool({ connectionString: url, max: 2 });
   cleanups.push({ what: 'probe pool', run: () => probe.end() });
   await migrate(apiDb);
   await seedDemoUsers(apiDb.db);
@@ -198,13 +178,13 @@ async function main(): Promise<void> {
       if (w.expected) return;
       crashes.push(`worker ${w.child.pid} exited (${signal ?? code}) at +${((Date.now() - T0) / 1000).toFixed(0)} s`);
       log(`worker ${w.child.pid} died on its own (${signal ?? code}); starting another`);
-      void startWorker(server.address, url.toString()).then((next) => {
+      void startWorker(server.address, url).then((next) => {
         worker = supervise(next);
       });
     });
     return w;
   };
-  worker = supervise(await startWorker(server.address, url.toString()));
+  worker = supervise(await startWorker(server.address, url));
   cleanups.push({ what: 'worker process', run: () => stopWorker(worker) });
 
   const app = createApp(
@@ -420,7 +400,7 @@ async function main(): Promise<void> {
       worker.expected = true;
       worker.child.kill('SIGKILL');
       await worker.exited;
-      worker = supervise(await startWorker(server.address, url.toString()));
+      worker = supervise(await startWorker(server.address, url));
       log(`  new worker ${worker.child.pid} polling`);
     });
     const dup = await probe.query<{ cases: number; suppliers: number; opened: number; maxOpened: number }>(

@@ -48,7 +48,7 @@ import { seedDemoUsers } from '../platform/seed';
 import type { approvalRequestWorkflow } from '../workflows/approvalRequest';
 import { settledUpdate } from '../workflows/definitions';
 import { GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../workflows/searchAttributes';
-import { percentile, round, runPool, sleep, table } from './support';
+import { type Cleanup, createBenchDatabase, percentile, round, runPool, sleep, table } from './support';
 
 const { values: flags } = parseArgs({
   options: {
@@ -189,7 +189,7 @@ async function apiChild(): Promise<void> {
 const T0 = Date.now();
 const log = (line: string) => console.log(`[memory +${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
 
-const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+const cleanups: Cleanup[] = [];
 let cleanedUp: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleanedUp ??= (async () => {
@@ -279,31 +279,12 @@ async function main(): Promise<void> {
   );
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  cleanups.push({ what: 'admin connection', run: () => admin.end() });
-  await admin.query(`create database "${DATABASE_NAME}"`);
-  cleanups.push({
-    what: `drop database ${DATABASE_NAME}`,
-    run: async () => {
-      for (let i = 0; i < 50; i++) {
-        const { rows } = await admin.query<{ n: number }>(
-          'select count(*)::int as n from pg_stat_activity where datname = $1',
-          [DATABASE_NAME],
-        );
-        if (rows[0]?.n === 0) break;
-        await sleep(100);
-      }
-      await admin.query(`drop database if exists "${DATABASE_NAME}" with (force)`);
-    },
-  });
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${DATABASE_NAME}`;
-  const db = await openDatabase({ url: url.toString(), poolSize: 2 });
+  const url = await createBenchDatabase(PG_ADMIN_URL, DATABASE_NAME, cleanups);
+  const db = await openDatabase({ url: url, poolSize: 2 });
   cleanups.push({ what: 'bench pool', run: () => db.close() });
   await migrate(db);
   await seedDemoUsers(db.db);
-  const probe = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const probe = new pg.Pool({ connectionString: url, max: 2 });
   cleanups.push({ what: 'probe pool', run: () => probe.end() });
 
   log('starting the Temporal dev server (in memory)…');
@@ -325,7 +306,7 @@ async function main(): Promise<void> {
   const childEnv = {
     ...(bundlePath ? { BENCH_WORKFLOW_BUNDLE: bundlePath } : {}),
     BENCH_TEMPORAL_ADDRESS: server.address,
-    BENCH_DATABASE_URL: url.toString(),
+    BENCH_DATABASE_URL: url,
     BENCH_TASK_QUEUE: TASK_QUEUE,
     BENCH_CODEC_KEYS: CODEC_KEYS,
     ...(cache !== undefined ? { BENCH_MAX_CACHED_WORKFLOWS: String(cache) } : {}),

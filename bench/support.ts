@@ -173,3 +173,38 @@ export function cpuOf(pids: number[]): Map<number, number> {
   }
   return out;
 }
+
+export interface Cleanup {
+  what: string;
+  run: () => Promise<unknown>;
+}
+
+/**
+ * A bench's own database on the admin URL's server: created now, and a
+ * cleanup that drops it once the pools' sessions have ended (a forced drop
+ * would kill a closing client). Returns its URL.
+ */
+export async function createBenchDatabase(adminUrl: string, name: string, cleanups: Cleanup[]): Promise<string> {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  cleanups.push({ what: 'admin connection', run: () => admin.end() });
+  await admin.query(`create database "${name}"`);
+  cleanups.push({
+    what: `drop database ${name}`,
+    run: async () => {
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await admin.query<{ n: number }>(
+          'select count(*)::int as n from pg_stat_activity where datname = $1',
+          [name],
+        );
+        if (rows[0]?.n === 0) break;
+        await sleep(100);
+      }
+      await admin.query(`drop database if exists "${name}" with (force)`);
+    },
+  });
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
