@@ -41,22 +41,18 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pg from 'pg';
 import { createApp } from '../api/app';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
-import { workflowIdFor } from '../domain/cases';
-import { DEFAULT_POLICY_SNAPSHOT } from '../domain/policy';
 import { dataConverterFor, generateCodecKey } from '../platform/codec';
 import { startDevServer } from '../platform/devServer';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
 import { createWorker } from '../worker';
-import type { approvalRequestWorkflow } from '../workflows/approvalRequest';
-import { caseSnapshotQuery, decideUpdate, settledUpdate } from '../workflows/definitions';
-import { GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../workflows/searchAttributes';
+import { caseSnapshotQuery, decideUpdate } from '../workflows/definitions';
 import {
   cpuDelta,
   cpuOf,
@@ -72,6 +68,7 @@ import {
   waitUntil,
   type MemorySnapshot,
   type RunResult,
+  startApprovalRaw,
 } from './support';
 
 // ───────────────────────── configuration ─────────────────────────
@@ -237,38 +234,12 @@ function rawSide(client: Client): Side {
       // { requestKey, title, probability: 1, impact: 2 } from li.manager.
       // Like the API, start with the `settled` Update (one call), so both
       // sides return once the case row and its approval task exist.
-      const caseId = workflowIdFor.approvalRequest(requestKey);
-      const startWorkflowOperation = new WithStartWorkflowOperation<typeof approvalRequestWorkflow>(
-        'approvalRequestWorkflow',
-        {
-          taskQueue: TASK_QUEUE,
-          workflowId: caseId,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'FAIL',
-          typedSearchAttributes: [
-            { key: GovProcess, value: 'approval_request' },
-            { key: GovStage, value: 'awaiting_approval' },
-            { key: GovRiskLevel, value: 'low' },
-            { key: GovOwnerRole, value: 'manager' },
-          ],
-          args: [
-            {
-              caseId,
-              requestKey,
-              title: titleFor(requestKey),
-              description: undefined,
-              assessment: { probability: 1, impact: 2 },
-              policy: DEFAULT_POLICY_SNAPSHOT,
-              initiatorId: MANAGER.id,
-              ownerId: undefined,
-              approvalTimings: undefined,
-              rectificationTimings: undefined,
-            },
-          ],
-        },
-      );
-      await client.workflow.executeUpdateWithStart(settledUpdate, { startWorkflowOperation });
-      return caseId;
+      return startApprovalRaw(client, {
+        taskQueue: TASK_QUEUE,
+        requestKey,
+        title: titleFor(requestKey),
+        initiatorId: MANAGER.id,
+      });
     },
     async decide(caseId) {
       const taskId = approvalTaskId(caseId);

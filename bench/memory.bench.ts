@@ -34,21 +34,24 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
-import { workflowIdFor } from '../domain/cases';
-import { DEFAULT_POLICY_SNAPSHOT } from '../domain/policy';
 import { dataConverterFor, generateCodecKey } from '../platform/codec';
 import { startDevServer } from '../platform/devServer';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
-import type { approvalRequestWorkflow } from '../workflows/approvalRequest';
-import { settledUpdate } from '../workflows/definitions';
-import { GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../workflows/searchAttributes';
-import { type Cleanup, createBenchDatabase, percentile, round, runPool, sleep, table } from './support';
+import {
+  type Cleanup,
+  createBenchDatabase,
+  startApprovalRaw,
+  percentile,
+  round,
+  runPool,
+  sleep,
+  table,
+} from './support';
 
 const { values: flags } = parseArgs({
   options: {
@@ -334,37 +337,12 @@ async function main(): Promise<void> {
   let lastLog = t0;
   const run = await runPool(N, CONCURRENCY, async (i) => {
     const requestKey = `MEM-${process.pid}-${String(i + 1).padStart(5, '0')}`;
-    const caseId = workflowIdFor.approvalRequest(requestKey);
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof approvalRequestWorkflow>(
-      'approvalRequestWorkflow',
-      {
-        taskQueue: TASK_QUEUE,
-        workflowId: caseId,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-        typedSearchAttributes: [
-          { key: GovProcess, value: 'approval_request' },
-          { key: GovStage, value: 'awaiting_approval' },
-          { key: GovRiskLevel, value: 'low' },
-          { key: GovOwnerRole, value: 'manager' },
-        ],
-        args: [
-          {
-            caseId,
-            requestKey,
-            title: `Memory bench ${requestKey}`,
-            description: undefined,
-            assessment: { probability: 1, impact: 2 },
-            policy: DEFAULT_POLICY_SNAPSHOT,
-            initiatorId: MANAGER.id,
-            ownerId: undefined,
-            approvalTimings: undefined,
-            rectificationTimings: undefined,
-          },
-        ],
-      },
-    );
-    await client.workflow.executeUpdateWithStart(settledUpdate, { startWorkflowOperation });
+    const caseId = await startApprovalRaw(client, {
+      taskQueue: TASK_QUEUE,
+      requestKey,
+      title: `Memory bench ${requestKey}`,
+      initiatorId: MANAGER.id,
+    });
     caseIds.push(caseId);
     if (performance.now() - lastLog > 30_000) {
       lastLog = performance.now();

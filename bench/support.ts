@@ -4,6 +4,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { workflowIdFor } from '../domain/cases';
+import { DEFAULT_POLICY_SNAPSHOT } from '../domain/policy';
+import type { approvalRequestWorkflow } from '../workflows/approvalRequest';
+import { settledUpdate } from '../workflows/definitions';
+import { GovOwnerRole, GovProcess, GovRiskLevel, GovStage } from '../workflows/searchAttributes';
 
 export interface RunResult<T> {
   /** Per-call latency in milliseconds, in completion order. */
@@ -207,4 +213,49 @@ export async function createBenchDatabase(adminUrl: string, name: string, cleanu
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * What POST /api/cases/approval-requests sends to Temporal for
+ * { requestKey, title, probability: 1, impact: 2 } from `initiatorId`:
+ * update-with-start with the `settled` Update, so the call returns once the
+ * case row and its approval task exist. The raw side of every bench.
+ */
+export async function startApprovalRaw(
+  client: Client,
+  options: { taskQueue: string; requestKey: string; title: string; initiatorId: string },
+): Promise<string> {
+  const { requestKey, title, initiatorId } = options;
+  const caseId = workflowIdFor.approvalRequest(requestKey);
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof approvalRequestWorkflow>(
+    'approvalRequestWorkflow',
+    {
+      taskQueue: options.taskQueue,
+      workflowId: caseId,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: GovProcess, value: 'approval_request' },
+        { key: GovStage, value: 'awaiting_approval' },
+        { key: GovRiskLevel, value: 'low' },
+        { key: GovOwnerRole, value: 'manager' },
+      ],
+      args: [
+        {
+          caseId,
+          requestKey,
+          title,
+          description: undefined,
+          assessment: { probability: 1, impact: 2 },
+          policy: DEFAULT_POLICY_SNAPSHOT,
+          initiatorId,
+          ownerId: undefined,
+          approvalTimings: undefined,
+          rectificationTimings: undefined,
+        },
+      ],
+    },
+  );
+  await client.workflow.executeUpdateWithStart(settledUpdate, { startWorkflowOperation });
+  return caseId;
 }
