@@ -6,7 +6,7 @@
  * .tools/bin (once; later runs find it there).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from './config';
 
@@ -128,10 +128,75 @@ export async function buildGoTool(
   return binary;
 }
 
-/** The tool's binary: found, or built; undefined when neither works. */
+/** The lock file a build holds, naming its process: `.tools/bin/.<command>.building`. */
+export const buildLockFile = (tool: GoTool) => path.join(TOOLS_BIN, `.${tool.command}.building`);
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the tool's build lock: true when this process holds it, false when a
+ * live process holds it. A lock left by a process that died is taken over.
+ */
+export function takeBuildLock(tool: GoTool): boolean {
+  mkdirSync(TOOLS_BIN, { recursive: true });
+  const file = buildLockFile(tool);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return false;
+      unlinkSync(file);
+    }
+  }
+  return false;
+}
+
+export function releaseBuildLock(tool: GoTool): void {
+  try {
+    if (readFileSync(buildLockFile(tool), 'utf8').trim() === String(process.pid)) unlinkSync(buildLockFile(tool));
+  } catch {
+    // already gone
+  }
+}
+
+const BUILD_WAIT_POLL_MS = 2_000;
+
+/**
+ * The tool's binary: found, or built; undefined when neither works. One build
+ * at a time per machine: `npm start` and `npm test` started together on a
+ * fresh machine share one build instead of compiling the same modules twice
+ * over on the same cores; the one that waits says whose build it waits for.
+ */
 export async function ensureGoTool(
   tool: GoTool,
   log: (line: string) => void = console.log,
 ): Promise<string | undefined> {
-  return findGoTool(tool)?.path ?? buildGoTool(tool, log);
+  let said = 0;
+  for (;;) {
+    const found = findGoTool(tool);
+    if (found) return found.path;
+    if (takeBuildLock(tool)) {
+      try {
+        return findGoTool(tool)?.path ?? (await buildGoTool(tool, log));
+      } finally {
+        releaseBuildLock(tool);
+      }
+    }
+    if (Date.now() - said >= PROGRESS_EVERY_MS) {
+      const holder = readFileSync(buildLockFile(tool), 'utf8').trim();
+      log(`Waiting for another process's build of ${tool.name} (pid ${holder}) to finish…`);
+      said = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, BUILD_WAIT_POLL_MS));
+  }
 }

@@ -9,7 +9,15 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildGoTool, ensureGoTool, findGoTool, TOOLS_BIN, type GoTool } from '../../platform/goTool';
+import {
+  buildGoTool,
+  buildLockFile,
+  ensureGoTool,
+  findGoTool,
+  takeBuildLock,
+  TOOLS_BIN,
+  type GoTool,
+} from '../../platform/goTool';
 import { findMailpit, MAILPIT_VERSION } from '../../platform/mailpit';
 import { findTemporalCli, TOOLS_BIN as CLI_TOOLS_BIN } from '../../platform/temporalCli';
 
@@ -41,6 +49,7 @@ afterEach(() => {
   process.env.PATH = savedPath;
   delete process.env[TOOL.pathVariable];
   rmSync(inTools, { force: true });
+  rmSync(buildLockFile(TOOL), { force: true });
 });
 
 describe('finding a Go tool', () => {
@@ -84,7 +93,7 @@ describe('finding a Go tool', () => {
 
 describe('building a Go tool', () => {
   /** A `go` that logs its arguments and GOFLAGS, says it downloads modules, and exits with `exit`. */
-  function standInGo(exit: number): string {
+  function standInGo(exit: number, seconds = 0): string {
     const bin = mkdtempSync(path.join(dir, 'go-'));
     const calls = path.join(bin, 'calls');
     executable(
@@ -93,6 +102,7 @@ describe('building a Go tool', () => {
         `echo "$@ GOFLAGS=$GOFLAGS" >> ${calls}`,
         'echo "go: downloading example.com/a v1.0.0" >&2',
         'echo "go: downloading example.com/b v1.0.0" >&2',
+        seconds ? `sleep ${seconds}` : '',
         exit === 0 ? `printf '#!/bin/sh\\n' > "$GOBIN/${TOOL.command}" && chmod +x "$GOBIN/${TOOL.command}"` : '',
         exit === 0 ? '' : 'echo "standin.go:1: syntax error" >&2',
         `exit ${exit}`,
@@ -121,5 +131,37 @@ describe('building a Go tool', () => {
     expect(await ensureGoTool(TOOL, (line) => lines.push(line))).toBeUndefined();
     expect(lines.at(-1)).toMatch(/^The Go build of the Stand-in Tool failed \(exit 3\):\n/);
     expect(lines.at(-1)).toContain('standin.go:1: syntax error');
+  });
+
+  it('builds once when two callers want the tool at the same time; the other waits and says for whom', async () => {
+    const calls = standInGo(0, 1);
+    const lines: string[] = [];
+    const [first, second] = await Promise.all([
+      ensureGoTool(TOOL, (line) => lines.push(line)),
+      ensureGoTool(TOOL, (line) => lines.push(line)),
+    ]);
+    expect(first).toBe(inTools);
+    expect(second).toBe(inTools);
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(lines).toContain(`Waiting for another process's build of the Stand-in Tool (pid ${process.pid}) to finish…`);
+    expect(existsSync(buildLockFile(TOOL))).toBe(false);
+  });
+
+  it('takes over a lock left by a process that died, and releases it when the build fails', async () => {
+    writeFileSync(buildLockFile(TOOL), '999999999');
+    expect(takeBuildLock(TOOL)).toBe(true);
+    expect(readFileSync(buildLockFile(TOOL), 'utf8')).toBe(String(process.pid));
+    rmSync(buildLockFile(TOOL));
+
+    writeFileSync(buildLockFile(TOOL), '999999999');
+    standInGo(3);
+    expect(await ensureGoTool(TOOL, () => undefined)).toBeUndefined();
+    expect(existsSync(buildLockFile(TOOL))).toBe(false);
+  });
+
+  it('does not take a lock a live process holds', () => {
+    writeFileSync(buildLockFile(TOOL), String(process.ppid));
+    expect(takeBuildLock(TOOL)).toBe(false);
+    expect(readFileSync(buildLockFile(TOOL), 'utf8')).toBe(String(process.ppid));
   });
 });
