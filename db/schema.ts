@@ -242,6 +242,25 @@ export const auditEvents = pgTable(
 );
 
 /**
+ * Who has a part in a case (platform/access.ts): one row per case and person
+ * named on it (initiator, owner, task assignee), who acted on it (audit
+ * actor), or who did either on a case opened from it (parent_case_id).
+ * Written only by the triggers of migration 0024, in the transaction of the
+ * write that gives or ends the part; read by the scoped lists and checks.
+ */
+export const caseParts = pgTable(
+  'case_parts',
+  {
+    caseId: text('case_id').notNull(),
+    userId: text('user_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'case_parts_pkey', columns: [t.caseId, t.userId] }),
+    index('case_parts_user_idx').on(t.userId, t.caseId),
+  ],
+);
+
+/**
  * The audit chain's shape, one row written by migration 0022 and never
  * changed (append-only like audit_events): how many partitions, and where the
  * legacy single chain ended.

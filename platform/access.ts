@@ -26,19 +26,24 @@
  * refusal reveals nothing. Adding to a case (evidence) takes a part in it:
  * reading it through oversight or line management is not enough.
  *
- * The part is computed from the read model (cases, tasks, audit_events), not
- * kept in a table of its own, so it can never drift from what happened. One
- * list of where a person appears (PART_SOURCES) gives two forms of the same
- * rule: for lists, the set of case ids reached from the person
- * (`partCaseIds`: its cost follows the user's own involvement, not the number
- * of cases), and for one case, probes of that case's rows (`partInCase`: its
- * cost follows the case, not the user). tests/integration/access.test.ts
- * checks both against the same expectation on a few thousand cases.
- * Migration 0007 adds the indexes they use.
+ * The part of a person in a case is kept in case_parts, written by the
+ * triggers of migration 0024 in the transaction of every write that names a
+ * person on a case, reassigns, relinks or acts (they check again, on the
+ * rows themselves, a part a write may have ended), so it follows the read
+ * model (cases, tasks, audit_events) and never drifts from it. What a case
+ * awaits depends on roles and votes and stays a condition over its tasks.
+ * A list hashes once the cases of the reader's (and their reports') rows
+ * and those of the reader's inbox, then keeps its rows found there
+ * (`partCases`); one case is two index probes, whatever the reader's
+ * involvement (`partInCase`).
+ * tests/integration/access.test.ts checks both against the expectation
+ * computed from the seed on a few thousand cases;
+ * tests/integration/caseParts.test.ts, that the table follows the writes.
  */
 import { and, arrayOverlaps, eq, inArray, ne, not, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
-import { cases, tasks } from '../db/schema';
+import { caseParts, cases, tasks } from '../db/schema';
 import { DEFAULT_VERIFIER_ROLES } from '../domain/rectification';
 import { hasAnyRole, OVERSIGHT_ROLES, type Role } from '../domain/roles';
 import { ApiError } from '../api/errors';
@@ -58,11 +63,20 @@ export function readsEveryCase(user: Pick<Reader, 'roles'>): boolean {
 }
 
 /**
- * The open tasks that wait for this user: what their inbox lists
- * (GET /api/tasks/inbox), as a condition over `tasks`. A case with one of
- * them is a case the user has a part in.
+ * The tasks the conditions below read, under a name of their own: the
+ * overdue list reads `tasks` itself, and a bare "tasks" inside its condition
+ * would name the wrong rows.
  */
-export function inboxTaskCondition(user: Reader): SQL {
+const AWAITING = 'awaiting';
+const awaiting = alias(tasks, AWAITING);
+
+/**
+ * The open tasks that wait for this user: what their inbox lists
+ * (GET /api/tasks/inbox), as a condition over `tasks` (or an alias of it:
+ * `t`). A case with one of them is a case the user has a part in.
+ */
+export function inboxTaskCondition(user: Reader, t: typeof tasks | typeof awaiting = tasks): SQL {
+  const tasks = t;
   const decidable = and(
     eq(tasks.kind, 'approval'),
     eq(tasks.status, 'open'),
@@ -100,65 +114,27 @@ const selfAndReports = (user: Reader) =>
   sql`array(select ${user.id}::text union all select ru.id from users ru where ru.manager_id = ${user.id})`;
 
 /**
- * Where the read model shows a person's part in a case: the table, its
- * column naming the case, and the columns naming the person. Both forms
- * below are generated from this one list.
+ * For lists: `column` names a case in which one of `who` has a part
+ * (case_parts, migration 0024) or which waits for `user`. One IN list, as
+ * before case_parts, so the planner may drive a sparse reader's list from
+ * the list (a semi-join into the list's index) and hash it for a dense one;
+ * only its first half is now an index-only range of case_parts_user_idx (a
+ * few thousand rows for a manager of 19) instead of every audit event the
+ * people ever wrote.
  */
-const PART_SOURCES = [
-  { table: 'cases', caseColumn: 'id', personColumns: ['initiator_id', 'owner_id'] },
-  { table: 'tasks', caseColumn: 'case_id', personColumns: ['assignee_id'] },
-  { table: 'audit_events', caseColumn: 'case_id', personColumns: ['actor_id'] },
-] as const;
-
-type People = () => SQL;
-
-const named = (source: (typeof PART_SOURCES)[number], who: People) =>
-  sql.join(
-    source.personColumns.map((column) => sql`s.${sql.raw(column)} = any(${who()})`),
-    sql` or `,
-  );
-
-/**
- * For lists: the ids of the cases in which one of `who` is named or acted,
- * of the cases those were opened from, and of the cases waiting for `user`
- * (with repeats: callers test membership). Its cost follows the people's own
- * involvement, one index lookup per person and source, whatever the number
- * of cases.
- */
-function partCaseIds(user: Reader, who: People): SQL {
-  const direct = sql.join(
-    PART_SOURCES.map(
-      (source) =>
-        sql`select s.${sql.raw(source.caseColumn)} as id from ${sql.raw(source.table)} s where ${named(source, who)}`,
-    ),
-    sql` union all `,
-  );
-  return sql`with part as (${direct})
-    select id from part
-    union all
-    select k.parent_case_id from cases k where k.id = any(array(select id from part)) and k.parent_case_id is not null
-    union all
-    select ${tasks.caseId} from ${tasks} where ${inboxTaskCondition(user)}`;
+function partCases(user: Reader, column: SQLWrapper, who: SQL): SQL {
+  return sql`${column} in (select ${caseParts.caseId} from ${caseParts} where ${caseParts.userId} = any(${who})
+    union all select ${awaiting.caseId} from ${tasks} ${sql.identifier(AWAITING)} where ${inboxTaskCondition(user, awaiting)})`;
 }
 
 /**
- * For one case: true when one of `who` is named or acted on the case
- * `caseId` (an SQL expression), on a case opened from it, or when the case
- * waits for `user`. One index probe by case per source, whatever the
- * people's involvement elsewhere.
+ * For one case: the case `caseId` is one in which one of `who` has a part or
+ * which waits for `user`. Two index probes by case (case_parts' primary key,
+ * the case's tasks), whatever the people's involvement elsewhere.
  */
-function partInCase(user: Reader, caseId: SQL, who: People): SQL {
-  const at = (id: SQL) =>
-    sql.join(
-      PART_SOURCES.map(
-        (source) =>
-          sql`exists (select 1 from ${sql.raw(source.table)} s where s.${sql.raw(source.caseColumn)} = ${id} and (${named(source, who)}))`,
-      ),
-      sql` or `,
-    );
-  return sql`(${at(caseId)}
-    or exists (select 1 from cases k where k.parent_case_id = ${caseId} and (${at(sql`k.id`)}))
-    or exists (select 1 from ${tasks} where ${tasks.caseId} = ${caseId} and ${inboxTaskCondition(user)}))`;
+function partInCase(user: Reader, caseId: string, who: SQL): SQL {
+  return sql`(exists (select 1 from ${caseParts} where ${caseParts.caseId} = ${caseId} and ${caseParts.userId} = any(${who}))
+    or exists (select 1 from ${tasks} ${sql.identifier(AWAITING)} where ${awaiting.caseId} = ${caseId} and ${inboxTaskCondition(user, awaiting)}))`;
 }
 
 /**
@@ -168,7 +144,7 @@ function partInCase(user: Reader, caseId: SQL, who: People): SQL {
  */
 export function readableCaseCondition(user: Reader, column: SQLWrapper = cases.id): SQL | undefined {
   if (readsEveryCase(user)) return undefined;
-  return sql`${column} in (${partCaseIds(user, () => selfAndReports(user))})`;
+  return partCases(user, column, selfAndReports(user));
 }
 
 /**
@@ -177,11 +153,11 @@ export function readableCaseCondition(user: Reader, column: SQLWrapper = cases.i
  * ('part'). Exported so its plan can be measured (tests/integration/access.test.ts).
  */
 export function caseCheckQuery(db: Database, user: Reader, caseId: string, check: 'read' | 'part') {
-  const who = check === 'part' ? () => selfOnly(user) : readsEveryCase(user) ? null : () => selfAndReports(user);
+  const who = check === 'part' ? selfOnly(user) : readsEveryCase(user) ? null : selfAndReports(user);
   return db
     .select({ id: cases.id })
     .from(cases)
-    .where(and(eq(cases.id, caseId), who ? partInCase(user, sql`${caseId}`, who) : undefined));
+    .where(and(eq(cases.id, caseId), who ? partInCase(user, caseId, who) : undefined));
 }
 
 /** True when the case exists and the user may read it. */
