@@ -13,6 +13,7 @@ import type { IncidentCategory } from '../domain/incidents';
 import type { Role } from '../domain/roles';
 import { activityKey, callingWorkflow } from './context';
 import { createAuditAnchorActivities } from './auditAnchor';
+import { createAuditPlanActivities } from './auditPlans';
 import { createDelivery, notificationIdFor, type DeliveryDeps } from './delivery';
 import { createDrillActivities } from './drills';
 import { createPdcaActivities } from './pdca';
@@ -148,6 +149,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRiskActivities(deps),
     ...createRiskAssessmentActivities(deps),
     ...createRiskReportActivities(deps),
+    ...createAuditPlanActivities(deps),
     ...createAuditAnchorActivities(deps),
     async openCase(input: OpenCaseInput): Promise<void> {
       const execution = callingWorkflow();

@@ -20,7 +20,12 @@ import {
   type RiskValues,
 } from '../domain/riskRegister';
 import { currentPolicy } from '../platform/policy';
-import { openRiskAssessment, type AssessmentOpening } from '../platform/riskAssessments';
+import {
+  openRiskAssessment,
+  previousAssessment,
+  type AssessmentOpening,
+  type PreviousAssessment,
+} from '../platform/riskAssessments';
 import { changeRisk, createRisk, riskValuesOf, tellAcceptances } from '../platform/risks';
 import { activityKey, whileHeartbeating } from './context';
 
@@ -132,6 +137,18 @@ export function createRiskAssessmentActivities(deps: { db: Database; clock?: () 
         applied.push({ riskKey, before: null, after: values.residual, version: 1 });
       }
       return applied;
+    },
+
+    /**
+     * The previous period's assessment and its ratings: a risk whose residual
+     * rating rose since then is treated (workflows/riskAssessment.ts).
+     */
+    async previousAssessmentRatings(input: {
+      caseId: string;
+      period: string;
+      months: number;
+    }): Promise<PreviousAssessment | null> {
+      return previousAssessment(db, input);
     },
 
     /** A register link between a risk and the assessment that opened its rectification. */

@@ -24,6 +24,7 @@ import { periodJustEnded } from '../domain/riskReporting';
 import { createScheduleOnce, startCaseWorkflow } from '../platform/cases';
 import { currentPolicy } from '../platform/policy';
 import type { riskReportWorkflow } from '../workflows/riskReport';
+import { GovPeriod } from '../workflows/searchAttributes';
 import { activityKey, whileHeartbeating } from './context';
 
 export const riskReportScheduleId = (audience: RiskReportAudience) => `risk-report-${audience}`;
@@ -78,6 +79,8 @@ export async function openRiskReport(
     taskQueue,
     process: riskReportContract.process,
     stage: 'awaiting_approval',
+    // Auditors filter periodic cases by their period in Temporal UI.
+    searchAttributes: [{ key: GovPeriod, value: params.period }],
     args: [{ caseId, audience: params.audience, period: params.period, preparedBy: params.preparedBy, policy }],
   });
   if (!started) return exists;

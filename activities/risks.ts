@@ -1,14 +1,14 @@
 /**
  * Risk acceptance I/O (workflows/riskAcceptance.ts): the acceptance row in
  * the register, written with its audit event in one transaction, keyed on
- * the calling activity so a retry writes nothing twice. And the link from
- * the incident a major warning opened back to the warning
- * (workflows/riskWarning.ts).
+ * the calling activity so a retry writes nothing twice. And the links
+ * between a major warning and its incident (workflows/riskWarning.ts): the
+ * one it opened, or the one already open for the same alert or risk.
  */
-import { eq, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
-import { cases, riskAcceptances, risks } from '../db/schema';
+import { cases, riskAcceptances, riskLinks, risks } from '../db/schema';
 import type { MatrixCutoffs, RiskLevel } from '../domain/risk';
 import { ACCEPTANCE_REVIEW_WITHIN_DAYS, rate, type MatrixRating, type StaleReason } from '../domain/riskRegister';
 import { activityKey } from './context';
@@ -22,6 +22,16 @@ export interface RiskAcceptanceRequested {
   expiresAt: string;
   residual: MatrixRating;
   residualLevel: RiskLevel;
+}
+
+/** An incident a major warning joins instead of opening its own, and why it is that one. */
+export interface ExistingIncident {
+  caseId: string;
+  incidentId: string;
+  status: string;
+  grade: string | null;
+  /** 'alert': the incident of the same alert key; 'risk': an open incident of the warning's risk. */
+  matchedBy: 'alert' | 'risk';
 }
 
 export type AcceptanceApproval =
@@ -60,6 +70,99 @@ export function createRiskActivities(deps: { db: Database; clock?: () => Date })
             })
             .where(eq(cases.id, input.incidentCaseId)),
       );
+    },
+
+    /**
+     * The incident a major warning must join rather than open a second one:
+     * the incident of its alert key (WARN-<alertKey>: another indicator's
+     * warning with the same alert key opened it), else the latest open
+     * incident of the warning's risk, linked to it in the register or opened
+     * by another warning on that risk. Null when there is none.
+     */
+    async findIncidentForWarning(input: {
+      incidentCaseId: string;
+      riskKey: string | null;
+    }): Promise<ExistingIncident | null> {
+      const shape = (row: typeof cases.$inferSelect, matchedBy: ExistingIncident['matchedBy']): ExistingIncident => ({
+        caseId: row.id,
+        incidentId: row.businessKey,
+        status: row.status,
+        grade: typeof row.data.grade === 'string' ? row.data.grade : null,
+        matchedBy,
+      });
+      const [sameAlert] = await db.select().from(cases).where(eq(cases.id, input.incidentCaseId));
+      if (sameAlert) return shape(sameAlert, 'alert');
+      if (!input.riskKey) return null;
+      const linkedToRisk = db
+        .select({ caseId: riskLinks.caseId })
+        .from(riskLinks)
+        .where(eq(riskLinks.riskKey, input.riskKey));
+      const warningsOfRisk = db
+        .select({ id: cases.id })
+        .from(cases)
+        .where(and(eq(cases.process, 'risk_warning'), sql`${cases.data}->>'riskKey' = ${input.riskKey}`));
+      const [sameRisk] = await db
+        .select()
+        .from(cases)
+        .where(
+          and(
+            eq(cases.process, 'incident'),
+            eq(cases.status, 'open'),
+            or(inArray(cases.id, linkedToRisk), inArray(cases.parentCaseId, warningsOfRisk)),
+          ),
+        )
+        .orderBy(desc(cases.createdAt), desc(cases.id))
+        .limit(1);
+      return sameRisk ? shape(sameRisk, 'risk') : null;
+    },
+
+    /**
+     * A major warning joins an incident that was there before it: the
+     * incident becomes the warning's parent case (each case's detail shows
+     * the other), and the incident's data lists the warnings that joined it,
+     * under a key its own process never writes. Its audit row is on the
+     * incident; the warning records the link in its own data.
+     */
+    async linkWarningToIncident(input: {
+      warningCaseId: string;
+      incidentCaseId: string;
+      matchedBy: ExistingIncident['matchedBy'];
+    }): Promise<void> {
+      const now = clock();
+      await withAuditedWrite(
+        db,
+        {
+          idempotencyKey: activityKey(),
+          actorId: 'system',
+          action: 'incident.joined_by_warning',
+          caseId: input.incidentCaseId,
+          reason: `the major risk warning ${input.warningCaseId} joined this incident (same ${input.matchedBy}) instead of opening another`,
+          occurredAt: now,
+          payload: { warningCaseId: input.warningCaseId, matchedBy: input.matchedBy },
+        },
+        async (tx) => {
+          await tx
+            .update(cases)
+            .set({ parentCaseId: input.incidentCaseId, updatedAt: now })
+            .where(eq(cases.id, input.warningCaseId));
+          await tx
+            .update(cases)
+            .set({
+              data: sql`${cases.data} || jsonb_build_object('joinedWarningCaseIds', coalesce(${cases.data}->'joinedWarningCaseIds', '[]'::jsonb) || ${JSON.stringify([input.warningCaseId])}::jsonb)`,
+              updatedAt: now,
+            })
+            .where(eq(cases.id, input.incidentCaseId));
+        },
+      );
+    },
+
+    /** Whether a case is still open, from the read model (null: no such case). */
+    async caseStatus(input: { caseId: string }): Promise<{ status: string; outcome: string | null } | null> {
+      const [row] = await db
+        .select({ status: cases.status, outcome: cases.outcome })
+        .from(cases)
+        .where(eq(cases.id, input.caseId));
+      return row ?? null;
     },
 
     async recordRiskAcceptanceRequested(input: RiskAcceptanceRequested): Promise<void> {

@@ -149,6 +149,35 @@ export function dataSecurityChecksPerYear(months: number): number {
 }
 
 /**
+ * When the annual audit plan Schedule opens the coming year's plan: 1
+ * December, 04:00 UTC. Policy default, not in the handbooks: they set no date,
+ * only that the data-security compliance check is made at least once a year
+ * (e-commerce manual §2.1), so the plan must exist before the year begins.
+ */
+export const AUDIT_PLAN_OPENS = { month: 'DECEMBER', dayOfMonth: 1, hour: 4 } as const;
+
+export interface ScheduledPlanAudit extends PlannedAudit {
+  title: string;
+  plannedFor: string;
+}
+
+/**
+ * The plan the Schedule opens for a year internal audit has not planned: the
+ * data-security compliance checks the manual requires, one every `months`
+ * (policy audit.dataSecurityCheckMonths), each planned for the first month of
+ * its stretch. Internal audit adds the year's other audits to it.
+ */
+export function scheduledAuditPlan(year: number, months: number): ScheduledPlanAudit[] {
+  const count = dataSecurityChecksPerYear(months);
+  return Array.from({ length: count }, (_, i) => ({
+    auditKey: count === 1 ? `DS-${year}` : `DS-${year}-${i + 1}`,
+    type: 'data_security' as const,
+    title: `${AUDIT_TYPE_LABELS.data_security.en} (${AUDIT_TYPE_LABELS.data_security.zh}) ${year}${count === 1 ? '' : ` #${i + 1}`}`,
+    plannedFor: `${year}-${String(1 + i * months).padStart(2, '0')}`,
+  }));
+}
+
+/**
  * The annual plan's rule: it includes the data-security compliance check,
  * which the e-commerce manual §2.1 requires at least once a year; as often
  * as the policy's audit.dataSecurityCheckMonths asks when that is shorter.

@@ -111,3 +111,18 @@ export function reviewRefusal(reviewerId: string, responders: Array<{ userId: st
   const took = responders.find((r) => r.userId === reviewerId);
   return took ? `${reviewerId} ${took.did} this warning and may not review it (segregation of duties)` : null;
 }
+
+/**
+ * How often a major warning that joined an incident already under way
+ * checks whether that incident has closed: it is not the warning's child,
+ * so no event tells it. From `first`, doubling up to once a day, so a
+ * month-long incident costs a few dozen checks in the warning's history.
+ * Policy default: the handbooks set no figure.
+ */
+export const INCIDENT_WATCH_FIRST = '1m';
+export const INCIDENT_WATCH_LONGEST = '1d';
+
+/** The wait before the n-th check (0-based), in milliseconds. */
+export function incidentWatchDelay(n: number, first = INCIDENT_WATCH_FIRST): number {
+  return Math.min(parseDuration(first) * 2 ** Math.min(n, 30), parseDuration(INCIDENT_WATCH_LONGEST));
+}

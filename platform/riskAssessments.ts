@@ -5,8 +5,10 @@
  * the API never imports the workflows' I/O (tests/unit/layering.test.ts).
  */
 import type { Client } from '@temporalio/client';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, ne } from 'drizzle-orm';
 import {
+  PERIOD_PATTERN,
+  periodBounds,
   periodProblem,
   RISK_ASSESSMENT_PROCESS,
   RISK_ASSESSMENT_STAGE,
@@ -15,8 +17,9 @@ import {
 import type { Database } from '../db/client';
 import { cases, risks } from '../db/schema';
 import type { PolicySnapshot } from '../domain/policy';
-import type { RiskCategory } from '../domain/riskRegister';
-import type { riskAssessmentWorkflow, RiskAssessmentInput } from '../workflows/riskAssessment';
+import type { MatrixRating, RiskCategory } from '../domain/riskRegister';
+import type { AssessmentEntry, riskAssessmentWorkflow, RiskAssessmentInput } from '../workflows/riskAssessment';
+import { GovPeriod } from '../workflows/searchAttributes';
 import { createScheduleOnce, startCaseWorkflow } from './cases';
 import { currentPolicy } from './policy';
 
@@ -109,6 +112,8 @@ export async function openRiskAssessment(
     taskQueue,
     process: RISK_ASSESSMENT_PROCESS,
     stage: RISK_ASSESSMENT_STAGE.rating,
+    // Auditors filter periodic cases by their period in Temporal UI.
+    searchAttributes: [{ key: GovPeriod, value: params.period }],
     args: [
       {
         caseId,
@@ -129,5 +134,50 @@ export async function openRiskAssessment(
     stage: started.stage,
     scope,
     owners: [...new Set(scope.map((s) => s.ownerId))].sort(),
+  };
+}
+
+/** A period's first instant, whatever the period length it was opened under (P<n> under `months`). */
+export function periodStart(period: string, months: number): number {
+  const kind = period.length > 4 ? period[5] : '';
+  const length = kind === 'Q' ? 3 : kind === 'H' ? 6 : kind === 'M' ? 1 : kind === 'P' ? months : 12;
+  return periodBounds(period, length).start.getTime();
+}
+
+/** The previous period's assessment and each risk's rating in it. */
+export interface PreviousAssessment {
+  caseId: string;
+  period: string;
+  status: string;
+  /** As its owner rated it then, or as the register had it when that assessment opened (nobody rated it). */
+  ratings: Record<string, MatrixRating | null>;
+}
+
+/**
+ * The previous period's assessment: the latest one whose period began before
+ * `period` began (whatever period length it ran under), or null when there
+ * is none. What the report's movements and the treatment trigger of the
+ * assessment (workflows/riskAssessment.ts) compare with.
+ */
+export async function previousAssessment(
+  db: Database,
+  params: { period: string; caseId: string; months: number },
+): Promise<PreviousAssessment | null> {
+  const start = periodStart(params.period, params.months);
+  const others = await db
+    .select({ id: cases.id, status: cases.status, businessKey: cases.businessKey })
+    .from(cases)
+    .where(and(eq(cases.process, RISK_ASSESSMENT_PROCESS), ne(cases.id, params.caseId)));
+  const prior = others
+    .filter((o) => PERIOD_PATTERN.test(o.businessKey) && periodStart(o.businessKey, params.months) < start)
+    .sort((a, b) => periodStart(b.businessKey, params.months) - periodStart(a.businessKey, params.months))[0];
+  if (!prior) return null;
+  const [row] = await db.select({ data: cases.data }).from(cases).where(eq(cases.id, prior.id));
+  const entries = (row?.data.entries ?? []) as AssessmentEntry[];
+  return {
+    caseId: prior.id,
+    period: prior.businessKey,
+    status: prior.status,
+    ratings: Object.fromEntries(entries.map((e) => [e.riskKey, e.after ?? e.before])),
   };
 }

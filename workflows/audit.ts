@@ -6,7 +6,7 @@
  * as a rectification item verified by internal audit. It closes when every
  * item is verified (闭环).
  */
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { auditContract, findingCycleKey, type AuditStage } from '../contracts/audit';
 import type { ImprovementPlan } from '../contracts/pdca';
 import { SHARED_STAGES } from '../contracts/core';
@@ -24,6 +24,8 @@ import {
 import type { ApprovalTimings, StepTimings } from '../domain/deadlines';
 import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
 import { caseSnapshotQuery } from './definitions';
+import { GovPeriod } from './searchAttributes';
+import { acts } from './shared/activities';
 import { ApprovalDesk } from './shared/approvals';
 import { awaitStep } from './shared/humanSteps';
 import { CaseRuntime, refuse } from './shared/caseRuntime';
@@ -100,6 +102,26 @@ export const AUDIT_REPORT_APPROVAL_POLICY: ApprovalPolicy = {
   needsReason: ['reject'],
   needsConditions: [],
 };
+
+/**
+ * patched() id: an audit case makes sure the annual audit plan's Schedule
+ * exists (activities/auditPlans.ts), as the first risk report makes its
+ * Schedules; cases recorded before it did not.
+ */
+const AUDIT_PLAN_SCHEDULE = 'audit-ensures-plan-schedule';
+
+/**
+ * Run by the annual audit plan Schedule (activities/auditPlans.ts): opens the
+ * coming year's plan, or `year`'s, with its data-security compliance checks,
+ * unless internal audit has recorded it. GovPeriod names the year.
+ */
+export async function auditPlanLauncherWorkflow(
+  input: { year?: number } = {},
+): Promise<Awaited<ReturnType<typeof acts.openScheduledAuditPlan>>> {
+  const opening = await acts.openScheduledAuditPlan({ year: input.year });
+  upsertSearchAttributes([{ key: GovPeriod, value: String(opening.year) }]);
+  return opening;
+}
 
 export async function auditWorkflow(input: AuditInput): Promise<AuditResult> {
   const policy = input.policy.values ?? DEFAULT_POLICY;
@@ -231,6 +253,7 @@ export async function auditWorkflow(input: AuditInput): Promise<AuditResult> {
   );
 
   await caseRuntime.open();
+  if (patched(AUDIT_PLAN_SCHEDULE)) await acts.ensureAuditPlanSchedule();
   await condition(() => !!data.fieldworkBy);
   // Each owner answers their findings within the policy's time, on the ladder: reminded, escalated, overdue.
   const responseTimings = { ...findingResponseTimings(policy.audit.findingResponseWithin), ...input.timings?.response };

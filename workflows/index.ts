@@ -1,7 +1,7 @@
 // Every workflow the worker runs. Relative imports only: the workflow bundler
 // does not read tsconfig paths.
 export { approvalRequestWorkflow } from './approvalRequest';
-export { auditWorkflow } from './audit';
+export { auditPlanLauncherWorkflow, auditWorkflow } from './audit';
 export { auditAnchorWorkflow } from './auditAnchor';
 export { auditFindingWorkflow } from './auditFinding';
 export { complaintWorkflow } from './complaint';

@@ -8,10 +8,11 @@
  * (segregation of duties: the owners who re-rated are barred from both, the
  * reviewer from the sign-off). A rejection, by either, sends the ratings back
  * to every owner with its reason, for a new round of re-rating and review.
- * A risk whose residual score rose since the assessment opened, or that sits
- * above appetite, opens a rectification item owned by its owner, linked to
- * the risk in the register; the case closes when every item is verified
- * (闭环).
+ * A risk whose residual score rose since the previous period's assessment
+ * (since this one opened, when there was none, or for a risk it did not
+ * hold), or that sits above appetite, opens a rectification item owned by
+ * its owner, linked to the risk in the register; the case closes when every
+ * item is verified (闭环).
  */
 import { patched, setHandler } from '@temporalio/workflow';
 import {
@@ -66,6 +67,10 @@ export interface AssessmentEntry {
   version?: number;
   problem?: string;
   rectificationItemId?: string;
+  /** The rating it is compared with for the treatment trigger: the previous period's, else `before`. */
+  baseline?: MatrixRating | null;
+  /** Why it is treated: its residual rose since the baseline, it sits above appetite, or both. */
+  treatedFor?: Array<'rose' | 'above_appetite'>;
 }
 
 /** A review or sign-off that sent the ratings back to their owners. */
@@ -84,6 +89,14 @@ export interface AssessmentReturn {
  * ended 'rejected').
  */
 export const REJECTION_RETURNS_TO_OWNERS = 'risk-assessment-rejection-returns-to-owners';
+
+/**
+ * patched() id: "rose" is measured from the previous period's assessment, as
+ * the report's movements are (cases recorded before it measured from the
+ * register as this assessment opened, so a rise between periods recorded by
+ * an edit went untreated).
+ */
+export const ROSE_SINCE_PREVIOUS_PERIOD = 'risk-assessment-rose-since-previous-period';
 
 export interface RiskAssessmentResult {
   outcome: 'closed_out' | 'rejected' | 'expired';
@@ -327,12 +340,29 @@ export async function riskAssessmentWorkflow(input: RiskAssessmentInput): Promis
   }
   const signedBy = signOff.votes[0]?.userId ?? 'system';
 
-  // Risks that rose, or sit above appetite, are treated by their owners (闭环).
+  // Risks that rose since the previous period, or sit above appetite, are treated by their owners (闭环).
   const appetite = policy.riskRegister.appetite;
+  const sincePrevious = patched(ROSE_SINCE_PREVIOUS_PERIOD);
+  const previous = sincePrevious
+    ? await acts.previousAssessmentRatings({
+        caseId: input.caseId,
+        period: input.period,
+        months: policy.riskRegister.assessmentPeriodMonths,
+      })
+    : null;
+  if (sincePrevious) {
+    data.comparedWith = previous ? { caseId: previous.caseId, period: previous.period, status: previous.status } : null;
+  }
   const toTreat = [...entries.values()].filter((e) => {
     if (!e.after) return false;
-    const rose = e.before !== null && e.after.probability * e.after.impact > e.before.probability * e.before.impact;
-    return rose || aboveAppetite(e.category, e.after, appetite);
+    const baseline = previous ? (previous.ratings[e.riskKey] ?? e.before) : e.before;
+    const rose = baseline !== null && e.after.probability * e.after.impact > baseline.probability * baseline.impact;
+    const above = aboveAppetite(e.category, e.after, appetite);
+    if (sincePrevious) {
+      e.baseline = baseline;
+      e.treatedFor = [...(rose ? (['rose'] as const) : []), ...(above ? (['above_appetite'] as const) : [])];
+    }
+    return rose || above;
   });
   if (toTreat.length === 0) {
     await caseRuntime.close('closed_out', {

@@ -9,13 +9,14 @@
  * never by whoever acknowledged or planned (segregation of duties).
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import { incidentContract, INCIDENT_STAGES } from '../contracts/incident';
 import { FIRST_STAGE, RISK_LEVEL_OF, riskWarningContract, WARNING_REVIEWER_ROLES } from '../contracts/riskWarning';
 import type { ApprovalTimings } from '../domain/deadlines';
 import type { IncidentGrade } from '../domain/incidents';
 import { DEFAULT_POLICY, type PolicySnapshot } from '../domain/policy';
 import {
+  incidentWatchDelay,
   responseLadder,
   reviewRefusal,
   warningIncidentId,
@@ -25,6 +26,7 @@ import {
   type WarningLevel,
 } from '../domain/warnings';
 import { caseSnapshotQuery } from './definitions';
+import type { ExistingIncident } from '../activities/risks';
 import type { IncidentInput } from './incident';
 import { GovGrade, GovOwnerRole, GovProcess, GovStage, GovWarningLevel } from './searchAttributes';
 import { acts } from './shared/activities';
@@ -38,6 +40,15 @@ import { awaitStep } from './shared/humanSteps';
  * incident's data, so the case links did not show the pair).
  */
 const INCIDENT_PARENT_IS_WARNING = 'warning-incident-parent-case';
+
+/**
+ * patched() id: a major warning first looks for an incident already there
+ * for its alert or its risk, and joins it (linked, the warning its child
+ * case) instead of opening a second one; it waits for that incident to
+ * close before the review. Cases recorded before it tried to start
+ * WARN-<alertKey> and, when that existed, went to the review unlinked.
+ */
+const JOIN_EXISTING_INCIDENT = 'warning-joins-existing-incident';
 
 export interface RiskWarningInput {
   caseId: string;
@@ -62,7 +73,12 @@ export interface RiskWarningInput {
   raisedBy: string;
   policy: PolicySnapshot;
   /** Shorter clocks where the deployment allows per-case timings (api/caseTimings.ts). */
-  timings?: { response?: ApprovalTimings; review?: ApprovalTimings };
+  timings?: {
+    response?: ApprovalTimings;
+    review?: ApprovalTimings;
+    /** The first wait between checks of an incident the warning joined (domain/warnings.ts incidentWatchDelay). */
+    incidentWatch?: string;
+  };
 }
 
 export interface RiskWarningData extends Record<string, unknown> {
@@ -84,6 +100,8 @@ export interface RiskWarningData extends Record<string, unknown> {
   responsePlan: { plan: string; by: string; at: string } | null;
   incidentId: string | null;
   incidentCaseId: string | null;
+  /** Set when the warning joined an incident already there instead of opening one: matched by alert or by risk. */
+  joinedIncident?: { caseId: string; matchedBy: 'alert' | 'risk'; grade: string | null };
   review: { conclusion: string; modelAdjustment?: string; by: string; at: string } | null;
 }
 
@@ -201,6 +219,48 @@ export async function riskWarningWorkflow(input: RiskWarningInput): Promise<{ ou
   } else {
     const incidentId = warningIncidentId(input.alertKey);
     const incidentCaseId = incidentContract.caseId(incidentId);
+    const joins = patched(JOIN_EXISTING_INCIDENT);
+    const existing = joins
+      ? await acts.findIncidentForWarning({ incidentCaseId, riskKey: input.riskKey ?? null })
+      : null;
+    if (existing) await joinIncident(existing);
+    else await openIncident(incidentId, incidentCaseId, joins);
+    await caseRuntime.moveTo('review', {
+      actorId: 'system',
+      action: 'warning.incident_closed',
+      dueAt: null,
+      data: warning,
+    });
+  }
+
+  /**
+   * An incident is already there for this alert or this risk: the warning
+   * joins it (linked, the warning its child case) and waits for it to
+   * close, checking the read model on a widening interval.
+   */
+  async function joinIncident(existing: ExistingIncident): Promise<void> {
+    warning.incidentId = existing.incidentId;
+    warning.incidentCaseId = existing.caseId;
+    warning.joinedIncident = { caseId: existing.caseId, matchedBy: existing.matchedBy, grade: existing.grade };
+    await acts.linkWarningToIncident({
+      warningCaseId: input.caseId,
+      incidentCaseId: existing.caseId,
+      matchedBy: existing.matchedBy,
+    });
+    await caseRuntime.recordData('warning.incident_joined', {
+      actorId: 'system',
+      reason: `an incident was already open for this ${existing.matchedBy}: ${existing.caseId}; no second incident opened`,
+      data: warning,
+      payload: { incidentCaseId: existing.caseId, matchedBy: existing.matchedBy, grade: existing.grade },
+    });
+    for (let check = 0; ; check++) {
+      const incident = await acts.caseStatus({ caseId: existing.caseId });
+      if (!incident || incident.status !== 'open') return;
+      await sleep(incidentWatchDelay(check, input.timings?.incidentWatch));
+    }
+  }
+
+  async function openIncident(incidentId: string, incidentCaseId: string, joins: boolean): Promise<void> {
     const grade = policy.warnings.majorIncidentGrade as IncidentGrade;
     const incident: IncidentInput = {
       caseId: incidentCaseId,
@@ -233,6 +293,8 @@ export async function riskWarningWorkflow(input: RiskWarningInput): Promise<{ ou
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Started meanwhile, its read-model row not yet written when the warning looked: join it.
+      if (joins) return joinIncident({ caseId: incidentCaseId, incidentId, status: 'open', grade, matchedBy: 'alert' });
       started = null;
     }
     warning.incidentCaseId = incidentCaseId;
@@ -261,12 +323,6 @@ export async function riskWarningWorkflow(input: RiskWarningInput): Promise<{ ou
       // The incident's whole response runs first: the review looks back on it.
       await started.ended;
     }
-    await caseRuntime.moveTo('review', {
-      actorId: 'system',
-      action: 'warning.incident_closed',
-      dueAt: null,
-      data: warning,
-    });
   }
 
   await awaitStep(caseRuntime, {

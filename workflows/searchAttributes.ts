@@ -21,8 +21,15 @@ export const GovAuditType = defineSearchAttributeKey('GovAuditType', SearchAttri
 export const GovWarningLevel = defineSearchAttributeKey('GovWarningLevel', SearchAttributeType.KEYWORD);
 
 /**
+ * The period a periodic case is for: a risk assessment's (2026-Q4), a risk
+ * report's (2026-11, 2026-Q4…), an audit plan's year (2027). One attribute
+ * across processes, as docs/production.md keeps the Keyword slots for.
+ */
+export const GovPeriod = defineSearchAttributeKey('GovPeriod', SearchAttributeType.KEYWORD);
+
+/**
  * Every key, in registration order. PostgreSQL visibility offers 10 Keyword
- * slots per namespace: 8 are used, 2 are left (docs/production.md).
+ * slots per namespace: 9 are used, 1 is left (docs/production.md).
  */
 export const SEARCH_ATTRIBUTE_KEYS = [
   GovProcess,
@@ -34,4 +41,5 @@ export const SEARCH_ATTRIBUTE_KEYS = [
   GovGrade,
   GovAuditType,
   GovWarningLevel,
+  GovPeriod,
 ];

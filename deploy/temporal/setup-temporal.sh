@@ -24,7 +24,7 @@ SETTLE_SECONDS="${SETTLE_SECONDS:-10}"
 
 # NAME:TYPE pairs. Keep in sync with the search attributes the workflows
 # upsert (GovDueAt is a timestamp, everything else an exact-match keyword).
-SEARCH_ATTRIBUTES="${SEARCH_ATTRIBUTES:-GovProcess:Keyword GovStage:Keyword GovRiskLevel:Keyword GovDueAt:Datetime GovOwnerRole:Keyword GovOutcome:Keyword GovGrade:Keyword GovAuditType:Keyword GovWarningLevel:Keyword}"
+SEARCH_ATTRIBUTES="${SEARCH_ATTRIBUTES:-GovProcess:Keyword GovStage:Keyword GovRiskLevel:Keyword GovDueAt:Datetime GovOwnerRole:Keyword GovOutcome:Keyword GovGrade:Keyword GovAuditType:Keyword GovWarningLevel:Keyword GovPeriod:Keyword}"
 
 log() { echo "[temporal-setup] $*"; }
 

@@ -4,9 +4,10 @@
  * evidence, findings, management responses on a deadline ladder, the report
  * approved by someone who took no step, accepted findings rectified and
  * verified by internal audit), a third-party audit, and the annual plan that
- * must hold the data-security compliance check (e-commerce §2.1).
+ * must hold the data-security compliance check (e-commerce §2.1), opened each
+ * year by a Schedule when internal audit has not recorded it.
  */
-import { GovAuditType } from '../../workflows/searchAttributes';
+import { GovAuditType, GovPeriod } from '../../workflows/searchAttributes';
 import { describe, expect, it } from 'vitest';
 import { fileForm } from '../support/drive';
 import { eventually, TEST_USERS, useHarness, type TestUser } from '../support/harness';
@@ -653,6 +654,55 @@ describe('annual audit plan', () => {
     expect(view.body.dataSecurityCheck.planned).toEqual(['DS-2030']);
     expect((await h.api('GET', '/api/audit-plans/2030', { as: 'owner' })).status).toBe(403);
   });
+
+  it('a Schedule opens each coming year’s plan with the data-security check, unless internal audit planned it', async () => {
+    // Made by the first audit case (above): each 1 December, a policy default.
+    const schedule = await h.temporal.schedule.getHandle('audit-plan-annual').describe();
+    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'auditPlanLauncherWorkflow' });
+    expect(schedule.spec.calendars?.[0]).toMatchObject({ dayOfMonth: [{ start: 1, end: 1, step: 1 }] });
+    expect(JSON.stringify(schedule.spec.calendars?.[0]?.month)).toMatch(/DECEMBER/);
+    const launch = (year: number) =>
+      h.temporal.workflow.execute('auditPlanLauncherWorkflow', {
+        taskQueue: h.taskQueue,
+        workflowId: h.unique('audit-plan-launcher-test'),
+        args: [{ year }],
+      });
+    const opened = await launch(2034);
+    expect(opened).toEqual({
+      opened: true,
+      year: 2034,
+      audits: [
+        {
+          auditKey: 'DS-2034',
+          type: 'data_security',
+          title: 'Data-security compliance check (数据安全合规性检查) 2034',
+          plannedFor: '2034-01',
+        },
+      ],
+    });
+    const view = await h.api('GET', '/api/audit-plans/2034', { as: 'auditor' });
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    expect(view.body.dataSecurityCheck.planned).toEqual(['DS-2034']);
+    expect(view.body.audits).toEqual([expect.objectContaining({ auditKey: 'DS-2034', status: 'not_started' })]);
+    const [event] = await h.sql(
+      "select actor_id, reason from audit_events where action = 'audit_plan.created' and payload->>'year' = '2034'",
+    );
+    expect(event.actor_id).toBe('system');
+    expect(event.reason).toMatch(/e-commerce manual §2\.1/);
+    // Once: a second run, and a year internal audit planned, are left as they are.
+    expect(await launch(2034)).toEqual({ opened: false, year: 2034, reason: 'already_planned', audits: 1 });
+    expect(await launch(2030)).toEqual({ opened: false, year: 2030, reason: 'already_planned', audits: 2 });
+    expect((await h.sql('select 1 from audit_plan_entries where year = 2030')).length).toBe(2);
+    // Internal audit may not record a second plan over the one the Schedule opened.
+    expect((await h.api('POST', '/api/audit-plans', { as: 'internalAudit', json: plan(2034) })).status).toBe(409);
+    // Auditors find the launcher's run by the year in Temporal UI.
+    const query = `WorkflowType = 'auditPlanLauncherWorkflow' AND ${GovPeriod.name} = '2034'`;
+    await eventually(async () => {
+      const found: string[] = [];
+      for await (const run of h.temporal.workflow.list({ query })) found.push(run.workflowId);
+      return found.length === 2;
+    });
+  });
 });
 
 describe('the audit programme under a changed policy', () => {
@@ -689,6 +739,22 @@ describe('the audit programme under a changed policy', () => {
       json: { year: 2029, audits: [ds(1), ds(2)] },
     });
     expect(two.status, JSON.stringify(two.body)).toBe(201);
+    // The Schedule's plan follows the policy too: a check in each half-year.
+    const scheduled = await h.temporal.workflow.execute('auditPlanLauncherWorkflow', {
+      taskQueue: h.taskQueue,
+      workflowId: h.unique('audit-plan-launcher-test'),
+      args: [{ year: 2033 }],
+    });
+    expect(scheduled).toMatchObject({ opened: true, year: 2033 });
+    expect(
+      (scheduled as { audits: Array<{ auditKey: string; plannedFor: string }> }).audits.map((a) => [
+        a.auditKey,
+        a.plannedFor,
+      ]),
+    ).toEqual([
+      ['DS-2033-1', '2033-01'],
+      ['DS-2033-2', '2033-07'],
+    ]);
 
     const body = audit({ type: 'security' });
     const { caseId, checklist } = await start(body);

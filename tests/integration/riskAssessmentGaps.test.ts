@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, useHarness, type TestUser } from '../support/harness';
 import { saveHistoryFixture } from '../support/histories';
+import { GovPeriod } from '../../workflows/searchAttributes';
 
 const h = useHarness('riskassessmentgaps');
 const enc = encodeURIComponent;
@@ -189,5 +190,54 @@ describe('the periodic risk assessment: rejection and movements since the last p
     const html = await h.api('GET', `/api/risk-assessments/${period}/report.html`, { as: 'auditor' });
     expect(html.status).toBe(200);
     expect(String(html.body)).toContain('较上期（2023-Q3）变动');
+  });
+
+  it('signed off, a risk that rose since the previous period is treated, though it fell since this one opened', async () => {
+    const period = '2023-Q4';
+    const caseId = `risk-assessment:${period}`;
+    // Auditors filter periodic cases by their period in Temporal UI.
+    const described = await h.temporal.workflow.getHandle(caseId).describe();
+    expect(described.typedSearchAttributes.get(GovPeriod)).toBe(period);
+    await eventually(async () => (await taskOf(`${caseId}:review`))?.status === 'open');
+    await expectOk(decide(`${caseId}:review`, 'risk2', { decision: 'approve' }));
+    await eventually(async () => (await taskOf(`${caseId}:sign-off`))?.status === 'open');
+    await expectOk(decide(`${caseId}:sign-off`, 'approver2', { decision: 'approve' }));
+    const itemId = `${caseId}:rectification:${ownerRisk}`;
+    running.add(itemId);
+    const treating = await eventually(async () => {
+      const row = await caseOf(caseId);
+      return row.stage === 'rectification' ? row : null;
+    });
+    // Measured from the previous period's assessment, as the report's movements are.
+    expect(treating.data.comparedWith).toEqual({
+      caseId: 'risk-assessment:2023-Q3',
+      period: '2023-Q3',
+      status: 'closed',
+    });
+    const entry = (key: string) => treating.data.entries.find((e: { riskKey: string }) => e.riskKey === key);
+    // 1×2 in 2023-Q3 → 2×2 now: it rose, though the register held 3×3 when this assessment opened.
+    expect(entry(ownerRisk)).toMatchObject({
+      before: { probability: 3, impact: 3 },
+      baseline: { probability: 1, impact: 2 },
+      after: { probability: 2, impact: 2 },
+      treatedFor: ['rose'],
+      rectificationItemId: itemId,
+    });
+    // Unchanged since 2023-Q3 (2×2), and within the technical appetite (9): not treated.
+    expect(entry(mgrRisk)).toMatchObject({ baseline: { probability: 2, impact: 2 }, treatedFor: [] });
+    expect(entry(mgrRisk).rectificationItemId).toBeUndefined();
+    // Not in 2023-Q3's assessment: compared with the register as this one opened (2×2), so it did not rise.
+    const raisedBetween = treating.data.entries.find(
+      (e: { riskKey: string }) => ![ownerRisk, mgrRisk].includes(e.riskKey),
+    );
+    expect(raisedBetween).toMatchObject({ baseline: { probability: 2, impact: 2 }, treatedFor: [] });
+    // One rectification item, owned by the risk's owner, and the risk linked to the assessment in the register.
+    expect(await taskOf(itemId)).toMatchObject({ status: 'open', assignee_id: 'owner' });
+    expect(
+      await h.sql('select case_id from risk_links where risk_key = $1 and case_id = $2', [ownerRisk, caseId]),
+    ).toHaveLength(1);
+    expect(await h.sql(`select id from tasks where case_id = $1 and kind = 'rectification'`, [caseId])).toEqual([
+      { id: itemId },
+    ]);
   });
 });

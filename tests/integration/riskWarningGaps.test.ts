@@ -3,8 +3,11 @@
  * real Temporal dev server and PostgreSQL: linked both ways in the case links
  * (the warning is the incident's parent case, each case's detail shows the
  * other), and the warning's review waits for the incident's close-out, then
- * proceeds.
+ * proceeds. When an incident is already open for the warning's risk or
+ * alert, the warning joins it (the incident is then the warning's parent
+ * case) and no second incident opens.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endWorkflows } from '../support/drive';
 import { eventually, useHarness, type TestUser } from '../support/harness';
@@ -130,5 +133,151 @@ describe('a major warning and its incident', () => {
     const after = await h.api('GET', `/api/cases/${enc(warningCaseId)}`, { as: 'auditor' });
     expect(after.body.linked).toEqual([expect.objectContaining({ id: incidentCaseId, status: 'closed' })]);
     running.clear();
+  });
+});
+
+describe('a major warning when an incident is already open', () => {
+  const kri = async (riskKey?: string) => {
+    const kriKey = h.unique('KRI');
+    const res = await h.api('POST', '/api/kris', {
+      as: 'lead',
+      json: {
+        kriKey,
+        name: 'Failed payments per minute',
+        direction: 'above',
+        thresholds: { general: 10, elevated: 20, major: 30 },
+        ownerId: 'mgr',
+        ...(riskKey ? { riskKey } : {}),
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return kriKey;
+  };
+  const observe = async (kriKey: string, alertKey: string) => {
+    const res = await h.api('POST', `/api/kris/${enc(kriKey)}/observations`, {
+      as: 'approver',
+      json: { alertKey, value: 35, observedAt: new Date().toISOString() },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.warning.level).toBe('major');
+    running.add(res.body.warning.caseId);
+    return res.body.warning.caseId as string;
+  };
+  const incidentCases = async () =>
+    (await h.sql(`select id from cases where process = 'incident' order by id`)).map((r: { id: string }) => r.id);
+
+  it('joins the open incident of its risk: linked as its child case, no second incident, the review waits', async () => {
+    const riskKey = `RISK-W${randomUUID().slice(0, 8).toUpperCase()}`;
+    const risk = await h.api('POST', '/api/risks', {
+      as: 'lead',
+      json: {
+        riskKey,
+        title: 'Payment gateway failure',
+        category: 'technical',
+        description: 'The single payment gateway fails under peak load.',
+        cause: 'No failover provider',
+        consequence: 'Orders lost',
+        ownerId: 'mgr',
+        lineOfDefence: 'first',
+        inherent: { probability: 4, impact: 5 },
+        residual: { probability: 3, impact: 4 },
+      },
+    });
+    expect(risk.status, JSON.stringify(risk.body)).toBe(201);
+    // An incident reported by hand, then linked to the risk in the register.
+    const incidentId = h.unique('INC');
+    const reported = await h.api('POST', '/api/incidents', {
+      as: 'manager',
+      json: {
+        incidentId,
+        title: 'Payment gateway outage',
+        category: 'system_failure',
+        system: 'payment-gateway',
+        occurredAt: new Date(Date.now() - 60_000).toISOString(),
+        impact: { affectedUsers: 500, amountCny: 0 },
+      },
+    });
+    expect(reported.status, JSON.stringify(reported.body)).toBe(201);
+    const incidentCaseId = reported.body.caseId as string;
+    running.add(incidentCaseId);
+    await eventually(async () => (await caseOf(incidentCaseId))?.status === 'open');
+    const linked = await h.api('POST', `/api/risks/${riskKey}/links`, { as: 'lead', json: { caseId: incidentCaseId } });
+    expect(linked.status, JSON.stringify(linked.body)).toBe(201);
+    const before = await incidentCases();
+
+    const kriKey = await kri(riskKey);
+    const alertKey = h.unique('ALERT');
+    const warningCaseId = await observe(kriKey, alertKey);
+    const warning = await eventually(async () => {
+      const row = await caseOf(warningCaseId);
+      return row?.parent_case_id ? row : null;
+    });
+    // The pre-existing incident is the warning's parent case; the warning names it in its data.
+    expect(warning).toMatchObject({ parent_case_id: incidentCaseId, stage: 'incident', status: 'open' });
+    expect(warning.data).toMatchObject({
+      incidentId,
+      incidentCaseId,
+      joinedIncident: { caseId: incidentCaseId, matchedBy: 'risk' },
+    });
+    // No second incident: WARN-<alertKey> was never opened.
+    expect(await incidentCases()).toEqual(before);
+    expect(await h.sql('select id from cases where id = $1', [`incident:WARN-${alertKey}`])).toEqual([]);
+    const incident = await caseOf(incidentCaseId);
+    expect(incident.data.joinedWarningCaseIds).toEqual([warningCaseId]);
+    // Each case's detail shows the other; the incident's timeline says the warning joined it.
+    const incidentDetail = await h.api('GET', `/api/cases/${enc(incidentCaseId)}`, { as: 'auditor' });
+    expect(incidentDetail.body.linked.map((c: { id: string }) => c.id)).toEqual([warningCaseId]);
+    expect(incidentDetail.body.timeline.map((e: { action: string }) => e.action)).toContain(
+      'incident.joined_by_warning',
+    );
+    const warningDetail = await h.api('GET', `/api/cases/${enc(warningCaseId)}`, { as: 'auditor' });
+    expect(warningDetail.body.case.parentCaseId).toBe(incidentCaseId);
+    expect(warningDetail.body.timeline.map((e: { action: string }) => e.action)).toContain('warning.incident_joined');
+    // The review waits for the incident it joined, as for one it opened.
+    const early = await h.api('POST', `/api/warnings/${enc(`${kriKey}:${alertKey}`)}/review`, {
+      as: 'lead',
+      json: { conclusion: 'too early' },
+    });
+    expect(early.status).toBe(409);
+  });
+
+  it('a second major warning on the same risk joins the incident the first one opened', async () => {
+    const riskKey = `RISK-W${randomUUID().slice(0, 8).toUpperCase()}`;
+    const risk = await h.api('POST', '/api/risks', {
+      as: 'lead',
+      json: {
+        riskKey,
+        title: 'Refund fraud',
+        category: 'operational',
+        description: 'Duplicate refunds drain merchant balances.',
+        cause: 'A refund rule lets duplicates through',
+        consequence: 'Losses',
+        ownerId: 'mgr',
+        lineOfDefence: 'first',
+        inherent: { probability: 4, impact: 4 },
+        residual: { probability: 3, impact: 3 },
+      },
+    });
+    expect(risk.status, JSON.stringify(risk.body)).toBe(201);
+    // Two indicators of the same risk, each reaching major.
+    const [first, second] = [await kri(riskKey), await kri(riskKey)];
+    const firstAlert = h.unique('ALERT');
+    const firstWarning = await observe(first, firstAlert);
+    const opened = `incident:WARN-${firstAlert}`;
+    running.add(opened);
+    await eventually(async () => (await caseOf(opened))?.parent_case_id === firstWarning);
+    const secondAlert = h.unique('ALERT');
+    const secondWarning = await observe(second, secondAlert);
+    const joined = await eventually(async () => {
+      const row = await caseOf(secondWarning);
+      return row?.parent_case_id ? row : null;
+    });
+    expect(joined).toMatchObject({ parent_case_id: opened, stage: 'incident' });
+    expect(joined.data.joinedIncident).toMatchObject({ caseId: opened, matchedBy: 'risk', grade: 'II' });
+    expect(await h.sql('select id from cases where id = $1', [`incident:WARN-${secondAlert}`])).toEqual([]);
+    // The incident lists both: the warning that opened it (its parent) and the one that joined it (its child).
+    const incident = await caseOf(opened);
+    expect(incident).toMatchObject({ parent_case_id: firstWarning });
+    expect(incident.data).toMatchObject({ sourceWarningCaseId: firstWarning, joinedWarningCaseIds: [secondWarning] });
   });
 });
