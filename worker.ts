@@ -34,6 +34,35 @@ export const WORKFLOW_BUNDLE_OPTIONS = {
   failureConverterPath: FAILURE_CONVERTER_PATH,
 } satisfies Partial<BundleOptions>;
 
+/**
+ * Workflow tasks in progress at once. Reused V8 context, one workflow thread
+ * (the SDK's defaults, set here on purpose): the thread runs activations one
+ * after another, so more tasks in flight than the widest burst (16 starts:
+ * the campaign's concurrency) only queue activations in memory. A task in
+ * progress needs its workflow cached, so never more than the cache holds
+ * (the SDK would cut it down with a warning).
+ */
+export const MAX_CONCURRENT_WORKFLOW_TASKS = 16;
+
+/**
+ * The Worker.create options that set the worker's memory (README "Memory",
+ * bench/memory.bench.ts), from the sticky cache's size.
+ */
+export function workerMemoryOptions(maxCachedWorkflows: number | undefined) {
+  return {
+    ...(maxCachedWorkflows !== undefined ? { maxCachedWorkflows } : {}),
+    // One V8 context per thread, every cached workflow in it (the SDK default; 3× the memory without it).
+    reuseV8Context: true,
+    // One thread: each is a V8 isolate of its own, with its heap, the 6 MB bundle and its source map; with
+    // reuseV8Context a second buys nothing (SDK guidance) but that memory, and there are 2 cores.
+    workflowThreadPoolSize: 1,
+    maxConcurrentWorkflowTaskExecutions: Math.max(
+      2,
+      Math.min(MAX_CONCURRENT_WORKFLOW_TASKS, maxCachedWorkflows ?? MAX_CONCURRENT_WORKFLOW_TASKS),
+    ),
+  } satisfies Partial<WorkerOptions>;
+}
+
 export interface WorkerDeps {
   connection: NativeConnection;
   db: Database;
@@ -49,7 +78,7 @@ export interface WorkerDeps {
   dataConverter?: DataConverter;
   /** Started tracing (platform/tracing.ts); without it, spans of traced callers' workflows are dropped. */
   tracing?: Tracing;
-  /** The sticky cache's size (Settings.workerMaxCachedWorkflows); the SDK's default when unset. */
+  /** The sticky cache's size (Settings.workerMaxCachedWorkflows); the SDK's default when unset (tests). */
   maxCachedWorkflows?: number;
 }
 
@@ -67,7 +96,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
           interceptors: { ...interceptors, workflowModules: WORKFLOW_BUNDLE_OPTIONS.workflowInterceptorModules },
         }),
     sinks,
-    ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
+    ...workerMemoryOptions(deps.maxCachedWorkflows),
     activities: createActivities({
       db: deps.db,
       clock: deps.clock,

@@ -84,10 +84,12 @@ export interface Settings {
   workerMetricsAddress?: string;
   /**
    * WORKER_MAX_CACHED_WORKFLOWS: how many workflows the worker keeps in its
-   * sticky cache (policy default 100). The SDK's own default grows with the
-   * heap (2,310 on a 4 GB heap), and each cached case cost about 3.4 MB of
-   * resident memory here: a worker died out of memory at about 1,900 open
-   * cases (bench/memory.bench.ts). Cases beyond the cache wait in Temporal,
+   * sticky cache (default DEFAULT_WORKER_MAX_CACHED_WORKFLOWS). A cached
+   * workflow is the one thing in the worker that grows with open cases: each
+   * holds its own copy of every module the workflow bundle loads (about 2 MB
+   * of the workflow thread's heap, zod and contracts/ most of it) plus its
+   * state, so the cache, not the number of open cases, sets the worker's
+   * memory (bench/memory.bench.ts). Cases beyond the cache wait in Temporal,
    * not in the worker; one is replayed from its history when its next event
    * comes.
    */
@@ -137,8 +139,20 @@ export const DEFAULT_TEMPORAL_DEADLINE_MS = 30_000;
 /** The longest validity a token can be given, by setting or by an admin: a year (policy default). */
 export const MAX_TOKEN_TTL_DAYS = 365;
 
-/** The worker's sticky cache, in workflows: see Settings.workerMaxCachedWorkflows. */
-export const DEFAULT_WORKER_MAX_CACHED_WORKFLOWS = 100;
+/**
+ * The worker's sticky cache, in workflows (Settings.workerMaxCachedWorkflows),
+ * sized for the cases that are busy at once, not for the open ones: a case
+ * needs its cache slot while a burst of workflow tasks runs (a start, a
+ * decision: task, activities, task…), then waits days on a timer, and is
+ * replayed from a short history when it wakes. The widest burst the product
+ * makes is 16 starts in flight (the supplier campaign's concurrency and the
+ * API benches'), so twice that keeps every burst cached with room for the
+ * long-running parents (campaigns, the audit anchor). At about 2–3 MB a
+ * cached case, 32 cost under 100 MB (the SDK's default, 600 per GB of heap,
+ * was 2,310 on a 4 GB heap: the worker died at about 1,900 open cases; 100
+ * held RSS at 575–656 MB).
+ */
+export const DEFAULT_WORKER_MAX_CACHED_WORKFLOWS = 32;
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];

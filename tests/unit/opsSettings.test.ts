@@ -32,8 +32,8 @@ describe('operations settings', () => {
     }
   });
 
-  it('WORKER_MAX_CACHED_WORKFLOWS sizes the sticky cache on purpose: 100 unless set, a positive integer', () => {
-    expect(loadSettings({}).workerMaxCachedWorkflows).toBe(100);
+  it('WORKER_MAX_CACHED_WORKFLOWS sizes the sticky cache on purpose: 32 unless set, a positive integer', () => {
+    expect(loadSettings({}).workerMaxCachedWorkflows).toBe(32);
     expect(loadSettings({ WORKER_MAX_CACHED_WORKFLOWS: '250' }).workerMaxCachedWorkflows).toBe(250);
     expect(() => loadSettings({ WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
   });
