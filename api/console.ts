@@ -14,7 +14,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { etag } from 'hono/etag';
 import type { AppEnv } from './auth';
 import type { AppDeps } from './routes/common';
-import { oidcConfigFrom, oidcRoutes } from './oidc';
+import { oidcConfigFrom, oidcEndSession, oidcRoutes } from './oidc';
 import { sessionRoutes } from './session';
 
 export const CONSOLE_DIST = fileURLToPath(new URL('../web/dist', import.meta.url));
@@ -48,9 +48,11 @@ function polledRead(): MiddlewareHandler<AppEnv> {
 export function consoleRoutes({ db }: AppDeps) {
   const app = new Hono<AppEnv>();
   for (const read of POLLED_READS) app.use(read, polledRead());
-  app.route('/', sessionRoutes(db));
   // Sign-in with the company's identity provider where OIDC_* configure one; a half-configured one stops the start here.
-  app.route('/', oidcRoutes(db, oidcConfigFrom(process.env)));
+  const oidc = oidcConfigFrom(process.env);
+  // Signing out of a session the provider opened ends the provider's session too, where it offers that.
+  app.route('/', sessionRoutes(db, undefined, { endSessionAt: oidcEndSession(oidc) }));
+  app.route('/', oidcRoutes(db, oidc));
 
   const files = new Map<string, { body: Uint8Array; mtimeMs: number; gzipped?: Uint8Array }>();
   async function file(relative: string): Promise<{ body: Uint8Array; gzipped?: Uint8Array } | undefined> {

@@ -35,7 +35,16 @@
  *   cookie, CSRF token, lifetimes and sign-out. A refusal sends the browser
  *   back to the sign-in page with `?signInError=<reason>`, which it explains.
  */
-import { createHash, createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -46,7 +55,7 @@ import { userIdentities, users } from '../db/schema';
 import { isRole, ROLES, type Role } from '../domain/roles';
 import { invalidateTokenCache, type AppEnv, type AuthUser, type LifecycleInput } from './auth';
 import { ApiError, errorBody } from './errors';
-import { isHttps, openSession, setSessionCookie } from './session';
+import { isHttps, openSession, SESSION_TTL_MS, setSessionCookie, type EndSessionAt } from './session';
 
 export const OIDC_LOGIN_PATH = '/console/auth/oidc/login';
 export const OIDC_CALLBACK_PATH = '/console/auth/oidc/callback';
@@ -54,6 +63,10 @@ export const OIDC_CALLBACK_PATH = '/console/auth/oidc/callback';
 export const SIGN_IN_OPTIONS_PATH = '/console/auth/options';
 const STATE_COOKIE = 'gov_oidc';
 const STATE_COOKIE_PATH = '/console/auth/oidc/';
+/** The ID token of a session opened through the provider, for the sign-out that ends the provider's session too. */
+const ID_TOKEN_COOKIE = 'gov_oidc_session';
+/** Sent only with the sign-out (DELETE /console/session). */
+const ID_TOKEN_COOKIE_PATH = '/console/session';
 /** The time between leaving for the provider and coming back (policy default). */
 export const OIDC_STATE_TTL_MS = 10 * 60 * 1000;
 /** Who changed a user whose roles or name the provider changed. */
@@ -439,9 +452,12 @@ function reasonOf(err: unknown): string {
  * the code flow. Mounted by api/console.ts before the console's pages.
  */
 /** The provider's configuration, discovered on first use and kept; one that could not be reached is asked again next time. */
+const discoveries = new WeakMap<OidcConfig, () => Promise<oidc.Configuration>>();
 function discoveredOnce(config: OidcConfig): () => Promise<oidc.Configuration> {
+  const known = discoveries.get(config);
+  if (known) return known;
   let discovered: Promise<oidc.Configuration> | undefined;
-  return () =>
+  const discover = () =>
     (discovered ??= oidc
       .discovery(
         config.issuer,
@@ -455,6 +471,8 @@ function discoveredOnce(config: OidcConfig): () => Promise<oidc.Configuration> {
         discovered = undefined;
         throw err;
       }));
+  discoveries.set(config, discover);
+  return discover;
 }
 
 /** How long an access token the provider vouched for is trusted without asking again: 60 s (policy default). */
@@ -503,6 +521,85 @@ export function providerAccessTokens(
   };
 }
 
+// ---------------------------------------------------------------- sign-out at the provider
+
+interface SessionIdToken {
+  /** The ID token the provider issued at this sign-in: the end-session request's id_token_hint. */
+  idToken: string;
+  /** SHA-256 of the console session it belongs to: a later session (a password one) never uses it. */
+  session: string;
+}
+
+const sessionHash = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/** Encrypted and authenticated (AES-256-GCM): the ID token carries the user's claims. */
+function sealIdToken(key: Buffer, value: SessionIdToken): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return [iv, body, cipher.getAuthTag()].map((b) => b.toString('base64url')).join('.');
+}
+
+function openIdToken(key: Buffer, value: string | undefined): SessionIdToken | undefined {
+  const [iv, body, tag] = value?.split('.').map((p) => Buffer.from(p, 'base64url')) ?? [];
+  if (!iv || !body || !tag || iv.length !== 12 || tag.length !== 16) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAuthTag(tag);
+    return JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')) as SessionIdToken;
+  } catch {
+    return undefined;
+  }
+}
+
+const idTokenKey = (config: OidcConfig) =>
+  Buffer.from(hkdfSync('sha256', config.clientSecret, 'governance-console', 'oidc session id token cookie', 32));
+
+/** Where the provider sends the browser once its session has ended: the console's sign-in page. */
+export function postLogoutRedirectUrl(config: Pick<OidcConfig, 'redirectUrl'>): URL {
+  return new URL(CONSOLE_HOME, config.redirectUrl);
+}
+
+/**
+ * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) for
+ * sessionRoutes' sign-out: for a session opened through the provider, when
+ * the provider advertises an end_session_endpoint, that endpoint with the
+ * session's ID token as id_token_hint and the console's sign-in page as
+ * post_logout_redirect_uri (registered with the provider). The ID-token
+ * cookie goes whatever the answer. Undefined without a provider.
+ */
+export function oidcEndSession(
+  config: OidcConfig | undefined,
+  log: (line: string) => void = (line) => console.error(line),
+): EndSessionAt | undefined {
+  if (!config) return undefined;
+  const key = idTokenKey(config);
+  const provider = discoveredOnce(config);
+  return async (c, sessionToken) => {
+    const stored = openIdToken(key, getCookie(c, ID_TOKEN_COOKIE));
+    deleteCookie(c, ID_TOKEN_COOKIE, {
+      path: ID_TOKEN_COOKIE_PATH,
+      secure: isHttps(c),
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
+    if (!stored || stored.session !== sessionHash(sessionToken)) return undefined;
+    let configuration: oidc.Configuration;
+    try {
+      configuration = await provider();
+    } catch (err) {
+      // The console session ends anyway; the provider's stays, as it would without RP-initiated logout.
+      log(`[${c.get('requestId')}] OIDC discovery at ${config.issuer.href} failed at sign-out: ${String(err)}`);
+      return undefined;
+    }
+    if (!configuration.serverMetadata().end_session_endpoint) return undefined;
+    return oidc.buildEndSessionUrl(configuration, {
+      id_token_hint: stored.idToken,
+      post_logout_redirect_uri: postLogoutRedirectUrl(config).href,
+    }).href;
+  };
+}
+
 export function oidcRoutes(
   db: Database,
   config: OidcConfig | undefined,
@@ -534,6 +631,7 @@ export function oidcRoutes(
     hkdfSync('sha256', config.clientSecret, 'governance-console', 'oidc sign-in state cookie', 32),
   );
   const provider = discoveredOnce(config);
+  const idTokenSealKey = idTokenKey(config);
 
   app.get(OIDC_LOGIN_PATH, async (c) => {
     let configuration: oidc.Configuration;
@@ -579,6 +677,7 @@ export function oidcRoutes(
     const answer = new URL(config.redirectUrl);
     answer.search = new URL(c.req.url).search;
     let claims: Record<string, unknown>;
+    let idToken: string | undefined;
     try {
       const configuration = await provider();
       const tokens = await oidc.authorizationCodeGrant(configuration, answer, {
@@ -587,12 +686,13 @@ export function oidcRoutes(
         expectedNonce: pending.nonce,
         idTokenExpected: true,
       });
-      const idToken = tokens.claims()!;
+      const idTokenClaims = tokens.claims()!;
+      idToken = tokens.id_token;
       // Scope claims (e-mail, groups) often come only from userinfo; it must speak of the same subject.
       const userinfo = configuration.serverMetadata().userinfo_endpoint
-        ? await oidc.fetchUserInfo(configuration, tokens.access_token, idToken.sub)
+        ? await oidc.fetchUserInfo(configuration, tokens.access_token, idTokenClaims.sub)
         : {};
-      claims = { ...userinfo, ...idToken };
+      claims = { ...userinfo, ...idTokenClaims };
     } catch (err) {
       const reason = reasonOf(err);
       if (reason === 'OIDC_FAILED') {
@@ -608,7 +708,17 @@ export function oidcRoutes(
       if (err instanceof ApiError && err.reason) return backToSignIn(c, err.reason);
       throw err;
     }
-    setSessionCookie(c, await openSession(db, user));
+    const signed = await openSession(db, user);
+    setSessionCookie(c, signed);
+    if (idToken) {
+      setCookie(c, ID_TOKEN_COOKIE, sealIdToken(idTokenSealKey, { idToken, session: sessionHash(signed.token) }), {
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure: isHttps(c),
+        path: ID_TOKEN_COOKIE_PATH,
+        maxAge: Math.floor(SESSION_TTL_MS / 1000),
+      });
+    }
     c.header('cache-control', 'no-store');
     return c.redirect(CONSOLE_HOME, 302);
   });

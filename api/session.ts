@@ -369,11 +369,25 @@ export function isHttps(c: Context): boolean {
 }
 
 /**
+ * What signing out asks of the identity provider a session came from
+ * (api/oidc.ts): given the request and the session's token, before the
+ * session ends, the provider's end-session URL the browser goes on to, or
+ * undefined when the session is not the provider's or it offers none.
+ */
+export type EndSessionAt = (c: Context, sessionToken: string) => Promise<string | undefined>;
+
+/**
  * The console's session endpoints, for browsers, outside /api (not in the
  * OpenAPI document, which is for systems): sign in, who am I (with the CSRF
- * token), sign out.
+ * token), sign out. Signing out of a session opened through the identity
+ * provider answers 200 with `{ endSessionUrl }`, where the console sends the
+ * browser to end the provider's session too; any other, 204.
  */
-export function sessionRoutes(db: Database, limiter = new FailedAuthLimiter()) {
+export function sessionRoutes(
+  db: Database,
+  limiter = new FailedAuthLimiter(),
+  options: { endSessionAt?: EndSessionAt } = {},
+) {
   const app = new Hono<AppEnv>();
   const fail = (c: Context, err: ApiError) => {
     if (err.retryAfterSeconds !== undefined) c.header('Retry-After', String(err.retryAfterSeconds));
@@ -443,6 +457,7 @@ export function sessionRoutes(db: Database, limiter = new FailedAuthLimiter()) {
 
   app.delete('/console/session', async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
+    let endSessionUrl: string | undefined;
     if (token) {
       const session = await liveSession(db, token, new Date());
       // Signing out is a write: a forged sign-out is refused like any other.
@@ -453,10 +468,14 @@ export function sessionRoutes(db: Database, limiter = new FailedAuthLimiter()) {
           return fail(c, err as ApiError);
         }
       }
+      // Only a live session's: an expired one has nothing left to end at the provider on its behalf.
+      endSessionUrl = session ? await options.endSessionAt?.(c, token) : undefined;
       await db.delete(consoleSessions).where(eq(consoleSessions.tokenHash, hashToken(token)));
     }
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isHttps(c), httpOnly: true, sameSite: 'Strict' });
-    return c.body(null, 204);
+    if (!endSessionUrl) return c.body(null, 204);
+    c.header('cache-control', 'no-store');
+    return c.json({ endSessionUrl }, 200);
   });
 
   return app;

@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { cases, evidence, risks, suppliers, tasks } from '../../db/schema';
+import { auditPlanEntries, cases, evidence, keyRiskIndicators, risks, suppliers, tasks } from '../../db/schema';
 import { screenshot, seriousAxeViolations } from '../support/browser';
 import { useConsole } from '../support/console';
 import { creditCodes, fileForm, REVIEW_DOCUMENTS, SCORES } from '../support/drive';
@@ -378,6 +378,151 @@ describe('the console forms', () => {
     expect(await page.getByTestId('supplier-reviews').innerText()).toContain(String(new Date().getFullYear()));
     await screenshot(page, 'supplier-page');
     expect(await seriousAxeViolations(page)).toEqual([]);
+  }, 240_000);
+
+  it('the risk forms: an indicator and its observation (a warning case), a supplier status change, an assessment refused under its period then opened, a report', async () => {
+    const page = await signedIn('li.manager');
+    const year = new Date().getUTCFullYear();
+    const month = new Date().getUTCMonth() + 1;
+
+    // An indicator is a record, not a case: the form says it is recorded, with its key.
+    const kri = await openForm(page, 'Key risk indicator', 'kri');
+    const kriKey = `${tag}-REFUNDS`;
+    await kri.getByLabel('Indicator key').fill(kriKey);
+    await kri.getByLabel('Indicator name').fill('Refund requests per hour');
+    await choose(page, kri, 'Warns when the value is', 'Above a threshold');
+    await kri.getByLabel('General warning threshold').fill('10');
+    await kri.getByLabel('Elevated warning threshold').fill('20');
+    await kri.getByLabel('Major warning threshold').fill('30');
+    await kri.getByLabel('Owner').fill('li.manager');
+    await screenshot(page, 'start-kri');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await kri.getByRole('button', { name: 'Start' }).click();
+    const done = page.getByTestId('start-done');
+    await done.waitFor();
+    expect((await done.locator('code').innerText()).trim()).toBe(kriKey);
+    const [indicator] = await db().select().from(keyRiskIndicators).where(eq(keyRiskIndicators.key, kriKey));
+    expect(indicator).toMatchObject({ direction: 'above', thresholdElevated: 20, ownerId: 'li.manager' });
+
+    // An observation past the elevated threshold opens its warning case, which the form opens.
+    const observation = await openForm(page, 'Key risk indicator observation', 'kri-observation');
+    await observation.getByLabel('Indicator key').fill(kriKey);
+    await observation.getByLabel('Alert key').fill(`${tag}-A1`);
+    await observation.getByLabel('Observed value').fill('25');
+    const observed = new Date(Date.now() - 600_000).toISOString().slice(0, 19).replace('T', ' ');
+    const picker = observation.getByLabel('Observed at');
+    await picker.click();
+    await picker.fill(observed);
+    await page.locator('.ant-picker-dropdown:not(.ant-picker-dropdown-hidden) .ant-picker-ok button').click();
+    const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().includes('/observations'));
+    const warningCase = await submitToCase(page, observation);
+    expect((await posted).headers()['idempotency-key']).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(await caseRow(warningCase)).toMatchObject({ process: 'risk_warning', status: 'open' });
+    expect(warningCase).toContain(kriKey);
+
+    // A status change of an active supplier (seeded as one): an approval case.
+    const creditCode = nextCreditCode();
+    const name = `${tag} 冷链物流`;
+    await db()
+      .insert(suppliers)
+      .values({ id: creditCode, name, category: 'logistics', tier: 'core', status: 'active', ownerId: 'chen.owner' });
+    const change = await openForm(page, 'Supplier status change', 'supplier-status-change');
+    await change.getByLabel('Supplier', { exact: true }).click();
+    await page.keyboard.type(tag);
+    await page
+      .locator(
+        `.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="${name} (${creditCode})"]`,
+      )
+      .click();
+    await choose(page, change, 'Change', 'Restrict');
+    await change.getByLabel('Reason').fill('Two late deliveries this quarter');
+    await screenshot(page, 'start-supplier-status-change');
+    const changeCase = await submitToCase(page, change);
+    expect(await caseRow(changeCase)).toMatchObject({
+      process: 'supplier_status_change',
+      stage: 'awaiting_approval',
+      initiatorId: 'li.manager',
+    });
+    expect(changeCase).toContain(creditCode);
+
+    // An assessment needs a risk in the register; a period of another length is refused under the field.
+    const risk = await api('POST', '/api/risks', 'gov_demo_manager', {
+      title: `${tag} carrier insolvency`,
+      category: 'operational',
+      description: 'A carrier fails',
+      cause: 'Thin margins',
+      consequence: 'Late orders',
+      ownerId: 'li.manager',
+      lineOfDefence: 'first',
+      inherent: { probability: 3, impact: 3 },
+      residual: { probability: 2, impact: 2 },
+    });
+    expect(risk.status, JSON.stringify(risk.body)).toBe(201);
+    const assessment = await openForm(page, 'Periodic risk assessment', 'risk-assessment');
+    const half = `${year}-H${month <= 6 ? 1 : 2}`;
+    const refused = await api('POST', '/api/risk-assessments', 'gov_demo_manager', { period: half });
+    expect(refused.status).toBe(400);
+    const expected = refused.body.error.details.find((d: { field: string }) => d.field === 'body.period').message;
+    await assessment.getByLabel('Assessment period').fill(half);
+    await assessment.getByRole('button', { name: 'Start' }).click();
+    await expect
+      .poll(() => fieldError(assessment, 'start-risk-assessment_period').innerText(), { timeout: 30_000 })
+      .toBe(expected);
+    await assessment.getByLabel('Assessment period').fill(`${year}-Q${Math.ceil(month / 3)}`);
+    const assessmentCase = await submitToCase(page, assessment);
+    expect(await caseRow(assessmentCase)).toMatchObject({ process: 'risk_assessment', initiatorId: 'li.manager' });
+
+    const report = await openForm(page, 'Risk report', 'risk-report');
+    await choose(page, report, 'Audience', 'Management');
+    const period = `${year}-${String(month).padStart(2, '0')}`;
+    await report.getByLabel('Report period').fill(period);
+    const reportCase = await submitToCase(page, report);
+    expect(await caseRow(reportCase)).toMatchObject({ process: 'risk_report' });
+    expect(reportCase).toContain(period);
+  }, 300_000);
+
+  it('compliance asks for a policy change (JSON checked in the form), internal audit sets the annual plan', async () => {
+    const year = new Date().getUTCFullYear();
+    const compliance = await signedIn('zhang.compliance');
+    const policy = await openForm(compliance, 'Policy change', 'policy-change');
+    await policy.getByLabel('Summary').fill(`${tag} complaint result within 36 hours`);
+    await policy.getByLabel('Change (JSON)').fill('{"complaint": ');
+    await policy.getByRole('button', { name: 'Start' }).click();
+    await expect
+      .poll(() => fieldError(policy, 'start-policy-change_change').innerText())
+      .toContain('An object in JSON');
+    await policy.getByLabel('Change (JSON)').fill('{"complaint": {"resultWithin": "36h"}}');
+    await screenshot(compliance, 'start-policy-change');
+    expect(await seriousAxeViolations(compliance)).toEqual([]);
+    const changeCase = await submitToCase(compliance, policy);
+    const row = await caseRow(changeCase);
+    expect(row).toMatchObject({ process: 'policy_change', initiatorId: 'zhang.compliance' });
+    expect(JSON.stringify(row!.data)).toContain('36h');
+
+    // The plan is a record of the year: the form says it is recorded, with the year.
+    const audit = await signedIn('qian.audit');
+    const plan = await openForm(audit, 'Annual audit plan', 'audit-plan');
+    const id = (path: string) => plan.locator(`#start-audit-plan_${path}`);
+    await id('audits_0_auditKey').fill(`${tag}-DS`);
+    await id('audits_0_type').click();
+    await audit
+      .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="Data security"]')
+      .click();
+    await id('audits_0_title').fill('Data-security compliance check');
+    await id('audits_0_plannedFor').fill(`${year}-12`);
+    await screenshot(audit, 'start-audit-plan');
+    await plan.getByRole('button', { name: 'Start' }).click();
+    const done = audit.getByTestId('start-done');
+    await done.waitFor();
+    expect((await done.locator('code').innerText()).trim()).toBe(String(year));
+    expect(
+      await db()
+        .select()
+        .from(auditPlanEntries)
+        .where(eq(auditPlanEntries.auditKey, `${tag}-DS`)),
+    ).toEqual([
+      expect.objectContaining({ year, type: 'data_security', plannedFor: `${year}-12`, createdBy: 'qian.audit' }),
+    ]);
   }, 240_000);
 
   it('an auditor verifies the audit chain and sees it intact; no start form is offered', async () => {

@@ -92,6 +92,8 @@ beforeAll(async () => {
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         redirect_uris: [`${APP}${OIDC_CALLBACK_PATH}`],
+        // RP-initiated logout comes back to the console's sign-in page.
+        post_logout_redirect_uris: [`${APP}/console/`],
         grant_types: ['authorization_code'],
         response_types: ['code'],
       },
@@ -177,6 +179,8 @@ interface Attempt {
   authorizationUrl: URL;
   /** The login answer's Set-Cookie for the state cookie. */
   stateCookie: string;
+  /** The browser's cookies at the provider: its session. */
+  provider: CookieJar;
 }
 
 /**
@@ -194,18 +198,25 @@ async function signInThroughProvider(
   const stateCookie = login.headers.getSetCookie().find((c) => c.startsWith('gov_oidc=')) ?? '';
   appJar.take(login);
   const authorizationUrl = new URL(login.headers.get('location')!);
-  const url = await walkProvider(authorizationUrl.href, sub, APP);
+  const provider = new CookieJar();
+  const url = await walkProvider(authorizationUrl.href, sub, APP, provider);
   const back = new URL(url);
   options.alterCallback?.(back);
   if (options.dropStateCookie) appJar.cookies.delete('gov_oidc');
   const callback = await app.request(back.href, { headers: { cookie: appJar.header() } });
   appJar.take(callback);
-  return { callback, location: callback.headers.get('location') ?? '', app: appJar, authorizationUrl, stateCookie };
+  return {
+    callback,
+    location: callback.headers.get('location') ?? '',
+    app: appJar,
+    authorizationUrl,
+    stateCookie,
+    provider,
+  };
 }
 
 /** Through the provider's login and consent forms as `sub`, from an authorization URL until it redirects to `until`. */
-async function walkProvider(start: string, sub: string, until: string): Promise<string> {
-  const provider = new CookieJar();
+async function walkProvider(start: string, sub: string, until: string, provider = new CookieJar()): Promise<string> {
   let url = start;
   for (let hop = 0; !url.startsWith(until); hop++) {
     expect(hop, `too many hops at the provider, now at ${url}`).toBeLessThan(20);
@@ -232,6 +243,27 @@ async function walkProvider(start: string, sub: string, until: string): Promise<
     url = new URL(submitted.headers.get('location')!, url).href;
   }
   return url;
+}
+
+/**
+ * What the provider asks a browser with these cookies at the start of a new
+ * sign-in: 'none' when it sends it straight back to the app (its session
+ * stands), else the prompt of its page ('login' once its session has ended).
+ */
+async function providerPrompt(provider: CookieJar): Promise<string> {
+  const login = await app.request(`${APP}${OIDC_LOGIN_PATH}`);
+  let url = login.headers.get('location')!;
+  for (let hop = 0; hop < 20; hop++) {
+    if (url.startsWith(APP)) return 'none';
+    const res = await fetch(url, { redirect: 'manual', headers: { cookie: provider.header() } });
+    provider.take(res);
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location')!, url).href;
+      continue;
+    }
+    return /name="prompt" value="([^"]+)"/.exec(await res.text())?.[1] ?? `status ${res.status}`;
+  }
+  throw new Error(`too many hops at the provider, now at ${url}`);
 }
 
 /** An access token for `sub`, as the Temporal UI gets one: the code flow with PKCE as the UI's client. */
@@ -466,6 +498,108 @@ describe('the authorization code flow', () => {
     expect(await h.sql(`select active from users where id = 'dave'`)).toEqual([{ active: false }]);
   });
 
+  it('signing out of a provider session ends it at the provider too: end_session_endpoint with id_token_hint and the way back', async () => {
+    accounts.set('gina-sub', {
+      email: 'gina@corp.example',
+      name: 'Gina Wu',
+      preferred_username: 'gina',
+      groups: ['grc-risk'],
+    });
+    const attempt = await signInThroughProvider('gina-sub');
+    expect(attempt.location).toBe('/console/');
+    // The ID token for the sign-out: HttpOnly, sent only with the sign-out, and not readable in the cookie.
+    const idCookie = attempt.callback.headers.getSetCookie().find((c) => c.startsWith('gov_oidc_session='))!;
+    expect(idCookie).toMatch(/HttpOnly/i);
+    expect(idCookie).toMatch(/SameSite=Strict/i);
+    expect(idCookie).toMatch(/Path=\/console\/session/);
+    expect(idCookie).not.toMatch(/eyJ/);
+    const session = await call('/console/session', { jar: attempt.app });
+    expect(session.status).toBe(200);
+    // The provider remembers the browser: a second sign-in asks for no login.
+    expect(await providerPrompt(attempt.provider)).toBe('none');
+
+    // Without the CSRF token the sign-out is refused and the session stays.
+    const forged = await app.request(`${APP}/console/session`, {
+      method: 'DELETE',
+      headers: { cookie: attempt.app.header() },
+    });
+    expect(forged.status).toBe(403);
+
+    const out = await app.request(`${APP}/console/session`, {
+      method: 'DELETE',
+      headers: { cookie: attempt.app.header(), [CSRF_HEADER]: session.body.csrfToken },
+    });
+    expect(out.status).toBe(200);
+    attempt.app.take(out);
+    const { endSessionUrl } = (await out.json()) as { endSessionUrl: string };
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+      end_session_endpoint: string;
+    };
+    const end = new URL(endSessionUrl);
+    expect(`${end.origin}${end.pathname}`).toBe(discovery.end_session_endpoint);
+    expect(end.searchParams.get('client_id')).toBe(CLIENT_ID);
+    expect(end.searchParams.get('post_logout_redirect_uri')).toBe(`${APP}/console/`);
+    const hint = end.searchParams.get('id_token_hint')!;
+    const claims = JSON.parse(Buffer.from(hint.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(claims).toMatchObject({ iss: issuer, sub: 'gina-sub', aud: CLIENT_ID });
+    // The console's session has ended, and both cookies are gone.
+    expect((await call('/console/session', { jar: attempt.app })).status).toBe(401);
+    expect(attempt.app.cookies.has(SESSION_COOKIE)).toBe(false);
+    expect(attempt.app.cookies.has('gov_oidc_session')).toBe(false);
+
+    // The provider takes the hint and the way back: its confirmation, then back to the console's sign-in page.
+    const page = await fetch(endSessionUrl, { redirect: 'manual', headers: { cookie: attempt.provider.header() } });
+    attempt.provider.take(page);
+    const html = await page.text();
+    expect(page.status, html).toBe(200);
+    const action = decodeHtml(/<form id="op.logoutForm"[^>]*action="([^"]+)"/.exec(html)![1]!);
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
+    const confirmed = await fetch(new URL(action, endSessionUrl), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: attempt.provider.header(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+    });
+    attempt.provider.take(confirmed);
+    expect(confirmed.status).toBeGreaterThanOrEqual(300);
+    expect(confirmed.status).toBeLessThan(400);
+    let back = new URL(confirmed.headers.get('location')!, endSessionUrl);
+    // oidc-provider ends its session in a second hop of its own before sending the browser back.
+    for (let hop = 0; back.origin === new URL(issuer).origin; hop++) {
+      expect(hop).toBeLessThan(5);
+      const next = await fetch(back, { redirect: 'manual', headers: { cookie: attempt.provider.header() } });
+      attempt.provider.take(next);
+      back = new URL(next.headers.get('location')!, back);
+    }
+    expect(back.href).toBe(`${APP}/console/`);
+    // The provider's session has ended: the next sign-in asks for the login again.
+    expect(await providerPrompt(attempt.provider)).toBe('login');
+  });
+
+  it('signing out of a password session answers 204, even carrying an earlier provider session’s ID-token cookie', async () => {
+    accounts.set('hana-sub', { email: 'hana@corp.example', name: 'Hana', groups: ['grc-risk'] });
+    const oidcSession = await signInThroughProvider('hana-sub');
+    const idCookie = oidcSession.app.cookies.get('gov_oidc_session')!;
+    expect(idCookie).toBeDefined();
+    await setPassword(h.database.db, 'appr2', 'a long passphrase for compliance', { actorId: 'admin' });
+    const signedIn = await app.request(`${APP}/console/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'appr2', password: 'a long passphrase for compliance' }),
+    });
+    expect(signedIn.status).toBe(200);
+    const jar = new CookieJar();
+    jar.take(signedIn);
+    jar.cookies.set('gov_oidc_session', idCookie);
+    const { csrfToken } = (await signedIn.json()) as { csrfToken: string };
+    const out = await app.request(`${APP}/console/session`, {
+      method: 'DELETE',
+      headers: { cookie: jar.header(), [CSRF_HEADER]: csrfToken },
+    });
+    expect(out.status).toBe(204);
+    expect((await call('/console/session', { jar })).status).toBe(401);
+  });
+
   it('keeps API tokens working for systems beside it', async () => {
     const me = await call('/api/me', { headers: { authorization: `Bearer ${h.tokens.manager}` } });
     expect(me.status).toBe(200);
@@ -616,6 +750,18 @@ describe('in a real browser', () => {
       // Back through the callback: the SameSite=Strict session is there for the console's own calls.
       await expect.poll(() => page.getByTestId('whoami').textContent()).toBe('Erin Zhao');
       expect(new URL(page.url()).pathname).toBe('/console/');
+
+      // Signing out ends the provider's session too: its confirmation page, then back to the console's sign-in page.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL((url) => url.href.startsWith(issuer));
+      await page.locator('button[name=logout][value=yes]').click();
+      await page.waitForURL(`${APP}/console/`);
+      await page.getByTestId('sign-in-oidc').waitFor();
+      expect(await page.getByTestId('whoami').count()).toBe(0);
+      // Signing in again, the provider asks for the login once more.
+      await page.getByTestId('sign-in-oidc').click();
+      await page.locator('input[name=login]').waitFor();
+      expect(new URL(page.url()).origin).toBe(new URL(issuer).origin);
 
       accounts.set('erin-sub', { ...accounts.get('erin-sub'), groups: ['sales'] });
       const other = await (await browser.newContext({ locale: 'en-US' })).newPage();

@@ -2,27 +2,36 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { App as AntApp, Button, ConfigProvider, Flex, Layout, Menu, Segmented, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
-import type { ReactElement } from 'react';
+import { lazy, Suspense, type ComponentType, type ReactElement } from 'react';
 import { createBrowserRouter, Navigate, Outlet, RouterProvider, useLocation, useNavigate } from 'react-router';
 import { currentSession, signOut, setSessionHooks, type Session } from './api/client';
 import { useI18n, type Lang } from './i18n';
-import { CasePage } from './pages/CasePage';
-import { CasesPage } from './pages/CasesPage';
-import { ComplaintsPage } from './pages/ComplaintsPage';
-import { CyclesPage } from './pages/CyclesPage';
-import { DrillsPage } from './pages/DrillsPage';
-import { IncidentsPage } from './pages/IncidentsPage';
-import { OverduePage } from './pages/OverduePage';
-import { SuppliersPage } from './pages/SuppliersPage';
-import { AuditChainPage } from './pages/AuditChainPage';
-import { StartPage } from './pages/StartPage';
-import { SupplierPage } from './pages/SupplierPage';
-import { DashboardPage } from './pages/DashboardPage';
 import { InboxPage } from './pages/InboxPage';
 import { SignInPage } from './pages/SignInPage';
-import { TaskPage } from './pages/TaskPage';
-import { UsersPage } from './pages/UsersPage';
 import { SessionContext } from './session';
+
+/**
+ * Every screen but the inbox (where the console opens) and the sign-in page
+ * is its own chunk, loaded when first opened: the first load carries React,
+ * the Ant Design components those two use and the inbox, not ECharts and
+ * every form (`npm run bench` reports its size).
+ */
+const screen = <K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K) =>
+  lazy(async () => ({ default: (await load())[name] }));
+const CasePage = screen(() => import('./pages/CasePage'), 'CasePage');
+const CasesPage = screen(() => import('./pages/CasesPage'), 'CasesPage');
+const ComplaintsPage = screen(() => import('./pages/ComplaintsPage'), 'ComplaintsPage');
+const CyclesPage = screen(() => import('./pages/CyclesPage'), 'CyclesPage');
+const DrillsPage = screen(() => import('./pages/DrillsPage'), 'DrillsPage');
+const IncidentsPage = screen(() => import('./pages/IncidentsPage'), 'IncidentsPage');
+const OverduePage = screen(() => import('./pages/OverduePage'), 'OverduePage');
+const SuppliersPage = screen(() => import('./pages/SuppliersPage'), 'SuppliersPage');
+const AuditChainPage = screen(() => import('./pages/AuditChainPage'), 'AuditChainPage');
+const StartPage = screen(() => import('./pages/StartPage'), 'StartPage');
+const SupplierPage = screen(() => import('./pages/SupplierPage'), 'SupplierPage');
+const DashboardPage = screen(() => import('./pages/DashboardPage'), 'DashboardPage');
+const TaskPage = screen(() => import('./pages/TaskPage'), 'TaskPage');
+const UsersPage = screen(() => import('./pages/UsersPage'), 'UsersPage');
 
 /** The list screens, by path; the menu's "Lists" entry opens them. */
 const LIST_PATHS = ['suppliers', 'incidents', 'complaints', 'drills', 'cycles', 'overdue'] as const;
@@ -182,7 +191,9 @@ function Shell() {
             {readOnly && <Tag color="default">{t.readOnly}</Tag>}
             <Button
               onClick={async () => {
-                await signOut();
+                const endSessionUrl = await signOut();
+                // Signed in through the identity provider: its session ends too, and it sends the browser back here.
+                if (endSessionUrl) return window.location.assign(endSessionUrl);
                 queryClient.clear();
                 queryClient.setQueryData(['session'], null);
               }}
@@ -193,7 +204,9 @@ function Shell() {
         </Layout.Header>
         <Layout.Content style={{ padding: 24 }}>
           <main>
-            <Outlet />
+            <Suspense fallback={<Spin aria-label={t.loading} style={{ display: 'block', margin: '48px auto' }} />}>
+              <Outlet />
+            </Suspense>
           </main>
         </Layout.Content>
       </Layout>

@@ -104,6 +104,15 @@ export async function signIn(login: string, password: string): Promise<Session> 
   return (await res.json()) as Session;
 }
 
-export async function signOut(): Promise<void> {
-  await sessionCall('DELETE');
+/**
+ * Ends the console session. For a session opened through the company's
+ * identity provider the answer names the provider's end-session URL (with
+ * the ID token hint and the way back to the console): returned, for the
+ * caller to send the browser there.
+ */
+export async function signOut(): Promise<string | undefined> {
+  const res = await sessionCall('DELETE');
+  if (res.status !== 200) return undefined;
+  const body = (await res.json().catch(() => null)) as { endSessionUrl?: unknown } | null;
+  return typeof body?.endSessionUrl === 'string' ? body.endSessionUrl : undefined;
 }

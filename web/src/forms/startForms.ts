@@ -24,6 +24,7 @@ export type FieldKind =
   | { kind: 'integer'; min?: number; max?: number }
   | { kind: 'number'; min?: number; max?: number }
   | { kind: 'datetime' }
+  | { kind: 'json'; max?: number }
   | { kind: 'user' }
   | { kind: 'supplier' }
   | { kind: 'list'; fields: readonly FieldSpec[]; min?: number };
@@ -92,13 +93,84 @@ const KPI_FIELDS: readonly FieldSpec[] = [
 
 const thisYear = () => new Date().getFullYear();
 
-/** Starts a supplier's review for a year; the case id is the review's workflow id. */
-async function startReview(body: Body<'/api/supplier-reviews'>, key: (body: unknown) => string): Promise<Started> {
-  const started = await unwrap(
-    api.POST('/api/supplier-reviews', { body, params: { header: header(key(['review', body])) } }),
-  );
-  return { caseId: started.caseId };
+/** The routes that take a POST, and what each answers when it succeeds. */
+type PostPath = { [P in keyof paths]: paths[P] extends { post: unknown } ? P : never }[keyof paths];
+type Answer<P extends PostPath> = paths[P] extends {
+  post: { responses: { 201: { content: { 'application/json': infer A } } } };
 }
+  ? A
+  : never;
+
+interface Route<P extends PostPath> {
+  path: P;
+  /** The route's path parameters, taken out of the form's values (`/api/suppliers/{supplierId}/…`). */
+  params?: readonly string[];
+  /** The body the route takes, made from the other values; they are sent as they are otherwise. */
+  body?: (values: Record<string, unknown>) => Body<P>;
+  /** The case the answer names (or the key of the record it made). */
+  started(answer: Answer<P>): Started;
+}
+
+type Send = (
+  path: string,
+  init: { body: unknown; params: { header: Record<string, string>; path: Record<string, string> } },
+) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
+
+/** Posts to a route with the Idempotency-Key of this path and body; the route's answer. */
+async function post<P extends PostPath>(
+  route: P,
+  body: unknown,
+  key: (request: unknown) => string,
+  params: Record<string, string> = {},
+): Promise<Answer<P>> {
+  // openapi-fetch types each literal path; here one function serves them all and the route's types come from Answer.
+  const send = api.POST as unknown as Send;
+  const request = { body, params: { header: header(key([route, params, body])), path: params } };
+  return (await unwrap(send(route, request))) as Answer<P>;
+}
+
+/** A form's submit that posts its values to one route. */
+function submitTo<P extends PostPath>(route: Route<P>): StartFormSpec['submit'] {
+  return async (values, key) => {
+    const rest = { ...values };
+    const params: Record<string, string> = {};
+    for (const name of route.params ?? []) {
+      params[name] = String(rest[name] ?? '');
+      delete rest[name];
+    }
+    return route.started(await post(route.path, route.body ? route.body(rest) : rest, key, params));
+  };
+}
+
+const toCase = ({ caseId }: { caseId: string }): Started => ({ caseId });
+
+/** Starts a supplier's review for a year; the case id is the review's workflow id. */
+const startReview = (body: Body<'/api/supplier-reviews'>, key: (body: unknown) => string) =>
+  post('/api/supplier-reviews', body, key).then(toCase);
+
+/** A closed list that names every value of the route's union, checked by the compiler. */
+const every =
+  <T extends string>() =>
+  <const A extends readonly T[]>(
+    values: A & ([T] extends [A[number]] ? unknown : { missing: Exclude<T, A[number]> }),
+  ) =>
+    values;
+
+const STATUS_CHANGES = every<Body<'/api/suppliers/{supplierId}/status-changes'>['change']>()([
+  'restrict',
+  'lift_restriction',
+  'suspend',
+  'lift_suspension',
+  'terminate',
+  'blacklist',
+]);
+const KRI_DIRECTIONS = every<Body<'/api/kris'>['direction']>()(['above', 'below']);
+const REPORT_AUDIENCES = every<Body<'/api/risk-reports'>['audience']>()(['management', 'regulator']);
+/** A risk assessment's period: 2026-Q4, 2026-M11, 2026-H2, 2026 or 2026-P<n> (contracts/riskAssessment.ts). */
+const ASSESSMENT_PERIOD = /^\d{4}(-(Q[1-4]|H[12]|M(0[1-9]|1[0-2])|P([1-9]|1[0-2])))?$/;
+/** A report's period: a month, a quarter or a year (contracts/riskReport.ts). */
+const REPORT_PERIOD = /^(20\d\d)(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$/;
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 export const START_FORMS: readonly StartFormSpec[] = [
   {
@@ -111,13 +183,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
       score(['impact'], 'impact'),
       { name: ['ownerId'], label: 'ownerId', kind: 'user' },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/cases/approval-requests'>;
-      const started = await unwrap(
-        api.POST('/api/cases/approval-requests', { body, params: { header: header(key(body)) } }),
-      );
-      return { caseId: started.caseId };
-    },
+    submit: submitTo({ path: '/api/cases/approval-requests', started: toCase }),
   },
   {
     id: 'incident',
@@ -143,11 +209,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
       { name: ['description'], label: 'description', kind: 'textarea', max: 10000 },
       { name: ['ownerId'], label: 'ownerId', kind: 'user' },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/incidents'>;
-      const started = await unwrap(api.POST('/api/incidents', { body, params: { header: header(key(body)) } }));
-      return { caseId: started.caseId };
-    },
+    submit: submitTo({ path: '/api/incidents', started: toCase }),
   },
   {
     id: 'complaint',
@@ -167,11 +229,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
       { name: ['description'], label: 'description', kind: 'textarea', max: 10000 },
       { name: ['handlerId'], label: 'handlerId', kind: 'user' },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/complaints'>;
-      const started = await unwrap(api.POST('/api/complaints', { body, params: { header: header(key(body)) } }));
-      return { caseId: started.caseId };
-    },
+    submit: submitTo({ path: '/api/complaints', started: toCase }),
   },
   {
     id: 'supplier',
@@ -200,7 +258,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
     // Each call has its own key: sent again after a failed review start, the registration replays.
     async submit(values, key) {
       const { reviewYear, ...body } = values as Body<'/api/suppliers'> & { reviewYear: number };
-      const supplier = await unwrap(api.POST('/api/suppliers', { body, params: { header: header(key(body)) } }));
+      const supplier = await post('/api/suppliers', body, key);
       return startReview({ supplierId: supplier.id, year: reviewYear }, key);
     },
   },
@@ -220,7 +278,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
       },
       { name: ['reviewerId'], label: 'reviewerId', kind: 'user' },
     ],
-    submit: (values, key) => startReview(values as Body<'/api/supplier-reviews'>, key),
+    submit: submitTo({ path: '/api/supplier-reviews', started: toCase }),
   },
   {
     id: 'emergency-plan',
@@ -231,11 +289,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
       { name: ['type'], label: 'planType', kind: 'select', options: PLAN_TYPES, required: true },
       { name: ['ownerId'], label: 'ownerId', kind: 'user' },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/emergency-plans'>;
-      const started = await unwrap(api.POST('/api/emergency-plans', { body, params: { header: header(key(body)) } }));
-      return { caseId: started.revisionCaseId };
-    },
+    submit: submitTo({ path: '/api/emergency-plans', started: (a) => ({ caseId: a.revisionCaseId }) }),
   },
   {
     id: 'drill',
@@ -252,11 +306,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
         initial: thisYear(),
       },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/drills'>;
-      const started = await unwrap(api.POST('/api/drills', { body, params: { header: header(key(body)) } }));
-      return { caseId: started.caseId };
-    },
+    submit: submitTo({ path: '/api/drills', started: toCase }),
   },
   {
     id: 'improvement-cycle',
@@ -281,13 +331,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
         ],
       },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/improvement-cycles'>;
-      const started = await unwrap(
-        api.POST('/api/improvement-cycles', { body, params: { header: header(key(body)) } }),
-      );
-      return { caseId: started.caseId };
-    },
+    submit: submitTo({ path: '/api/improvement-cycles', started: toCase }),
   },
   {
     id: 'risk',
@@ -311,11 +355,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
       score(['residual', 'probability'], 'residualProbability'),
       score(['residual', 'impact'], 'residualImpact'),
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/risks'>;
-      const risk = await unwrap(api.POST('/api/risks', { body, params: { header: header(key(body)) } }));
-      return { key: risk.key };
-    },
+    submit: submitTo({ path: '/api/risks', started: (a) => ({ key: a.key }) }),
   },
   {
     id: 'audit',
@@ -329,11 +369,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
       { name: ['leadAuditorId'], label: 'leadAuditorId', kind: 'user' },
       { name: ['thirdParty', 'firm'], label: 'thirdPartyFirm', kind: 'text', max: 200 },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/audits'>;
-      const started = await unwrap(api.POST('/api/audits', { body, params: { header: header(key(body)) } }));
-      return { caseId: started.caseId };
-    },
+    submit: submitTo({ path: '/api/audits', started: toCase }),
   },
   {
     id: 'audit-finding',
@@ -361,10 +397,109 @@ export const START_FORMS: readonly StartFormSpec[] = [
       { name: ['dueAt'], label: 'dueAt', kind: 'datetime' },
       { name: ['relatedCaseId'], label: 'relatedCaseId', kind: 'text', max: 300 },
     ],
-    async submit(values, key) {
-      const body = values as Body<'/api/audit-findings'>;
-      const recorded = await unwrap(api.POST('/api/audit-findings', { body, params: { header: header(key(body)) } }));
-      return { caseId: recorded.caseId };
-    },
+    submit: submitTo({ path: '/api/audit-findings', started: toCase }),
+  },
+  {
+    id: 'supplier-status-change',
+    roles: ['manager', 'risk', 'compliance', 'legal'],
+    fields: [
+      { name: ['supplierId'], label: 'supplierId', kind: 'supplier', required: true },
+      { name: ['change'], label: 'statusChange', kind: 'select', options: STATUS_CHANGES, required: true },
+      { name: ['reason'], label: 'reason', kind: 'textarea', max: 2000, required: true },
+    ],
+    submit: submitTo({ path: '/api/suppliers/{supplierId}/status-changes', params: ['supplierId'], started: toCase }),
+  },
+  {
+    id: 'kri',
+    roles: ['manager', 'risk'],
+    fields: [
+      { name: ['kriKey'], label: 'kriKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
+      { name: ['name'], label: 'kriName', kind: 'text', max: 200, required: true },
+      { name: ['unit'], label: 'unit', kind: 'text', max: 20 },
+      { name: ['direction'], label: 'kriDirection', kind: 'select', options: KRI_DIRECTIONS, required: true },
+      { name: ['thresholds', 'general'], label: 'thresholdGeneral', kind: 'number', required: true },
+      { name: ['thresholds', 'elevated'], label: 'thresholdElevated', kind: 'number', required: true },
+      { name: ['thresholds', 'major'], label: 'thresholdMajor', kind: 'number', required: true },
+      { name: ['ownerId'], label: 'ownerId', kind: 'user', required: true },
+      { name: ['riskKey'], label: 'riskKey', kind: 'text', max: 100 },
+    ],
+    submit: submitTo({ path: '/api/kris', started: (kri) => ({ key: kri.kriKey }) }),
+  },
+  {
+    id: 'kri-observation',
+    roles: ['manager', 'risk'],
+    fields: [
+      { name: ['kriKey'], label: 'kriKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
+      { name: ['alertKey'], label: 'alertKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
+      { name: ['value'], label: 'observedValue', kind: 'number', required: true },
+      { name: ['observedAt'], label: 'observedAt', kind: 'datetime', required: true },
+    ],
+    // A value that reaches a threshold opens its warning case; below every threshold it is only recorded.
+    submit: submitTo({
+      path: '/api/kris/{kriKey}/observations',
+      params: ['kriKey'],
+      started: ({ observation, warning }) =>
+        warning ? { caseId: warning.caseId } : { key: `${observation.kriKey}/${observation.alertKey}` },
+    }),
+  },
+  {
+    id: 'risk-assessment',
+    roles: ['manager', 'risk'],
+    fields: [{ name: ['period'], label: 'assessmentPeriod', kind: 'text', pattern: ASSESSMENT_PERIOD, required: true }],
+    submit: submitTo({ path: '/api/risk-assessments', started: toCase }),
+  },
+  {
+    id: 'risk-report',
+    roles: ['risk'],
+    fields: [
+      { name: ['audience'], label: 'audience', kind: 'select', options: REPORT_AUDIENCES, required: true },
+      { name: ['period'], label: 'reportPeriod', kind: 'text', pattern: REPORT_PERIOD, required: true },
+    ],
+    submit: submitTo({ path: '/api/risk-reports', started: toCase }),
+  },
+  {
+    id: 'audit-plan',
+    roles: ['internal_audit'],
+    fields: [
+      {
+        name: ['year'],
+        label: 'planYear',
+        kind: 'integer',
+        min: 2000,
+        max: 2100,
+        required: true,
+        initial: thisYear(),
+      },
+      {
+        name: ['audits'],
+        label: 'plannedAudits',
+        kind: 'list',
+        min: 1,
+        required: true,
+        fields: [
+          { name: ['auditKey'], label: 'auditKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
+          { name: ['type'], label: 'auditType', kind: 'select', options: AUDIT_TYPES, required: true },
+          { name: ['title'], label: 'title', kind: 'text', max: 200, required: true },
+          { name: ['plannedFor'], label: 'plannedFor', kind: 'text', pattern: MONTH, required: true },
+        ],
+      },
+    ],
+    // A plan is a record of the year, not a case.
+    submit: submitTo({ path: '/api/audit-plans', started: (plan) => ({ key: String(plan.year) }) }),
+  },
+  {
+    id: 'policy-change',
+    roles: ['compliance'],
+    fields: [
+      { name: ['summary'], label: 'summary', kind: 'text', max: 500, required: true },
+      { name: ['change'], label: 'policyChange', kind: 'json', max: 10000, required: true },
+      { name: ['changeKey'], label: 'changeKey', kind: 'text', max: 100, pattern: KEY_PATTERN },
+    ],
+    submit: submitTo({
+      path: '/api/policy/changes',
+      // Checked by the field's rule: an object in JSON.
+      body: ({ change, ...rest }) => ({ ...rest, change: JSON.parse(String(change)) }) as Body<'/api/policy/changes'>,
+      started: toCase,
+    }),
   },
 ];

@@ -92,7 +92,7 @@ function clean(value: unknown): unknown {
 
 /** A refusal's field (`body.kpis.0.key`) as the form's field name, if the form shows it. */
 function formName(spec: StartFormSpec, field: string): (string | number)[] | null {
-  const path = field.replace(/^body\./, '').split('.');
+  const path = field.replace(/^(body|param)\./, '').split('.');
   const alias = spec.errorAliases?.[path.join('.')];
   const name = (alias ?? path).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   const shown = spec.fields.some((f) =>
@@ -189,6 +189,9 @@ function Field({ field, form, list }: { field: FieldSpec; form: FormInstance; li
   const rules = [
     ...(field.required ? [{ required: true, message: t.start.required(label) }] : []),
     ...(field.kind === 'text' && field.pattern ? [{ pattern: field.pattern, message: t.start.pattern }] : []),
+    ...(field.kind === 'json'
+      ? [{ validator: (_: unknown, v: unknown) => jsonObjectProblem(v, t.start.jsonObject) }]
+      : []),
   ];
   // A refusal shown under a field goes once the field is changed.
   const clearError = () => form.setFields([{ name, errors: [] }]);
@@ -198,7 +201,7 @@ function Field({ field, form, list }: { field: FieldSpec; form: FormInstance; li
     <Form.Item name={name} label={label} rules={rules} extra={help} validateTrigger="onBlur">
       {field.kind === 'text' ? (
         <Input maxLength={field.max} onChange={clearError} />
-      ) : field.kind === 'textarea' ? (
+      ) : field.kind === 'textarea' || field.kind === 'json' ? (
         <Input.TextArea maxLength={field.max} autoSize={{ minRows: 2, maxRows: 6 }} onChange={clearError} />
       ) : field.kind === 'select' ? (
         <Select
@@ -308,4 +311,16 @@ function SupplierPicker(props: { id?: string; value?: string; onChange?: (v: str
       options={(suppliers.data?.items ?? []).map((s) => ({ value: s.id, label: `${s.name} (${s.id})` }))}
     />
   );
+}
+
+/** A JSON field's value must be an object: the rule rejects anything else with `message`. */
+async function jsonObjectProblem(value: unknown, message: string): Promise<void> {
+  if (value === undefined || value === null || value === '') return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(value));
+  } catch {
+    throw new Error(message);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(message);
 }
