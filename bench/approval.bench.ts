@@ -1,5 +1,7 @@
 /**
- * `npm run bench [-- --cases N --concurrency C --warmup W --rounds R --worker inproc|process]`
+ * The starts and decisions suites of `npm run bench` (bench/run.ts), or on
+ * its own: `npx tsx bench/approval.bench.ts [--cases N --concurrency C
+ * --warmup W --rounds R --worker inproc|process --server dev|real]`
  *
  * How much does the HTTP API cost on top of talking to Temporal directly?
  * Starts N approval cases and decides them through the real API (Hono served
@@ -7,9 +9,11 @@
  * Temporal client — same workflow, same worker, same in-memory dev server,
  * same database, same run — and prints throughput and p50/p99 per side with
  * the API ÷ raw ratios against the targets (starts throughput ≥ 0.8× raw,
- * decisions p99 ≤ 1.3× raw). Results also go to bench/results/latest.json.
+ * starts p99 ≤ 1.3× raw, decisions p99 ≤ 1.3× raw). Results go to
+ * bench/results/starts.json and decisions.json (bench/support.ts's shape).
  *
- * Self-contained: an in-memory Temporal dev server, a fresh PostgreSQL
+ * Self-contained: an in-memory Temporal dev server (or, with --server real,
+ * the production profile's server: bench/support.ts `startTemporal`), a fresh PostgreSQL
  * database (gov_bench_<pid>, dropped at the end), demo users, the worker
  * (in this process by default, as `npm start` runs it; `--worker process`
  * runs it in a child process, as production does) and the API on an
@@ -34,7 +38,6 @@
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +51,6 @@ import { createApp } from '../api/app';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { dataConverterFor, generateCodecKey } from '../platform/codec';
-import { startDevServer } from '../platform/devServer';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
 import { createWorker } from '../worker';
@@ -56,16 +58,19 @@ import { caseSnapshotQuery, decideUpdate } from '../workflows/definitions';
 import {
   cpuDelta,
   cpuOf,
-  descendantPids,
   mean,
   memory,
   percentile,
-  processName,
+  figure,
   round,
   runPool,
+  serverKind,
   sleep,
+  startTemporal,
   table,
   waitUntil,
+  writeSuiteResult,
+  type BenchTemporal,
   type MemorySnapshot,
   type RunResult,
   startApprovalRaw,
@@ -73,13 +78,16 @@ import {
 
 // ───────────────────────── configuration ─────────────────────────
 
-const HELP = `usage: npm run bench -- [--cases N] [--concurrency C] [--warmup W] [--rounds R] [--worker inproc|process]
+const HELP = `usage: npx tsx bench/approval.bench.ts [--cases N] [--concurrency C] [--warmup W] [--rounds R] [--worker inproc|process] [--server dev|real]
+  (npm run bench -- --suite starts,decisions … runs this and prints the harness's table)
   --cases N        cases per side per round (default 200, env BENCH_CASES)
   --concurrency C  calls in flight per phase (default 10, env BENCH_CONCURRENCY)
   --warmup W       warm-up cases per side, not counted (default 20, env BENCH_WARMUP)
   --rounds R       measured rounds, order alternating (default 2, env BENCH_ROUNDS)
   --worker W       inproc: the worker runs in this process, beside the API (default, as npm start);
                    process: in a child process of its own, as in production (env BENCH_WORKER)
+  --server S       dev: the Temporal dev server in memory (default); real: the production profile's
+                   server (Temporal 1.29.1 on its own PostgreSQL, mTLS; env BENCH_SERVER)
 env BENCH_PG_ADMIN_URL  admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
@@ -96,6 +104,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string' },
     rounds: { type: 'string' },
     worker: { type: 'string' },
+    server: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -109,6 +118,7 @@ const CONFIG = {
   warmup: positiveInt('--warmup', flags.warmup ?? process.env.BENCH_WARMUP, 20, 0),
   rounds: positiveInt('--rounds', flags.rounds ?? process.env.BENCH_ROUNDS, 2),
   worker: workerMode(flags.worker ?? process.env.BENCH_WORKER),
+  server: serverKind(flags.server ?? process.env.BENCH_SERVER),
 };
 function workerMode(raw: string | undefined): 'inproc' | 'process' {
   if (raw === undefined || raw === '' || raw === 'inproc') return 'inproc';
@@ -118,13 +128,11 @@ function workerMode(raw: string | undefined): 'inproc' | 'process' {
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE_NAME = `gov_bench_${process.pid}`;
 const TASK_QUEUE = `bench-${process.pid}`;
-const NAMESPACE = 'default';
 const MANAGER = { id: 'li.manager', token: 'gov_demo_manager' };
 const APPROVER = { id: 'wang.approver', roles: ['risk' as const], token: 'gov_demo_approver' };
-const TARGETS = { startsThroughputRatioMin: 0.8, decisionsP99RatioMax: 1.3 };
+const TARGETS = { startsThroughputRatioMin: 0.8, startsP99RatioMax: 1.3, decisionsP99RatioMax: 1.3 };
 /** A fresh payload key per run, handed to a forked worker through its environment. */
 const BENCH_CODEC_KEYS = generateCodecKey('bench');
-const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 /** Ceiling for the untimed waits on the read model. */
 const WAIT_TIMEOUT_MS = 120_000;
 
@@ -452,12 +460,15 @@ async function main(): Promise<void> {
   await migrate(apiDb);
   await seedDemoUsers(apiDb.db);
 
-  // Temporal: in-memory dev server, a client, an in-process worker.
-  log('starting the Temporal dev server (in memory)…');
-  const server = await startDevServer({ log: (line) => log(line) });
-  cleanups.push({ what: 'Temporal dev server', run: () => server.teardown() });
+  // Temporal (the dev server, or the production profile's), a client, an in-process worker.
+  const server = await startTemporal({ server: CONFIG.server, log, register: (c) => cleanups.push(c) });
+  const namespace = server.namespace;
   // Every payload sealed, as in production (platform/codec.ts): the figures include the codec.
-  const temporalSettings = { temporalNamespace: NAMESPACE, codecKeys: BENCH_CODEC_KEYS };
+  const temporalSettings = {
+    temporalNamespace: namespace,
+    temporalTls: server.temporalTls,
+    codecKeys: BENCH_CODEC_KEYS,
+  };
   const { connection, client } = await connectClient(server.address, temporalSettings);
   cleanups.push({ what: 'client connection', run: () => connection.close() });
   const rpcCounter = countRpcs(connection.workflowService);
@@ -474,7 +485,7 @@ async function main(): Promise<void> {
     const workerDeps = {
       connection: nativeConnection,
       db: workerDb.db,
-      namespace: NAMESPACE,
+      namespace,
       taskQueue: TASK_QUEUE,
       temporal: client,
       dataConverter: dataConverterFor(temporalSettings),
@@ -491,7 +502,7 @@ async function main(): Promise<void> {
     });
   } else {
     log('bundling workflows and starting the worker in a child process…');
-    workerPid = await startWorkerProcess(server.address, url);
+    workerPid = await startWorkerProcess(server, url);
   }
 
   // The bench measures throughput, also on a loaded machine: a request may
@@ -507,7 +518,7 @@ async function main(): Promise<void> {
       temporal: client,
       settings: {
         taskQueue: TASK_QUEUE,
-        temporalNamespace: NAMESPACE,
+        temporalNamespace: namespace,
         temporalUiUrl: 'http://localhost:8233',
         maxEvidenceBytes: 1024 * 1024,
         ...benchLimits,
@@ -535,11 +546,11 @@ async function main(): Promise<void> {
   const health = await fetch(`${baseUrl}/health`);
   if (health.status !== 200) throw new Error(`API health: HTTP ${health.status} ${await health.text()}`);
   log(
-    `API on ${baseUrl}, worker (${CONFIG.worker === 'inproc' ? 'in this process' : 'child process'}) on task queue ${TASK_QUEUE}, Temporal at ${server.address}`,
+    `API on ${baseUrl}, worker (${CONFIG.worker === 'inproc' ? 'in this process' : 'child process'}) on task queue ${TASK_QUEUE}, ${server.description}`,
   );
 
   // Which processes to account CPU to (Linux /proc; empty elsewhere).
-  const temporalPids = descendantPids(process.pid).filter((pid) => processName(pid) === 'temporal');
+  const temporalPids = server.serverPids();
   const postgresPids = async () =>
     (
       await probe.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [DATABASE_NAME])
@@ -693,19 +704,18 @@ async function main(): Promise<void> {
     for (const name of order) await runSide(sides[name], `r${r}`, CONFIG.cases, { round: r, order: order.join('→') });
   }
 
-  report(records, startedAt, loadAtStart);
+  report(records, startedAt, loadAtStart, server.description);
 }
 
 /** Forks bench/worker.child.ts and waits until its worker polls; registers its teardown. */
-async function startWorkerProcess(address: string, url: string): Promise<number> {
+async function startWorkerProcess(server: BenchTemporal, url: string): Promise<number> {
   const child = fork(fileURLToPath(new URL('./worker.child.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     env: {
       ...process.env,
-      BENCH_TEMPORAL_ADDRESS: address,
+      ...server.childEnv(),
       BENCH_DATABASE_URL: url,
       BENCH_TASK_QUEUE: TASK_QUEUE,
-      BENCH_NAMESPACE: NAMESPACE,
       BENCH_CODEC_KEYS,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -764,7 +774,7 @@ function isAlive(pid: number): boolean {
 
 // ───────────────────────── report ─────────────────────────
 
-function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): void {
+function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number, serverDescription: string): void {
   const pick = (phase: PhaseName, side: SideName) => records.filter((r) => r.phase === phase && r.side === side);
   const best = (phase: PhaseName, side: SideName) => {
     const rs = pick(phase, side);
@@ -785,11 +795,12 @@ function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): v
 
   const startsRatio = round(get('starts', 'api').throughputPerSec / get('starts', 'raw').throughputPerSec);
   const decisionsRatio = round(get('decisions', 'api').p99Ms / get('decisions', 'raw').p99Ms);
+  const startsP99Ratio = round(get('starts', 'api').p99Ms / get('starts', 'raw').p99Ms);
   const startsPass = startsRatio >= TARGETS.startsThroughputRatioMin;
+  const startsP99Pass = startsP99Ratio <= TARGETS.startsP99RatioMax;
   const decisionsPass = decisionsRatio <= TARGETS.decisionsP99RatioMax;
   const info = {
     startsP50: round(get('starts', 'api').p50Ms / get('starts', 'raw').p50Ms),
-    startsP99: round(get('starts', 'api').p99Ms / get('starts', 'raw').p99Ms),
     decisionsThroughput: round(get('decisions', 'api').throughputPerSec / get('decisions', 'raw').throughputPerSec),
     decisionsP50: round(get('decisions', 'api').p50Ms / get('decisions', 'raw').p50Ms),
   };
@@ -801,6 +812,7 @@ function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): v
       round: r,
       order: one('starts', 'api').order,
       startsThroughput: round(one('starts', 'api').throughputPerSec / one('starts', 'raw').throughputPerSec),
+      startsP99: round(one('starts', 'api').p99Ms / one('starts', 'raw').p99Ms),
       decisionsP99: round(one('decisions', 'api').p99Ms / one('decisions', 'raw').p99Ms),
     };
   });
@@ -810,7 +822,7 @@ function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): v
   out.push(
     `Approval benchmark — API (HTTP) vs raw Temporal client · ${CONFIG.cases} cases/side/round · concurrency ${CONFIG.concurrency} · ` +
       `warm-up ${CONFIG.warmup}/side · ${CONFIG.rounds} round(s), order alternating (odd rounds API→raw, even rounds raw→API) · ` +
-      `worker ${CONFIG.worker === 'inproc' ? 'in the bench process' : 'in a child process'}`,
+      `worker ${CONFIG.worker === 'inproc' ? 'in the bench process' : 'in a child process'} · ${serverDescription}`,
   );
   out.push('');
   const withWorkerColumn = CONFIG.worker === 'process';
@@ -853,7 +865,7 @@ function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): v
   out.push('');
   out.push(
     `CPU ms per call by process (user+system, informational): bench = API + HTTP client + Temporal client${withWorkerColumn ? '' : ' + worker'}; ` +
-      `temporal = dev server; postgres = this database's backends${withWorkerColumn ? '; worker = the worker process' : ''}:`,
+      `temporal = the Temporal server; postgres = this database's backends${withWorkerColumn ? '; worker = the worker process' : ''}:`,
   );
   const cpuCell = (v: number | null) => (v === null ? 'n/a' : v);
   out.push(
@@ -903,14 +915,17 @@ function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): v
     `starts throughput API/raw = ${startsRatio.toFixed(2)} (target ≥ ${TARGETS.startsThroughputRatioMin}) ${startsPass ? 'PASS' : 'MISS'}`,
   );
   out.push(
+    `starts p99 API/raw = ${startsP99Ratio.toFixed(2)} (target ≤ ${TARGETS.startsP99RatioMax}) ${startsP99Pass ? 'PASS' : 'MISS'}`,
+  );
+  out.push(
     `decisions p99 API/raw = ${decisionsRatio.toFixed(2)} (target ≤ ${TARGETS.decisionsP99RatioMax}) ${decisionsPass ? 'PASS' : 'MISS'}`,
   );
   out.push(
-    `  (informational: starts p50 ${info.startsP50.toFixed(2)}×, starts p99 ${info.startsP99.toFixed(2)}×, ` +
+    `  (informational: starts p50 ${info.startsP50.toFixed(2)}×, ` +
       `decisions throughput ${info.decisionsThroughput.toFixed(2)}×, decisions p50 ${info.decisionsP50.toFixed(2)}×)`,
   );
   out.push(
-    `  per round: ${perRound.map((p) => `round ${p.round} (${p.order}): starts thr ${p.startsThroughput.toFixed(2)}, decisions p99 ${p.decisionsP99.toFixed(2)}`).join('; ')}`,
+    `  per round: ${perRound.map((p) => `round ${p.round} (${p.order}): starts thr ${p.startsThroughput.toFixed(2)}, starts p99 ${p.startsP99.toFixed(2)}, decisions p99 ${p.decisionsP99.toFixed(2)}`).join('; ')}`,
   );
   out.push('');
   out.push(
@@ -930,48 +945,92 @@ function report(records: PhaseRecord[], startedAt: Date, loadAtStart: number): v
       ]),
     ),
   );
-  out.push('');
-  out.push(`Results written to ${path.relative(process.cwd(), RESULTS_FILE)}`);
   console.log(out.join('\n'));
 
-  mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-  writeFileSync(
-    RESULTS_FILE,
-    `${JSON.stringify(
-      {
-        benchmark: 'approval',
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-        config: {
-          ...CONFIG,
-          pid: process.pid,
-          orderPolicy: 'odd rounds API→raw, even rounds raw→API; summary takes the better of each side over the rounds',
-        },
-        environment: {
-          node: process.version,
-          platform: `${process.platform} ${os.release()}`,
-          cpus: os.cpus().length,
-          cpuModel: os.cpus()[0]?.model,
-          totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
-          loadAverage1mBeforeStart: loadAtStart,
-          loadAverage1mAtEnd: load1(),
-        },
-        targets: TARGETS,
-        ratios: {
-          startsThroughputApiOverRaw: startsRatio,
-          startsThroughputPass: startsPass,
-          decisionsP99ApiOverRaw: decisionsRatio,
-          decisionsP99Pass: decisionsPass,
-          informational: info,
-          perRound,
-        },
-        summary: bests,
-        phases: records,
+  // One result per suite, in the harness's shape (bench/run.ts merges them).
+  const perPhaseRound = (phase: PhaseName, side: SideName, field: 'throughputPerSec' | 'p50Ms' | 'p99Ms') =>
+    pick(phase, side).map((r) => r[field]);
+  const bestNote = `better of ${CONFIG.rounds} round(s) for each side, then API ÷ raw; rounds: each round's own ratio; PASS only when every round meets the target too`;
+  const common = {
+    server: CONFIG.server,
+    startedAt: startedAt.toISOString(),
+    loadAtStart,
+    config: {
+      ...CONFIG,
+      temporal: serverDescription,
+      orderPolicy: 'odd rounds API→raw, even rounds raw→API; summary takes the better of each side over the rounds',
+    },
+  };
+  const sideFigures = (phase: PhaseName, unit: string) =>
+    (['api', 'raw'] as const).flatMap((side) => [
+      figure({
+        name: `${phase}/s ${side === 'api' ? 'API' : 'raw'}`,
+        value: get(phase, side).throughputPerSec,
+        unit: `${unit}/s`,
+        rounds: perPhaseRound(phase, side, 'throughputPerSec'),
+        note: 'highest round',
+      }),
+      figure({
+        name: `${phase} p99 ${side === 'api' ? 'API' : 'raw'}`,
+        value: get(phase, side).p99Ms,
+        unit: 'ms',
+        rounds: perPhaseRound(phase, side, 'p99Ms'),
+        note: 'lowest round',
+      }),
+    ]);
+  const files = [
+    writeSuiteResult({
+      ...common,
+      suite: 'starts',
+      figures: [
+        figure({
+          name: 'starts throughput API ÷ raw',
+          value: startsRatio,
+          unit: '×',
+          rounds: perRound.map((p) => p.startsThroughput),
+          target: { op: '>=', bound: TARGETS.startsThroughputRatioMin },
+          note: bestNote,
+          verdictOver: 'every-round',
+        }),
+        figure({
+          name: 'starts p99 API ÷ raw',
+          value: startsP99Ratio,
+          unit: '×',
+          rounds: perRound.map((p) => p.startsP99),
+          target: { op: '<=', bound: TARGETS.startsP99RatioMax },
+          note: bestNote,
+          verdictOver: 'every-round',
+        }),
+        ...sideFigures('starts', 'starts'),
+      ],
+      details: {
+        summary: bests.filter((b) => b.phase === 'starts'),
+        phases: records.filter((r) => r.phase === 'starts'),
       },
-      null,
-      2,
-    )}\n`,
-  );
+    }),
+    writeSuiteResult({
+      ...common,
+      suite: 'decisions',
+      figures: [
+        figure({
+          name: 'decisions p99 API ÷ raw',
+          value: decisionsRatio,
+          unit: '×',
+          rounds: perRound.map((p) => p.decisionsP99),
+          target: { op: '<=', bound: TARGETS.decisionsP99RatioMax },
+          note: bestNote,
+          verdictOver: 'every-round',
+        }),
+        ...sideFigures('decisions', 'decisions'),
+      ],
+      details: {
+        informational: info,
+        summary: bests.filter((b) => b.phase === 'decisions'),
+        phases: records.filter((r) => r.phase === 'decisions'),
+      },
+    }),
+  ];
+  console.log(`\nResults written to ${files.map((f) => path.relative(process.cwd(), f)).join(' and ')}`);
 }
 
 main()

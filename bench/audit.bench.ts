@@ -17,9 +17,16 @@
  * `--module` measures another version of db/audit.ts on the same schema (the
  * one before issue 15: `git show a544052:db/audit.ts`, imports made absolute);
  * a module without `verifyAuditCase` gets only the writes and a small verify.
- * Prints every round and writes bench/results/audit.json.
+ * Prints every round and writes bench/results/audit.json in the harness's
+ * shape (bench/support.ts; `npm run bench -- --suite audit`): writes/s per
+ * writer count, the most writers ÷ one writer against ≥ 5× (the single
+ * chain's lock held every audited write to one writer's rate, 425–590/s),
+ * verify events/s at the full trail against ≥ 50,000, one case's trail p99
+ * against < 50 ms. No Temporal: its server is "n/a". With --module, the old
+ * free-form bench/results/audit-module.json instead.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,7 +35,7 @@ import pg from 'pg';
 import type * as AuditModule from '../db/audit';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
-import { percentile, round, runPool, table } from './support';
+import { figure, percentile, round, runPool, table, writeSuiteResult, type Figure } from './support';
 
 const { values: args } = parseArgs({
   options: {
@@ -61,7 +68,11 @@ const payloadFor = (i: number) => ({
   changed: { owner: 'lead', dueAt: '2026-12-31T00:00:00.000Z', note: 'x'.repeat(120) },
 });
 
+const TARGETS = { writersOverOne: 5, verifyPerSec: 50_000, oneCaseP99Ms: 50 };
+
 async function main() {
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0] ?? 0;
   const mod = (await import(
     args.module ? pathToFileURL(path.resolve(args.module)).href : '../db/audit'
   )) as typeof AuditModule;
@@ -251,9 +262,101 @@ async function main() {
     await admin.query(`drop database if exists "${dbName}" with (force)`);
     await admin.end();
   }
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, args.module ? 'audit-module.json' : 'audit.json'), JSON.stringify(results, null, 2));
+  if (args.module) {
+    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'audit-module.json'), JSON.stringify(results, null, 2));
+    return;
+  }
+  const file = writeSuiteResult({
+    suite: 'audit',
+    server: 'n/a',
+    startedAt: startedAt.toISOString(),
+    loadAtStart,
+    config: { ...args },
+    figures: auditFigures(results, Number(args.events)),
+    details: results,
+  });
+  console.log(`\nwrote ${file}`);
+}
+
+interface WriteRecord {
+  round: number;
+  writers: number;
+  perSec: number;
+}
+interface VerifyRecord {
+  size?: number;
+  events: number;
+  perSec: number;
+  rssPeakMb?: number;
+  ok: boolean;
+}
+
+/** The harness's figures from this run's records. */
+function auditFigures(results: Record<string, unknown>, totalEvents: number): Figure[] {
+  const writes = results.writes as WriteRecord[];
+  const verify = results.verify as VerifyRecord[];
+  const oneCase = results.oneCase as { p99: number; p50: number } | undefined;
+  const roundNumbers = [...new Set(writes.map((w) => w.round))];
+  const writerCounts = [...new Set(writes.map((w) => w.writers))].sort((a, b) => a - b);
+  const rate = (roundNo: number, w: number) => writes.find((x) => x.round === roundNo && x.writers === w)?.perSec;
+  const figures: Figure[] = writerCounts.map((w) => {
+    const rounds = roundNumbers.map((r) => round(rate(r, w) ?? Number.NaN, 0));
+    return figure({
+      name: `audited writes/s, ${w} writer${w === 1 ? '' : 's'}`,
+      value: Math.max(...rounds),
+      unit: '/s',
+      rounds,
+      note: 'highest round',
+    });
+  });
+  const most = writerCounts.at(-1);
+  if (most !== undefined && most > 1 && writerCounts.includes(1)) {
+    const rounds = roundNumbers.map((r) => round((rate(r, most) ?? Number.NaN) / (rate(r, 1) ?? Number.NaN), 2));
+    figures.push(
+      figure({
+        name: `audited writes, ${most} writers ÷ 1 writer`,
+        value: Math.max(...rounds),
+        unit: '×',
+        rounds,
+        target: { op: '>=', bound: TARGETS.writersOverOne },
+        note: 'best round; each round its own ratio (the single chain held every write to one writer’s rate)',
+      }),
+    );
+  }
+  const full = verify.find((v) => v.size === totalEvents);
+  if (full) {
+    figures.push(
+      figure({
+        name: `verify events/s at ${full.events} events`,
+        value: round(full.perSec, 0),
+        unit: 'events/s',
+        rounds: [round(full.perSec, 0)],
+        target: { op: '>=', bound: TARGETS.verifyPerSec },
+        note: full.ok ? 'chain ok' : 'chain NOT ok',
+      }),
+      figure({
+        name: `verify RSS peak at ${full.events} events`,
+        value: full.rssPeakMb ?? null,
+        unit: 'MB',
+        rounds: full.rssPeakMb === undefined ? [] : [full.rssPeakMb],
+      }),
+    );
+  }
+  if (oneCase) {
+    figures.push(
+      figure({
+        name: "one case's trail verified, p99",
+        value: round(oneCase.p99, 1),
+        unit: 'ms',
+        rounds: [round(oneCase.p99, 1)],
+        target: { op: '<', bound: TARGETS.oneCaseP99Ms },
+        note: `50 random cases; p50 ${round(oneCase.p50, 1)} ms`,
+      }),
+    );
+  }
+  return figures;
 }
 
 main().catch((err) => {

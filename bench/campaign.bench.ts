@@ -1,5 +1,6 @@
 /**
- * `npx tsx bench/campaign.bench.ts [--suppliers N] [--rounds R] [--restart]`
+ * The campaign suite of `npm run bench -- --suite campaign` (bench/run.ts), or
+ * `npx tsx bench/campaign.bench.ts [--suppliers N] [--rounds R] [--restart] [--server dev|real]`
  *
  * Does the annual supplier review campaign start reviews as fast as a plain
  * loop of starts? Seeds N active suppliers with SQL, then, in R rounds of
@@ -11,8 +12,10 @@
  *  - raw: N update-with-start calls of the same review workflow with the
  *    same arguments, through the raw Temporal client, CAMPAIGN_BATCH_SIZE in
  *    flight (the campaign's own concurrency), for another fresh year.
- * Same worker (a child process, bench/worker.child.ts), dev server and
- * database. Prints throughput per side and campaign ÷ raw every round.
+ * Same worker (a child process, bench/worker.child.ts), Temporal (the dev
+ * server, or with --server real the production profile's) and database.
+ * Prints throughput per side and campaign ÷ raw every round, and writes
+ * bench/results/campaign.json (bench/support.ts's shape).
  *
  * --cache C: the worker runs with maxCachedWorkflows = C (memory.bench.ts's
  * worker role) instead of worker.ts's SDK default.
@@ -44,12 +47,24 @@ import { migrate } from '../db/migrate';
 import { CREDIT_CODE_CHARSET, creditCodeCheckChar } from '../domain/uscc';
 import { caseSearchAttributes, supplierReviewId } from '../platform/cases';
 import { generateCodecKey } from '../platform/codec';
-import { startDevServer } from '../platform/devServer';
 import { connectClient } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
 import { settledUpdate } from '../workflows/definitions';
 import type { supplierReviewWorkflow } from '../workflows/supplierReview';
-import { type Cleanup, createBenchDatabase, processCpuMs, round, runPool, sleep, table } from './support';
+import {
+  type BenchTemporal,
+  type Cleanup,
+  createBenchDatabase,
+  figure,
+  processCpuMs,
+  round,
+  runPool,
+  serverKind,
+  sleep,
+  startTemporal,
+  table,
+  writeSuiteResult,
+} from './support';
 
 const { values: flags } = parseArgs({
   options: {
@@ -57,6 +72,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     restart: { type: 'boolean' },
     cache: { type: 'string' },
+    server: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -66,6 +82,7 @@ if (flags.help) {
   --rounds R     measured rounds, order alternating (default 2)
   --restart      also kill the worker mid-campaign and check for duplicates
   --cache C      run the worker with maxCachedWorkflows = C (default: the SDK's, as worker.ts leaves it)
+  --server S     dev: the Temporal dev server in memory (default); real: the production profile's server (env BENCH_SERVER)
 env BENCH_PG_ADMIN_URL  admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)`);
   process.exit(0);
 }
@@ -79,10 +96,10 @@ const N = int('--suppliers', flags.suppliers ?? process.env.BENCH_SUPPLIERS, 10_
 const ROUNDS = int('--rounds', flags.rounds, 2, 0);
 /** maxCachedWorkflows for the worker (memory.bench.ts's worker role); unset: worker.child.ts, the SDK default. */
 const CACHE = flags.cache === undefined ? undefined : int('--cache', flags.cache, 0, 2);
+const SERVER = serverKind(flags.server ?? process.env.BENCH_SERVER);
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE_NAME = `gov_bench_${process.pid}`;
 const TASK_QUEUE = `bench-campaign-${process.pid}`;
-const NAMESPACE = 'default';
 const MANAGER = { id: 'li.manager', token: 'gov_demo_manager' };
 const BENCH_CODEC_KEYS = generateCodecKey('bench');
 const TARGET_RATIO = 0.8;
@@ -139,6 +156,8 @@ interface WorkerHandle {
 const crashes: string[] = [];
 
 async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0] ?? 0;
   log(
     `config: ${N} suppliers, ${ROUNDS} round(s), worker cache ${CACHE ?? 'SDK default'}, campaign batch ${CAMPAIGN_BATCH_SIZE} (raw loop: ${CAMPAIGN_BATCH_SIZE} in flight)${flags.restart ? ', restart check' : ''}; ` +
       `${os.cpus().length} CPU(s), load ${round(os.loadavg()[0] ?? 0)}`,
@@ -164,10 +183,12 @@ async function main(): Promise<void> {
   log(`seeded ${N} active suppliers with SQL in ${round(performance.now() - t, 0)} ms`);
   const names = new Map(ids.map((id) => [id, `Bench supplier ${id}`]));
 
-  log('starting the Temporal dev server (in memory)…');
-  const server = await startDevServer({ log });
-  cleanups.push({ what: 'dev server', run: () => server.teardown() });
-  const settings = { temporalNamespace: NAMESPACE, codecKeys: BENCH_CODEC_KEYS };
+  const server = await startTemporal({ server: SERVER, log, register: (c) => cleanups.push(c) });
+  const settings = {
+    temporalNamespace: server.namespace,
+    temporalTls: server.temporalTls,
+    codecKeys: BENCH_CODEC_KEYS,
+  };
   const { connection, client } = await connectClient(server.address, settings);
   cleanups.push({ what: 'client connection', run: () => connection.close() });
 
@@ -178,13 +199,13 @@ async function main(): Promise<void> {
       if (w.expected) return;
       crashes.push(`worker ${w.child.pid} exited (${signal ?? code}) at +${((Date.now() - T0) / 1000).toFixed(0)} s`);
       log(`worker ${w.child.pid} died on its own (${signal ?? code}); starting another`);
-      void startWorker(server.address, url).then((next) => {
+      void startWorker(server, url).then((next) => {
         worker = supervise(next);
       });
     });
     return w;
   };
-  worker = supervise(await startWorker(server.address, url));
+  worker = supervise(await startWorker(server, url));
   cleanups.push({ what: 'worker process', run: () => stopWorker(worker) });
 
   const app = createApp(
@@ -193,7 +214,7 @@ async function main(): Promise<void> {
       temporal: client,
       settings: {
         taskQueue: TASK_QUEUE,
-        temporalNamespace: NAMESPACE,
+        temporalNamespace: server.namespace,
         temporalUiUrl: 'http://localhost:8233',
         maxEvidenceBytes: 1024 * 1024,
         temporalDeadlineMs: 300_000,
@@ -336,6 +357,7 @@ async function main(): Promise<void> {
 
   const rows: Array<Array<string | number>> = [];
   const ratios: number[] = [];
+  const sidePerSec: Record<'campaign' | 'raw', number[]> = { campaign: [], raw: [] };
   for (let r = 1; r <= ROUNDS; r++) {
     const order = r % 2 === 1 ? (['campaign', 'raw'] as const) : (['raw', 'campaign'] as const);
     const perSec: Record<string, number> = {};
@@ -378,6 +400,8 @@ async function main(): Promise<void> {
     }
     const ratio = perSec.campaign! / perSec.raw!;
     ratios.push(ratio);
+    sidePerSec.campaign.push(round(perSec.campaign!, 1));
+    sidePerSec.raw.push(round(perSec.raw!, 1));
     log(
       `round ${r}: campaign ÷ raw = ${round(ratio, 2)} (target ≥ ${TARGET_RATIO}), load ${round(os.loadavg()[0] ?? 0)}`,
     );
@@ -389,6 +413,7 @@ async function main(): Promise<void> {
 
   if (crashes.length) log(`worker crashes during the rounds (each replaced): ${crashes.join('; ')}`);
 
+  let restartCheck: boolean | undefined;
   if (flags.restart) {
     const year = 2090;
     let killed = false;
@@ -400,7 +425,7 @@ async function main(): Promise<void> {
       worker.expected = true;
       worker.child.kill('SIGKILL');
       await worker.exited;
-      worker = supervise(await startWorker(server.address, url));
+      worker = supervise(await startWorker(server, url));
       log(`  new worker ${worker.child.pid} polling`);
     });
     const dup = await probe.query<{ cases: number; suppliers: number; opened: number; maxOpened: number }>(
@@ -430,10 +455,65 @@ async function main(): Promise<void> {
       d.maxOpened === 1;
     log(`restart check: ${ok ? 'PASS — no duplicates' : 'FAIL'}`);
     if (!ok) process.exitCode = 1;
+    restartCheck = ok;
   }
+
+  const best = (xs: number[]) => (xs.length ? Math.max(...xs) : null);
+  const file = writeSuiteResult({
+    suite: 'campaign',
+    server: SERVER,
+    startedAt: startedAt.toISOString(),
+    loadAtStart,
+    config: {
+      suppliers: N,
+      rounds: ROUNDS,
+      cache: CACHE ?? 'SDK default',
+      batch: CAMPAIGN_BATCH_SIZE,
+      restart: Boolean(flags.restart),
+      temporal: server.description,
+    },
+    figures: [
+      figure({
+        name: 'campaign ÷ raw loop (starts/s)',
+        value: best(ratios.map((x) => round(x, 2))),
+        unit: '×',
+        rounds: ratios.map((x) => round(x, 2)),
+        target: { op: '>=', bound: TARGET_RATIO },
+        note: 'best round; rounds alternate campaign→raw, raw→campaign',
+      }),
+      figure({
+        name: 'campaign starts/s',
+        value: best(sidePerSec.campaign),
+        unit: '/s',
+        rounds: sidePerSec.campaign,
+        note: `${N} suppliers; highest round`,
+      }),
+      figure({
+        name: 'raw loop starts/s',
+        value: best(sidePerSec.raw),
+        unit: '/s',
+        rounds: sidePerSec.raw,
+        note: `${CAMPAIGN_BATCH_SIZE} in flight; highest round`,
+      }),
+      ...(restartCheck === undefined
+        ? []
+        : [
+            figure({
+              name: 'worker killed mid-campaign: one case per supplier',
+              value: restartCheck ? 1 : 0,
+              unit: '',
+              rounds: [restartCheck ? 1 : 0],
+              target: { op: '>=', bound: 1 },
+              note: '1 = no duplicate, nothing wrongly "already existing"',
+            }),
+          ]),
+    ],
+    details: { rows, crashes },
+  });
+  log(`wrote ${file}`);
 }
 
-async function startWorker(address: string, url: string): Promise<WorkerHandle> {
+async function startWorker(server: BenchTemporal, url: string): Promise<WorkerHandle> {
   // With --cache, the memory bench's worker role: createWorker() with maxCachedWorkflows set (notes/scale.md).
   const [file, args] = CACHE === undefined ? ['./worker.child.ts', []] : ['./memory.bench.ts', ['--role', 'worker']];
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), args, {
@@ -441,10 +521,9 @@ async function startWorker(address: string, url: string): Promise<WorkerHandle> 
     env: {
       ...process.env,
       ...(CACHE === undefined ? {} : { BENCH_MAX_CACHED_WORKFLOWS: String(CACHE) }),
-      BENCH_TEMPORAL_ADDRESS: address,
+      ...server.childEnv(),
       BENCH_DATABASE_URL: url,
       BENCH_TASK_QUEUE: TASK_QUEUE,
-      BENCH_NAMESPACE: NAMESPACE,
       BENCH_CODEC_KEYS,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

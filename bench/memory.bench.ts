@@ -1,29 +1,36 @@
 /**
- * `npx tsx bench/memory.bench.ts [--cases N] [--requests M] [--every E] [--cache C] [--worker-heap MB] [--settle S]`
+ * `npx tsx bench/memory.bench.ts [--cases N] [--requests M] [--every E] [--cache C] [--worker-heap MB]
+ *   [--worker-flags F] [--worker-env K=V,…] [--worker-options JSON] [--start-concurrency K] [--start-budget S] [--settle S]
+ *   [--server dev|real]`
  *
  * Memory of the two long-running services under a company-sized load:
  *  1. worker: a worker in a child process of its own (as in production);
- *     N approval cases are started (update-with-start with the `settled`
- *     Update, 16 in flight) and then wait for a decision on their reminder,
+ *     first 10 s idle (the baseline: no case open), then N approval cases
+ *     are started with the raw client (update-with-start with the `settled`
+ *     Update, K in flight) and wait for a decision on their reminder,
  *     escalation and expiry timers. The worker's RSS (/proc/<pid>/status
- *     VmRSS) is sampled every second while they start and for S seconds
- *     after they are all open: peak and settled figures, with the sticky
- *     cache size (maxCachedWorkflows) the worker ran with.
+ *     VmRSS) is sampled every second with the open cases and what its
+ *     process.memoryUsage() says (the main isolate's heap, external, array
+ *     buffers; the rest is the workflow thread's isolate, the Rust core, code
+ *     and malloc), while they start and for S seconds after: RSS against open
+ *     cases, peak and settled.
  *  2. API: the API (createApp + serve) in a child process of its own, M GET
- *     requests over real HTTP, 16 in flight, a third each: GET
+ *     requests over real HTTP, --concurrency in flight, a third each: GET
  *     /api/tasks/inbox (approver: up to 500 open tasks), GET /api/cases/{id}
  *     (manager, a different case each time), GET /api/cases?limit=20
  *     (approver). Its RSS is sampled every E requests (default 10,000).
  *
  * The worker loads a workflow bundle built beforehand, as the production
  * profile does (--bundle inproc: it bundles at start-up, webpack and all).
- * --worker-heap MB runs it with --max-old-space-size=MB.
+ * It runs createWorker() from worker.ts with the production cache
+ * (DEFAULT_WORKER_MAX_CACHED_WORKFLOWS, or --cache C); the levers under trial
+ * come on top: --worker-heap MB (--max-old-space-size), --worker-flags (other
+ * node flags: --max-semi-space-size=4), --worker-env (MALLOC_ARENA_MAX=2),
+ * --worker-options (Worker.create options, JSON). Production's are in
+ * docker-compose.yml (the worker's command) and deploy/app.env.
  *
- * The worker runs createWorker() from worker.ts unchanged. worker.ts does not
- * set maxCachedWorkflows, so the SDK default applies (from the V8 heap limit);
- * --cache C runs the bench's worker with maxCachedWorkflows = C by wrapping
- * Worker.create in the child — what the WORKER_MAX_CACHED_WORKFLOWS patch in
- * notes/scale.md would do — and the report says which applied.
+ * Figures (bench/results/memory.json, merged by bench/run.ts): worker RSS
+ * peak < 500 MB; API RSS growth, first to last sample, ≤ 10 % ("flat").
  *
  * The same file is the two child processes (--role worker | api).
  */
@@ -34,23 +41,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import pg from 'pg';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { dataConverterFor, generateCodecKey } from '../platform/codec';
-import { startDevServer } from '../platform/devServer';
+import { DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } from '../platform/config';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
 import {
   type Cleanup,
   createBenchDatabase,
-  startApprovalRaw,
+  figure,
   percentile,
   round,
   runPool,
+  serverKind,
   sleep,
+  startApprovalRaw,
+  startTemporal,
   table,
+  temporalTlsFromEnv,
+  writeSuiteResult,
 } from './support';
 
 const { values: flags } = parseArgs({
@@ -63,7 +75,13 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string' },
     bundle: { type: 'string' },
     'worker-heap': { type: 'string' },
+    'worker-flags': { type: 'string' },
+    'worker-options': { type: 'string' },
+    'worker-env': { type: 'string' },
+    'start-concurrency': { type: 'string' },
+    'start-budget': { type: 'string' },
     every: { type: 'string' },
+    server: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -97,26 +115,32 @@ async function workerChild(): Promise<void> {
   const orphaned = () => process.exit(1);
   process.once('disconnect', orphaned);
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const cache = env.BENCH_MAX_CACHED_WORKFLOWS ? Number(env.BENCH_MAX_CACHED_WORKFLOWS) : undefined;
-  if (cache !== undefined) {
-    // The proposed worker.ts setting, applied here until worker.ts takes it (notes/scale.md).
+  // Worker.create options under trial (--worker-options '{"workflowThreadPoolSize":2}'), on top of worker.ts's.
+  const trial = env.BENCH_WORKER_OPTIONS ? (JSON.parse(env.BENCH_WORKER_OPTIONS) as Partial<WorkerOptions>) : {};
+  if (Object.keys(trial).length) {
     const create = Worker.create.bind(Worker);
-    Worker.create = (options) => create({ ...options, maxCachedWorkflows: cache });
+    Worker.create = (options) => create({ ...options, ...trial });
   }
   const { createWorker } = await import('../worker');
   const database = await openDatabase({ url: env.BENCH_DATABASE_URL!, poolSize: 10 });
-  const settings = { temporalNamespace: NAMESPACE, codecKeys: env.BENCH_CODEC_KEYS };
+  // The namespace and mutual TLS of the server the parent started (dev or real).
+  const namespace = env.BENCH_NAMESPACE ?? NAMESPACE;
+  const settings = { temporalNamespace: namespace, temporalTls: temporalTlsFromEnv(), codecKeys: env.BENCH_CODEC_KEYS };
   const connection = await connectWorker(env.BENCH_TEMPORAL_ADDRESS!, settings);
   const { connection: clientConnection, client } = await connectClient(env.BENCH_TEMPORAL_ADDRESS!, settings);
   const worker = await createWorker({
     connection,
     db: database.db,
-    namespace: NAMESPACE,
+    namespace,
     taskQueue: env.BENCH_TASK_QUEUE!,
     temporal: client,
     dataConverter: dataConverterFor(settings),
     // As the production profile runs it (GOVERNANCE_WORKFLOW_BUNDLE): no bundler in the worker's memory.
     workflowBundle: env.BENCH_WORKFLOW_BUNDLE ? { codePath: env.BENCH_WORKFLOW_BUNDLE } : undefined,
+    // The production worker's sticky cache (WORKER_MAX_CACHED_WORKFLOWS) unless --cache says otherwise.
+    maxCachedWorkflows: env.BENCH_MAX_CACHED_WORKFLOWS
+      ? Number(env.BENCH_MAX_CACHED_WORKFLOWS)
+      : DEFAULT_WORKER_MAX_CACHED_WORKFLOWS,
   });
   const stop = () => worker.getState() === 'RUNNING' && worker.shutdown();
   process.on('message', (m) => m === 'stop' && stop());
@@ -126,14 +150,20 @@ async function workerChild(): Promise<void> {
   });
   process.on('SIGINT', () => undefined);
   process.off('disconnect', orphaned);
-  // What the RSS is made of: the V8 heap in use and what V8 reserved for it.
+  // What the RSS is made of (the workflow thread's own V8 heap and the Rust core are the rest).
   setInterval(() => {
-    const m = process.memoryUsage();
-    if (process.connected) process.send!({ heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
+    if (process.connected) process.send!({ memory: process.memoryUsage() });
   }, 1000).unref();
   const running = worker.run();
   process.send!({
     ready: true,
+    memory: process.memoryUsage(),
+    options: {
+      maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      workflowThreadPoolSize: worker.options.workflowThreadPoolSize,
+      reuseV8Context: worker.options.reuseV8Context,
+      ...trial,
+    },
     maxCachedWorkflows: worker.options.maxCachedWorkflows,
     heapLimitMb: round((await import('node:v8')).getHeapStatistics().heap_size_limit / 2 ** 20, 0),
   });
@@ -153,7 +183,9 @@ async function apiChild(): Promise<void> {
   const { serve } = await import('@hono/node-server');
   const { createApp } = await import('../api/app');
   const database = await openDatabase({ url: env.BENCH_DATABASE_URL!, poolSize: 10 });
-  const settings = { temporalNamespace: NAMESPACE, codecKeys: env.BENCH_CODEC_KEYS };
+  // The namespace and mutual TLS of the server the parent started (dev or real).
+  const namespace = env.BENCH_NAMESPACE ?? NAMESPACE;
+  const settings = { temporalNamespace: namespace, temporalTls: temporalTlsFromEnv(), codecKeys: env.BENCH_CODEC_KEYS };
   const { connection, client } = await connectClient(env.BENCH_TEMPORAL_ADDRESS!, settings);
   const app = createApp(
     {
@@ -161,7 +193,7 @@ async function apiChild(): Promise<void> {
       temporal: client,
       settings: {
         taskQueue: env.BENCH_TASK_QUEUE!,
-        temporalNamespace: NAMESPACE,
+        temporalNamespace: namespace,
         temporalUiUrl: 'http://localhost:8233',
         maxEvidenceBytes: 1024 * 1024,
       },
@@ -236,19 +268,24 @@ async function forkRole(role: 'worker' | 'api', env: Record<string, string>, nod
   return { child, exited, hello };
 }
 
-/** Samples a process's RSS every `everyMs` until stopped. */
-function sampler(pid: number, everyMs: number, heap?: () => { heapUsed: number; heapTotal: number } | undefined) {
-  const samples: Array<{ t: number; rss: number; heapUsed?: number; heapTotal?: number }> = [];
+/** The worker's process.memoryUsage(), as its child reports it every second. */
+type Usage = NodeJS.MemoryUsage;
+const mb = (bytes: number | undefined) => (bytes === undefined ? Number.NaN : round(bytes / 2 ** 20, 1));
+
+interface Sample {
+  t: number;
+  rss: number;
+  open: number;
+  usage?: Usage;
+}
+
+/** Samples a process's RSS (and what `usage` reports) every `everyMs` until stopped. */
+function sampler(pid: number, everyMs: number, open: () => number, usage?: () => Usage | undefined) {
+  const samples: Sample[] = [];
   const t0 = performance.now();
   const take = () => {
     const rss = rssMb(pid);
-    const h = heap?.();
-    if (rss !== undefined)
-      samples.push({
-        t: (performance.now() - t0) / 1000,
-        rss,
-        ...(h ? { heapUsed: round(h.heapUsed / 2 ** 20, 1), heapTotal: round(h.heapTotal / 2 ** 20, 1) } : {}),
-      });
+    if (rss !== undefined) samples.push({ t: (performance.now() - t0) / 1000, rss, open: open(), usage: usage?.() });
   };
   take();
   const timer = setInterval(take, everyMs);
@@ -261,13 +298,39 @@ function sampler(pid: number, everyMs: number, heap?: () => { heapUsed: number; 
   };
 }
 
+/** One line of what a worker's RSS is made of. */
+function breakdown(rss: number | undefined, u: Usage | undefined): string {
+  if (!u) return `RSS ${rss} MB`;
+  const rest = rss === undefined ? Number.NaN : round(rss - mb(u.heapTotal) - mb(u.external), 1);
+  return (
+    `RSS ${rss} MB = main V8 heap ${mb(u.heapTotal)} MB reserved (${mb(u.heapUsed)} used) + external ${mb(u.external)} MB ` +
+    `(array buffers ${mb(u.arrayBuffers)}) + ${rest} MB outside the main heap (workflow thread isolate, Rust core, code, malloc)`
+  );
+}
+
 async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  const SERVER = serverKind(flags.server ?? process.env.BENCH_SERVER);
   const N = int('--cases', flags.cases ?? process.env.BENCH_CASES, 10_000, 1);
   const M = int('--requests', flags.requests, 100_000, 0);
   const workerHeapMb =
     flags['worker-heap'] === undefined ? undefined : int('--worker-heap', flags['worker-heap'], 0, 64);
   const SETTLE_S = int('--settle', flags.settle, 60, 0);
   const CONCURRENCY = int('--concurrency', flags.concurrency, 16, 1);
+  const START_CONCURRENCY = int('--start-concurrency', flags['start-concurrency'], CONCURRENCY, 1);
+  // On a loaded box: stop starting cases after this many seconds and measure with those open.
+  const START_BUDGET_S = int('--start-budget', flags['start-budget'], 0, 0);
+  const workerFlags = (flags['worker-flags'] ?? '').split(/\s+/).filter(Boolean);
+  const workerOptions = flags['worker-options'] ?? '';
+  if (workerOptions) JSON.parse(workerOptions);
+  // The worker's environment on top of the bench's: MALLOC_ARENA_MAX=2,… (what compose sets for the worker).
+  const workerEnv = Object.fromEntries(
+    (flags['worker-env'] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
   const cache = flags.cache === undefined ? undefined : int('--cache', flags.cache, 0, 0);
   const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const DATABASE_NAME = `gov_bench_${process.pid}`;
@@ -277,7 +340,10 @@ async function main(): Promise<void> {
   if (BUNDLE !== 'prebuilt' && BUNDLE !== 'inproc')
     throw new Error(`--bundle must be prebuilt or inproc, got "${BUNDLE}"`);
   log(
-    `config: ${N} cases, ${M} API requests, ${CONCURRENCY} in flight, settle ${SETTLE_S} s, cache ${cache ?? 'SDK default'}, workflow bundle ${BUNDLE}, worker heap limit ${workerHeapMb ? `${workerHeapMb} MB` : 'node default'}; ` +
+    `config: ${N} cases (${START_CONCURRENCY} starts in flight), ${M} API requests (${CONCURRENCY} in flight), settle ${SETTLE_S} s, ` +
+      `cache ${cache ?? `production default ${DEFAULT_WORKER_MAX_CACHED_WORKFLOWS}`}, workflow bundle ${BUNDLE}, ` +
+      `worker node flags ${[...(workerHeapMb ? [`--max-old-space-size=${workerHeapMb}`] : []), ...workerFlags].join(' ') || 'none'}, ` +
+      `worker options ${workerOptions || 'worker.ts'}, worker env ${flags['worker-env'] || "the bench's"}; ` +
       `${os.cpus().length} CPU(s), load ${round(os.loadavg()[0] ?? 0)}`,
   );
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -290,10 +356,9 @@ async function main(): Promise<void> {
   const probe = new pg.Pool({ connectionString: url, max: 2 });
   cleanups.push({ what: 'probe pool', run: () => probe.end() });
 
-  log('starting the Temporal dev server (in memory)…');
-  const server = await startDevServer({ log });
-  cleanups.push({ what: 'dev server', run: () => server.teardown() });
-  const settings = { temporalNamespace: NAMESPACE, codecKeys: CODEC_KEYS };
+  const server = await startTemporal({ server: SERVER, log, register: (c) => cleanups.push(c) });
+  log(`on ${server.description}`);
+  const settings = { temporalNamespace: server.namespace, temporalTls: server.temporalTls, codecKeys: CODEC_KEYS };
   const { connection, client } = await connectClient(server.address, settings);
   cleanups.push({ what: 'client connection', run: () => connection.close() });
   let bundlePath: string | undefined;
@@ -308,34 +373,43 @@ async function main(): Promise<void> {
   }
   const childEnv = {
     ...(bundlePath ? { BENCH_WORKFLOW_BUNDLE: bundlePath } : {}),
-    BENCH_TEMPORAL_ADDRESS: server.address,
+    ...server.childEnv(),
     BENCH_DATABASE_URL: url,
     BENCH_TASK_QUEUE: TASK_QUEUE,
     BENCH_CODEC_KEYS: CODEC_KEYS,
     ...(cache !== undefined ? { BENCH_MAX_CACHED_WORKFLOWS: String(cache) } : {}),
+    ...(workerOptions ? { BENCH_WORKER_OPTIONS: workerOptions } : {}),
   };
 
   // ── 1. the worker with N cases waiting on timers ──
-  const worker = await forkRole(
-    'worker',
-    childEnv,
-    workerHeapMb === undefined ? [] : [`--max-old-space-size=${workerHeapMb}`],
-  );
+  const worker = await forkRole('worker', { ...childEnv, ...workerEnv }, [
+    ...(workerHeapMb === undefined ? [] : [`--max-old-space-size=${workerHeapMb}`]),
+    ...workerFlags,
+  ]);
   const workerPid = worker.child.pid!;
   const cacheInUse = worker.hello.maxCachedWorkflows as number;
-  log(
-    `worker ${workerPid} polling: maxCachedWorkflows ${cacheInUse} (${cache === undefined ? 'SDK default for its' : 'set for the bench; V8'} heap limit ${String(worker.hello.heapLimitMb)} MB), RSS ${rssMb(workerPid)} MB`,
-  );
-  const idleRss = rssMb(workerPid)!;
-  let heap: { heapUsed: number; heapTotal: number } | undefined;
+  let usage = worker.hello.memory as Usage | undefined;
   worker.child.on('message', (m) => {
-    if (m && typeof m === 'object' && 'heapUsed' in m) heap = m as typeof heap;
+    if (m && typeof m === 'object' && 'memory' in m) usage = (m as { memory: Usage }).memory;
   });
-  const sampling = sampler(workerPid, 1000, () => heap);
+  log(
+    `worker ${workerPid} polling: ${JSON.stringify(worker.hello.options)}, V8 heap limit ${String(worker.hello.heapLimitMb)} MB; ${breakdown(rssMb(workerPid), usage)}`,
+  );
+  // The baseline: no case open yet, nothing to do but poll.
+  await sleep(10_000);
+  const idleRss = rssMb(workerPid)!;
+  log(`worker idle after 10 s, 0 cases: ${breakdown(idleRss, usage)}`);
   const caseIds: string[] = [];
+  const sampling = sampler(
+    workerPid,
+    1000,
+    () => caseIds.length,
+    () => usage,
+  );
   const t0 = performance.now();
   let lastLog = t0;
-  const run = await runPool(N, CONCURRENCY, async (i) => {
+  const run = await runPool(N, START_CONCURRENCY, async (i) => {
+    if (START_BUDGET_S && performance.now() - t0 > START_BUDGET_S * 1000) return;
     const requestKey = `MEM-${process.pid}-${String(i + 1).padStart(5, '0')}`;
     const caseId = await startApprovalRaw(client, {
       taskQueue: TASK_QUEUE,
@@ -346,45 +420,103 @@ async function main(): Promise<void> {
     caseIds.push(caseId);
     if (performance.now() - lastLog > 30_000) {
       lastLog = performance.now();
+      const s = (performance.now() - t0) / 1000;
       log(
-        `  ${caseIds.length}/${N} open, worker RSS ${rssMb(workerPid)} MB, V8 heap used ${round((heap?.heapUsed ?? 0) / 2 ** 20, 1)} MB`,
+        `  ${caseIds.length}/${N} open (${round(caseIds.length / s, 1)}/s); worker ${breakdown(rssMb(workerPid), usage)}`,
       );
     }
   });
   const startWallS = (performance.now() - t0) / 1000;
   if (run.errors.length) throw new Error(`${run.errors.length} starts failed, e.g. ${run.errors[0]!.message}`);
+  if (caseIds.length < N) log(`start budget of ${START_BUDGET_S} s spent: ${caseIds.length} of ${N} cases started`);
+  const opened = caseIds.length;
   const startPeak = Math.max(...sampling.samples.map((s) => s.rss));
   const { rows: openRows } = await probe.query<{ cases: number; tasks: number }>(
     `select (select count(*)::int from cases where status = 'open') as cases,
             (select count(*)::int from tasks where status = 'open') as tasks`,
   );
   log(
-    `${N} cases open in ${round(startWallS, 1)} s (${round(N / startWallS, 1)}/s); read model: ${openRows[0]!.cases} open cases, ${openRows[0]!.tasks} open tasks; ` +
+    `${opened} cases open in ${round(startWallS, 1)} s (${round(opened / startWallS, 1)}/s); read model: ${openRows[0]!.cases} open cases, ${openRows[0]!.tasks} open tasks; ` +
       `worker RSS now ${rssMb(workerPid)} MB, peak while starting ${startPeak} MB; settling ${SETTLE_S} s…`,
   );
   await sleep(SETTLE_S * 1000);
   sampling.stop();
   const all = sampling.samples;
-  const settleFrom = startWallS;
-  const settled = all.filter((s) => s.t >= settleFrom).map((s) => s.rss);
+  const settled = all.filter((s) => s.t >= startWallS).map((s) => s.rss);
   const peak = Math.max(...all.map((s) => s.rss));
-  const settledRss = settled.at(-1) ?? Number.NaN;
+  const last = all.at(-1);
   const series = all.filter((_, i) => i % Math.max(1, Math.floor(all.length / 20)) === 0 || i === all.length - 1);
   console.log(
-    '\nworker RSS (MB) over time:\n' +
+    "\nworker RSS against open cases (MB; V8 figures are the main isolate's):\n" +
       table(
-        ['t s', 'RSS MB', 'V8 heap used MB', 'V8 heap total MB'],
-        series.map((s) => [round(s.t, 0), s.rss, s.heapUsed ?? Number.NaN, s.heapTotal ?? Number.NaN]),
+        [
+          't s',
+          'open cases',
+          'RSS',
+          'heap used',
+          'heap total',
+          'external',
+          'array buffers',
+          'RSS - heap total - external',
+        ],
+        series.map((s) => [
+          round(s.t, 0),
+          s.open,
+          s.rss,
+          mb(s.usage?.heapUsed),
+          mb(s.usage?.heapTotal),
+          mb(s.usage?.external),
+          mb(s.usage?.arrayBuffers),
+          s.usage ? round(s.rss - mb(s.usage.heapTotal) - mb(s.usage.external), 1) : Number.NaN,
+        ]),
       ) +
       '\n',
   );
   log(
-    `worker: idle ${idleRss} MB, peak ${peak} MB, settled ${settledRss} MB (min ${Math.min(...settled)}, max ${Math.max(...settled)} over the ${SETTLE_S} s after the last start) ` +
-      `with ${N} cases waiting on timers, maxCachedWorkflows ${cacheInUse}; target < ${WORKER_RSS_TARGET_MB} MB: ${peak < WORKER_RSS_TARGET_MB ? 'met' : 'NOT met'}`,
+    `worker: idle ${idleRss} MB, peak ${peak} MB, settled ${last?.rss} MB (min ${Math.min(...settled)}, max ${Math.max(...settled)} over the ${SETTLE_S} s after the last start) ` +
+      `with ${opened} cases waiting on timers, maxCachedWorkflows ${cacheInUse}; target < ${WORKER_RSS_TARGET_MB} MB: ${peak < WORKER_RSS_TARGET_MB ? 'met' : 'NOT met'}`,
   );
+  log(`worker settled: ${breakdown(last?.rss, last?.usage)}`);
+
+  const figures = [
+    figure({
+      name: `worker RSS peak, ${opened} open cases`,
+      value: peak,
+      unit: 'MB',
+      rounds: [peak],
+      target: { op: '<', bound: WORKER_RSS_TARGET_MB },
+      note: `cache ${cacheInUse}; idle ${idleRss} MB; settled ${last?.rss} MB${opened < N ? `; ${opened} of ${N} started (start budget)` : ''}`,
+    }),
+  ];
+  const writeResult = () =>
+    writeSuiteResult({
+      suite: 'memory',
+      server: SERVER,
+      startedAt: startedAt.toISOString(),
+      loadAtStart,
+      config: {
+        cases: N,
+        opened,
+        requests: M,
+        cache: cacheInUse,
+        workerHeapMb,
+        workerFlags,
+        workerEnv,
+        workerOptions: workerOptions || undefined,
+        bundle: BUNDLE,
+      },
+      figures,
+      details: {
+        idleRssMb: idleRss,
+        workerRss: series.map((s) => ({ t: round(s.t, 0), open: s.open, rss: s.rss })),
+      },
+    });
 
   // ── 2. the API over M requests ──
-  if (M === 0) return;
+  if (M === 0) {
+    log(`wrote ${path.relative(process.cwd(), writeResult())}`);
+    return;
+  }
   const api = await forkRole('api', childEnv);
   const apiPid = api.child.pid!;
   const baseUrl = `http://127.0.0.1:${String(api.hello.port)}`;
@@ -438,6 +570,19 @@ async function main(): Promise<void> {
     `API: RSS ${rssSeries.join(', ')} MB; first→last after warm-up ${round(rssSeries.at(-1)! - rssSeries[0]!, 1)} MB, ` +
       `max ${Math.max(...rssSeries)} MB`,
   );
+  // "Flat" as the growth from the first to the last sample after warm-up; 10 % is the bound we chose (README).
+  const growthPct = round(((rssSeries.at(-1)! - rssSeries[0]!) / rssSeries[0]!) * 100, 1);
+  figures.push(
+    figure({
+      name: `API RSS growth over ${M} requests`,
+      value: growthPct,
+      unit: '%',
+      rounds: rssSeries,
+      target: { op: '<=', bound: 10 },
+      note: `rounds: RSS MB every ${STEP} requests; max ${Math.max(...rssSeries)} MB`,
+    }),
+  );
+  log(`wrote ${path.relative(process.cwd(), writeResult())}`);
 }
 
 if (flags.role === 'worker' || flags.role === 'api') {
@@ -447,13 +592,19 @@ if (flags.role === 'worker' || flags.role === 'api') {
   });
 } else {
   if (flags.help) {
-    console.log(`usage: npx tsx bench/memory.bench.ts [--cases N] [--requests M] [--cache C] [--settle S] [--concurrency K]
+    console.log(`usage: npx tsx bench/memory.bench.ts [--cases N] [--requests M] [--cache C] [--settle S] [--concurrency K] [--server dev|real]
+  --server S       dev: the Temporal CLI's dev server (default); real: the production profile's server
   --cases N        approval cases left waiting on timers (default 10000)
   --requests M     API GET requests (default 100000), RSS sampled every 10,000
-  --cache C        run the worker with maxCachedWorkflows = C (default: what worker.ts gives, the SDK default)
+  --cache C        run the worker with maxCachedWorkflows = C (default: DEFAULT_WORKER_MAX_CACHED_WORKFLOWS)
   --every E        sample the API's RSS every E requests (default 10000)
   --settle S       seconds of RSS sampling after the last start (default 60)
-  --concurrency K  calls in flight (default 16)
+  --concurrency K  API requests in flight (default 16)
+  --start-concurrency K  case starts in flight (default: --concurrency)
+  --start-budget S stop starting cases after S seconds (a loaded box) and measure with those open
+  --worker-flags F node flags for the worker, space separated (--worker-flags=--max-semi-space-size=4)
+  --worker-env E   environment for the worker, K=V,… (MALLOC_ARENA_MAX=2)
+  --worker-options J  Worker.create options on top of worker.ts's, JSON ('{"workflowThreadPoolSize":2}')
   --worker-heap MB  run the worker with --max-old-space-size=MB (V8 also sizes the SDK's default cache from it)
   --bundle B       prebuilt: the worker loads a workflow bundle built beforehand, as the production
                    profile does (default); inproc: it bundles at start-up, as \`npm run worker\` does`);

@@ -1,14 +1,17 @@
 /**
  * The worker in a process of its own, for `npm run bench -- --worker process`
  * (production runs the worker as its own service). Forked by
- * approval.bench.ts with an IPC channel: says "ready" once polling, stops
- * cleanly on "stop" (or when the parent goes away).
+ * approval.bench.ts and campaign.bench.ts with an IPC channel: says "ready"
+ * once polling, stops cleanly on "stop" (or when the parent goes away).
+ * Connects as the parent does: BENCH_TEMPORAL_* from support.ts's
+ * `startTemporal(…).childEnv()` (mutual TLS on the production-shaped server).
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { openDatabase } from '../db/client';
 import { dataConverterFor } from '../platform/codec';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { createWorker } from '../worker';
+import { temporalTlsFromEnv } from './support';
 
 async function main(): Promise<void> {
   const address = process.env.BENCH_TEMPORAL_ADDRESS;
@@ -21,7 +24,11 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const database = await openDatabase({ url, poolSize: 10 });
   // Sealed with the parent's key (BENCH_CODEC_KEYS), as in production.
-  const temporalSettings = { temporalNamespace: namespace, codecKeys: process.env.BENCH_CODEC_KEYS };
+  const temporalSettings = {
+    temporalNamespace: namespace,
+    temporalTls: temporalTlsFromEnv(),
+    codecKeys: process.env.BENCH_CODEC_KEYS,
+  };
   const connection = await connectWorker(address, temporalSettings);
   const { connection: clientConnection, client } = await connectClient(address, temporalSettings);
   // `temporal` is for activities that start workflows themselves (not on the

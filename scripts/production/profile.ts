@@ -151,7 +151,7 @@ export interface ProfileOptions {
  * smallint, so the system's ephemeral range (32768+) will not do; and away
  * from 7233/8233/3000, which `npm start` may hold.
  */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_700);
     const free = await new Promise<boolean>((resolve) => {
