@@ -53,7 +53,6 @@ import { settledUpdate } from '../workflows/definitions';
 import type { supplierReviewWorkflow } from '../workflows/supplierReview';
 import {
   type BenchTemporal,
-  type Cleanup,
   createBenchDatabase,
   figure,
   processCpuMs,
@@ -64,6 +63,7 @@ import {
   startTemporal,
   table,
   writeSuiteResult,
+  benchTeardown,
 } from './support';
 
 const { values: flags } = parseArgs({
@@ -109,27 +109,8 @@ const PHASE_TIMEOUT_MS = 60 * 60_000;
 const T0 = Date.now();
 const log = (line: string) => console.log(`[campaign +${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
 
-const cleanups: Cleanup[] = [];
-let cleanedUp: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleanedUp ??= (async () => {
-    for (const { what, run } of cleanups.reverse()) {
-      try {
-        await Promise.race([run(), sleep(20_000).then(() => Promise.reject(new Error('took over 20 s')))]);
-      } catch (err) {
-        console.error(`[campaign] while stopping (${what}):`, err instanceof Error ? err.message : err);
-      }
-    }
-  })();
-  return cleanedUp;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleanedUp) return;
-    console.error(`\n[campaign] ${signal}: tearing down…`);
-    void cleanup().then(() => process.exit(130));
-  });
-}
+const { cleanups, cleanup, onSignals } = benchTeardown('campaign');
+onSignals();
 
 /** N valid unified social credit codes, distinct, in id order. */
 function creditCodes(n: number): string[] {

@@ -51,7 +51,6 @@ import { seedDemoUsers } from '../platform/seed';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { createWorker } from '../worker';
 import {
-  type Cleanup,
   cpuDelta,
   cpuOf,
   createBenchDatabase,
@@ -64,6 +63,7 @@ import {
   sleep,
   table,
   waitUntil,
+  benchTeardown,
 } from './support';
 
 // ───────────────────────── configuration ─────────────────────────
@@ -144,27 +144,8 @@ type As = keyof typeof TOKENS;
 const T0 = Date.now();
 const log = (line: string) => console.log(`[capacity +${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
 
-const cleanups: Cleanup[] = [];
-let cleanedUp: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleanedUp ??= (async () => {
-    for (const { what, run } of cleanups.reverse()) {
-      try {
-        await Promise.race([run(), sleep(20_000).then(() => Promise.reject(new Error('took over 20 s')))]);
-      } catch (err) {
-        console.error(`[capacity] while stopping (${what}):`, err instanceof Error ? err.message : err);
-      }
-    }
-  })();
-  return cleanedUp;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleanedUp) return;
-    console.error(`\n[capacity] ${signal}: tearing down…`);
-    void cleanup().then(() => process.exit(130));
-  });
-}
+const { cleanups, cleanup, onSignals } = benchTeardown('capacity');
+onSignals();
 
 // ───────────────────────── the API, as its users call it ─────────────────────────
 

@@ -50,7 +50,6 @@ import { DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } from '../platform/config';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
 import {
-  type Cleanup,
   createBenchDatabase,
   figure,
   percentile,
@@ -63,6 +62,7 @@ import {
   table,
   temporalTlsFromEnv,
   writeSuiteResult,
+  benchTeardown,
 } from './support';
 
 const { values: flags } = parseArgs({
@@ -224,20 +224,7 @@ async function apiChild(): Promise<void> {
 const T0 = Date.now();
 const log = (line: string) => console.log(`[memory +${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
 
-const cleanups: Cleanup[] = [];
-let cleanedUp: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleanedUp ??= (async () => {
-    for (const { what, run } of cleanups.reverse()) {
-      try {
-        await Promise.race([run(), sleep(20_000).then(() => Promise.reject(new Error('took over 20 s')))]);
-      } catch (err) {
-        console.error(`[memory] while stopping (${what}):`, err instanceof Error ? err.message : err);
-      }
-    }
-  })();
-  return cleanedUp;
-}
+const { cleanups, cleanup, onSignals } = benchTeardown('memory');
 
 interface Child {
   child: ChildProcess;
@@ -610,13 +597,7 @@ if (flags.role === 'worker' || flags.role === 'api') {
                    profile does (default); inproc: it bundles at start-up, as \`npm run worker\` does`);
     process.exit(0);
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (cleanedUp) return;
-      console.error(`\n[memory] ${signal}: tearing down…`);
-      void cleanup().then(() => process.exit(130));
-    });
-  }
+  onSignals();
   main()
     .catch((err) => {
       console.error('[memory]', err instanceof Error ? (err.stack ?? err.message) : err);

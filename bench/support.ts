@@ -198,6 +198,41 @@ export interface Cleanup {
 }
 
 /**
+ * A bench's teardown: what it started (`cleanups`, pushed in start order) is
+ * stopped in reverse order, each step given 20 s, once however often it is
+ * asked. `onSignals()` makes Ctrl-C and SIGTERM tear down too (exit 130).
+ */
+export function benchTeardown(name: string, stepTimeoutMs = 20_000) {
+  const cleanups: Cleanup[] = [];
+  let cleanedUp: Promise<void> | undefined;
+  const cleanup = (): Promise<void> => {
+    cleanedUp ??= (async () => {
+      for (const { what, run } of cleanups.splice(0).reverse()) {
+        try {
+          await Promise.race([
+            run(),
+            sleep(stepTimeoutMs).then(() => Promise.reject(new Error(`took over ${stepTimeoutMs / 1000} s`))),
+          ]);
+        } catch (err) {
+          console.error(`[${name}] while stopping (${what}):`, err instanceof Error ? err.message : err);
+        }
+      }
+    })();
+    return cleanedUp;
+  };
+  const onSignals = () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (cleanedUp) return;
+        console.error(`\n[${name}] ${signal}: tearing down…`);
+        void cleanup().then(() => process.exit(130));
+      });
+    }
+  };
+  return { cleanups, cleanup, onSignals };
+}
+
+/**
  * A bench's own database on the admin URL's server: created now, and a
  * cleanup that drops it once the pools' sessions have ended (a forced drop
  * would kill a closing client). Returns its URL.
