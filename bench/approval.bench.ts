@@ -43,7 +43,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { serve } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pg from 'pg';
@@ -74,6 +73,8 @@ import {
   type MemorySnapshot,
   type RunResult,
   startApprovalRaw,
+  serveBench,
+  benchWorkerCache,
 } from './support';
 
 // ───────────────────────── configuration ─────────────────────────
@@ -88,6 +89,8 @@ const HELP = `usage: npx tsx bench/approval.bench.ts [--cases N] [--concurrency 
                    process: in a child process of its own, as in production (env BENCH_WORKER)
   --server S       dev: the Temporal dev server in memory (default); real: the production profile's
                    server (Temporal 1.29.1 on its own PostgreSQL, mTLS; env BENCH_SERVER)
+  --cache C        the worker's sticky cache (default: the product's WORKER_MAX_CACHED_WORKFLOWS default,
+                   32; env BENCH_MAX_CACHED_WORKFLOWS)
 env BENCH_PG_ADMIN_URL  admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
@@ -105,6 +108,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     worker: { type: 'string' },
     server: { type: 'string' },
+    cache: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -120,6 +124,9 @@ const CONFIG = {
   worker: workerMode(flags.worker ?? process.env.BENCH_WORKER),
   server: serverKind(flags.server ?? process.env.BENCH_SERVER),
 };
+// The worker's sticky cache (bench/support.ts benchWorkerCache): the product's unless --cache; a forked worker inherits it.
+if (flags.cache !== undefined)
+  process.env.BENCH_MAX_CACHED_WORKFLOWS = String(positiveInt('--cache', flags.cache, 32, 2));
 function workerMode(raw: string | undefined): 'inproc' | 'process' {
   if (raw === undefined || raw === '' || raw === 'inproc') return 'inproc';
   if (raw === 'process') return 'process';
@@ -489,6 +496,7 @@ async function main(): Promise<void> {
       taskQueue: TASK_QUEUE,
       temporal: client,
       dataConverter: dataConverterFor(temporalSettings),
+      maxCachedWorkflows: benchWorkerCache(),
     };
     const worker = await createWorker(workerDeps);
     const workerRun = worker.run();
@@ -526,23 +534,7 @@ async function main(): Promise<void> {
     },
     { log: (line) => console.error(`[api] ${line}`) },
   );
-  const httpServer = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  cleanups.push({
-    what: 'HTTP server',
-    run: () =>
-      new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        (httpServer as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  });
-  await new Promise<void>((resolve, reject) => {
-    if (httpServer.listening) return resolve();
-    httpServer.once('listening', resolve);
-    httpServer.once('error', reject);
-  });
-  const address = httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('the HTTP server has no port');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = await serveBench(app.fetch, cleanups);
   const health = await fetch(`${baseUrl}/health`);
   if (health.status !== 200) throw new Error(`API health: HTTP ${health.status} ${await health.text()}`);
   log(

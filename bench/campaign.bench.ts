@@ -31,7 +31,6 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { serve } from '@hono/node-server';
 import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pg from 'pg';
@@ -64,6 +63,7 @@ import {
   table,
   writeSuiteResult,
   benchTeardown,
+  serveBench,
 } from './support';
 
 const { values: flags } = parseArgs({
@@ -81,7 +81,7 @@ if (flags.help) {
   --suppliers N  active suppliers seeded, reviews per side per round (default 10000, env BENCH_SUPPLIERS)
   --rounds R     measured rounds, order alternating (default 2)
   --restart      also kill the worker mid-campaign and check for duplicates
-  --cache C      run the worker with maxCachedWorkflows = C (default: the SDK's, as worker.ts leaves it)
+  --cache C      run the worker with maxCachedWorkflows = C (default: the product's, 32)
   --server S     dev: the Temporal dev server in memory (default); real: the production profile's server (env BENCH_SERVER)
 env BENCH_PG_ADMIN_URL  admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)`);
   process.exit(0);
@@ -94,7 +94,7 @@ const int = (name: string, raw: string | undefined, fallback: number, min: numbe
 };
 const N = int('--suppliers', flags.suppliers ?? process.env.BENCH_SUPPLIERS, 10_000, 1);
 const ROUNDS = int('--rounds', flags.rounds, 2, 0);
-/** maxCachedWorkflows for the worker (memory.bench.ts's worker role); unset: worker.child.ts, the SDK default. */
+/** maxCachedWorkflows for the worker (memory.bench.ts's worker role); unset: worker.child.ts, the product's (benchWorkerCache). */
 const CACHE = flags.cache === undefined ? undefined : int('--cache', flags.cache, 0, 2);
 const SERVER = serverKind(flags.server ?? process.env.BENCH_SERVER);
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -203,19 +203,7 @@ async function main(): Promise<void> {
     },
     { log: (line) => console.error(`[api] ${line}`) },
   );
-  const httpServer = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  cleanups.push({
-    what: 'HTTP server',
-    run: () =>
-      new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        (httpServer as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  });
-  await new Promise<void>((resolve) => (httpServer.listening ? resolve() : httpServer.once('listening', resolve)));
-  const address = httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = await serveBench(app.fetch, cleanups);
 
   const casesOfYear = async (year: number) =>
     (

@@ -36,7 +36,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { serve } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -64,6 +63,7 @@ import {
   table,
   waitUntil,
   benchTeardown,
+  serveBench,
 } from './support';
 
 // ───────────────────────── configuration ─────────────────────────
@@ -799,23 +799,7 @@ async function main(): Promise<void> {
     },
     { log: (line) => console.error(`[api] ${line}`) },
   );
-  const httpServer = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  cleanups.push({
-    what: 'HTTP server',
-    run: () =>
-      new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        (httpServer as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  });
-  await new Promise<void>((resolve, reject) => {
-    if (httpServer.listening) return resolve();
-    httpServer.once('listening', resolve);
-    httpServer.once('error', reject);
-  });
-  const address = httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('the HTTP server has no port');
-  const api = apiAt(`http://127.0.0.1:${address.port}`);
+  const api = apiAt(await serveBench(app.fetch, cleanups));
 
   const temporalPids = descendantPids(process.pid).filter((pid) => processName(pid) === 'temporal');
   const postgresPids = async () =>

@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/memory.bench.ts [--cases N] [--requests M] [--every E] [--cache C] [--worker-heap MB]
- *   [--worker-flags F] [--worker-env K=V,…] [--worker-options JSON] [--start-concurrency K] [--start-budget S] [--settle S]
+ *   [--worker-shape compose|bare] [--worker-flags F] [--worker-env K=V,…] [--worker-options JSON] [--start-concurrency K] [--start-budget S] [--settle S]
  *   [--server dev|real]`
  *
  * Memory of the two long-running services under a company-sized load:
@@ -24,10 +24,13 @@
  * profile does (--bundle inproc: it bundles at start-up, webpack and all).
  * It runs createWorker() from worker.ts with the production cache
  * (DEFAULT_WORKER_MAX_CACHED_WORKFLOWS, or --cache C); the levers under trial
- * come on top: --worker-heap MB (--max-old-space-size), --worker-flags (other
- * node flags: --max-semi-space-size=4), --worker-env (MALLOC_ARENA_MAX=2),
- * --worker-options (Worker.create options, JSON). Production's are in
- * docker-compose.yml (the worker's command) and deploy/app.env.
+ * The worker runs as docker-compose.yml runs it: the node flags of its
+ * command (--max-old-space-size=384) and the process tuning of its
+ * environment (NODE_OPTIONS=--max-semi-space-size=4, MALLOC_ARENA_MAX=2),
+ * read from the file (--worker-shape bare: a bare node). The levers under
+ * trial come on top: --worker-heap MB (--max-old-space-size, instead of
+ * compose's), --worker-flags (other node flags), --worker-env (K=V,…),
+ * --worker-options (Worker.create options, JSON).
  *
  * Figures (bench/results/memory.json, merged by bench/run.ts): worker RSS
  * peak < 500 MB; API RSS growth, first to last sample, ≤ 10 % ("flat").
@@ -49,6 +52,7 @@ import { dataConverterFor, generateCodecKey } from '../platform/codec';
 import { DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } from '../platform/config';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { seedDemoUsers } from '../platform/seed';
+import { composeNodeFlags, composeRuntimeEnv } from '../scripts/production/profile';
 import {
   createBenchDatabase,
   figure,
@@ -76,6 +80,7 @@ const { values: flags } = parseArgs({
     bundle: { type: 'string' },
     'worker-heap': { type: 'string' },
     'worker-flags': { type: 'string' },
+    'worker-shape': { type: 'string' },
     'worker-options': { type: 'string' },
     'worker-env': { type: 'string' },
     'start-concurrency': { type: 'string' },
@@ -308,16 +313,26 @@ async function main(): Promise<void> {
   const START_CONCURRENCY = int('--start-concurrency', flags['start-concurrency'], CONCURRENCY, 1);
   // On a loaded box: stop starting cases after this many seconds and measure with those open.
   const START_BUDGET_S = int('--start-budget', flags['start-budget'], 0, 0);
-  const workerFlags = (flags['worker-flags'] ?? '').split(/\s+/).filter(Boolean);
+  // The worker as compose runs it (its node flags and NODE_OPTIONS/MALLOC_ARENA_MAX), unless --worker-shape bare;
+  // --worker-heap, --worker-flags and --worker-env come on top.
+  const SHAPE = flags['worker-shape'] ?? 'compose';
+  if (SHAPE !== 'compose' && SHAPE !== 'bare')
+    throw new Error(`--worker-shape must be compose or bare, got "${SHAPE}"`);
+  const shapeFlags = SHAPE === 'compose' ? composeNodeFlags('worker') : [];
+  const workerFlags = [
+    ...shapeFlags.filter((f) => !(workerHeapMb !== undefined && f.startsWith('--max-old-space-size='))),
+    ...(flags['worker-flags'] ?? '').split(/\s+/).filter(Boolean),
+  ];
   const workerOptions = flags['worker-options'] ?? '';
   if (workerOptions) JSON.parse(workerOptions);
-  // The worker's environment on top of the bench's: MALLOC_ARENA_MAX=2,… (what compose sets for the worker).
-  const workerEnv = Object.fromEntries(
-    (flags['worker-env'] ?? '')
+  // The worker's environment on top of the bench's: compose's process tuning, then --worker-env.
+  const workerEnv = Object.fromEntries([
+    ...Object.entries(SHAPE === 'compose' ? composeRuntimeEnv('worker') : {}),
+    ...(flags['worker-env'] ?? '')
       .split(',')
       .filter(Boolean)
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
+  ]);
   const cache = flags.cache === undefined ? undefined : int('--cache', flags.cache, 0, 0);
   const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const DATABASE_NAME = `gov_bench_${process.pid}`;
@@ -330,7 +345,11 @@ async function main(): Promise<void> {
     `config: ${N} cases (${START_CONCURRENCY} starts in flight), ${M} API requests (${CONCURRENCY} in flight), settle ${SETTLE_S} s, ` +
       `cache ${cache ?? `production default ${DEFAULT_WORKER_MAX_CACHED_WORKFLOWS}`}, workflow bundle ${BUNDLE}, ` +
       `worker node flags ${[...(workerHeapMb ? [`--max-old-space-size=${workerHeapMb}`] : []), ...workerFlags].join(' ') || 'none'}, ` +
-      `worker options ${workerOptions || 'worker.ts'}, worker env ${flags['worker-env'] || "the bench's"}; ` +
+      `worker options ${workerOptions || 'worker.ts'}, worker env ${
+        Object.entries(workerEnv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || "the bench's"
+      } (shape ${SHAPE}); ` +
       `${os.cpus().length} CPU(s), load ${round(os.loadavg()[0] ?? 0)}`,
   );
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -589,10 +608,12 @@ if (flags.role === 'worker' || flags.role === 'api') {
   --concurrency K  API requests in flight (default 16)
   --start-concurrency K  case starts in flight (default: --concurrency)
   --start-budget S stop starting cases after S seconds (a loaded box) and measure with those open
-  --worker-flags F node flags for the worker, space separated (--worker-flags=--max-semi-space-size=4)
-  --worker-env E   environment for the worker, K=V,… (MALLOC_ARENA_MAX=2)
+  --worker-shape S compose: the worker with docker-compose.yml's node flags and NODE_OPTIONS/MALLOC_ARENA_MAX
+                   (default); bare: a bare node
+  --worker-flags F more node flags for the worker, space separated (--worker-flags=--max-semi-space-size=8)
+  --worker-env E   more environment for the worker, K=V,… (MALLOC_ARENA_MAX=4)
   --worker-options J  Worker.create options on top of worker.ts's, JSON ('{"workflowThreadPoolSize":2}')
-  --worker-heap MB  run the worker with --max-old-space-size=MB (V8 also sizes the SDK's default cache from it)
+  --worker-heap MB  run the worker with --max-old-space-size=MB instead of compose's
   --bundle B       prebuilt: the worker loads a workflow bundle built beforehand, as the production
                    profile does (default); inproc: it bundles at start-up, as \`npm run worker\` does`);
     process.exit(0);

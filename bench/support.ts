@@ -11,11 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
 import { Connection, WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { workflowIdFor } from '../domain/cases';
 import { DEFAULT_POLICY_SNAPSHOT } from '../domain/policy';
-import type { Settings } from '../platform/config';
+import { DEFAULT_WORKER_MAX_CACHED_WORKFLOWS, type Settings } from '../platform/config';
 import { startDevServer } from '../platform/devServer';
 import { ensureSearchAttributes } from '../platform/searchAttributes';
 import { temporalTlsOptions } from '../platform/temporalTls';
@@ -192,9 +193,51 @@ export function cpuOf(pids: number[]): Map<number, number> {
   return out;
 }
 
+/**
+ * The bench worker's sticky cache: the product's (WORKER_MAX_CACHED_WORKFLOWS'
+ * default, platform/config.ts), or BENCH_MAX_CACHED_WORKFLOWS (a suite's
+ * --cache). A bench measures the worker as it is deployed: with the SDK's
+ * default cache a 1,000-case run kept every case in memory (3 GB) and
+ * measured the garbage collector.
+ */
+export function benchWorkerCache(): number {
+  const raw = process.env.BENCH_MAX_CACHED_WORKFLOWS;
+  if (raw === undefined || raw === '') return DEFAULT_WORKER_MAX_CACHED_WORKFLOWS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 2) throw new Error(`BENCH_MAX_CACHED_WORKFLOWS must be an integer ≥ 2, got "${raw}"`);
+  return n;
+}
+
 export interface Cleanup {
   what: string;
   run: () => Promise<unknown>;
+}
+
+/**
+ * The app served over real HTTP on a free loopback port, closed by a cleanup
+ * (open connections too); the base URL once it listens.
+ */
+export async function serveBench(
+  fetchHandler: (request: Request) => Response | Promise<Response>,
+  cleanups: Cleanup[],
+): Promise<string> {
+  const httpServer = serve({ fetch: fetchHandler, port: 0, hostname: '127.0.0.1' });
+  cleanups.push({
+    what: 'HTTP server',
+    run: () =>
+      new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        (httpServer as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    if (httpServer.listening) return resolve();
+    httpServer.once('listening', resolve);
+    httpServer.once('error', reject);
+  });
+  const address = httpServer.address();
+  if (!address || typeof address === 'string') throw new Error('the HTTP server has no port');
+  return `http://127.0.0.1:${address.port}`;
 }
 
 /**
@@ -671,7 +714,7 @@ async function startRealTemporal(
     await import('../scripts/production/postgres');
   const { generateCertificates, setUpSchemas, spawnServer, writeServerConfig } =
     await import('../scripts/production/temporalServer');
-  const { freePort, readAppEnv } = await import('../scripts/production/profile');
+  const { freePort, freeTemporalPorts, readAppEnv } = await import('../scripts/production/profile');
 
   const tools = await ensureServerTools(log);
   const root = mkdtempSync(path.join(os.tmpdir(), 'gov-bench-temporal-'));
@@ -698,19 +741,7 @@ async function startRealTemporal(
       visibilityDatabase: VISIBILITY_DATABASE,
     };
     setUpSchemas(tools.sql, db, log);
-    const ports = {
-      frontend: await freePort(),
-      frontendHttp: await freePort(),
-      frontendMembership: await freePort(),
-      history: await freePort(),
-      historyMembership: await freePort(),
-      matching: await freePort(),
-      matchingMembership: await freePort(),
-      worker: await freePort(),
-      workerMembership: await freePort(),
-      metrics: await freePort(),
-      pprof: await freePort(),
-    };
+    const ports = await freeTemporalPorts();
     const configRoot = path.join(root, 'temporal');
     writeServerConfig(configRoot, { ports, db, tls: tlsFiles });
     const logFile = path.join(root, 'temporal.log');

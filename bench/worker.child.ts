@@ -11,7 +11,7 @@ import { openDatabase } from '../db/client';
 import { dataConverterFor } from '../platform/codec';
 import { connectClient, connectWorker } from '../platform/temporalConnection';
 import { createWorker } from '../worker';
-import { temporalTlsFromEnv } from './support';
+import { benchWorkerCache, temporalTlsFromEnv } from './support';
 
 async function main(): Promise<void> {
   const address = process.env.BENCH_TEMPORAL_ADDRESS;
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     taskQueue,
     temporal: client,
     dataConverter: dataConverterFor(temporalSettings),
+    maxCachedWorkflows: benchWorkerCache(),
   };
   const worker = await createWorker(deps);
   const stop = () => {

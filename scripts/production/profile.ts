@@ -65,21 +65,56 @@ export function readAppEnv(file = APP_ENV_FILE): Record<string, string> {
 
 export const COMPOSE_FILE = path.join(PROJECT_ROOT, 'docker-compose.yml');
 
+/** A service's block under `services:` in the compose file (an anchor elsewhere may carry the same name). */
+function composeServiceBlock(service: string, file: string): string {
+  const text = readFileSync(file, 'utf8');
+  const services = text.slice(text.search(/^services:$/m));
+  return services.match(new RegExp(`^  ${service}:\\n((?:    .*\\n|[ \\t]*\\n)*)`, 'm'))?.[1] ?? '';
+}
+
 /**
  * The command docker-compose.yml gives one of the app's services, read from
  * the file itself (a flow sequence of quoted strings), so the profile starts
  * exactly what the image would: for `node`, this very Node binary.
  */
 export function composeCommand(service: 'migrate' | 'worker' | 'api', file = COMPOSE_FILE): string[] {
-  const text = readFileSync(file, 'utf8');
-  // The service's block under `services:` (an anchor elsewhere may carry the same name, without a command).
-  const services = text.slice(text.search(/^services:$/m));
-  const block = services.match(new RegExp(`^  ${service}:\\n((?:    .*\\n|[ \\t]*\\n)*)`, 'm'))?.[1];
-  const line = block?.match(/^    command: \[(.*)\]$/m)?.[1];
+  const line = composeServiceBlock(service, file).match(/^    command: \[(.*)\]$/m)?.[1];
   if (!line) throw new Error(`${file}: no command: [...] line for the ${service} service`);
   const command = [...line.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2]!);
   if (!command.length) throw new Error(`${file}: the ${service} service's command is empty`);
   return command;
+}
+
+/**
+ * The node flags of a service's compose command: what comes between `node`
+ * and the script (`--enable-source-maps`, `--max-old-space-size=384`).
+ */
+export function composeNodeFlags(service: 'migrate' | 'worker' | 'api', file = COMPOSE_FILE): string[] {
+  const [program, ...args] = composeCommand(service, file);
+  if (program !== 'node') return [];
+  const script = args.findIndex((a) => !a.startsWith('-'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
+/** The environment variables that tune a Node process rather than configure the product. */
+const RUNTIME_ENV_KEYS = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'UV_THREADPOOL_SIZE'] as const;
+
+/**
+ * The process tuning compose gives a service in its `environment:` block
+ * (NODE_OPTIONS, MALLOC_ARENA_MAX), literal values only, so the profile and
+ * the memory bench run the worker as the image would, not a bare node.
+ */
+export function composeRuntimeEnv(service: 'migrate' | 'worker' | 'api', file = COMPOSE_FILE): Record<string, string> {
+  const environment = composeServiceBlock(service, file).match(/^    environment:\n((?:      .*\n)*)/m)?.[1] ?? '';
+  const env: Record<string, string> = {};
+  for (const m of environment.matchAll(/^      ([A-Z_][A-Z0-9_]*): (.*)$/gm)) {
+    const [, key, raw] = m;
+    if (!(RUNTIME_ENV_KEYS as readonly string[]).includes(key!)) continue;
+    const value = raw!.trim().replace(/^'(.*)'$|^"(.*)"$/, '$1$2');
+    if (value.includes('${')) throw new Error(`${file}: ${service}.environment.${key} must be literal, got ${value}`);
+    env[key!] = value;
+  }
+  return env;
 }
 
 /** A compose command as a child process here: `node …` runs under this Node, relative paths from the project root. */
@@ -166,6 +201,24 @@ export async function freePort(): Promise<number> {
     }
   }
 }
+
+/** A free port for each of the Temporal server's listeners. */
+export async function freeTemporalPorts(): Promise<TemporalPorts> {
+  return {
+    frontend: await freePort(),
+    frontendHttp: await freePort(),
+    frontendMembership: await freePort(),
+    history: await freePort(),
+    historyMembership: await freePort(),
+    matching: await freePort(),
+    matchingMembership: await freePort(),
+    worker: await freePort(),
+    workerMembership: await freePort(),
+    metrics: await freePort(),
+    pprof: await freePort(),
+  };
+}
+
 const taken = new Set<number>();
 
 /** The bundler's progress lines would drown the profile's own. */
@@ -212,19 +265,7 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
   const root = mkdtempSync(path.join(tmpdir(), 'gov-production-'));
   const secret = () => randomBytes(18).toString('hex');
   const passwords = { postgres: secret(), temporal: secret(), governance_owner: secret(), governance_app: secret() };
-  const ports: TemporalPorts = {
-    frontend: await freePort(),
-    frontendHttp: await freePort(),
-    frontendMembership: await freePort(),
-    history: await freePort(),
-    historyMembership: await freePort(),
-    matching: await freePort(),
-    matchingMembership: await freePort(),
-    worker: await freePort(),
-    workerMembership: await freePort(),
-    metrics: await freePort(),
-    pprof: await freePort(),
-  };
+  const ports = await freeTemporalPorts();
   const apiPort = await freePort();
   const logs = {
     worker: path.join(root, 'worker.log'),
@@ -445,7 +486,8 @@ export async function startProductionProfile(options: ProfileOptions = {}): Prom
       // node itself, not a wrapper such as npx: one process, so kill -9 kills the product.
       const child = spawn(program, args, {
         cwd: PROJECT_ROOT,
-        env: processEnv(),
+        // As compose runs it: its NODE_OPTIONS and MALLOC_ARENA_MAX too (the worker's memory).
+        env: { ...processEnv(), ...composeRuntimeEnv(role) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout?.pipe(out);

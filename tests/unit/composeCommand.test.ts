@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryPath } from '../../scripts/node-build';
-import { composeCommand } from '../../scripts/production/profile';
+import { composeCommand, composeNodeFlags, composeRuntimeEnv } from '../../scripts/production/profile';
 import { PROJECT_ROOT } from '../../platform/config';
 
 const composeFile = (text: string) => {
@@ -52,5 +52,39 @@ describe('composeCommand', () => {
     const file = composeFile('services:\n  worker:\n    image: x\n');
     expect(() => composeCommand('worker', file)).toThrow(/no command: \[\.\.\.\] line for the worker service/);
     expect(() => composeCommand('migrate', file)).toThrow(/migrate service/);
+  });
+});
+
+describe('composeNodeFlags and composeRuntimeEnv: the worker runs as the image would', () => {
+  it("gives the node flags before the script and the worker's process tuning", () => {
+    expect(composeNodeFlags('worker')).toEqual(['--enable-source-maps', '--max-old-space-size=384']);
+    expect(composeRuntimeEnv('worker')).toEqual({ NODE_OPTIONS: '--max-semi-space-size=4', MALLOC_ARENA_MAX: '2' });
+    expect(composeRuntimeEnv('api')).toEqual({});
+  });
+
+  it('keeps only process tuning, unquoted, and refuses a value compose would substitute', () => {
+    const file = composeFile(
+      [
+        'services:',
+        '  worker:',
+        "    command: ['node', '--a', '--b=1', 'w.mjs', '--not-a-node-flag']",
+        '    environment:',
+        '      <<: *app-env',
+        '      NODE_OPTIONS: "--max-semi-space-size=8"',
+        "      MALLOC_ARENA_MAX: '4'",
+        '      DATABASE_URL: postgres://x',
+        '  api:',
+        "    command: ['node', 'a.mjs']",
+        '    environment:',
+        '      NODE_OPTIONS: ${NODE_OPTIONS:-}',
+        '',
+      ].join('\n'),
+    );
+    expect(composeNodeFlags('worker', file)).toEqual(['--a', '--b=1']);
+    expect(composeRuntimeEnv('worker', file)).toEqual({
+      NODE_OPTIONS: '--max-semi-space-size=8',
+      MALLOC_ARENA_MAX: '4',
+    });
+    expect(() => composeRuntimeEnv('api', file)).toThrow(/api\.environment\.NODE_OPTIONS must be literal/);
   });
 });
