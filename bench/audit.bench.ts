@@ -25,7 +25,7 @@
  * against < 50 ms. No Temporal: its server is "n/a". With --module, the old
  * free-form bench/results/audit-module.json instead.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -70,6 +70,41 @@ const payloadFor = (i: number) => ({
 
 const TARGETS = { writersOverOne: 5, verifyPerSec: 50_000, oneCaseP99Ms: 50 };
 
+/** Busy CPU time of the whole machine so far, in ms (Linux /proc/stat; 0 elsewhere). */
+function machineBusyMs(): number {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal: all but idle and iowait is work, at 100 ticks/s.
+    const busy = ticks.slice(0, 8).reduce((sum, t, i) => (i === 3 || i === 4 ? sum : sum + t), 0);
+    return busy * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU time so far of the server processes serving a database, in ms: its
+ * client backends' utime + stime from /proc (PostgreSQL on this machine;
+ * NaN when their /proc entries cannot be read).
+ */
+async function backendCpuMs(admin: pg.Client, database: string): Promise<number> {
+  const { rows } = await admin.query(
+    `select pid from pg_stat_activity where datname = $1 and backend_type = 'client backend'`,
+    [database],
+  );
+  let ticks = 0;
+  for (const { pid } of rows as Array<{ pid: number }>) {
+    try {
+      // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return ticks * 10;
+}
+
 async function main() {
   const startedAt = new Date();
   const loadAtStart = os.loadavg()[0] ?? 0;
@@ -95,6 +130,10 @@ async function main() {
     for (let roundNo = 1; roundNo <= Number(args.rounds); roundNo++) {
       for (const w of writers) {
         const handle = await openDatabase({ url: dbUrl, poolSize: w });
+        // Where the CPU goes per write: this process (driver, drizzle, hashing), the pool's PostgreSQL
+        // backends, and the whole machine (which counts any other work on it too).
+        const cpu0 = process.cpuUsage();
+        const busy0 = machineBusyMs();
         const run = await runPool(writes, w, (i) =>
           mod.appendAuditEvent(handle.db, {
             idempotencyKey: `bench:${roundNo}:${w}:${i}:${n++}`,
@@ -104,6 +143,11 @@ async function main() {
             payload: payloadFor(i),
           }),
         );
+        const cpu = process.cpuUsage(cpu0);
+        const nodeMsPerWrite = (cpu.user + cpu.system) / 1000 / writes;
+        const machineMsPerWrite = (machineBusyMs() - busy0) / writes;
+        // The pool's backends were opened for this run: their whole CPU time is this run's (and their start).
+        const serverMsPerWrite = (await backendCpuMs(admin, dbName)) / writes;
         await handle.close();
         const perSec = (writes * 1000) / run.wallMs;
         const p99 = percentile(run.latencies, 99);
@@ -114,6 +158,9 @@ async function main() {
           round(perSec, 0),
           round(percentile(run.latencies, 50), 1),
           round(p99, 1),
+          round(nodeMsPerWrite, 2),
+          round(serverMsPerWrite, 2),
+          round(machineMsPerWrite, 2),
           run.errors.length,
         ]);
         (results.writes as unknown[]).push({
@@ -123,6 +170,9 @@ async function main() {
           perSec,
           p50: percentile(run.latencies, 50),
           p99,
+          nodeMsPerWrite,
+          serverMsPerWrite,
+          machineMsPerWrite,
           errors: run.errors.length,
         });
         if (run.errors.length) console.error(run.errors.slice(0, 3));
@@ -130,7 +180,23 @@ async function main() {
       }
     }
     console.log(`\nAudited writes through appendAuditEvent (${label})`);
-    console.log(table(['round', 'writers', 'writes', 'writes/s', 'p50 ms', 'p99 ms', 'errors'], rows));
+    console.log(
+      table(
+        [
+          'round',
+          'writers',
+          'writes',
+          'writes/s',
+          'p50 ms',
+          'p99 ms',
+          'bench CPU ms/write',
+          'PostgreSQL CPU ms/write',
+          'machine CPU ms/write',
+          'errors',
+        ],
+        rows,
+      ),
+    );
 
     // --- 2. verify ------------------------------------------------------------------------------
     if (!args['skip-verify']) {

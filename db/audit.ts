@@ -227,6 +227,19 @@ export class AuditEventExists extends Error {
   }
 }
 
+/**
+ * The JSON text of a payload, with every string and key storable (see
+ * `appendToPartition`). JSON.stringify escapes NUL as \u0000 and a lone
+ * surrogate as \ud800–\udfff, so a text without such an escape needs no
+ * change; only one with it (or with a backslash that looks like one) is
+ * walked and rewritten.
+ */
+const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+export function storableJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return SUSPECT_ESCAPE.test(json) ? JSON.stringify(wellFormedValue(value)) : json;
+}
+
 async function appendToPartition(tx: DbOrTx, part: number | null, input: AuditEventInput): Promise<AuditEventRow> {
   // Millisecond precision, as stored, so the recomputed hash matches.
   const occurredAt = new Date(Math.floor((input.occurredAt ?? new Date()).getTime()));
@@ -235,26 +248,44 @@ async function appendToPartition(tx: DbOrTx, part: number | null, input: AuditEv
   // the driver would silently store U+FFFD for a lone surrogate that the hash
   // covered, leaving the chain unverifiable for good. The API refuses such
   // text; this holds for anything that reaches the chain by another way.
-  const e = wellFormedValue({
-    partitionKey: partitionKeyOf(input),
-    idempotencyKey: input.idempotencyKey,
-    actorId: input.actorId,
-    action: input.action,
-    caseId: input.caseId ?? null,
-    taskId: input.taskId ?? null,
-    reason: input.reason ?? null,
-    payload: input.payload ?? {},
-    evidenceHashes: input.evidenceHashes ?? [],
-  });
+  const text = (v: string | null | undefined) => (v === null || v === undefined ? null : wellFormedText(v));
+  const e = {
+    partitionKey: wellFormedText(partitionKeyOf(input)),
+    idempotencyKey: wellFormedText(input.idempotencyKey),
+    actorId: wellFormedText(input.actorId),
+    action: wellFormedText(input.action),
+    caseId: text(input.caseId),
+    taskId: text(input.taskId),
+    reason: text(input.reason),
+    payloadJson: storableJson(input.payload ?? {}),
+    evidenceJson: storableJson(input.evidenceHashes ?? []),
+  };
+  // Only what the database decided comes back: the payload is the caller's (read back as jsonb, it cost
+  // the server a second print of it and the driver a parse, per append).
   const result = await tx.execute(
-    sql`select * from audit_append(${part}::smallint, ${e.partitionKey}::text, ${e.idempotencyKey}::text,
+    sql`select seq::text as seq, prev_hash, hash, chain_part, part_seq::text as part_seq
+          from audit_append(${part}::smallint, ${e.partitionKey}::text, ${e.idempotencyKey}::text,
           ${occurredAt.toISOString()}::timestamptz, ${e.actorId}::text, ${e.action}::text, ${e.caseId}::text,
-          ${e.taskId}::text, ${e.reason}::text, ${JSON.stringify(e.payload)}::jsonb,
-          ${JSON.stringify(e.evidenceHashes)}::jsonb)`,
+          ${e.taskId}::text, ${e.reason}::text, ${e.payloadJson}::jsonb, ${e.evidenceJson}::jsonb)`,
   );
   const [row] = rowsOf(result);
   if (!row) throw new AuditEventExists(e.idempotencyKey);
-  return fromRaw(row);
+  return {
+    seq: Number(row.seq),
+    idempotencyKey: e.idempotencyKey,
+    occurredAt,
+    actorId: e.actorId,
+    action: e.action,
+    caseId: e.caseId,
+    taskId: e.taskId,
+    reason: e.reason,
+    payload: JSON.parse(e.payloadJson) as Record<string, unknown>,
+    evidenceHashes: JSON.parse(e.evidenceJson) as string[],
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string,
+    chainPart: Number(row.chain_part),
+    partSeq: Number(row.part_seq),
+  };
 }
 
 /**

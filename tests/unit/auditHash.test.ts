@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, computeAuditHash, GENESIS_HASH } from '../../db/audit';
+import { canonicalJson, computeAuditHash, GENESIS_HASH, storableJson } from '../../db/audit';
 import { anchorSignatureProblem, parseAnchorKeys, signAnchor, unanchoredProblem } from '../../db/auditAnchors';
 
 const event = {
@@ -35,6 +35,22 @@ describe('audit hashing', () => {
     ]) {
       expect(computeAuditHash({ ...event, ...change })).not.toBe(base);
     }
+  });
+});
+
+describe('payload text as appended', () => {
+  it('is JSON.stringify when every string is storable, a backslash that looks like an escape included', () => {
+    const clean = { a: 'x', b: ['整改 😀', { c: 'C:\\u0000 and \\ud800 typed out' }], n: 1.5, t: true, z: null };
+    expect(storableJson(clean)).toBe(JSON.stringify(clean));
+    expect(storableJson([])).toBe('[]');
+  });
+  it('has every NUL and lone surrogate, in values and keys, replaced by U+FFFD', () => {
+    const bad = { ['k\u0000']: ['\ud800', { nested: '\udc00x', pair: '😀' }], fine: '整改' };
+    expect(JSON.parse(storableJson(bad))).toEqual({
+      'k\uFFFD': ['\uFFFD', { nested: '\uFFFDx', pair: '😀' }],
+      fine: '整改',
+    });
+    expect(storableJson(bad)).not.toMatch(/\\u(0000|d[89a-f])/i);
   });
 });
 
