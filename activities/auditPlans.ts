@@ -3,13 +3,15 @@
  * its launcher opens the coming year's plan when internal audit has not
  * recorded one, holding the data-security compliance checks the e-commerce
  * manual §2.1 requires at least once a year, so that check can never be left
- * out of a year. A year already planned is left as it is. Written with its
- * audit event in one transaction, keyed on the year as the API's plan is: the
- * Schedule and internal audit never both write a year's plan.
+ * out of a year. A year already planned is left as it is: internal audit adds
+ * the year's other audits to the plan the Schedule opened (POST
+ * /api/audit-plans/{year}/audits). Written with its audit event in one
+ * transaction, keyed on the year as the API's plan is: the Schedule and
+ * internal audit never both create a year's plan.
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
 import { auditPlanEntries } from '../db/schema';
@@ -64,7 +66,7 @@ export function createAuditPlanActivities(deps: { db: Database; clock?: () => Da
         .where(eq(auditPlanEntries.year, year));
       if (planned.length) return { opened: false, year, reason: 'already_planned', audits: planned.length };
       const { values: policy } = await currentPolicy(db);
-      const audits = scheduledAuditPlan(year, policy.audit.dataSecurityCheckMonths);
+      const audits = await withFreeKeys(db, scheduledAuditPlan(year, policy.audit.dataSecurityCheckMonths));
       const written = await withAuditedWrite(
         db,
         {
@@ -76,11 +78,16 @@ export function createAuditPlanActivities(deps: { db: Database; clock?: () => Da
           occurredAt: now,
           payload: { year, audits, openedBy: AUDIT_PLAN_SCHEDULE },
         },
-        (tx) =>
-          tx
+        async (tx) => {
+          const rows = await tx
             .insert(auditPlanEntries)
             .values(audits.map((a) => ({ year, ...a, createdBy: 'system', createdAt: now })))
-            .onConflictDoNothing(),
+            .onConflictDoNothing()
+            .returning({ auditKey: auditPlanEntries.auditKey });
+          // Planned meanwhile (this year by internal audit, or a key in another year): nothing is
+          // written, so the event never names a plan the table does not hold; the retry sees why.
+          if (rows.length !== audits.length) throw new Error(`the audit plan for ${year} changed while it was opened`);
+        },
       );
       if (!written.applied) {
         const count = await db
@@ -92,4 +99,38 @@ export function createAuditPlanActivities(deps: { db: Database; clock?: () => Da
       return { opened: true, year, audits };
     },
   };
+}
+
+/**
+ * The Schedule's audits under keys no other year's plan holds (an audit key
+ * is planned once, in one year): a key internal audit already used elsewhere
+ * gets a suffix (DS-2027 → DS-2027-S, DS-2027-S2…) instead of leaving the
+ * year without its data-security check.
+ */
+async function withFreeKeys(db: Database, audits: ScheduledPlanAudit[]): Promise<ScheduledPlanAudit[]> {
+  const plannedKeys = async (keys: string[]) =>
+    new Set(
+      (
+        await db
+          .select({ auditKey: auditPlanEntries.auditKey })
+          .from(auditPlanEntries)
+          .where(inArray(auditPlanEntries.auditKey, keys))
+      ).map((r) => r.auditKey),
+    );
+  const taken = await plannedKeys(audits.map((a) => a.auditKey));
+  if (!taken.size) return audits;
+  const chosen = new Set(audits.map((a) => a.auditKey));
+  const suffixed = (key: string, n: number) => `${key}-S${n === 1 ? '' : n}`;
+  const free: ScheduledPlanAudit[] = [];
+  for (const audit of audits) {
+    let key = taken.has(audit.auditKey) ? undefined : audit.auditKey;
+    for (let batch = 0; !key; batch++) {
+      const candidates = Array.from({ length: 10 }, (_, i) => suffixed(audit.auditKey, batch * 10 + i + 1));
+      const used = await plannedKeys(candidates);
+      key = candidates.find((k) => !used.has(k) && !chosen.has(k));
+    }
+    chosen.add(key);
+    free.push({ ...audit, auditKey: key });
+  }
+  return free;
 }

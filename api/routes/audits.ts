@@ -4,15 +4,23 @@
  * independent third line (finance §5.2), and the annual audit plan, which
  * must hold the data-security compliance check (e-commerce §2.1).
  */
+import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne } from 'drizzle-orm';
 import { auditContract } from '../../contracts/audit';
 import { withAuditedWrite } from '../../db/audit';
 import { auditPlanEntries, cases, evidence, tasks } from '../../db/schema';
-import { AUDIT_TYPES, AUDIT_TYPE_LABELS, auditPlanProblem, CHECKLIST_TEMPLATES } from '../../domain/audits';
+import {
+  AUDIT_TYPES,
+  AUDIT_TYPE_LABELS,
+  auditPlanProblem,
+  CHECKLIST_TEMPLATES,
+  type AuditType,
+  type PlannedAudit,
+} from '../../domain/audits';
 import { BUSINESS_KEY_PATTERN } from '../../domain/cases';
 import { startCaseWorkflow } from '../../platform/cases';
-import { GovAuditType } from '../../workflows/searchAttributes';
+import { GovAuditType, GovPeriod } from '../../workflows/searchAttributes';
 import { currentPolicy } from '../../platform/policy';
 import type { AuditData, auditWorkflow } from '../../workflows/audit';
 import { assertCanReadCase } from '../../platform/access';
@@ -60,25 +68,36 @@ const StartAuditSchema = z
   .strict()
   .openapi('StartAudit');
 
+const PlannedAuditSchema = z
+  .object({
+    auditKey,
+    type: z.enum(AUDIT_TYPES),
+    title: text(200),
+    plannedFor: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month: YYYY-MM'),
+  })
+  .strict();
+type PlannedAuditInput = z.infer<typeof PlannedAuditSchema>;
+
 const AuditPlanSchema = z
   .object({
     year: z.number().int().min(2000).max(2100),
-    audits: z
-      .array(
-        z
-          .object({
-            auditKey,
-            type: z.enum(AUDIT_TYPES),
-            title: text(200),
-            plannedFor: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month: YYYY-MM'),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(200),
+    audits: z.array(PlannedAuditSchema).min(1).max(200),
   })
   .strict()
   .openapi('AuditPlan');
+
+const AuditPlanAdditionSchema = z
+  .object({
+    audits: z.array(PlannedAuditSchema).min(1).max(200),
+    reason: text(1000).optional().openapi({
+      description: 'why the plan changes (a new risk, an incident, a regulator’s request); kept in the audit trail',
+    }),
+  })
+  .strict()
+  .openapi('AuditPlanAddition');
+
+/** Thrown inside a plan's write when a concurrent call planned one of its audits first: the write rolls back. */
+class PlanChangedMeanwhile extends Error {}
 
 /** The audit report (审计报告): what management and regulators read (e-commerce §6.4). */
 export interface AuditReport {
@@ -180,13 +199,23 @@ export function auditProgrammeRoutes(deps: AppDeps) {
       const policy = await currentPolicy(db);
       const caseId = auditContract.caseId(body.auditKey);
       const checklist = CHECKLIST_TEMPLATES[body.type].map((i) => ({ ...i }));
+      // A planned audit carries its plan's year, as the plan's launcher does: auditors list a
+      // year's audit programme in Temporal UI by GovPeriod. Set at the start, so no workflow
+      // command changes and recorded histories replay as they are.
+      const [planned] = await db
+        .select({ year: auditPlanEntries.year })
+        .from(auditPlanEntries)
+        .where(eq(auditPlanEntries.auditKey, body.auditKey));
       const started = await startCaseWorkflow<typeof auditWorkflow>(temporal, {
         workflowType: 'auditWorkflow',
         caseId,
         taskQueue: settings.taskQueue,
         process: auditContract.process,
         stage: 'fieldwork',
-        searchAttributes: [{ key: GovAuditType, value: body.type }],
+        searchAttributes: [
+          { key: GovAuditType, value: body.type },
+          ...(planned ? [{ key: GovPeriod, value: String(planned.year) }] : []),
+        ],
         args: [
           {
             caseId,
@@ -297,6 +326,63 @@ export function auditProgrammeRoutes(deps: AppDeps) {
     render: renderAuditReport,
   });
 
+  /** 400 for an audit planned outside the plan's year. */
+  function refuseOutsideYear(year: number, audits: PlannedAuditInput[]) {
+    const wrongYear = audits.find((a) => !a.plannedFor.startsWith(`${year}-`));
+    if (wrongYear)
+      throw new ApiError('BAD_REQUEST', `invalid body: ${wrongYear.auditKey} is planned outside ${year}`, [
+        { field: 'body.audits.plannedFor', message: `must be a month of ${year}` },
+      ]);
+  }
+
+  /** 400 for an audit key twice in one request (the data-security rule is checked on the plan as a whole). */
+  function refuseDuplicates(audits: PlannedAuditInput[]) {
+    const problem = auditPlanProblem(audits);
+    if (problem?.code === 'DUPLICATE_AUDIT')
+      throw new ApiError('BAD_REQUEST', `invalid body: ${problem.message}`, [
+        { field: 'body.audits.auditKey', message: problem.message },
+      ]);
+  }
+
+  /** 422 when a year's plan would not hold the data-security checks the policy asks (e-commerce §2.1). */
+  async function refuseWithoutDataSecurityChecks(audits: PlannedAudit[]) {
+    const { values: policy } = await currentPolicy(db);
+    const problem = auditPlanProblem(audits, policy.audit.dataSecurityCheckMonths);
+    if (problem) throw new ApiError('UNPROCESSABLE', problem.message, undefined, problem.code);
+  }
+
+  /** 409 when an audit key is planned in another year: a key is one audit, planned once. */
+  async function refusePlannedElsewhere(year: number, keys: string[]) {
+    const taken = await db
+      .select({ auditKey: auditPlanEntries.auditKey, year: auditPlanEntries.year })
+      .from(auditPlanEntries)
+      .where(and(inArray(auditPlanEntries.auditKey, keys), ne(auditPlanEntries.year, year)))
+      .orderBy(asc(auditPlanEntries.auditKey));
+    if (taken.length)
+      throw new ApiError(
+        'CONFLICT',
+        `already planned in another year: ${taken.map((t) => `${t.auditKey} (${t.year})`).join(', ')}`,
+        { audits: taken },
+        'AUDIT_PLANNED_IN_ANOTHER_YEAR',
+      );
+  }
+
+  /** The year's plan as recorded: each audit and who planned it ('system': the annual Schedule). */
+  const planOf = (year: number) =>
+    db
+      .select()
+      .from(auditPlanEntries)
+      .where(eq(auditPlanEntries.year, year))
+      .orderBy(asc(auditPlanEntries.plannedFor), asc(auditPlanEntries.auditKey));
+
+  const planExists = (year: number, openedBy: string) =>
+    new ApiError(
+      'CONFLICT',
+      `the audit plan for ${year} already exists (${openedBy === 'system' ? 'opened by the annual audit plan Schedule' : `set by ${openedBy}`}): add audits to it with POST /api/audit-plans/${year}/audits`,
+      undefined,
+      'AUDIT_PLAN_EXISTS',
+    );
+
   app.openapi(
     createRoute({
       method: 'post',
@@ -304,7 +390,7 @@ export function auditProgrammeRoutes(deps: AppDeps) {
       tags: ['Audits'],
       summary: 'Set the annual audit plan (internal audit only); it must include the data-security compliance check',
       description:
-        'One plan per year. Refused (422 DATA_SECURITY_CHECK_REQUIRED) without an audit of type data_security: e-commerce manual §2.1 requires the data-security compliance check at least once a year.',
+        'One plan per year: a year planned already, by internal audit or by the annual audit plan Schedule, is 409 AUDIT_PLAN_EXISTS; add audits to it with POST /api/audit-plans/{year}/audits. Refused (422 DATA_SECURITY_CHECK_REQUIRED) without an audit of type data_security: e-commerce manual §2.1 requires the data-security compliance check at least once a year. An audit key planned in another year is 409 AUDIT_PLANNED_IN_ANOTHER_YEAR.',
       security: bearer,
       middleware: [requireRole('internal_audit')] as const,
       request: { body: json(AuditPlanSchema) },
@@ -319,48 +405,146 @@ export function auditProgrammeRoutes(deps: AppDeps) {
     async (c) => {
       const body = c.req.valid('json');
       const user = c.get('user');
-      const { values: policy } = await currentPolicy(db);
-      const problem = auditPlanProblem(body.audits, policy.audit.dataSecurityCheckMonths);
-      if (problem?.code === 'DUPLICATE_AUDIT')
-        throw new ApiError('BAD_REQUEST', `invalid body: ${problem.message}`, [
-          { field: 'body.audits.auditKey', message: problem.message },
-        ]);
-      if (problem) throw new ApiError('UNPROCESSABLE', problem.message, undefined, problem.code);
-      const wrongYear = body.audits.find((a) => !a.plannedFor.startsWith(`${body.year}-`));
-      if (wrongYear)
-        throw new ApiError('BAD_REQUEST', `invalid body: ${wrongYear.auditKey} is planned outside ${body.year}`, [
-          { field: 'body.audits.plannedFor', message: `must be a month of ${body.year}` },
-        ]);
+      refuseDuplicates(body.audits);
+      await refuseWithoutDataSecurityChecks(body.audits);
+      refuseOutsideYear(body.year, body.audits);
       const keys = body.audits.map((a) => a.auditKey);
-      const [year] = await db
-        .select({ y: auditPlanEntries.year })
-        .from(auditPlanEntries)
-        .where(eq(auditPlanEntries.year, body.year))
-        .limit(1);
-      if (year) throw new ApiError('CONFLICT', `the audit plan for ${body.year} already exists`);
-      const taken = await db
-        .select({ auditKey: auditPlanEntries.auditKey })
-        .from(auditPlanEntries)
-        .where(inArray(auditPlanEntries.auditKey, keys));
-      if (taken.length)
-        throw new ApiError('CONFLICT', `already planned in another year: ${taken.map((t) => t.auditKey).join(', ')}`);
-      const written = await withAuditedWrite(
-        db,
-        {
-          idempotencyKey: `audit-plan:${body.year}`,
-          actorId: user.id,
-          action: 'audit_plan.created',
-          payload: { year: body.year, audits: body.audits },
-        },
-        async (tx) => {
-          await tx
-            .insert(auditPlanEntries)
-            .values(body.audits.map((a) => ({ year: body.year, ...a, createdBy: user.id })));
-        },
-      );
-      // Another call planned the same year in the meantime: its plan stands.
-      if (!written.applied) throw new ApiError('CONFLICT', `the audit plan for ${body.year} already exists`);
+      // Why a plan cannot be written: the year is planned, or a key is planned in another year.
+      const refuseTaken = async () => {
+        const [first] = await planOf(body.year);
+        if (first) throw planExists(body.year, first.createdBy);
+        await refusePlannedElsewhere(body.year, keys);
+      };
+      await refuseTaken();
+      try {
+        const written = await withAuditedWrite(
+          db,
+          {
+            idempotencyKey: `audit-plan:${body.year}`,
+            actorId: user.id,
+            action: 'audit_plan.created',
+            payload: { year: body.year, audits: body.audits },
+          },
+          async (tx) => {
+            const rows = await tx
+              .insert(auditPlanEntries)
+              .values(body.audits.map((a) => ({ year: body.year, ...a, createdBy: user.id })))
+              .onConflictDoNothing()
+              .returning({ auditKey: auditPlanEntries.auditKey });
+            if (rows.length !== body.audits.length) throw new PlanChangedMeanwhile();
+          },
+        );
+        if (!written.applied) throw new PlanChangedMeanwhile();
+      } catch (err) {
+        if (!(err instanceof PlanChangedMeanwhile)) throw err;
+        // Another call planned the year, or one of these keys, in the meantime: its plan stands.
+        await refuseTaken();
+        throw new ApiError('CONFLICT', `the audit plan for ${body.year} changed meanwhile: read it and try again`);
+      }
       return c.json({ year: body.year, audits: body.audits.length }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/audit-plans/{year}/audits',
+      tags: ['Audits'],
+      summary: 'Add audits to a year’s audit plan (internal audit only), idempotent by auditKey',
+      description:
+        'Internal audit plans the year’s audits into the plan that exists, the one it set or the one the annual audit plan Schedule opened with the data-security compliance check (404 when the year has no plan: set it with POST /api/audit-plans). An audit key the year’s plan holds already is kept as planned and listed in alreadyPlanned, so a repeated call adds nothing; one planned in another year is 409 AUDIT_PLANNED_IN_ANOTHER_YEAR. The plan with the additions must still hold the data-security checks the policy asks (422 DATA_SECURITY_CHECK_REQUIRED). Each addition is an audit event (audit_plan.audits_added) with its actor and reason.',
+      security: bearer,
+      middleware: [requireRole('internal_audit')] as const,
+      request: { params: YearParam, body: json(AuditPlanAdditionSchema) },
+      responses: {
+        200: {
+          description: 'The plan holds the audits',
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  year: z.number(),
+                  added: z.array(z.string()).openapi({ description: 'the audit keys this call planned' }),
+                  alreadyPlanned: z
+                    .array(z.string())
+                    .openapi({ description: 'the audit keys the plan held already, kept as planned' }),
+                  audits: z.number().openapi({ description: 'how many audits the year’s plan holds now' }),
+                })
+                .openapi('AuditPlanAdded'),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => {
+      const { year } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const user = c.get('user');
+      refuseDuplicates(body.audits);
+      refuseOutsideYear(year, body.audits);
+      const keys = body.audits.map((a) => a.auditKey);
+      // A concurrent addition of the same audits is answered from the plan it left (a second pass).
+      for (let pass = 1; ; pass++) {
+        const plan = await planOf(year);
+        if (!plan.length)
+          throw new ApiError(
+            'NOT_FOUND',
+            `no audit plan for ${year}: set it with POST /api/audit-plans, with its data-security compliance check`,
+          );
+        const planned = new Set(plan.map((e) => e.auditKey));
+        const additions = body.audits.filter((a) => !planned.has(a.auditKey));
+        await refusePlannedElsewhere(year, keys);
+        // The plan as it will be must hold the checks the policy asks now (it may ask more than when the plan was set).
+        await refuseWithoutDataSecurityChecks([
+          ...plan.map((e) => ({ auditKey: e.auditKey, type: e.type as AuditType })),
+          ...additions,
+        ]);
+        const answer = (added: string[]) =>
+          c.json(
+            {
+              year,
+              added,
+              alreadyPlanned: keys.filter((k) => planned.has(k)),
+              audits: plan.length + added.length,
+            },
+            200,
+          );
+        if (!additions.length) return answer([]);
+        const addedKeys = additions.map((a) => a.auditKey);
+        try {
+          const written = await withAuditedWrite(
+            db,
+            {
+              // One event per distinct addition to the year's plan, in the plan's partition (audit-plan:<year>).
+              idempotencyKey: `audit-plan:${year}:added:${createHash('sha256')
+                .update([...addedKeys].sort().join('\n'))
+                .digest('hex')}`,
+              actorId: user.id,
+              action: 'audit_plan.audits_added',
+              reason: body.reason ?? null,
+              payload: { year, audits: additions },
+            },
+            async (tx) => {
+              const rows = await tx
+                .insert(auditPlanEntries)
+                .values(additions.map((a) => ({ year, ...a, createdBy: user.id })))
+                .onConflictDoNothing()
+                .returning({ auditKey: auditPlanEntries.auditKey });
+              if (rows.length !== additions.length) throw new PlanChangedMeanwhile();
+            },
+          );
+          if (!written.applied) throw new PlanChangedMeanwhile();
+          return answer(addedKeys);
+        } catch (err) {
+          if (!(err instanceof PlanChangedMeanwhile)) throw err;
+          if (pass >= 3)
+            throw new ApiError(
+              'CONFLICT',
+              `the audit plan for ${year} keeps changing meanwhile: read it and try again`,
+            );
+        }
+      }
     },
   );
 
@@ -383,11 +567,7 @@ export function auditProgrammeRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { year } = c.req.valid('param');
-      const entries = await db
-        .select()
-        .from(auditPlanEntries)
-        .where(eq(auditPlanEntries.year, year))
-        .orderBy(asc(auditPlanEntries.plannedFor), asc(auditPlanEntries.auditKey));
+      const entries = await planOf(year);
       if (!entries.length) throw new ApiError('NOT_FOUND', `no audit plan for ${year}`);
       const caseIds = entries.map((e) => auditContract.caseId(e.auditKey));
       const rows = await db
@@ -403,6 +583,8 @@ export function auditProgrammeRoutes(deps: AppDeps) {
           label: AUDIT_TYPE_LABELS[e.type as keyof typeof AUDIT_TYPE_LABELS],
           title: e.title,
           plannedFor: e.plannedFor,
+          // 'system': planned by the annual audit plan Schedule; else the internal auditor who planned it.
+          plannedBy: e.createdBy,
           caseId,
           status: row ? row.status : 'not_started',
           stage: row?.stage ?? null,

@@ -7,15 +7,14 @@
  * heat map, movements, top risks and overdue treatments.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import {
   PERIOD_PATTERN,
-  periodBounds,
   periodProblem,
   RISK_ASSESSMENT_PROCESS,
   riskAssessmentContract,
 } from '../../contracts/riskAssessment';
-import { openRiskAssessment } from '../../platform/riskAssessments';
+import { openRiskAssessment, previousAssessment } from '../../platform/riskAssessments';
 import { cases, tasks } from '../../db/schema';
 import type { PolicyValues } from '../../domain/policy';
 import { aboveAppetite, rate, type MatrixRating, type RiskCategory } from '../../domain/riskRegister';
@@ -113,18 +112,6 @@ interface Treatment {
 }
 
 const scoreOf = (r: MatrixRating) => r.probability * r.impact;
-
-/** A period's first instant, whatever the period length it was opened under (P<n> under `months`). */
-function periodStart(period: string, months: number): number {
-  const kind = period.length > 4 ? period[5] : '';
-  const length = kind === 'Q' ? 3 : kind === 'H' ? 6 : kind === 'M' ? 1 : kind === 'P' ? months : 12;
-  return periodBounds(period, length).start.getTime();
-}
-
-/** Each risk's rating in an assessment: as its owner rated it, else as the register had it when it opened. */
-export function ratingsOf(entries: AssessmentEntry[]): Map<string, MatrixRating | null> {
-  return new Map(entries.map((e) => [e.riskKey, e.after ?? e.before]));
-}
 
 /**
  * The report's figures from the case's entries, the policy and its treatment
@@ -360,21 +347,13 @@ export function riskAssessmentRoutes({ db, temporal, settings }: AppDeps) {
       .from(tasks)
       .where(and(eq(tasks.caseId, row.id), eq(tasks.kind, 'rectification')));
     const entries = (row.data.entries ?? []) as AssessmentEntry[];
-    // The previous period's assessment: the latest one whose period began before this one's.
-    const months = policy.values.riskRegister.assessmentPeriodMonths;
-    const start = periodStart(period, months);
-    const others = await db
-      .select({ id: cases.id, status: cases.status, businessKey: cases.businessKey })
-      .from(cases)
-      .where(and(eq(cases.process, RISK_ASSESSMENT_PROCESS), ne(cases.id, row.id)));
-    const prior = others
-      .filter((o) => PERIOD_PATTERN.test(o.businessKey) && periodStart(o.businessKey, months) < start)
-      .sort((a, b) => periodStart(b.businessKey, months) - periodStart(a.businessKey, months))[0];
-    let previous: Map<string, MatrixRating | null> | undefined;
-    if (prior) {
-      const [priorRow] = await db.select({ data: cases.data }).from(cases).where(eq(cases.id, prior.id));
-      previous = ratingsOf((priorRow?.data.entries ?? []) as AssessmentEntry[]);
-    }
+    // The previous period's assessment, as the workflow's treatment trigger compares with it (one source of truth).
+    const prior = await previousAssessment(db, {
+      period,
+      caseId: row.id,
+      months: policy.values.riskRegister.assessmentPeriodMonths,
+    });
+    const previous = prior ? new Map(Object.entries(prior.ratings)) : undefined;
     return {
       caseId: row.id,
       period,
@@ -382,7 +361,7 @@ export function riskAssessmentRoutes({ db, temporal, settings }: AppDeps) {
       stage: row.stage,
       outcome: row.outcome,
       policyVersion: row.policyVersion,
-      comparedWith: prior ? { caseId: prior.id, period: prior.businessKey, status: prior.status } : null,
+      comparedWith: prior ? { caseId: prior.caseId, period: prior.period, status: prior.status } : null,
       ...assessmentFigures(entries, policy.values, items, new Date(), previous),
     };
   }

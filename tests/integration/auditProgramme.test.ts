@@ -590,6 +590,7 @@ it('documents every audit route in the OpenAPI document', async () => {
       '/api/audits/{auditKey}/responses',
       '/api/audit-plans',
       '/api/audit-plans/{year}',
+      '/api/audit-plans/{year}/audits',
     ]),
   );
 });
@@ -642,6 +643,7 @@ describe('annual audit plan', () => {
     expect(created.body).toEqual({ year: 2030, audits: 2 });
     const again = await h.api('POST', '/api/audit-plans', { as: 'internalAudit', json: plan(2030) });
     expect(again.status).toBe(409);
+    expect(again.body.error.reason).toBe('AUDIT_PLAN_EXISTS');
     expect((await h.sql('select 1 from audit_plan_entries where year = 2030')).length).toBe(2);
 
     await start(audit({ auditKey: 'DS-2030' }));
@@ -693,14 +695,25 @@ describe('annual audit plan', () => {
     expect(await launch(2034)).toEqual({ opened: false, year: 2034, reason: 'already_planned', audits: 1 });
     expect(await launch(2030)).toEqual({ opened: false, year: 2030, reason: 'already_planned', audits: 2 });
     expect((await h.sql('select 1 from audit_plan_entries where year = 2030')).length).toBe(2);
-    // Internal audit may not record a second plan over the one the Schedule opened.
-    expect((await h.api('POST', '/api/audit-plans', { as: 'internalAudit', json: plan(2034) })).status).toBe(409);
+    // Internal audit records no second plan over the one the Schedule opened: it adds its audits to it
+    // (tests/integration/auditPlanAdd.test.ts), and the Schedule's check stays planned.
+    const second = await h.api('POST', '/api/audit-plans', { as: 'internalAudit', json: plan(2034) });
+    expect(second.status).toBe(409);
+    expect(second.body.error.reason).toBe('AUDIT_PLAN_EXISTS');
+    expect(second.body.error.message).toContain('POST /api/audit-plans/2034/audits');
+    const added = await h.api('POST', '/api/audit-plans/2034/audits', {
+      as: 'internalAudit',
+      json: { audits: plan(2034).audits },
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body).toEqual({ year: 2034, added: ['CA-2034'], alreadyPlanned: ['DS-2034'], audits: 2 });
+    expect(await launch(2034)).toEqual({ opened: false, year: 2034, reason: 'already_planned', audits: 2 });
     // Auditors find the launcher's run by the year in Temporal UI.
     const query = `WorkflowType = 'auditPlanLauncherWorkflow' AND ${GovPeriod.name} = '2034'`;
     await eventually(async () => {
       const found: string[] = [];
       for await (const run of h.temporal.workflow.list({ query })) found.push(run.workflowId);
-      return found.length === 2;
+      return found.length === 3;
     });
   });
 });

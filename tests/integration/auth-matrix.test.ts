@@ -1291,6 +1291,27 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    method: 'POST',
+    route: '/api/audit-plans/{year}/audits',
+    allowed: { internalAudit: ok(200) },
+    others: forbidden(/needs the role internal_audit/),
+    call: async () => {
+      // The year's plan exists (as the annual Schedule opens it); each call adds an audit of its own.
+      await h.sql(
+        `insert into audit_plan_entries (year, audit_key, type, title, planned_for, created_by)
+         values (2098, 'MATRIX-DSC-2098', 'data_security', 'Data-security check', '2098-01', 'system') on conflict do nothing`,
+      );
+      const key = h.unique('MATRIX-ADD');
+      return {
+        path: '/api/audit-plans/2098/audits',
+        json: { audits: [{ auditKey: key, type: 'compliance', title: 'Compliance audit', plannedFor: '2098-09' }] },
+        succeeded: (res) => expect(res.body).toMatchObject({ year: 2098, added: [key], alreadyPlanned: [] }),
+        refused: async () =>
+          expect(await h.sql('select 1 from audit_plan_entries where audit_key = $1', [key])).toEqual([]),
+      };
+    },
+  },
+  {
     method: 'GET',
     route: '/api/audit-plans/{year}',
     allowed: only(['manager', 'lead', 'approver', 'approver2', 'risk2', 'internalAudit', 'auditor', 'admin']),

@@ -99,7 +99,10 @@ type Answer<P extends PostPath> = paths[P] extends {
   post: { responses: { 201: { content: { 'application/json': infer A } } } };
 }
   ? A
-  : never;
+  : // A route that adds to a record that exists answers 200 (POST /api/audit-plans/{year}/audits).
+    paths[P] extends { post: { responses: { 200: { content: { 'application/json': infer A } } } } }
+    ? A
+    : never;
 
 interface Route<P extends PostPath> {
   path: P;
@@ -486,6 +489,42 @@ export const START_FORMS: readonly StartFormSpec[] = [
     ],
     // A plan is a record of the year, not a case.
     submit: submitTo({ path: '/api/audit-plans', started: (plan) => ({ key: String(plan.year) }) }),
+  },
+  {
+    // The year's plan exists (internal audit set it, or the annual Schedule opened it with the
+    // data-security check): internal audit adds its audits; an audit key planned already is kept.
+    id: 'audit-plan-additions',
+    roles: ['internal_audit'],
+    fields: [
+      {
+        name: ['year'],
+        label: 'planYear',
+        kind: 'integer',
+        min: 2000,
+        max: 2100,
+        required: true,
+        initial: thisYear(),
+      },
+      {
+        name: ['audits'],
+        label: 'plannedAudits',
+        kind: 'list',
+        min: 1,
+        required: true,
+        fields: [
+          { name: ['auditKey'], label: 'auditKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
+          { name: ['type'], label: 'auditType', kind: 'select', options: AUDIT_TYPES, required: true },
+          { name: ['title'], label: 'title', kind: 'text', max: 200, required: true },
+          { name: ['plannedFor'], label: 'plannedFor', kind: 'text', pattern: MONTH, required: true },
+        ],
+      },
+      { name: ['reason'], label: 'planChangeReason', kind: 'text', max: 1000 },
+    ],
+    submit: submitTo({
+      path: '/api/audit-plans/{year}/audits',
+      params: ['year'],
+      started: (plan) => ({ key: String(plan.year) }),
+    }),
   },
   {
     id: 'policy-change',
