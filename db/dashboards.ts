@@ -168,9 +168,9 @@ export interface SlaFigures {
 }
 
 export interface ComplaintSlaWeek {
-  /** ISO week of acceptance (UTC), e.g. 2026-W48. */
+  /** ISO week of acceptance in the chart's time zone, e.g. 2026-W48. */
   week: string;
-  /** The Monday that week starts on (UTC), YYYY-MM-DD. */
+  /** The Monday that week starts on, in the chart's time zone, YYYY-MM-DD. */
   weekStart: string;
   complaints: number;
   initialInvestigation: SlaFigures;
@@ -191,12 +191,16 @@ const figures = (met: number, breached: number, pending: number): SlaFigures => 
  * held to the deadlines it was accepted under, stored on its case). As in
  * domain/complaints.ts `slaBreaches`, a result recorded without an initial
  * investigation counts as the investigation; the result is the feedback.
+ *
+ * Weeks are the reader's: Monday 00:00 to Monday 00:00 in `timeZone` (an
+ * IANA name, checked by the caller), so a complaint accepted on a Monday
+ * morning in Shanghai counts in that week, not in the UTC week before.
  */
 export async function complaintSlaByWeek(
   db: Database,
   readable: SQL | undefined,
   now: Date,
-  weeks = COMPLAINT_SLA_WEEKS,
+  { weeks = COMPLAINT_SLA_WEEKS, timeZone = 'UTC' }: { weeks?: number; timeZone?: string } = {},
 ): Promise<ComplaintSlaWeek[]> {
   const d = cases.data;
   const accepted = sql`coalesce((${d}->>'acceptedAt')::timestamptz, ${cases.createdAt})`;
@@ -215,9 +219,11 @@ export async function complaintSlaByWeek(
   };
   const investigation = state('initial_investigation_24h', investigatedAt, 'initialInvestigationDueAt');
   const result = state('result_48h', resultAt, 'resultDueAt');
-  const weekStart = sql<string>`to_char(date_trunc('week', ${accepted} at time zone 'UTC'), 'YYYY-MM-DD')`;
-  const week = sql<string>`to_char(${accepted} at time zone 'UTC', 'IYYY-"W"IW')`;
-  const since = sql`date_trunc('week', ${now}::timestamptz at time zone 'UTC') - ${`${weeks - 1} weeks`}::interval`;
+  // Local wall-clock time of acceptance in the reader's zone: its ISO week and that week's Monday.
+  const acceptedLocal = sql`(${accepted} at time zone ${timeZone})`;
+  const weekStart = sql<string>`to_char(date_trunc('week', ${acceptedLocal}), 'YYYY-MM-DD')`;
+  const week = sql<string>`to_char(${acceptedLocal}, 'IYYY-"W"IW')`;
+  const since = sql`date_trunc('week', ${now}::timestamptz at time zone ${timeZone}) - ${`${weeks - 1} weeks`}::interval`;
   const rows = await db
     .select({
       week,
@@ -234,13 +240,15 @@ export async function complaintSlaByWeek(
     .where(
       and(
         eq(cases.process, 'complaint'),
-        sql`${accepted} at time zone 'UTC' >= ${since}`,
+        sql`${acceptedLocal} >= ${since}`,
         sql`${d}->>'initialInvestigationDueAt' is not null`,
         readable,
       ),
     )
-    .groupBy(week, weekStart)
-    .orderBy(weekStart);
+    // By position (week, weekStart: the first two columns): each mention of the zone is a parameter of
+    // its own, and PostgreSQL would not take `… at time zone $1` and `… at time zone $9` for one expression.
+    .groupBy(sql`1`, sql`2`)
+    .orderBy(sql`2`);
   return rows.map((r) => ({
     week: r.week,
     weekStart: r.weekStart,
@@ -346,6 +354,8 @@ export async function dashboardOverview(
     complaintSla: { initialInvestigationWithin: string; resultWithin: string };
     drillPassMarks: Record<DrillModule, number>;
     drillOverallPassMark: number;
+    /** The reader's IANA time zone, for the complaint chart's weeks (UTC when not given). */
+    timeZone?: string;
   },
 ) {
   const { now } = options;
@@ -355,7 +365,7 @@ export async function dashboardOverview(
     overdueTasksByOwner(db, options.readable(tasks.caseId), now),
     heatMap(db, readable, options.cutoffs),
     supplierGradesByTier(db),
-    complaintSlaByWeek(db, readable, now),
+    complaintSlaByWeek(db, readable, now, { timeZone: options.timeZone }),
     incidentsByGrade(db, readable),
     drillModuleScores(db, readable, options.drillPassMarks),
   ]);
@@ -366,6 +376,7 @@ export async function dashboardOverview(
     heatMap: heat,
     supplierGrades,
     complaintSla: {
+      timeZone: options.timeZone ?? 'UTC',
       weeks: complaintSla,
       initialInvestigationWithin: options.complaintSla.initialInvestigationWithin,
       resultWithin: options.complaintSla.resultWithin,

@@ -35,7 +35,11 @@
  * A list hashes once the cases of the reader's (and their reports') rows
  * and those of the reader's inbox, then keeps its rows found there
  * (`partCases`); one case is two index probes, whatever the reader's
- * involvement (`partInCase`).
+ * involvement (`partInCase`). A reader whose set is large (a line manager
+ * of a team, a role with a long inbox: 20,000 cases) costs the first form
+ * the whole set on every page, so their lists walk in the list's order and
+ * probe each row instead (`partCasesProbe`), stopping after the page;
+ * readableFormFor picks the form by the size of the set.
  * tests/integration/access.test.ts checks both against the expectation
  * computed from the seed on a few thousand cases;
  * tests/integration/caseParts.test.ts, that the table follows the writes.
@@ -138,13 +142,94 @@ function partInCase(user: Reader, caseId: string, who: SQL): SQL {
 }
 
 /**
+ * For a walk over cases in a list's order: `column` names a case in which one
+ * of `who` has a part or which waits for `user`, checked on the row by the
+ * two index probes of partInCase. `offset 0` keeps each EXISTS a probe per
+ * row: without it PostgreSQL may turn it into a hashed subplan, which builds
+ * the whole set first (≈ 20,000 inbox tasks for a manager) and is the cost
+ * the probe is there to avoid. A walk that stops after a page of rows then
+ * costs the rows it reads, whatever the size of the reader's set.
+ */
+function partCasesProbe(user: Reader, column: SQLWrapper, who: SQL): SQL {
+  return sql`(exists (select 1 from ${caseParts} where ${caseParts.caseId} = ${column} and ${caseParts.userId} = any(${who}) offset 0)
+    or exists (select 1 from ${tasks} ${sql.identifier(AWAITING)} where ${awaiting.caseId} = ${column} and ${inboxTaskCondition(user, awaiting)} offset 0))`;
+}
+
+/**
  * The condition for lists: `column` (a case id: cases.id, audit_events.case_id,
  * …) names a case the user may read. Undefined when they read every case, so
  * `and(...filters, readableCaseCondition(user))` adds nothing for them.
+ * The set form: right for a reader with few cases, and for what reads the
+ * whole set anyway; a page of a list picks its form (readableFormFor).
  */
 export function readableCaseCondition(user: Reader, column: SQLWrapper = cases.id): SQL | undefined {
   if (readsEveryCase(user)) return undefined;
   return partCases(user, column, selfAndReports(user));
+}
+
+/**
+ * The same cases as readableCaseCondition, checked row by row: for a reader
+ * who reads many cases, whose list is a walk in the list's order that stops
+ * after a page (or after the capped total).
+ */
+export function readableCaseProbe(user: Reader, column: SQLWrapper = cases.id): SQL | undefined {
+  if (readsEveryCase(user)) return undefined;
+  return partCasesProbe(user, column, selfAndReports(user));
+}
+
+/**
+ * The two ways a list can scope its rows to a reader, selecting the same
+ * cases: from their set ('set': the set is gathered, hashed or walked, then
+ * the list keeps its rows found there) or row by row ('probe').
+ */
+export type ReadableForm = 'set' | 'probe';
+
+export function readableCaseConditionOf(
+  form: ReadableForm,
+  user: Reader,
+  column: SQLWrapper = cases.id,
+): SQL | undefined {
+  return form === 'probe' ? readableCaseProbe(user, column) : readableCaseCondition(user, column);
+}
+
+/**
+ * A reader counts as one who reads many cases when their part rows (theirs
+ * and their reports') and inbox tasks reach this share of all cases, and at
+ * least DENSE_READER_MIN: a walk of a page then reads about 1/share rows a
+ * row shown, each two index probes, where the set form would gather the
+ * whole set first. Measured on the bench's seed (bench/reads.bench.ts).
+ */
+export const DENSE_READER_SHARE = 0.02;
+export const DENSE_READER_MIN = 1000;
+const FORM_TTL_MS = 5 * 60_000;
+const FORM_CACHE_MAX = 10_000;
+const formCache = new WeakMap<object, Map<string, { form: ReadableForm; until: number }>>();
+
+/**
+ * Which form serves this reader's lists: 'probe' when their part rows and
+ * inbox tasks reach the threshold (counted under a LIMIT, so a reader with a
+ * long inbox costs the threshold and no more), 'set' otherwise. One query,
+ * kept FORM_TTL_MS per reader and database: the choice changes the plan,
+ * never the rows, so a stale one costs time only.
+ */
+export async function readableFormFor(db: Database, user: Reader): Promise<ReadableForm> {
+  if (readsEveryCase(user)) return 'set';
+  const key = `${[...user.roles].sort().join(',')}|${user.id}`;
+  const now = Date.now();
+  let cache = formCache.get(db);
+  if (!cache) formCache.set(db, (cache = new Map()));
+  const hit = cache.get(key);
+  if (hit && hit.until > now) return hit.form;
+  const enough = sql`(select greatest(${DENSE_READER_MIN}, (c.reltuples * ${DENSE_READER_SHARE})::bigint) from pg_class c where c.oid = 'cases'::regclass)`;
+  // One limit over both halves: the inbox is not read when the part rows alone reach it.
+  const { rows } = (await db.execute(sql`select count(*) >= ${enough} as dense from (
+      select 1 from ${caseParts} where ${caseParts.userId} = any(${selfAndReports(user)})
+      union all select 1 from ${tasks} ${sql.identifier(AWAITING)} where ${inboxTaskCondition(user, awaiting)}
+      limit ${enough}) found`)) as unknown as { rows: Array<{ dense: boolean }> };
+  const form: ReadableForm = rows[0]?.dense ? 'probe' : 'set';
+  if (cache.size >= FORM_CACHE_MAX) cache.clear();
+  cache.set(key, { form, until: now + FORM_TTL_MS });
+  return form;
 }
 
 /**

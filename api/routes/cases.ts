@@ -7,7 +7,7 @@ import { validateTimings } from '../../domain/deadlines';
 import { currentPolicy } from '../../platform/policy';
 import { refuseLockedTimings } from '../caseTimings';
 import type { approvalRequestWorkflow } from '../../workflows/approvalRequest';
-import { assertCanReadCase, canReadCase, readableCaseCondition, readsEveryCase } from '../../platform/access';
+import { assertCanReadCase, canReadCase, readsEveryCase } from '../../platform/access';
 import { startCaseWorkflow } from '../../platform/cases';
 import { newKeyUuid } from '../../platform/idempotentCalls';
 import { requireRole } from '../auth';
@@ -142,10 +142,14 @@ export function caseRoutes(deps: AppDeps) {
       if (q.riskLevel) filters.push(eq(cases.riskLevel, q.riskLevel));
       if (q.overdue === true) filters.push(eq(cases.status, 'open'), lt(cases.dueAt, now));
       if (q.overdue === false) filters.push(or(ne(cases.status, 'open'), isNull(cases.dueAt), gte(cases.dueAt, now))!);
-      // Only the cases the caller may read (platform/access.ts): the page and its total both count them alone.
-      const readable = readableCaseCondition(c.get('user'));
-      if (readable) filters.push(readable);
-      const { rows, ...page } = await listCases(db, CASE_ORDER, paging, filters.length ? and(...filters) : undefined);
+      // Only the cases the caller may read (platform/access.ts): listCases scopes the page and its total to them.
+      const { rows, ...page } = await listCases(
+        db,
+        CASE_ORDER,
+        paging,
+        filters.length ? and(...filters) : undefined,
+        c.get('user'),
+      );
       return c.json({ items: rows.map((row) => toCaseDto(row, now)), ...page }, 200);
     },
   );

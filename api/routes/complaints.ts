@@ -7,7 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { startCaseWorkflow } from '../../platform/cases';
-import { canReadCase, readableCaseCondition } from '../../platform/access';
+import { canReadCase } from '../../platform/access';
 import { currentPolicy } from '../../platform/policy';
 import { newKeySuffix } from '../../platform/idempotentCalls';
 import { cases, type CaseRow } from '../../db/schema';
@@ -282,8 +282,7 @@ export function complaintRoutes(deps: AppDeps) {
       ];
       if (q.type) filters.push(sql`${cases.data}->>'type' = ${q.type}`);
       if (q.severity) filters.push(sql`${cases.data}->>'severity' = ${q.severity}`);
-      filters.push(readableCaseCondition(c.get('user')));
-      const { rows, ...page } = await listCases(db, COMPLAINT_ORDER, paging, and(...filters));
+      const { rows, ...page } = await listCases(db, COMPLAINT_ORDER, paging, and(...filters), c.get('user'));
       return c.json({ items: rows.map(toComplaintSummary), ...page }, 200);
     },
   );

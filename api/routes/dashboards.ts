@@ -16,6 +16,32 @@ import { bearer, errorResponses, router, type AppDeps } from './common';
 
 const int = () => z.number().int().min(0);
 
+/**
+ * The canonical IANA name of a zone (Intl's, from the same tz database
+ * PostgreSQL reads), or null. Names only: PostgreSQL reads an offset such as
+ * "+08:00" as a POSIX zone, east and west swapped, so offsets are refused.
+ */
+function canonicalTimeZone(tz: string): string | null {
+  if (tz.length > 64 || !/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(tz)) return null;
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
+const DashboardQuerySchema = z.object({
+  // One check, so a bad zone is one detail naming query.tz.
+  tz: z
+    .string()
+    .refine((tz) => canonicalTimeZone(tz) !== null, 'is not an IANA time zone (e.g. Asia/Shanghai)')
+    .optional()
+    .openapi({
+      example: 'Asia/Shanghai',
+      description: 'the reader’s IANA time zone: the complaint chart’s weeks run Monday to Monday there (default UTC)',
+    }),
+});
+
 const SlaFiguresSchema = z
   .object({
     met: int(),
@@ -68,6 +94,7 @@ export const DashboardOverviewSchema = z
       .array(z.object({ tier: z.string(), grade: z.enum(SUPPLIER_GRADES), count: int() }))
       .openapi({ description: "Suppliers (terminated ones aside) by tier and their last review's risk grade" }),
     complaintSla: z.object({
+      timeZone: z.string().openapi({ example: 'Asia/Shanghai', description: 'the zone whose weeks these are' }),
       initialInvestigationWithin: z.string(),
       resultWithin: z.string(),
       weeks: z.array(
@@ -110,18 +137,20 @@ export function dashboardRoutes(deps: AppDeps) {
       summary:
         'Every dashboard chart in one call: open cases, overdue items, heat map, suppliers, SLAs, incidents, drills',
       description:
-        'For anyone signed in, auditors included. Case-based figures count only the cases the caller may read (as GET /api/cases); the risk register and suppliers are read by everyone. Complaint SLA compliance covers the last 12 ISO weeks (UTC) of acceptance.',
+        'For anyone signed in, auditors included. Case-based figures count only the cases the caller may read (as GET /api/cases); the risk register and suppliers are read by everyone. Complaint SLA compliance covers the last 12 ISO weeks of acceptance, in the time zone `tz` (UTC when not given).',
       security: bearer,
+      request: { query: DashboardQuerySchema },
       responses: {
         200: {
           description: 'The figures behind each chart',
           content: { 'application/json': { schema: DashboardOverviewSchema } },
         },
-        ...errorResponses(401),
+        ...errorResponses(400, 401),
       },
     }),
     async (c) => {
       const user = c.get('user');
+      const { tz } = c.req.valid('query');
       const policy = await currentPolicy(db);
       const overview = await dashboardOverview(db, {
         readable: (column) => readableCaseCondition(user, column),
@@ -130,6 +159,7 @@ export function dashboardRoutes(deps: AppDeps) {
         complaintSla: policy.values.complaint,
         drillPassMarks: policy.values.drill.modulePassMarks,
         drillOverallPassMark: policy.values.drill.overallPassMark,
+        timeZone: tz ? (canonicalTimeZone(tz) ?? 'UTC') : 'UTC',
       });
       return c.json(overview, 200);
     },

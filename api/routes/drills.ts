@@ -308,8 +308,7 @@ export function drillRoutes(deps: AppDeps) {
       ];
       if (q.planId) filters.push(eq(cases.subjectType, 'emergency_plan'), eq(cases.subjectId, q.planId));
       if (q.year !== undefined) filters.push(sql`${cases.data}->>'year' = ${String(q.year)}`);
-      filters.push(readableCaseCondition(c.get('user')));
-      const { rows, ...pageFields } = await listCases(db, DRILL_ORDER, paging, and(...filters));
+      const { rows, ...pageFields } = await listCases(db, DRILL_ORDER, paging, and(...filters), c.get('user'));
       return c.json(
         {
           items: rows.map((row) => {

@@ -6,7 +6,7 @@
  * POST /api/tasks/{taskId}/decision; the review report is JSON and HTML.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { assertCanReadCase, readableCaseCondition } from '../../platform/access';
+import { assertCanReadCase } from '../../platform/access';
 import { startCaseWorkflow } from '../../platform/cases';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client';
@@ -348,8 +348,7 @@ export function incidentRoutes(deps: AppDeps) {
       ];
       if (q.grade) filters.push(sql`${cases.data}->>'grade' = ${q.grade}`);
       if (q.category) filters.push(sql`${cases.data}->>'category' = ${q.category}`);
-      filters.push(readableCaseCondition(c.get('user')));
-      const { rows, ...page } = await listCases(db, INCIDENT_ORDER, paging, and(...filters));
+      const { rows, ...page } = await listCases(db, INCIDENT_ORDER, paging, and(...filters), c.get('user'));
       return c.json({ items: rows.map((row) => toIncidentSummary(row, now)), ...page }, 200);
     },
   );

@@ -31,11 +31,32 @@ import {
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../../db/client';
 import { cases } from '../../db/schema';
+import { readableCaseConditionOf, readableFormFor, type Reader, type ReadableForm } from '../../platform/access';
 import { ApiError } from '../errors';
 
 /** Policy default: 50 rows a page; 200 at most, so one request stays cheap. */
 export const LIST_LIMIT_DEFAULT = 50;
 export const LIST_LIMIT_MAX = 200;
+
+/**
+ * A list's total counts its rows up to a cap; past it the answer says
+ * `totalCapped: true` and `total` is the cap (a console shows "1,000+"), as
+ * search engines and issue trackers do: an exact count of every matching row
+ * costs a walk of all of them on every page. TOTAL_CAP for lists read from
+ * the reader's set or unscoped (oversight), where counting to it is a range
+ * of an index; WALKED_TOTAL_CAP for the lists of a reader with many cases,
+ * which count by probing row after row: a line manager reads 28 % of the
+ * bench's cases, so ≈ 3.6 rows are probed for each one counted, an action
+ * owner with a long inbox ≈ 7 (bench/reads.bench.ts; counting to 1,000 took
+ * 70–320 ms on a loaded box, to 100 about a tenth of that).
+ */
+export const TOTAL_CAP = 1_000;
+export const WALKED_TOTAL_CAP = 100;
+
+/** The total to answer from a count of the matching rows limited to cap + 1. */
+export function cappedTotal(found: number, cap = TOTAL_CAP): { total: number; totalCapped: boolean } {
+  return { total: Math.min(found, cap), totalCapped: found > cap };
+}
 
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 const instant = z.iso.datetime({ offset: true });
@@ -95,7 +116,15 @@ export const keysetPageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
         .string()
         .nullable()
         .openapi({ description: 'pass as cursor for the next page; null after the last row' }),
-      total: z.number().int().openapi({ description: 'rows matching the filters, on every page' }),
+      total: z
+        .number()
+        .int()
+        .openapi({
+          description: `rows matching the filters, on every page; case lists count up to a cap (${WALKED_TOTAL_CAP} or ${TOTAL_CAP.toLocaleString('en')}, see totalCapped)`,
+        }),
+      totalCapped: z.boolean().optional().openapi({
+        description: 'case lists: true when more rows match than total says (total is then the cap: show "1,000+")',
+      }),
       limit: z.number().int().optional().openapi({ description: 'with a cursor or limit: rows per page' }),
       page: z.number().int().optional().openapi({ description: 'offset paging only' }),
       pageSize: z.number().int().optional().openapi({ description: 'offset paging only' }),
@@ -266,18 +295,43 @@ export const caseOrder = (tag: string): KeysetOrder => ({
   ],
 });
 
-/** One page of case rows matching `where`, with the total and the next cursor. */
-export async function listCases(db: Database, order: KeysetOrder, paging: Paging, where: SQL | undefined) {
+/**
+ * One page of case rows matching `where` that `reader` may read, with the
+ * total (up to its cap) and the next cursor. The reader's scope is applied
+ * here, in the form that suits them (platform/access.ts readableFormFor): a
+ * reader with many cases gets a walk in the list's order that checks each
+ * row and stops after the page (or the cap); one with few, their set. Both
+ * forms select the same cases (tests/integration/access.test.ts); `form`
+ * forces one, for those tests.
+ */
+export async function listCases(
+  db: Database,
+  order: KeysetOrder,
+  paging: Paging,
+  where: SQL | undefined,
+  reader: Reader,
+  options: { form?: ReadableForm } = {},
+) {
   const page = pageQuery(order, paging);
+  const form = options.form ?? (await readableFormFor(db, reader));
+  const readable = readableCaseConditionOf(form, reader, cases.id);
+  const scoped = and(where, readable);
+  const cap = readable && form === 'probe' ? WALKED_TOTAL_CAP : TOTAL_CAP;
+  const counted = db
+    .select({ id: cases.id })
+    .from(cases)
+    .where(scoped)
+    .limit(cap + 1)
+    .as('counted');
   const [rows, [totals]] = await Promise.all([
     db
       .select({ ...getTableColumns(cases), cursorKey: cursorKeyColumn(order) })
       .from(cases)
-      .where(and(where, page.after))
+      .where(and(scoped, page.after))
       .orderBy(...page.orderBy)
       .limit(page.limit)
       .offset(page.offset),
-    db.select({ total: count() }).from(cases).where(where),
+    db.select({ total: count() }).from(counted),
   ]);
-  return { ...pageOfRows(order, paging, rows), total: totals?.total ?? 0 };
+  return { ...pageOfRows(order, paging, rows), ...cappedTotal(totals?.total ?? 0, cap) };
 }

@@ -6,7 +6,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { startCaseWorkflow } from '../../platform/cases';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { readableCaseCondition } from '../../platform/access';
 import { PDCA_STAGE, PDCA_STAGES, pdcaActionsSchema, pdcaContract } from '../../contracts/pdca';
 import { cases } from '../../db/schema';
 import {
@@ -250,8 +249,7 @@ export function pdcaRoutes(deps: AppDeps) {
       const now = new Date();
       const filters: Array<SQL | undefined> = [eq(cases.process, pdcaContract.process), ...caseFilters(cases, q, now)];
       if (q.source) filters.push(sql`${cases.data}->>'source' = ${q.source}`);
-      filters.push(readableCaseCondition(c.get('user')));
-      const { rows, ...page } = await listCases(db, CYCLE_ORDER, paging, and(...filters));
+      const { rows, ...page } = await listCases(db, CYCLE_ORDER, paging, and(...filters), c.get('user'));
       return c.json(
         {
           items: rows.map((row) => {

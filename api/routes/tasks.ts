@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { and, asc, count, eq, gte, inArray, isNotNull, lt, notInArray } from 'drizzle-orm';
+import { and, count, eq, gte, inArray, isNotNull, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import { cases, evidence, tasks } from '../../db/schema';
 import {
   decideUpdate,
@@ -8,7 +8,7 @@ import {
   submitRectificationUpdate,
   verifyRectificationUpdate,
 } from '../../workflows/definitions';
-import { canReadCase, inboxTaskCondition, readableCaseCondition } from '../../platform/access';
+import { canReadCase, inboxTaskCondition, readableCaseConditionOf, readableFormFor } from '../../platform/access';
 import { idempotentUpdateId } from '../../platform/idempotentCalls';
 import { toTaskDto } from '../dto';
 import { ApiError } from '../errors';
@@ -22,6 +22,7 @@ import {
 } from '../schemas';
 import { actorOf, bearer, errorResponses, router, type AppDeps } from './common';
 import {
+  cappedTotal,
   checkRange,
   cursorKeyColumn,
   KeysetQuerySchema,
@@ -30,11 +31,46 @@ import {
   pageQuery,
   pagingOf,
   textSearch,
+  TOTAL_CAP,
+  WALKED_TOTAL_CAP,
   type KeysetOrder,
+  type Paging,
 } from './keyset';
 
 const TaskIdParam = z.object({
   taskId: z.string().min(1).max(300).openapi({ example: 'approval-request:REQ-1:approval' }),
+});
+
+/** The inbox's three parts, as the unpaged answer groups them. */
+const INBOX_SECTIONS = ['toDecide', 'toDo', 'toVerify'] as const;
+type InboxSection = (typeof INBOX_SECTIONS)[number];
+
+/**
+ * Which part of the inbox an inbox task belongs to. Among the tasks
+ * inboxTaskCondition admits, an approval is to decide, a rectification item
+ * someone else submitted is to verify, and the rest (steps, the caller's own
+ * open or returned items) are to do. As a filter, each part is plain
+ * conditions on kind and status, which the planner estimates from the
+ * column statistics (a CASE compared to a constant is estimated at 0.5 %,
+ * and a busy approver's page was then read by bitmap and sorted instead of
+ * walked in due order); as a column, one CASE of the same rules.
+ */
+const INBOX_SECTION_FILTERS: Record<InboxSection, SQL> = {
+  toDecide: sql`${tasks.kind} = 'approval'`,
+  toVerify: sql`(${tasks.kind} = 'rectification' and ${tasks.status} = 'submitted')`,
+  toDo: sql`(${tasks.kind} <> 'approval' and not (${tasks.kind} = 'rectification' and ${tasks.status} = 'submitted'))`,
+};
+const inboxSection = sql<InboxSection>`case when ${INBOX_SECTION_FILTERS.toDecide} then 'toDecide'
+  when ${INBOX_SECTION_FILTERS.toVerify} then 'toVerify' else 'toDo' end`;
+
+/** Without cursor, limit, page or pageSize the inbox is answered grouped, as before paging: its first 500 tasks. */
+const INBOX_UNPAGED_LIMIT = 500;
+
+const InboxQuerySchema = KeysetQuerySchema.extend({
+  section: z
+    .enum(INBOX_SECTIONS)
+    .optional()
+    .openapi({ description: 'only this part of the inbox: toDecide, toDo or toVerify' }),
 });
 
 const InboxSchema = z
@@ -46,8 +82,55 @@ const InboxSchema = z
     toVerify: z
       .array(TaskSchema)
       .openapi({ description: 'rectification items submitted by others, awaiting verification' }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({
+        description: `when there are more than these ${INBOX_UNPAGED_LIMIT}: pass as cursor (with limit) for the tasks after them; null when all are shown`,
+      }),
   })
   .openapi('Inbox');
+
+const InboxTaskSchema = TaskSchema.extend({ section: z.enum(INBOX_SECTIONS) }).openapi('InboxTask');
+
+/** Soonest due first: (due_at, id) ascending, which tasks_open_due_idx (migration 0023) serves. */
+const INBOX_ORDER: KeysetOrder = {
+  tag: 'inbox',
+  direction: 'asc',
+  keys: [
+    { column: tasks.dueAt, kind: 'timestamp' },
+    { column: tasks.id, kind: 'text' },
+  ],
+};
+
+/**
+ * Tasks without a due date (none today: every step, approval and item is
+ * opened with one, but the column allows it) come after all dated ones, by
+ * id: a row comparison on (due_at, id) would skip them, and a cursor cannot
+ * carry a null.
+ */
+const INBOX_UNDATED_ORDER: KeysetOrder = {
+  tag: 'inbox-undated',
+  direction: 'asc',
+  keys: [{ column: tasks.id, kind: 'text' }],
+};
+
+/** How to page the inbox, and which order the cursor continues (dated tasks, or the undated tail). */
+function inboxPaging(q: z.infer<typeof InboxQuerySchema>): { paged: boolean; order: KeysetOrder; paging: Paging } {
+  const paged = q.cursor !== undefined || q.limit !== undefined || q.page !== undefined || q.pageSize !== undefined;
+  if (!paged) return { paged, order: INBOX_ORDER, paging: { mode: 'cursor', after: null, limit: INBOX_UNPAGED_LIMIT } };
+  try {
+    return { paged, order: INBOX_ORDER, paging: pagingOf(INBOX_ORDER, q) };
+  } catch (err) {
+    if (q.cursor === undefined) throw err;
+    try {
+      return { paged, order: INBOX_UNDATED_ORDER, paging: pagingOf(INBOX_UNDATED_ORDER, q) };
+    } catch {
+      // Not a cursor of either: the refusal of the dated order, naming query.cursor.
+      throw err;
+    }
+  }
+}
 
 /** A task in these states is finished: never overdue (as toTaskDto's overdue flag). */
 const CLOSED_TASK_STATUSES = ['done', 'expired', 'cancelled'];
@@ -128,37 +211,100 @@ export function taskRoutes({ db, temporal }: AppDeps) {
     return task;
   }
 
+  /**
+   * One page of inbox rows (one more than shown, as pageOfRows wants), each
+   * with its section and the sort key its cursor would carry. From the start
+   * (first page, offset paging) one read in (due_at, id) order takes both
+   * dated and undated tasks (ascending puts nulls last); after a dated
+   * task's cursor, the dated tasks after it, then the undated tail if the
+   * page has room.
+   */
+  async function inboxRows(where: SQL | undefined, order: KeysetOrder, paging: Paging) {
+    const cursorKey = sql<string>`case when ${tasks.dueAt} is null then ${cursorKeyColumn(INBOX_UNDATED_ORDER)}
+      else ${cursorKeyColumn(INBOX_ORDER)} end`;
+    const read = (part: SQL | undefined, page: ReturnType<typeof pageQuery>) =>
+      db
+        .select({ task: tasks, section: inboxSection, cursorKey })
+        .from(tasks)
+        .where(and(where, part, page.after))
+        .orderBy(...page.orderBy)
+        .limit(page.limit)
+        .offset(page.offset);
+    if (paging.mode === 'page' || !paging.after) return await read(undefined, pageQuery(INBOX_ORDER, paging));
+    if (order === INBOX_UNDATED_ORDER) return await read(isNull(tasks.dueAt), pageQuery(INBOX_UNDATED_ORDER, paging));
+    const dated = await read(isNotNull(tasks.dueAt), pageQuery(INBOX_ORDER, paging));
+    if (dated.length > paging.limit) return dated;
+    const undated = await read(
+      isNull(tasks.dueAt),
+      pageQuery(INBOX_UNDATED_ORDER, { mode: 'cursor', after: null, limit: paging.limit - dated.length }),
+    );
+    return [...dated, ...undated];
+  }
+
   app.openapi(
     createRoute({
       method: 'get',
       path: '/api/tasks/inbox',
       tags: ['Tasks'],
-      summary: 'My task inbox',
+      summary: 'My task inbox: open tasks awaiting the caller, soonest due first, with keyset pagination',
+      description: `Without paging parameters: the first ${INBOX_UNPAGED_LIMIT} tasks grouped as toDecide, toDo and toVerify, as older clients know it, with a nextCursor to go on. With \`limit\` (and then each page’s \`nextCursor\` as \`cursor\`), or page/pageSize: a page of tasks in due order, each naming its section, with the total. \`section\` keeps one part of the inbox.`,
       security: bearer,
+      request: { query: InboxQuerySchema },
       responses: {
-        200: { description: 'Open tasks for the caller', content: { 'application/json': { schema: InboxSchema } } },
-        ...errorResponses(401),
+        200: {
+          description: 'Open tasks for the caller: grouped (no paging parameters) or a page',
+          content: {
+            'application/json': {
+              schema: z.union([InboxSchema, keysetPageOf(InboxTaskSchema, 'InboxPage')]),
+            },
+          },
+        },
+        ...errorResponses(400, 401),
       },
     }),
     async (c) => {
       const user = c.get('user');
+      const q = c.req.valid('query');
+      const { paged, order, paging } = inboxPaging(q);
       const now = new Date();
-      const rows = await db
-        .select()
-        .from(tasks)
+      const where = and(
         // The same condition makes these tasks' cases readable to the caller (platform/access.ts).
-        .where(inboxTaskCondition(user))
-        .orderBy(asc(tasks.dueAt), asc(tasks.id))
-        .limit(500);
-      const dto = rows.map((row) => toTaskDto(row, now));
+        inboxTaskCondition(user),
+        q.section ? INBOX_SECTION_FILTERS[q.section] : undefined,
+      );
+      // The grouped answer has no total: counting a busy approver's whole inbox would cost more than reading 500 of it.
+      // A page's total is counted up to TOTAL_CAP (totalCapped past it), as the case lists do.
+      const [rows, totals] = await Promise.all([
+        inboxRows(where, order, paging),
+        paged
+          ? db.select({ total: count() }).from(
+              db
+                .select({ id: tasks.id })
+                .from(tasks)
+                .where(where)
+                .limit(TOTAL_CAP + 1)
+                .as('counted'),
+            )
+          : undefined,
+      ]);
+      const size = paging.mode === 'page' ? paging.pageSize : paging.limit;
+      // The cursor continues the order its row is in: dated, or the undated tail.
+      const last = rows[Math.min(rows.length, size) - 1];
+      const { rows: shown, ...page } = pageOfRows(
+        last?.task.dueAt === null ? INBOX_UNDATED_ORDER : INBOX_ORDER,
+        paging,
+        rows,
+      );
+      const items = shown.map((r) => ({ ...toTaskDto(r.task, now), section: r.section }));
+      if (paged) return c.json({ items, ...page, ...cappedTotal(totals?.[0]?.total ?? 0) }, 200);
+      const part = (section: InboxSection) =>
+        items.filter((t) => t.section === section).map(({ section: _, ...task }) => task);
       return c.json(
         {
-          toDecide: dto.filter((t) => t.kind === 'approval'),
-          toDo: dto.filter(
-            (t) =>
-              t.kind === 'step' || (t.kind === 'rectification' && t.assigneeId === user.id && t.status !== 'submitted'),
-          ),
-          toVerify: dto.filter((t) => t.kind === 'rectification' && t.status === 'submitted'),
+          toDecide: part('toDecide'),
+          toDo: part('toDo'),
+          toVerify: part('toVerify'),
+          nextCursor: page.nextCursor,
         },
         200,
       );
@@ -190,6 +336,11 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       const paging = pagingOf(OVERDUE_ORDER, q);
       checkRange(q);
       const now = new Date();
+      const user = c.get('user');
+      // A reader with many cases walks the overdue items in order and probes each one's case (platform/access.ts).
+      const form = await readableFormFor(db, user);
+      const readable = readableCaseConditionOf(form, user, tasks.caseId);
+      const cap = readable && form === 'probe' ? WALKED_TOTAL_CAP : TOTAL_CAP;
       const where = and(
         notInArray(tasks.status, CLOSED_TASK_STATUSES),
         isNotNull(tasks.dueAt),
@@ -201,7 +352,7 @@ export function taskRoutes({ db, temporal }: AppDeps) {
         q.to ? lt(tasks.dueAt, new Date(q.to)) : undefined,
         textSearch(q.q, tasks.title, cases.title, cases.businessKey),
         // Only items of cases the caller may read (platform/access.ts).
-        readableCaseCondition(c.get('user'), tasks.caseId),
+        readable,
       );
       const page = pageQuery(OVERDUE_ORDER, paging);
       const [rows, [totals]] = await Promise.all([
@@ -221,9 +372,16 @@ export function taskRoutes({ db, temporal }: AppDeps) {
           .offset(page.offset),
         // Every task has its case (tasks.case_id references cases): the total joins cases only to
         // filter on them, and otherwise counts from tasks_open_due_idx alone (bench/reads.bench.ts).
-        q.process || q.q
-          ? db.select({ total: count() }).from(tasks).innerJoin(cases, eq(cases.id, tasks.caseId)).where(where)
-          : db.select({ total: count() }).from(tasks).where(where),
+        // Counted up to the cap, as the case lists (keyset.ts cappedTotal).
+        db.select({ total: count() }).from(
+          (q.process || q.q
+            ? db.select({ id: tasks.id }).from(tasks).innerJoin(cases, eq(cases.id, tasks.caseId))
+            : db.select({ id: tasks.id }).from(tasks)
+          )
+            .where(where)
+            .limit(cap + 1)
+            .as('counted'),
+        ),
       ]);
       const { rows: shown, ...paged } = pageOfRows(OVERDUE_ORDER, paging, rows);
       return c.json(
@@ -236,7 +394,7 @@ export function taskRoutes({ db, temporal }: AppDeps) {
             daysOverdue: Math.floor((now.getTime() - r.task.dueAt!.getTime()) / 86_400_000),
           })),
           ...paged,
-          total: totals?.total ?? 0,
+          ...cappedTotal(totals?.total ?? 0, cap),
         },
         200,
       );

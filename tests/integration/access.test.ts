@@ -8,17 +8,23 @@
  * through the list as a user who reads a few hundred of them, and prints the
  * plans of the list and of the one-case check (no timing is asserted).
  */
-import { and, count, desc } from 'drizzle-orm';
+import { and, count, desc, eq, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../api/auth';
 import { appendAuditEvent } from '../../db/audit';
+import { caseOrder, listCases, TOTAL_CAP, WALKED_TOTAL_CAP, type Paging } from '../../api/routes/keyset';
 import { cases } from '../../db/schema';
+import type { Role } from '../../domain/roles';
 import {
   canReadCase,
   caseCheckQuery,
+  DENSE_READER_MIN,
   hasPartInCase,
   NO_PART_IN_CASE,
   readableCaseCondition,
+  readableCaseProbe,
+  readableFormFor,
+  type ReadableForm,
   type Reader,
 } from '../../platform/access';
 import { createDriver, creditCodes, endWorkflows, fileForm, historyLength, quiet } from '../support/drive';
@@ -42,6 +48,28 @@ const EVERYONE = [...Object.values(TEST_USERS).map((u) => u.id), ...Object.keys(
 const OVERSIGHT: Person[] = ['lead', 'appr1', 'appr2', 'risk2', 'ia1', 'auditor'];
 
 const tokenOf = (who: Person) => (byId[who] ? h.tokens[byId[who]!] : extraTokens[who]!);
+const readerOf = (who: Person): Reader => ({
+  id: who,
+  roles: byId[who] ? TEST_USERS[byId[who]!].roles : [...EXTRA_USERS[who as keyof typeof EXTRA_USERS]],
+});
+const FORMS: ReadableForm[] = ['set', 'probe'];
+const CASE_ORDER = caseOrder('cases');
+
+/** The ids listCases answers for `reader` in the given form, walking every keyset page. */
+async function listedIds(reader: Reader, form: ReadableForm, where: SQL, limit: number) {
+  const ids: string[] = [];
+  let after: string[] | null = null;
+  let total = -1;
+  for (;;) {
+    const paging: Paging = { mode: 'cursor', after, limit };
+    const page = await listCases(h.database.db, CASE_ORDER, paging, where, reader, { form });
+    ids.push(...page.rows.map((r) => r.id));
+    total = page.total;
+    if (!page.nextCursor) break;
+    after = JSON.parse(Buffer.from(page.nextCursor, 'base64url').toString('utf8')).slice(1);
+  }
+  return { ids, total };
+}
 const by = (who: Person, method: string, path: string, options: { json?: unknown; body?: FormData } = {}) =>
   h.api(method, path, { token: tokenOf(who), ...options });
 
@@ -53,6 +81,18 @@ async function readersOf(caseId: string): Promise<Person[]> {
     const listed = (await by(who, 'GET', '/api/cases?pageSize=100')).body.items.some(
       (c: { id: string }) => c.id === caseId,
     );
+    // Both forms of the list's scope (set and row-by-row probe) agree with the detail.
+    for (const form of FORMS) {
+      const one = await listCases(
+        h.database.db,
+        CASE_ORDER,
+        { mode: 'cursor', after: null, limit: 1 },
+        eq(cases.id, caseId),
+        readerOf(who),
+        { form },
+      );
+      expect(one.total, `${who} · ${caseId} · ${form}`).toBe(detail.status === 200 ? 1 : 0);
+    }
     if (detail.status === 200) {
       expect(detail.body.case.id).toBe(caseId);
       expect(listed, `${who} reads ${caseId}: listed`).toBe(true);
@@ -389,10 +429,15 @@ describe('a few thousand cases', () => {
   const seededEvents = seeded.flatMap((c, i) =>
     [0, 1, 2, 3].map((k) => ({ caseId: c.id, actor: person(i * 31 + k * 3 + 3) })),
   );
-  /** su005 and the four people who report to it. */
+  /** Every fourth case waits on a step open to action owners: in the inbox of each of them, named on none. */
+  const awaitingActionOwners = new Set(seeded.filter((_, i) => i % 4 === 3).map((c) => c.id));
+  /** su005 and the four people who report to it: an action owner with a long inbox, so the list walks and probes. */
   const viewer: Reader = { id: 'su005', roles: ['action_owner'] };
   const reports = ['su006', 'su007', 'su008', 'su009'];
+  /** A legal officer: no step waits for their role, so they read a few hundred cases, from their set. */
+  const sparse: Reader = { id: 'su100', roles: ['legal'] as Role[] };
   let token = '';
+  let sparseToken = '';
 
   beforeAll(async () => {
     const people = Array.from({ length: PEOPLE }, (_, n) => person(n));
@@ -418,6 +463,12 @@ describe('a few thousand cases', () => {
        select id, c, c, 'step', 'Scale', '{}', a, 'done' from unnest($1::text[], $2::text[], $3::text[]) as s(id, c, a)`,
       [seededTasks.map((t) => t.id), seededTasks.map((t) => t.caseId), seededTasks.map((t) => t.assignee)],
     );
+    await h.sql(
+      `insert into tasks (id, case_id, workflow_id, kind, title, candidate_roles, status)
+       select c || ':open', c, c, 'step', 'Scale', '{action_owner}', 'open' from unnest($1::text[]) c`,
+      [[...awaitingActionOwners]],
+    );
+    await h.sql(`update users set roles = '{legal}' where id = $1`, [sparse.id]);
     // Straight into the table, past the chain (nothing here verifies it afterwards): the plans need the volume.
     await h.sql(
       `insert into audit_events (seq, idempotency_key, occurred_at, actor_id, action, case_id, payload, evidence_hashes, prev_hash, hash)
@@ -428,52 +479,103 @@ describe('a few thousand cases', () => {
     );
     await h.sql('analyze users, cases, tasks, audit_events');
     token = await issueToken(h.database.db, viewer.id, 'scale');
+    sparseToken = await issueToken(h.database.db, sparse.id, 'scale');
   });
 
   /**
    * What su005 reads, computed from the seed itself: named or acted, by su005
-   * or (for reading) a report, on a case or on a case opened from it.
+   * or (for reading) a report, on a case or on a case opened from it; and,
+   * for an action owner, the cases whose open step waits for them.
    */
-  function expectedFor(people: string[]): Set<string> {
+  function expectedFor(people: string[], awaited = new Set<string>()): Set<string> {
     const who = new Set(people);
     const parentOf = new Map(seeded.map((c) => [c.id, c.parent]));
     const part = new Set<string>();
     for (const c of seeded) if (who.has(c.initiator) || who.has(c.owner)) part.add(c.id);
     for (const t of seededTasks) if (who.has(t.assignee)) part.add(t.caseId);
     for (const e of seededEvents) if (who.has(e.actor)) part.add(e.caseId);
-    return new Set([...part, ...[...part].map((id) => parentOf.get(id)).filter((p): p is string => !!p)]);
+    return new Set([...part, ...[...part].map((id) => parentOf.get(id)).filter((p): p is string => !!p), ...awaited]);
   }
-  const expectedForViewer = () => expectedFor([viewer.id, ...reports]);
+  const expectedForViewer = () => expectedFor([viewer.id, ...reports], awaitingActionOwners);
+  /** The ids in the list's order: newest first, the id breaking ties. */
+  const inListOrder = (ids: Set<string>) =>
+    seeded
+      .filter((c) => ids.has(c.id))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+      .map((c) => c.id);
 
-  it('pages through exactly the cases the user reads, newest first, each once, with the right total', async () => {
+  it('pages through exactly the cases the user reads, newest first, each once, with the total up to its cap', async () => {
     const expected = expectedForViewer();
-    // A few hundred of five thousand.
-    expect(expected.size).toBeGreaterThan(100);
+    // Under half of five thousand: more than the threshold above which a list walks and probes.
+    expect(expected.size).toBeGreaterThan(DENSE_READER_MIN);
     expect(expected.size).toBeLessThan(CASES / 2);
     const seen: string[] = [];
-    let total = -1;
     for (let page = 1; page <= 100; page++) {
       const res = await h.api('GET', `/api/cases?process=scale&pageSize=100&page=${page}`, { token });
       expect(res.status).toBe(200);
-      total = res.body.total;
+      // A walked list counts up to its cap, and says there are more.
+      expect(res.body).toMatchObject({ total: WALKED_TOTAL_CAP, totalCapped: true });
       if (res.body.items.length === 0) break;
       seen.push(...res.body.items.map((c: { id: string }) => c.id));
     }
-    expect(total).toBe(expected.size);
+    expect(expected.size).toBeGreaterThan(WALKED_TOTAL_CAP);
     expect(seen).toHaveLength(expected.size);
     expect(new Set(seen)).toEqual(expected);
-    const order = seeded
-      .filter((c) => expected.has(c.id))
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
-    expect(seen).toEqual(order.map((c) => c.id));
+    expect(seen).toEqual(inListOrder(expected));
     // And one it does not read is a 404.
     const other = seeded.find((c) => !expected.has(c.id))!;
     expectNoSuchCase(await h.api('GET', `/api/cases/${enc(other.id)}`, { token }), other.id);
   });
 
+  it('a reader with many cases is listed by probes, one with few from their set, and both forms list the same cases', async () => {
+    const db = h.database.db;
+    expect(await readableFormFor(db, viewer)).toBe('probe');
+    expect(await readableFormFor(db, sparse)).toBe('set');
+    expect(await readableFormFor(db, { id: 'lead', roles: ['risk'] })).toBe('set');
+    const scale = eq(cases.process, 'scale');
+    for (const [reader, expected] of [
+      [viewer, expectedForViewer()],
+      [sparse, expectedFor([sparse.id])],
+    ] as const) {
+      expect(expected.size).toBeGreaterThan(50);
+      for (const form of FORMS) {
+        const { ids, total } = await listedIds(reader, form, scale, 200);
+        expect(ids, `${reader.id} · ${form}`).toEqual(inListOrder(expected));
+        expect(total, `${reader.id} · ${form}`).toBe(
+          Math.min(expected.size, form === 'probe' ? WALKED_TOTAL_CAP : TOTAL_CAP),
+        );
+      }
+    }
+    // The sparse reader through the API (their set), offset paging as older clients page.
+    const seen: string[] = [];
+    for (let page = 1; page <= 50; page++) {
+      const res = await h.api('GET', `/api/cases?process=scale&pageSize=100&page=${page}`, { token: sparseToken });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ total: expectedFor([sparse.id]).size, totalCapped: false });
+      if (res.body.items.length === 0) break;
+      seen.push(...res.body.items.map((c: { id: string }) => c.id));
+    }
+    expect(seen).toEqual(inListOrder(expectedFor([sparse.id])));
+  });
+
+  it('counts its total up to the cap, and says when more match', async () => {
+    // Oversight reads all five thousand: past the cap the total is the cap, with totalCapped.
+    expect(TOTAL_CAP).toBeLessThan(CASES);
+    const res = await h.api('GET', '/api/cases?process=scale&limit=5', { as: 'lead' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ total: TOTAL_CAP, totalCapped: true, limit: 5 });
+    expect(res.body.items).toHaveLength(5);
+    // Under the cap it is exact, and says so.
+    const few = await h.api('GET', `/api/cases?process=scale&ownerId=${person(1)}&limit=5`, { as: 'lead' });
+    expect(few.status).toBe(200);
+    expect(few.body).toMatchObject({ totalCapped: false });
+    expect(few.body.total).toBe(seeded.filter((c) => c.owner === person(1)).length);
+    expect(few.body.total).toBeGreaterThan(5);
+  });
+
   it('the one-case checks agree with the list, case by case', async () => {
     const readable = expectedForViewer();
-    const part = expectedFor([viewer.id]);
+    const part = expectedFor([viewer.id], awaitingActionOwners);
     expect(part.size).toBeGreaterThan(20);
     expect(part.size).toBeLessThan(readable.size);
     // Every case the viewer reads, and every twentieth of the others.
@@ -489,14 +591,29 @@ describe('a few thousand cases', () => {
   it('prints the plans of the list, its total and the one-case check', async () => {
     const db = h.database.db;
     const readable = readableCaseCondition(viewer)!;
+    const probe = readableCaseProbe(viewer)!;
     const queries = {
-      'list (first page of 20)': db
+      'list (first page of 20, set)': db
         .select()
         .from(cases)
         .where(and(readable))
         .orderBy(desc(cases.createdAt), desc(cases.id))
         .limit(20),
-      'list (total)': db.select({ total: count() }).from(cases).where(and(readable)),
+      'list (first page of 20, probe)': db
+        .select()
+        .from(cases)
+        .where(and(probe))
+        .orderBy(desc(cases.createdAt), desc(cases.id))
+        .limit(20),
+      'list (total, set)': db.select({ total: count() }).from(cases).where(and(readable)),
+      'list (total up to the cap, probe)': db.select({ total: count() }).from(
+        db
+          .select({ one: cases.id })
+          .from(cases)
+          .where(probe)
+          .limit(WALKED_TOTAL_CAP + 1)
+          .as('counted'),
+      ),
       'one case (read)': caseCheckQuery(db, viewer, seeded[4242]!.id, 'read'),
       'one case (part)': caseCheckQuery(db, viewer, seeded[4242]!.id, 'part'),
     };

@@ -3080,6 +3080,33 @@ const BAD_INPUT: BadInput[] = [
     message: /planned outside 2090/,
     fields: ['body.audits.plannedFor'],
   },
+  // ---- POST /api/audit-plans/{year}/audits
+  {
+    name: 'audits added to a year with no audit plan',
+    method: 'POST',
+    path: () => '/api/audit-plans/2091/audits',
+    as: 'internalAudit',
+    json: () => ({
+      audits: [{ auditKey: 'BAD-ADD-CA', type: 'compliance', title: 'Compliance audit', plannedFor: '2091-09' }],
+    }),
+    status: 404,
+    code: 'NOT_FOUND',
+    message: /no audit plan for 2091: set it with POST \/api\/audit-plans/,
+    unchanged: async () => expect(await h.sql('select 1 from audit_plan_entries where year = 2091')).toEqual([]),
+  },
+  {
+    name: 'an audit added to a year’s plan for a month outside that year',
+    method: 'POST',
+    path: () => '/api/audit-plans/2091/audits',
+    as: 'internalAudit',
+    json: () => ({
+      audits: [{ auditKey: 'BAD-ADD-LATE', type: 'internal', title: 'Late', plannedFor: '2092-01' }],
+    }),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /planned outside 2091/,
+    fields: ['body.audits.plannedFor'],
+  },
   // ---- GET /api/audit-plans/{year}
   {
     name: 'the audit plan of a year that is not a year',
@@ -3458,6 +3485,11 @@ const BAD_INPUT: BadInput[] = [
     ['/api/improvement-cycles?overdue=yes', 'auditor', 'query.overdue'],
     ['/api/tasks/overdue?kind=meeting', 'auditor', 'query.kind'],
     ['/api/tasks/overdue?from=yesterday', 'auditor', 'query.from'],
+    ['/api/tasks/inbox?cursor=not*a*cursor', 'approver', 'query.cursor'],
+    ['/api/tasks/inbox?limit=0', 'approver', 'query.limit'],
+    ['/api/tasks/inbox?section=toApprove', 'approver', 'query.section'],
+    ['/api/dashboards/overview?tz=Mars%2FOlympus', 'lead', 'query.tz'],
+    ['/api/dashboards/overview?tz=%2B08%3A00', 'lead', 'query.tz'],
   ].map(([path, as, field]): BadInput => ({
     name: `bad query ${path}`,
     method: 'GET',
@@ -3917,15 +3949,13 @@ describe('bad input', () => {
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '[^/]+')}`),
     );
     const sent = BAD_INPUT.map((c) => `${c.method ?? 'GET'} ${c.path().split('?')[0]}`);
-    // GET /api/me, /api/tasks/inbox, /api/audit/verify and
-    // /api/policy (the version in force), /api/me/notification-preferences and /api/dashboards/overview take no input at all.
+    // GET /api/me, /api/audit/verify, /api/policy (the version in force) and
+    // /api/me/notification-preferences take no input at all.
     const inputless = [
       'GET /api/me',
-      'GET /api/tasks/inbox',
       'GET /api/audit/verify',
       'GET /api/policy',
       'GET /api/me/notification-preferences',
-      'GET /api/dashboards/overview',
     ];
     // A step route derived from a contract has its schema rows in tests/unit/contracts.test.ts.
     const derived = [...CONTRACT_ROUTES.keys()].map((k) => k.replace(/\{[^}]+\}/g, '[^/]+'));

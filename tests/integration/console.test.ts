@@ -118,6 +118,8 @@ describe('the console', () => {
     await signedIn(page, 'wang.approver');
     const task = row(page, 'to-decide', title);
     await task.waitFor();
+    // Its status in words, not the key.
+    expect(await task.locator('[data-status="open"]').innerText()).toBe('Open');
     await screenshot(page, 'inbox-en');
     await task.getByRole('button', { name: 'Approve' }).click();
     const dialog = page.getByRole('dialog');
@@ -131,6 +133,9 @@ describe('the console', () => {
     const timeline = page.getByTestId('timeline');
     await timeline.getByText('wang.approver').first().waitFor();
     await timeline.getByText('Within appetite; approved from the console.').waitFor();
+    // Actions in words, the key kept as data: the decision and the opening as the timeline names them.
+    expect(await timeline.locator('[data-action="approval.decided"]').first().innerText()).toBe('Approval decided');
+    expect(await timeline.locator('[data-action="case.opened"]').first().innerText()).toBe('Case opened');
     await screenshot(page, 'case-en');
     const detail = await api('GET', `/api/cases/${encodeURIComponent(caseId)}`, 'gov_demo_approver');
     expect(detail.body.case.stage).not.toBe('awaiting_approval');

@@ -34,6 +34,8 @@ async function api(method: string, path: string, token: string, body?: unknown) 
 
 /** The supplier names, as the API orders them (by name, then credit code). */
 let names: string[] = [];
+/** Their ids (credit codes), in the same order. */
+let supplierIds: string[] = [];
 let incidentCaseId = '';
 
 beforeAll(async () => {
@@ -53,6 +55,7 @@ beforeAll(async () => {
   }
   const all = await api('GET', `/api/suppliers?q=${tag}&limit=200`, 'gov_demo_auditor');
   names = all.body.items.map((s: { name: string }) => s.name);
+  supplierIds = all.body.items.map((s: { id: string }) => s.id);
   expect(names).toHaveLength(SUPPLIERS);
   const incidentId = `${tag}-INC`;
   const reported = await api('POST', '/api/incidents', 'gov_demo_manager', {
@@ -187,6 +190,16 @@ describe('the console lists', () => {
 
     await screenshot(page, 'list-suppliers');
     expect(await seriousAxeViolations(page)).toEqual([]);
+
+    // A name opens the supplier's own page (records by year, reviews, grades), reviewed yet or not.
+    const rows = table.locator('tbody tr.ant-table-row');
+    for (const i of [0, SUPPLIERS - 1])
+      expect(await rows.nth(i).getByRole('link').first().getAttribute('href')).toBe(
+        `/console/suppliers/${encodeURIComponent(supplierIds[i]!)}`,
+      );
+    await rows.first().getByRole('link', { name: names[0] }).click();
+    await page.getByRole('heading', { level: 1, name: names[0] }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/console/suppliers/${encodeURIComponent(supplierIds[0]!)}`);
   });
 
   it('narrows by the search box and by a filter, and exports only what is then shown', async () => {

@@ -32,6 +32,7 @@ type Overview = {
   heatMap: Array<{ probability: number; impact: number; level: string; risks: number; cases: number }>;
   supplierGrades: Array<{ tier: string; grade: string; count: number }>;
   complaintSla: {
+    timeZone: string;
     initialInvestigationWithin: string;
     resultWithin: string;
     weeks: Array<{
@@ -57,8 +58,8 @@ type Overview = {
   };
 };
 
-async function overview(as: TestUser = 'lead'): Promise<Overview> {
-  const res = await h.api('GET', '/api/dashboards/overview', { as });
+async function overview(as: TestUser = 'lead', query = ''): Promise<Overview> {
+  const res = await h.api('GET', `/api/dashboards/overview${query}`, { as });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
 }
@@ -313,6 +314,64 @@ describe('the dashboard overview', () => {
       resource_dispatch: 60,
       public_opinion_response: 60,
     });
+  });
+
+  it('counts complaint weeks in the reader’s time zone: Monday to Monday there', async () => {
+    // Sunday 20:00 UTC, two UTC weeks back: in Shanghai (UTC+8) already Monday 04:00 of the next week.
+    const thisMonday = new Date();
+    thisMonday.setUTCHours(0, 0, 0, 0);
+    thisMonday.setUTCDate(thisMonday.getUTCDate() - ((thisMonday.getUTCDay() + 6) % 7));
+    const accepted = new Date(thisMonday.getTime() - 7 * 86_400_000 - 4 * 3_600_000);
+    const day = (d: Date) => d.toISOString().slice(0, 10);
+    const utcWeekStart = day(new Date(thisMonday.getTime() - 14 * 86_400_000));
+    const shanghaiWeekStart = day(new Date(thisMonday.getTime() - 7 * 86_400_000));
+    const shanghaiMonday = new Date(accepted.getTime() + 8 * 3_600_000);
+    const weekOf = (o: Overview, start: string) => o.complaintSla.weeks.find((w) => w.weekStart === start);
+    const complaintsIn = (o: Overview, start: string) => weekOf(o, start)?.complaints ?? 0;
+
+    const utcBefore = await overview('lead');
+    const shanghaiBefore = await overview('lead', '?tz=Asia/Shanghai');
+    expect(utcBefore.complaintSla.timeZone).toBe('UTC');
+    expect(shanghaiBefore.complaintSla.timeZone).toBe('Asia/Shanghai');
+    // A closed complaint case in the read model, investigated within the hour, its result never sent.
+    const caseId = `complaint:${h.unique('TZ')}`;
+    const iso = (ms: number) => new Date(accepted.getTime() + ms).toISOString();
+    await h.sql(
+      `insert into cases (id, process, business_key, title, stage, status, initiator_id, workflow_id, run_id, data)
+       values ($1, 'complaint', $1, 'Week boundary', 'closed', 'closed', 'mgr', $1, 'none', $2::jsonb)`,
+      [
+        caseId,
+        JSON.stringify({
+          acceptedAt: accepted.toISOString(),
+          initialInvestigationDueAt: iso(24 * 3_600_000),
+          resultDueAt: iso(48 * 3_600_000),
+          initialInvestigation: { at: iso(3_600_000) },
+        }),
+      ],
+    );
+    const utc = await overview('lead', '?tz=UTC');
+    const shanghai = await overview('lead', '?tz=Asia/Shanghai');
+    // UTC: the week of Sunday; Shanghai: the week its Monday starts.
+    expect(complaintsIn(utc, utcWeekStart)).toBe(complaintsIn(utcBefore, utcWeekStart) + 1);
+    expect(complaintsIn(utc, shanghaiWeekStart)).toBe(complaintsIn(utcBefore, shanghaiWeekStart));
+    expect(complaintsIn(shanghai, shanghaiWeekStart)).toBe(complaintsIn(shanghaiBefore, shanghaiWeekStart) + 1);
+    expect(complaintsIn(shanghai, utcWeekStart)).toBe(complaintsIn(shanghaiBefore, utcWeekStart));
+    expect(weekOf(utc, utcWeekStart)!.week).toBe(isoWeek(accepted));
+    expect(weekOf(shanghai, shanghaiWeekStart)!.week).toBe(isoWeek(shanghaiMonday));
+    const figures = weekOf(shanghai, shanghaiWeekStart)!;
+    const was = weekOf(shanghaiBefore, shanghaiWeekStart);
+    expect(figures.initialInvestigation.met).toBe((was?.initialInvestigation.met ?? 0) + 1);
+    expect(figures.result.breached).toBe((was?.result.breached ?? 0) + 1);
+    // No tz: UTC, as before.
+    expect((await overview('lead')).complaintSla.weeks).toEqual(utc.complaintSla.weeks);
+  });
+
+  it('refuses a time zone that is not an IANA name with a 400 naming query.tz', async () => {
+    for (const tz of ['Mars/Olympus_Mons', '+08:00', 'UTC+8', "Asia/Shanghai'; --", '', `Asia/${'x'.repeat(70)}`]) {
+      const res = await h.api('GET', `/api/dashboards/overview?tz=${enc(tz)}`, { as: 'lead' });
+      expect(res.status, `${tz}: ${JSON.stringify(res.body)}`).toBe(400);
+      expect(res.body.error.details.map((d: { field: string }) => d.field)).toEqual(['query.tz']);
+    }
   });
 
   it('is for anyone signed in: no token gets 401', async () => {

@@ -6,6 +6,7 @@ import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
 import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
 import { PROCESS_LABELS } from './api/processes';
+import { AUDIT_ACTION_LABELS, labelOf, TASK_STATUS_LABELS } from './labels';
 import { PROCESS_NAMES, stageLabelOf } from './stages';
 
 export type Lang = 'zh-CN' | 'en-US';
@@ -28,7 +29,7 @@ const en = {
   toVerify: 'To verify',
   nothing: 'Nothing here',
   loading: 'Loading…',
-  taskCount: (n: number) => (n === 1 ? '1 task' : `${n} tasks`),
+  taskCount: (n: number | string) => (n === 1 ? '1 task' : `${n} tasks`),
   title: 'Title',
   case: 'Case',
   due: 'Due',
@@ -86,8 +87,8 @@ const en = {
     suppliers: 'Supplier grades by tier',
     suppliersNote: 'Grade of each supplier’s last approved review. Opens the suppliers of that tier and grade.',
     complaintSla: 'Complaint SLA compliance by week',
-    complaintNote:
-      'Share of complaints accepted that ISO week whose deadline was met, of those met or missed. Opens the complaints list.',
+    complaintNote: (timeZone: string) =>
+      `Share of complaints accepted that ISO week (Monday to Monday, ${timeZone} time) whose deadline was met, of those met or missed. Opens the complaints list.`,
     incidents: 'Incidents by grade',
     drills: 'Drill module scores against their pass marks',
     drillsNote: (overall: number) =>
@@ -141,7 +142,7 @@ const en = {
     menu: 'Lists',
     clear: 'Clear filters',
     loadMore: 'Load more',
-    shown: (n: number, total: number) => `${n} of ${total} shown`,
+    shown: (n: number, total: number | string) => `${n} of ${total} shown`,
     exportCsv: 'Export CSV',
     exportXlsx: 'Export XLSX',
     opened: 'Opened',
@@ -203,7 +204,7 @@ const en = {
     yes: 'Yes',
     no: 'No',
   },
-  total: (n: number) => `${n} cases`,
+  total: (n: number | string) => `${n} cases`,
   notFound: 'Not found, or not yours to read',
   requestId: 'Request id',
   back: 'Back',
@@ -240,6 +241,7 @@ const en = {
       'risk-assessment': 'Periodic risk assessment',
       'risk-report': 'Risk report',
       'audit-plan': 'Annual audit plan',
+      'audit-plan-additions': 'Add audits to a year’s audit plan',
       'policy-change': 'Policy change',
     } as Record<string, string>,
     fields: {
@@ -325,6 +327,7 @@ const en = {
       audience: 'Audience',
       reportPeriod: 'Report period',
       planYear: 'Plan year',
+      planChangeReason: 'Why the plan changes',
       plannedAudits: 'Planned audit',
       plannedFor: 'Planned for (month)',
       summary: 'Summary',
@@ -640,7 +643,7 @@ const zh: Messages = {
   toVerify: '待验证',
   nothing: '暂无内容',
   loading: '加载中…',
-  taskCount: (n: number) => `${n} 项`,
+  taskCount: (n: number | string) => `${n} 项`,
   title: '标题',
   case: '案件',
   due: '截止时间',
@@ -695,7 +698,8 @@ const zh: Messages = {
     suppliers: '按层级统计的供应商风险等级',
     suppliersNote: '每家供应商最近一次获批审核的风险等级。点击打开该层级、该等级的供应商列表。',
     complaintSla: '按周统计的投诉时限达标率',
-    complaintNote: '按受理所在 ISO 周统计：按时完成数占（按时完成数 + 超时数）的比例。点击打开投诉列表。',
+    complaintNote: (timeZone: string) =>
+      `按受理所在 ISO 周（${timeZone} 时间，周一至周一）统计：按时完成数占（按时完成数 + 超时数）的比例。点击打开投诉列表。`,
     incidents: '按等级统计的突发事件',
     drills: '应急演练各模块得分与合格线',
     drillsNote: (overall: number) => `所有已评估演练的平均分；总体合格线 ${overall} 分。点击打开演练列表。`,
@@ -744,7 +748,7 @@ const zh: Messages = {
     menu: '列表',
     clear: '清除筛选',
     loadMore: '加载更多',
-    shown: (n: number, total: number) => `已显示 ${n} 条，共 ${total} 条`,
+    shown: (n: number, total: number | string) => `已显示 ${n} 条，共 ${total} 条`,
     exportCsv: '导出 CSV',
     exportXlsx: '导出 XLSX',
     opened: '创建时间',
@@ -806,7 +810,7 @@ const zh: Messages = {
     yes: '是',
     no: '否',
   },
-  total: (n: number) => `共 ${n} 个案件`,
+  total: (n: number | string) => `共 ${n} 个案件`,
   notFound: '案件不存在，或您无权查看',
   requestId: '请求编号',
   back: '返回',
@@ -842,6 +846,7 @@ const zh: Messages = {
       'risk-assessment': '定期风险评估',
       'risk-report': '风险报告',
       'audit-plan': '年度审计计划',
+      'audit-plan-additions': '向年度审计计划添加审计',
       'policy-change': '制度参数变更',
     },
     fields: {
@@ -927,6 +932,7 @@ const zh: Messages = {
       audience: '报送对象',
       reportPeriod: '报告期间',
       planYear: '计划年度',
+      planChangeReason: '计划调整原因',
       plannedAudits: '计划审计',
       plannedFor: '计划月份',
       summary: '摘要',
@@ -1225,6 +1231,14 @@ interface I18n {
   processLabel(process: string): string;
   /** A stage's words (web/src/stages.ts), for its process when it has its own. */
   stageLabel(stage: string, process?: string): string;
+  /** A task status's words (web/src/labels.ts); an unknown status as its key. */
+  taskStatusLabel(status: string): string;
+  /** A role's words (t.users.roleLabels); an unknown role as its key. */
+  roleLabel(role: string): string;
+  /** Roles in words, as a list in the language's way (、 or a comma). */
+  roleList(roles: readonly string[]): string;
+  /** An audit action's words for the timeline (web/src/labels.ts); an unknown action as its key. */
+  actionLabel(action: string): string;
 }
 
 const I18nContext = createContext<I18n | null>(null);
@@ -1234,6 +1248,10 @@ export function I18nProvider({ children }: { children: ReactNode }) {
   const value = useMemo<I18n>(() => {
     dayjs.locale(lang === 'zh-CN' ? 'zh-cn' : 'en');
     document.documentElement.lang = lang;
+    const roleLabel = (role: string) => {
+      const labels = MESSAGES[lang].users.roleLabels;
+      return Object.hasOwn(labels, role) ? (labels[role] ?? role) : role;
+    };
     return {
       lang,
       t: MESSAGES[lang],
@@ -1247,6 +1265,10 @@ export function I18nProvider({ children }: { children: ReactNode }) {
         return label ? (lang === 'zh-CN' ? label.zh : label.en) : process.replace(/_/g, ' ');
       },
       stageLabel: (stage, process) => stageLabelOf(stage, lang === 'zh-CN' ? 'zh' : 'en', process),
+      taskStatusLabel: (status) => labelOf(TASK_STATUS_LABELS, status, lang === 'zh-CN' ? 'zh' : 'en'),
+      roleLabel,
+      roleList: (roles) => roles.map(roleLabel).join(lang === 'zh-CN' ? '、' : ', '),
+      actionLabel: (action) => labelOf(AUDIT_ACTION_LABELS, action, lang === 'zh-CN' ? 'zh' : 'en'),
     };
   }, [lang]);
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;

@@ -105,7 +105,7 @@ export interface paths {
     put?: never;
     /**
      * Set the annual audit plan (internal audit only); it must include the data-security compliance check
-     * @description One plan per year. Refused (422 DATA_SECURITY_CHECK_REQUIRED) without an audit of type data_security: e-commerce manual §2.1 requires the data-security compliance check at least once a year.
+     * @description One plan per year: a year planned already, by internal audit or by the annual audit plan Schedule, is 409 AUDIT_PLAN_EXISTS; add audits to it with POST /api/audit-plans/{year}/audits. Refused (422 DATA_SECURITY_CHECK_REQUIRED) without an audit of type data_security: e-commerce manual §2.1 requires the data-security compliance check at least once a year. An audit key planned in another year is 409 AUDIT_PLANNED_IN_ANOTHER_YEAR.
      */
     post: {
       parameters: {
@@ -256,6 +256,108 @@ export interface paths {
     };
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/audit-plans/{year}/audits': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add audits to a year’s audit plan (internal audit only), idempotent by auditKey
+     * @description Internal audit plans the year’s audits into the plan that exists, the one it set or the one the annual audit plan Schedule opened with the data-security compliance check (404 when the year has no plan: set it with POST /api/audit-plans). An audit key the year’s plan holds already is kept as planned and listed in alreadyPlanned, so a repeated call adds nothing; one planned in another year is 409 AUDIT_PLANNED_IN_ANOTHER_YEAR. The plan with the additions must still hold the data-security checks the policy asks (422 DATA_SECURITY_CHECK_REQUIRED). Each addition is an audit event (audit_plan.audits_added) with its actor and reason.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Makes the POST safe to send again: 1 to 255 visible ASCII characters (a UUID is a good key), scoped to the caller. The same key with the same method, path and body returns the first answer (same status and body) with Idempotent-Replayed: true, the effect applied once, even if the API died mid-request; with another request, 422 IDEMPOTENCY_KEY_REUSED; while the first is still being answered, 409 IDEMPOTENCY_IN_FLIGHT with Retry-After. Answers below 500 are kept 24 hours; a 5xx keeps nothing. Without the header a POST behaves as it always has. */
+          'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+        };
+        path: {
+          year: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['AuditPlanAddition'];
+        };
+      };
+      responses: {
+        /** @description The plan holds the audits */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AuditPlanAdded'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The caller’s role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the case’s current state (already exists, not awaiting this, closed) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Refused by a handbook rule (segregation of duties, four-eyes, missing reason) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
     delete?: never;
     options?: never;
     head?: never;
@@ -2547,11 +2649,14 @@ export interface paths {
     };
     /**
      * Every dashboard chart in one call: open cases, overdue items, heat map, suppliers, SLAs, incidents, drills
-     * @description For anyone signed in, auditors included. Case-based figures count only the cases the caller may read (as GET /api/cases); the risk register and suppliers are read by everyone. Complaint SLA compliance covers the last 12 ISO weeks (UTC) of acceptance.
+     * @description For anyone signed in, auditors included. Case-based figures count only the cases the caller may read (as GET /api/cases); the risk register and suppliers are read by everyone. Complaint SLA compliance covers the last 12 ISO weeks of acceptance, in the time zone `tz` (UTC when not given).
      */
     get: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description the reader’s IANA time zone: the complaint chart’s weeks run Monday to Monday there (default UTC) */
+          tz?: string;
+        };
         header?: never;
         path?: never;
         cookie?: never;
@@ -2565,6 +2670,15 @@ export interface paths {
           };
           content: {
             'application/json': components['schemas']['DashboardOverview'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
           };
         };
         /** @description No or unknown API token */
@@ -9438,23 +9552,46 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** My task inbox */
+    /**
+     * My task inbox: open tasks awaiting the caller, soonest due first, with keyset pagination
+     * @description Without paging parameters: the first 500 tasks grouped as toDecide, toDo and toVerify, as older clients know it, with a nextCursor to go on. With `limit` (and then each page’s `nextCursor` as `cursor`), or page/pageSize: a page of tasks in due order, each naming its section, with the total. `section` keeps one part of the inbox.
+     */
     get: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description rows per page with a cursor (default 50, at most 200) */
+          limit?: number;
+          /** @description offset paging, for older clients: the page number (from 1); not with cursor */
+          page?: number;
+          /** @description offset paging, for older clients: rows per page (default 20) */
+          pageSize?: number;
+          /** @description only this part of the inbox: toDecide, toDo or toVerify */
+          section?: 'toDecide' | 'toDo' | 'toVerify';
+        };
         header?: never;
         path?: never;
         cookie?: never;
       };
       requestBody?: never;
       responses: {
-        /** @description Open tasks for the caller */
+        /** @description Open tasks for the caller: grouped (no paging parameters) or a page */
         200: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            'application/json': components['schemas']['Inbox'];
+            'application/json': components['schemas']['Inbox'] | components['schemas']['InboxPage'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
           };
         };
         /** @description No or unknown API token */
@@ -10705,6 +10842,26 @@ export interface components {
       }[];
       year: number;
     };
+    AuditPlanAdded: {
+      /** @description the audit keys this call planned */
+      added: string[];
+      /** @description the audit keys the plan held already, kept as planned */
+      alreadyPlanned: string[];
+      /** @description how many audits the year’s plan holds now */
+      audits: number;
+      year: number;
+    };
+    AuditPlanAddition: {
+      audits: {
+        auditKey: string;
+        plannedFor: string;
+        title: string;
+        /** @enum {string} */
+        type: 'internal' | 'compliance' | 'data_security' | 'security';
+      }[];
+      /** @description why the plan changes (a new risk, an incident, a regulator’s request); kept in the audit trail */
+      reason?: string;
+    };
     AuditPlanView: {
       [key: string]: unknown;
     };
@@ -10805,8 +10962,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     Complaint: components['schemas']['ComplaintSummary'] & {
       acceptedBy: string | null;
@@ -10844,8 +11003,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     ComplaintStep: {
       rectificationTaskId?: string;
@@ -10968,6 +11129,11 @@ export interface components {
       complaintSla: {
         initialInvestigationWithin: string;
         resultWithin: string;
+        /**
+         * @description the zone whose weeks these are
+         * @example Asia/Shanghai
+         */
+        timeZone: string;
         weeks: {
           complaints: number;
           initialInvestigation: components['schemas']['DashboardSlaFigures'];
@@ -11093,8 +11259,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     DrillSummary: components['schemas']['Case'] & {
       /** @description a drill’s weighted score, once evaluated */
@@ -11118,8 +11286,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     Error: {
       error: {
@@ -11155,8 +11325,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     ImprovementCycleStep: {
       stage: string;
@@ -11169,12 +11341,33 @@ export interface components {
       sourceCaseId: string | null;
     };
     Inbox: {
+      /** @description when there are more than these 500: pass as cursor (with limit) for the tasks after them; null when all are shown */
+      nextCursor: string | null;
       /** @description approvals awaiting your decision */
       toDecide: components['schemas']['Task'][];
       /** @description rectification items you own that are open or returned, and other steps owed by you or your role */
       toDo: components['schemas']['Task'][];
       /** @description rectification items submitted by others, awaiting verification */
       toVerify: components['schemas']['Task'][];
+    };
+    InboxPage: {
+      items: components['schemas']['InboxTask'][];
+      /** @description with a cursor or limit: rows per page */
+      limit?: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description offset paging only */
+      page?: number;
+      /** @description offset paging only */
+      pageSize?: number;
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
+      total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
+    };
+    InboxTask: components['schemas']['Task'] & {
+      /** @enum {string} */
+      section: 'toDecide' | 'toDo' | 'toVerify';
     };
     IncidentImpact: {
       affectedUsers: number;
@@ -11192,8 +11385,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     IncidentReport: {
       [key: string]: unknown;
@@ -11415,8 +11610,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     PatchRisk: {
       /**
@@ -12041,8 +12238,10 @@ export interface components {
       page?: number;
       /** @description offset paging only */
       pageSize?: number;
-      /** @description rows matching the filters, on every page */
+      /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
+      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      totalCapped?: boolean;
     };
     SupplierPerformance: {
       complaints: number;

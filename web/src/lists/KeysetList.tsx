@@ -38,6 +38,8 @@ export interface ListPage<Row> {
   items: Row[];
   nextCursor: string | null;
   total: number;
+  /** The total is a cap, not the count (GET /api/cases…: a reader with many cases). */
+  totalCapped?: boolean;
 }
 
 export type ListQuery = Record<string, string | number | undefined>;
@@ -79,6 +81,8 @@ export function KeysetList<Row extends object>(props: KeysetListProps<Row>) {
   });
   const rows = list.data?.pages.flatMap((p) => p.items) ?? [];
   const total = list.data?.pages[0]?.total ?? 0;
+  // Lists count up to a cap (totalCapped): "1,000+".
+  const totalText = list.data?.pages[0]?.totalCapped ? `${total.toLocaleString()}+` : total.toLocaleString();
   const filtered = keys.some((k) => params.get(k));
 
   const table = (): ExportTable => ({
@@ -173,7 +177,7 @@ export function KeysetList<Row extends object>(props: KeysetListProps<Row>) {
       {list.error ? <Refusal error={list.error} /> : null}
       <Card>
         <Flex justify="space-between" align="center" wrap gap={12} style={{ marginBottom: 12 }}>
-          <Typography.Text data-testid={`${props.id}-shown`}>{t.lists.shown(rows.length, total)}</Typography.Text>
+          <Typography.Text data-testid={`${props.id}-shown`}>{t.lists.shown(rows.length, totalText)}</Typography.Text>
           <Space>
             <Button disabled={!rows.length} onClick={() => downloadCsv(table(), fileName)} data-testid="export-csv">
               {t.lists.exportCsv}

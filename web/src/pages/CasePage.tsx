@@ -13,7 +13,7 @@ import { POLL_MS } from './InboxPage';
 
 export function CasePage() {
   const { caseId = '' } = useParams();
-  const { t, when, processLabel, stageLabel } = useI18n();
+  const { t, when, processLabel, stageLabel, taskStatusLabel, roleList, actionLabel } = useI18n();
   const { session, readOnly } = useSession();
   const detail = useQuery({
     queryKey: ['case', caseId],
@@ -125,11 +125,16 @@ export function CasePage() {
           locale={{ emptyText: <Typography.Text type="secondary">{t.nothing}</Typography.Text> }}
           columns={[
             { title: t.title, dataIndex: 'title', key: 'title' },
-            { title: t.status, dataIndex: 'status', key: 'status', render: (s: string) => <Tag>{s}</Tag> },
+            {
+              title: t.status,
+              dataIndex: 'status',
+              key: 'status',
+              render: (s: string) => <Tag data-status={s}>{taskStatusLabel(s)}</Tag>,
+            },
             {
               title: t.assignee,
               key: 'assignee',
-              render: (_, task) => task.assigneeId ?? task.candidateRoles.join(', '),
+              render: (_, task) => task.assigneeId ?? roleList(task.candidateRoles),
             },
             {
               title: t.due,
@@ -220,7 +225,7 @@ export function CasePage() {
             children: (
               <div>
                 <div>
-                  <strong>{e.action}</strong> · {e.actorId} · {when(e.occurredAt)}
+                  <strong data-action={e.action}>{actionLabel(e.action)}</strong> · {e.actorId} · {when(e.occurredAt)}
                 </div>
                 {e.reason && (
                   <div>

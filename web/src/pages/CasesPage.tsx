@@ -123,9 +123,14 @@ export function CasesPage() {
           pagination={{
             current: page,
             pageSize: PAGE_SIZE,
-            total: list.data?.total ?? 0,
+            // Capped (totalCapped): one page more than the cap lets the pager go on while there is more.
+            total: (list.data?.total ?? 0) + (list.data?.totalCapped ? PAGE_SIZE : 0),
             showSizeChanger: false,
-            showTotal: (n) => <span data-testid="cases-total">{t.total(n)}</span>,
+            showTotal: () => (
+              <span data-testid="cases-total">
+                {t.total(list.data?.totalCapped ? `${list.data.total.toLocaleString()}+` : (list.data?.total ?? 0))}
+              </span>
+            ),
             onChange: (p) => set({ page: p === 1 ? undefined : String(p) }),
           }}
           columns={[

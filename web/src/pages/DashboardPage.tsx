@@ -37,11 +37,21 @@ const GRADE_COLOURS = { low: '#15803d', medium: '#a16207', high: '#b7202e', ungr
 
 const humanise = (s: string) => s.replace(/_/g, ' ');
 
+/**
+ * The browser's IANA time zone, for the weeks of the complaint chart; none
+ * (the API counts UTC weeks) when the browser names no zone the API takes.
+ */
+function browserTimeZone(): string | undefined {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone) ? zone : undefined;
+}
+
 export function DashboardPage() {
   const { t } = useI18n();
+  const tz = browserTimeZone();
   const overview = useQuery({
-    queryKey: ['dashboard'],
-    queryFn: () => unwrap(api.GET('/api/dashboards/overview')),
+    queryKey: ['dashboard', tz],
+    queryFn: () => unwrap(api.GET('/api/dashboards/overview', { params: { query: tz ? { tz } : {} } })),
     refetchInterval: REFRESH_MS,
   });
   const data = overview.data;
@@ -210,11 +220,11 @@ function OpenCasesChart({ data }: { data: Overview }) {
 }
 
 function OverdueChart({ data }: { data: Overview }) {
-  const { t, when } = useI18n();
+  const { t, when, roleList } = useI18n();
   const navigate = useNavigate();
   const rows = data.overdueByOwner;
   const who = (r: (typeof rows)[number]) =>
-    r.assigneeId ? (r.assigneeName ?? r.assigneeId) : t.dash.roles((r.candidateRoles ?? []).join(', '));
+    r.assigneeId ? (r.assigneeName ?? r.assigneeId) : t.dash.roles(roleList(r.candidateRoles ?? []));
   // No list of overdue items yet: a person's open cases, or for role-pooled tasks the open cases past due.
   const href = (r: (typeof rows)[number]) =>
     r.assigneeId
@@ -437,7 +447,7 @@ function ComplaintSlaChart({ data }: { data: Overview }) {
     <ChartCard
       id="chart-complaint-sla"
       title={t.dash.complaintSla}
-      note={t.dash.complaintNote}
+      note={t.dash.complaintNote(data.complaintSla.timeZone)}
       option={option}
       empty={weeks.length === 0}
       onClick={() => navigate(href())}

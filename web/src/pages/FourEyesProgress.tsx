@@ -45,9 +45,8 @@ export function fourEyesState(task: Task): FourEyesState {
 }
 
 export function FourEyesProgress({ task }: { task: Task }) {
-  const { t, when, lang } = useI18n();
+  const { t, when, lang, roleLabel: roleName } = useI18n();
   const f = t.fourEyes;
-  const roleName = (r: string) => t.users.roleLabels[r] ?? r;
   const s = fourEyesState(task);
   const votes: Vote[] = task.votes;
   const or = lang === 'zh-CN' ? '、' : ', ';

@@ -13,7 +13,7 @@ const KINDS = ['approval', 'rectification', 'step'] as const satisfies ReadonlyA
 
 /** Overdue items: open tasks past their due date, most overdue first. */
 export function OverduePage() {
-  const { t, when, processLabel } = useI18n();
+  const { t, when, processLabel, roleList } = useI18n();
   const kind = (k: string) => t.lists.taskKinds[k] ?? k;
   return (
     <KeysetList<OverdueItem>
@@ -48,7 +48,7 @@ export function OverduePage() {
         { key: 'kind', title: t.lists.taskKind, text: (r) => kind(r.kind) },
         { key: 'case', title: t.case, text: (r) => r.caseTitle, linksToCase: true },
         { key: 'process', title: t.process, text: (r) => processLabel(r.process) },
-        { key: 'assignee', title: t.assignee, text: (r) => r.assigneeId ?? r.candidateRoles.join(', ') },
+        { key: 'assignee', title: t.assignee, text: (r) => r.assigneeId ?? roleList(r.candidateRoles) },
         { key: 'due', title: t.due, text: (r) => when(r.dueAt) },
         {
           key: 'daysOverdue',

@@ -1,4 +1,5 @@
 import { Tag } from 'antd';
+import { Link } from 'react-router';
 import { api, unwrap } from '../api/client';
 import type { components, paths } from '../api/schema';
 import { useI18n } from '../i18n';
@@ -18,7 +19,7 @@ const STATUSES = [
 const TIERS = ['strategic', 'core', 'general'] as const satisfies ReadonlyArray<NonNullable<Query['tier']>>;
 const GRADES = ['low', 'medium', 'high'] as const;
 
-/** The supplier register (合作方名录): by name; a row opens its last review. */
+/** The supplier register (合作方名录): by name; a row's name opens the supplier's page (records by year, reviews, grades). */
 export function SuppliersPage() {
   const { t, when } = useI18n();
   const statusLabel = (s: string) => t.lists.supplierStatuses[s] ?? s;
@@ -29,7 +30,6 @@ export function SuppliersPage() {
       searchLabel={t.lists.searchSuppliers}
       linkFilters={[{ key: 'ownerId', label: t.caseFilters.ownerIs }]}
       rowKey={(s) => s.id}
-      caseId={(s) => s.lastReviewCaseId}
       filters={[
         {
           kind: 'select',
@@ -52,7 +52,12 @@ export function SuppliersPage() {
         { kind: 'checkbox', key: 'overdue', label: t.lists.reviewOverdue },
       ]}
       columns={[
-        { key: 'name', title: t.lists.name, text: (s) => s.name, linksToCase: true },
+        {
+          key: 'name',
+          title: t.lists.name,
+          text: (s) => s.name,
+          render: (s) => <Link to={`/suppliers/${encodeURIComponent(s.id)}`}>{s.name}</Link>,
+        },
         { key: 'creditCode', title: t.lists.creditCode, text: (s) => s.creditCode },
         { key: 'category', title: t.lists.category, text: (s) => s.category },
         { key: 'tier', title: t.lists.tier, text: (s) => t.dash.tiers[s.tier] ?? s.tier },
