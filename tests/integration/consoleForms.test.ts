@@ -525,6 +525,34 @@ describe('the console forms', () => {
     ).toEqual([
       expect.objectContaining({ year, type: 'data_security', plannedFor: `${year}-12`, createdBy: 'qian.audit' }),
     ]);
+
+    // Internal audit adds an audit to the year's plan that exists; the answer names the year again.
+    const more = await openForm(audit, 'Add audits to a year’s audit plan', 'audit-plan-additions');
+    const add = (path: string) => more.locator(`#start-audit-plan-additions_${path}`);
+    await add('audits_0_auditKey').fill(`${tag}-CA`);
+    await add('audits_0_type').click();
+    await audit
+      .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="Compliance"]')
+      .click();
+    await add('audits_0_title').fill('Compliance audit');
+    await add('audits_0_plannedFor').fill(`${year}-11`);
+    await add('reason').fill('Regulator asked for a compliance review');
+    await more.getByRole('button', { name: 'Start' }).click();
+    await expect
+      .poll(
+        () =>
+          db()
+            .select()
+            .from(auditPlanEntries)
+            .where(eq(auditPlanEntries.auditKey, `${tag}-CA`)),
+        {
+          timeout: 30_000,
+        },
+      )
+      .toEqual([
+        expect.objectContaining({ year, type: 'compliance', plannedFor: `${year}-11`, createdBy: 'qian.audit' }),
+      ]);
+    expect((await audit.getByTestId('start-done').locator('code').innerText()).trim()).toBe(String(year));
   }, 240_000);
 
   it('an auditor verifies the audit chain and sees it intact; no start form is offered', async () => {
