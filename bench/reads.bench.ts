@@ -340,8 +340,12 @@ async function main() {
       const deepProcess = await deepPage(as, '/api/cases?process=incident&limit=20');
       const deepOverdue = await deepPage(as, '/api/tasks/overdue?limit=20');
       const deepSuppliers = await deepPage(as, '/api/suppliers?limit=20');
+      const deepInbox = await deepPage(as, '/api/tasks/inbox?section=toDecide&limit=50');
       return [
+        // Unpaged: the first 500 tasks grouped, as older clients ask. Paged: what the console asks.
         fixed('inbox', '/api/tasks/inbox'),
+        fixed('inbox page (console)', '/api/tasks/inbox?section=toDecide&limit=50'),
+        fixed(`inbox deep (page ${args.deep})`, deepInbox),
         fixed('cases first page', '/api/cases?limit=20'),
         { name: 'cases ?process', path: (i) => `/api/cases?process=${process(i)}&limit=20` },
         { name: 'cases ?process&stage', path: (i) => `/api/cases?process=${process(i)}&stage=investigating&limit=20` },
