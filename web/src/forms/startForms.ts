@@ -175,6 +175,32 @@ const ASSESSMENT_PERIOD = /^\d{4}(-(Q[1-4]|H[12]|M(0[1-9]|1[0-2])|P([1-9]|1[0-2]
 const REPORT_PERIOD = /^(20\d\d)(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$/;
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
+/** An audit plan's year and its audits: the plan's form and the form that adds to it. */
+const AUDIT_PLAN_FIELDS: FieldSpec[] = [
+  {
+    name: ['year'],
+    label: 'planYear',
+    kind: 'integer',
+    min: 2000,
+    max: 2100,
+    required: true,
+    initial: thisYear(),
+  },
+  {
+    name: ['audits'],
+    label: 'plannedAudits',
+    kind: 'list',
+    min: 1,
+    required: true,
+    fields: [
+      { name: ['auditKey'], label: 'auditKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
+      { name: ['type'], label: 'auditType', kind: 'select', options: AUDIT_TYPES, required: true },
+      { name: ['title'], label: 'title', kind: 'text', max: 200, required: true },
+      { name: ['plannedFor'], label: 'plannedFor', kind: 'text', pattern: MONTH, required: true },
+    ],
+  },
+];
+
 export const START_FORMS: readonly StartFormSpec[] = [
   {
     id: 'approval-request',
@@ -463,30 +489,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
   {
     id: 'audit-plan',
     roles: ['internal_audit'],
-    fields: [
-      {
-        name: ['year'],
-        label: 'planYear',
-        kind: 'integer',
-        min: 2000,
-        max: 2100,
-        required: true,
-        initial: thisYear(),
-      },
-      {
-        name: ['audits'],
-        label: 'plannedAudits',
-        kind: 'list',
-        min: 1,
-        required: true,
-        fields: [
-          { name: ['auditKey'], label: 'auditKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
-          { name: ['type'], label: 'auditType', kind: 'select', options: AUDIT_TYPES, required: true },
-          { name: ['title'], label: 'title', kind: 'text', max: 200, required: true },
-          { name: ['plannedFor'], label: 'plannedFor', kind: 'text', pattern: MONTH, required: true },
-        ],
-      },
-    ],
+    fields: [...AUDIT_PLAN_FIELDS],
     // A plan is a record of the year, not a case.
     submit: submitTo({ path: '/api/audit-plans', started: (plan) => ({ key: String(plan.year) }) }),
   },
@@ -495,31 +498,7 @@ export const START_FORMS: readonly StartFormSpec[] = [
     // data-security check): internal audit adds its audits; an audit key planned already is kept.
     id: 'audit-plan-additions',
     roles: ['internal_audit'],
-    fields: [
-      {
-        name: ['year'],
-        label: 'planYear',
-        kind: 'integer',
-        min: 2000,
-        max: 2100,
-        required: true,
-        initial: thisYear(),
-      },
-      {
-        name: ['audits'],
-        label: 'plannedAudits',
-        kind: 'list',
-        min: 1,
-        required: true,
-        fields: [
-          { name: ['auditKey'], label: 'auditKey', kind: 'text', max: 100, pattern: KEY_PATTERN, required: true },
-          { name: ['type'], label: 'auditType', kind: 'select', options: AUDIT_TYPES, required: true },
-          { name: ['title'], label: 'title', kind: 'text', max: 200, required: true },
-          { name: ['plannedFor'], label: 'plannedFor', kind: 'text', pattern: MONTH, required: true },
-        ],
-      },
-      { name: ['reason'], label: 'planChangeReason', kind: 'text', max: 1000 },
-    ],
+    fields: [...AUDIT_PLAN_FIELDS, { name: ['reason'], label: 'planChangeReason', kind: 'text', max: 1000 }],
     submit: submitTo({
       path: '/api/audit-plans/{year}/audits',
       params: ['year'],
