@@ -7,10 +7,10 @@
  * a write that is ending other parts of the case. Whatever the order, the
  * table equals what the rows give, computed from scratch, parents included.
  */
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAuditEvent, verifyAuditChain } from '../../db/audit';
+import { verifyAuditChain } from '../../db/audit';
+import { casePartsProbes } from '../support/caseParts';
 import { useHarness } from '../support/harness';
 
 const h = useHarness('auditCaseParts');
@@ -23,26 +23,7 @@ async function newCase(id: string, initiator: string, parent: string | null = nu
   );
 }
 
-const act = (actorId: string, caseId: string) =>
-  appendAuditEvent(h.database.db, {
-    idempotencyKey: `acp-test:${randomUUID()}`,
-    actorId,
-    action: 'audit_case_parts.acted',
-    caseId,
-  });
-
-const partsOf = async (caseId: string) =>
-  (await h.sql('select user_id from case_parts where case_id = $1 order by user_id', [caseId])).map(
-    (r: { user_id: string }) => r.user_id,
-  );
-
-async function expectTableToFollowTheRows() {
-  const drift = await h.sql(`
-    (select 'missing' as drift, * from case_parts_derived() except select 'missing', case_id, user_id from case_parts)
-    union all
-    (select 'extra', case_id, user_id from case_parts except select 'extra', * from case_parts_derived())`);
-  expect(drift).toEqual([]);
-}
+const { act, partsOf, expectTableToFollowTheRows } = casePartsProbes(h, 'audit_case_parts');
 
 /** Whether `promise` is still waiting after a moment (on a lock of another transaction). */
 const waits = async (promise: Promise<unknown>) =>

@@ -13,8 +13,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../api/auth';
-import { appendAuditEvent, verifyAuditChain } from '../../db/audit';
+import { verifyAuditChain } from '../../db/audit';
 import { canReadCase, hasPartInCase, type Reader } from '../../platform/access';
+import { casePartsProbes } from '../support/caseParts';
 import { useHarness } from '../support/harness';
 
 const h = useHarness('case_parts');
@@ -39,28 +40,7 @@ async function newTask(id: string, caseId: string, assignee: string | null) {
   );
 }
 
-let eventNo = 0;
-const act = (actorId: string, caseId: string) =>
-  appendAuditEvent(h.database.db, {
-    idempotencyKey: `cp-test:${caseId}:${++eventNo}`,
-    actorId,
-    action: 'case_parts.acted',
-    caseId,
-  });
-
-const partsOf = async (caseId: string) =>
-  (await h.sql('select user_id from case_parts where case_id = $1 order by user_id', [caseId])).map(
-    (r: { user_id: string }) => r.user_id,
-  );
-
-/** What the rows give, from scratch (migration 0024's case_parts_derived): the table must hold exactly that. */
-async function expectTableToFollowTheRows() {
-  const drift = await h.sql(`
-    (select 'missing' as drift, * from case_parts_derived() except select 'missing', case_id, user_id from case_parts)
-    union all
-    (select 'extra', case_id, user_id from case_parts except select 'extra', * from case_parts_derived())`);
-  expect(drift).toEqual([]);
-}
+const { act, partsOf, expectTableToFollowTheRows } = casePartsProbes(h, 'case_parts');
 
 beforeAll(async () => {
   await h.sql(
