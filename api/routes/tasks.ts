@@ -93,15 +93,18 @@ const InboxSchema = z
 
 const InboxTaskSchema = TaskSchema.extend({ section: z.enum(INBOX_SECTIONS) }).openapi('InboxTask');
 
-/** Soonest due first: (due_at, id) ascending, which tasks_open_due_idx (migration 0023) serves. */
-const INBOX_ORDER: KeysetOrder = {
-  tag: 'inbox',
+/** Tasks by due date, soonest (or most overdue) first: (due_at, id) ascending, which tasks_open_due_idx (migration 0023) serves. */
+const dueOrder = (tag: string): KeysetOrder => ({
+  tag,
   direction: 'asc',
   keys: [
     { column: tasks.dueAt, kind: 'timestamp' },
     { column: tasks.id, kind: 'text' },
   ],
-};
+});
+
+/** The inbox: soonest due first. */
+const INBOX_ORDER = dueOrder('inbox');
 
 /**
  * Tasks without a due date (none today: every step, approval and item is
@@ -160,15 +163,8 @@ const OverdueItemSchema = TaskSchema.extend({
   daysOverdue: z.number().int().openapi({ description: 'whole days past the due date' }),
 }).openapi('OverdueItem');
 
-/** Most overdue first: (due_at, id) ascending. */
-const OVERDUE_ORDER: KeysetOrder = {
-  tag: 'overdue',
-  direction: 'asc',
-  keys: [
-    { column: tasks.dueAt, kind: 'timestamp' },
-    { column: tasks.id, kind: 'text' },
-  ],
-};
+/** The overdue list: most overdue first. */
+const OVERDUE_ORDER = dueOrder('overdue');
 
 export function taskRoutes({ db, temporal }: AppDeps) {
   const app = router();
