@@ -145,7 +145,7 @@ describe('users and tokens for admins', () => {
     await deactivate.getByRole('button', { name: 'Deactivate' }).click();
     await page.getByRole('button', { name: `Reactivate ${userId}` }).waitFor();
     expect((await db().select().from(users).where(eq(users.id, userId)))[0]!.active).toBe(false);
-  });
+  }, 180_000);
 
   it('a non-admin has no users menu, and the page shows the API’s 403', async () => {
     const page = await signedIn('li.manager');
@@ -160,7 +160,7 @@ describe('users and tokens for admins', () => {
     expect(await refusal.textContent()).toContain('Only administrators manage users and tokens.');
     expect(await page.getByRole('button', { name: 'New user' }).count()).toBe(0);
     expect(await axe(page)).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe('regrade and four-eyes on the case page', () => {
@@ -258,7 +258,7 @@ describe('regrade and four-eyes on the case page', () => {
     expect(await progress.getByTestId('four-eyes-count').textContent()).toBe('已批准 1 / 2');
     expect(await axe(page)).toEqual([]);
     await screenshot(page, 'incident-regrade-zh');
-  });
+  }, 180_000);
 
   it('every process and every stage of its contract has words in both languages', () => {
     for (const [process, stages] of Object.entries(PROCESS_STAGES)) {
