@@ -178,6 +178,10 @@ export const tasks = pgTable(
     index('tasks_open_roles_idx')
       .using('gin', t.candidateRoles)
       .where(sql`${t.status} not in ('done', 'expired', 'cancelled')`),
+    // An approver's part of the inbox (migration 0026): open approvals by candidate role.
+    index('tasks_open_approvals_roles_idx')
+      .using('gin', t.candidateRoles)
+      .where(sql`${t.kind} = 'approval' and ${t.status} = 'open'`),
   ],
 );
 

@@ -75,11 +75,19 @@ const AWAITING = 'awaiting';
 const awaiting = alias(tasks, AWAITING);
 
 /**
- * The open tasks that wait for this user: what their inbox lists
- * (GET /api/tasks/inbox), as a condition over `tasks` (or an alias of it:
- * `t`). A case with one of them is a case the user has a part in.
+ * The open tasks that wait for this user, by why they wait: approvals the
+ * user may still vote on (`decidable`), rectification items the user owns
+ * and has to act on (`mine`), other steps owed by the user or open to one of
+ * their roles (`steps`), and items submitted by others that the user may
+ * verify (`verifiable`, undefined for someone who verifies nothing). The
+ * inbox's sections are these branches (api/routes/tasks.ts), each of which
+ * the planner can match to its own index; their union is
+ * inboxTaskCondition.
  */
-export function inboxTaskCondition(user: Reader, t: typeof tasks | typeof awaiting = tasks): SQL {
+export function inboxTaskBranches(
+  user: Reader,
+  t: typeof tasks | typeof awaiting = tasks,
+): { decidable: SQL; mine: SQL; steps: SQL; verifiable: SQL | undefined } {
   const tasks = t;
   const decidable = and(
     eq(tasks.kind, 'approval'),
@@ -107,6 +115,16 @@ export function inboxTaskCondition(user: Reader, t: typeof tasks | typeof awaiti
         not(sql`${user.id} = any(${tasks.excludedUserIds})`),
       )
     : undefined;
+  return { decidable: decidable!, mine: mine!, steps: steps!, verifiable };
+}
+
+/**
+ * The open tasks that wait for this user: what their inbox lists
+ * (GET /api/tasks/inbox), as a condition over `tasks` (or an alias of it:
+ * `t`). A case with one of them is a case the user has a part in.
+ */
+export function inboxTaskCondition(user: Reader, t: typeof tasks | typeof awaiting = tasks): SQL {
+  const { decidable, mine, steps, verifiable } = inboxTaskBranches(user, t);
   return or(decidable, mine, steps, verifiable)!;
 }
 

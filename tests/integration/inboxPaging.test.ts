@@ -266,6 +266,38 @@ describe('the inbox, paged', () => {
     expect(ids(items).filter((id) => id.startsWith('paged:') && id !== 'paged:not:legal')).toEqual([]);
   });
 
+  it('walks a section too large to find first (its total capped) in the same order as a small one', async () => {
+    // Past TOTAL_CAP (1,000) open approvals to risk, the section is walked in due order instead of found by
+    // role and sorted (api/routes/tasks.ts, inboxRows): both ways must give the same pages.
+    const extra = Array.from({ length: 420 }, (_, i) => `paged:extra:${String(i).padStart(4, '0')}`);
+    await h.sql(
+      `insert into tasks (id, case_id, workflow_id, kind, title, candidate_roles, status, due_at, votes, allowed_decisions)
+       select x, $2, $2, 'approval', 'Paged ' || x, array['risk'], 'open',
+              timestamptz '2024-05-02T00:00:00Z' + (n * interval '37 minutes'), '[]', array['approve','reject']
+         from unnest($1::text[]) with ordinality as u(x, n)`,
+      [extra, CASE_ID],
+    );
+    try {
+      const expected = await dueOrder([...toDecide, ...extra]);
+      expect(expected.length).toBeGreaterThan(1000);
+      for (const limit of [200, 37]) {
+        const { items } = await walkKeyset(h, '/api/tasks/inbox?section=toDecide', 'approver', limit, 40);
+        expect(ids(items), `limit ${limit}`).toEqual(expected);
+      }
+      const first = await h.api('GET', '/api/tasks/inbox?section=toDecide&limit=10', { as: 'approver' });
+      expect(first.body).toMatchObject({ total: 1000, totalCapped: true });
+      expect(ids(first.body.items)).toEqual(expected.slice(0, 10));
+      // The small sections beside it are still found first, and unchanged.
+      const verify = await walkKeyset(h, '/api/tasks/inbox?section=toVerify', 'approver', 10);
+      expect(ids(verify.items)).toEqual(toVerify);
+      // Offset paging walks too.
+      const third = await h.api('GET', '/api/tasks/inbox?section=toDecide&page=3&pageSize=100', { as: 'approver' });
+      expect(ids(third.body.items)).toEqual(expected.slice(200, 300));
+    } finally {
+      await h.sql('delete from tasks where id = any($1)', [extra]);
+    }
+  });
+
   it('refuses a bad cursor, limit or section with a 400 naming the field', async () => {
     expect(await bad('/api/tasks/inbox?cursor=not-a-cursor')).toEqual(['query.cursor']);
     expect(await bad('/api/tasks/inbox?cursor=!!!')).toEqual(['query.cursor']);
