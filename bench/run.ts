@@ -70,7 +70,7 @@ export const SUITE_SCRIPTS: Record<RunSuite, { script: string; flags: string[] }
   },
   audit: {
     script: 'audit.bench.ts',
-    flags: ['writers', 'writes', 'rounds', 'events', 'cases', 'skip-verify', 'small-verify', 'module'],
+    flags: ['writers', 'writes', 'kinds', 'rounds', 'events', 'cases', 'skip-verify', 'small-verify', 'module'],
   },
   memory: {
     script: 'memory.bench.ts',

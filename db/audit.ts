@@ -240,7 +240,12 @@ export function storableJson(value: unknown): string {
   return SUSPECT_ESCAPE.test(json) ? JSON.stringify(wellFormedValue(value)) : json;
 }
 
-async function appendToPartition(tx: DbOrTx, part: number | null, input: AuditEventInput): Promise<AuditEventRow> {
+async function appendToPartition(
+  tx: DbOrTx,
+  part: number | null,
+  input: AuditEventInput,
+  shareChainLock = false,
+): Promise<AuditEventRow> {
   // Millisecond precision, as stored, so the recomputed hash matches.
   const occurredAt = new Date(Math.floor((input.occurredAt ?? new Date()).getTime()));
   // Text is made storable (NUL and lone surrogates become U+FFFD) before it is
@@ -262,11 +267,18 @@ async function appendToPartition(tx: DbOrTx, part: number | null, input: AuditEv
   };
   // Only what the database decided comes back: the payload is the caller's (read back as jsonb, it cost
   // the server a second print of it and the driver a parse, per append).
-  const result = await tx.execute(
-    sql`select seq::text as seq, prev_hash, hash, chain_part, part_seq::text as part_seq
-          from audit_append(${part}::smallint, ${e.partitionKey}::text, ${e.idempotencyKey}::text,
+  const args = sql`${e.partitionKey}::text, ${e.idempotencyKey}::text,
           ${occurredAt.toISOString()}::timestamptz, ${e.actorId}::text, ${e.action}::text, ${e.caseId}::text,
-          ${e.taskId}::text, ${e.reason}::text, ${e.payloadJson}::jsonb, ${e.evidenceJson}::jsonb)`,
+          ${e.taskId}::text, ${e.reason}::text, ${e.payloadJson}::jsonb, ${e.evidenceJson}::jsonb`;
+  const result = await tx.execute(
+    shareChainLock
+      ? // The chain-wide lock shared first, then the append: the append's partition argument names the
+        // lock's row (a lateral reference), so PostgreSQL cannot call it before taking the lock.
+        sql`select a.seq::text as seq, a.prev_hash, a.hash, a.chain_part, a.part_seq::text as part_seq
+              from (select 0 as locked from pg_advisory_xact_lock_shared(${CHAIN_LOCK_KEY})) l
+              cross join lateral audit_append(case when l.locked = 0 then ${part}::smallint end, ${args}) a`
+      : sql`select seq::text as seq, prev_hash, hash, chain_part, part_seq::text as part_seq
+              from audit_append(${part}::smallint, ${args})`,
   );
   const [row] = rowsOf(result);
   if (!row) throw new AuditEventExists(e.idempotencyKey);
@@ -338,8 +350,22 @@ export async function withAuditedWrite<T>(
   }
 }
 
+/**
+ * Appends an event that goes with no other write, exactly once per
+ * idempotency key, in one statement (its own transaction): the chain-wide
+ * lock shared and the append, as withAuditedWrite takes them, without the
+ * transaction's BEGIN, lookup and COMMIT round trips. A key already recorded
+ * appends nothing and answers the recorded event.
+ */
 export async function appendAuditEvent(db: Database, event: AuditEventInput): Promise<AuditEventRow> {
-  return (await withAuditedWrite(db, event, async () => undefined)).event;
+  try {
+    return await appendToPartition(db, null, event, true);
+  } catch (err) {
+    if (!(err instanceof AuditEventExists)) throw err;
+    const existing = await findAuditEvent(db, event.idempotencyKey);
+    if (!existing) throw err;
+    return existing;
+  }
 }
 
 // --- checkpoints --------------------------------------------------------------------------------

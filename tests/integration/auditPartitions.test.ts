@@ -116,9 +116,32 @@ describe('the audit chain in partitions', () => {
     await isLocked;
     const write = appendAuditEvent(h.database.db, event(b));
     expect(await within(write, 700)).toBe('pending');
+    // It waits before its append (one statement: the shared lock, then audit_append), so it holds no
+    // partition's lock (audit_append's, 727002) meanwhile: writes of that partition inside the lock's holder go on.
+    expect(
+      await h.sql(
+        `select 1 from pg_locks where locktype = 'advisory' and classid = 727002 and objsubid = 2 and granted`,
+        [],
+      ),
+    ).toEqual([]);
     release();
     await exclusive;
     expect((await write).caseId).toBe(b);
+  });
+
+  it('an event alone is appended once per key: a second append answers the recorded one', async () => {
+    const { a } = caseIds();
+    const e = event(a);
+    const first = await appendAuditEvent(h.database.db, e);
+    const again = await appendAuditEvent(h.database.db, { ...e, action: 'test.retried', payload: { other: true } });
+    expect(again).toMatchObject({ seq: first.seq, hash: first.hash, action: first.action });
+    expect(await h.sql('select 1 from audit_events where idempotency_key = $1', [e.idempotencyKey])).toHaveLength(1);
+    // The same key twice at once: one appends, the other answers it.
+    const twin = event(a);
+    const both = await Promise.all([appendAuditEvent(h.database.db, twin), appendAuditEvent(h.database.db, twin)]);
+    expect(both[0]!.seq).toBe(both[1]!.seq);
+    expect(await h.sql('select 1 from audit_events where idempotency_key = $1', [twin.idempotencyKey])).toHaveLength(1);
+    expect(await verifyAuditChain(h.database.db)).toMatchObject({ ok: true });
   });
 
   it('two writes of one key at the same moment: one appends and applies, the other is told and its write rolled back', async () => {
