@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { and, asc, eq, lte } from 'drizzle-orm';
+import { and, asc, eq, gt, lte } from 'drizzle-orm';
 import { CAMPAIGN_BATCH_SIZE, type CampaignSkipReason } from '../contracts/supplierCampaign';
 import { appendLocked, findAuditEvent, lockAuditChain, withAuditedWrite } from '../db/audit';
 import type { Database } from '../db/client';
@@ -354,6 +354,27 @@ export function createSupplierActivities(deps: SupplierDeps) {
         .from(suppliers)
         .orderBy(asc(suppliers.id));
       return rows.map((r) => ({ supplierId: r.id, status: r.status as SupplierStatus }));
+    },
+
+    /**
+     * One page of the suppliers with their status, by id after `after` (keyset): the campaign reads the
+     * list a page at a time, so no activity result grows with the number of suppliers. `next` is the last
+     * id of a full page (there may be more), null after the last.
+     */
+    async listCampaignSuppliersPage(input: {
+      after: string | null;
+      limit: number;
+    }): Promise<{ suppliers: Array<{ supplierId: string; status: SupplierStatus }>; next: string | null }> {
+      const rows = await db
+        .select({ id: suppliers.id, status: suppliers.status })
+        .from(suppliers)
+        .where(input.after === null ? undefined : gt(suppliers.id, input.after))
+        .orderBy(asc(suppliers.id))
+        .limit(input.limit);
+      return {
+        suppliers: rows.map((r) => ({ supplierId: r.id, status: r.status as SupplierStatus })),
+        next: rows.length === input.limit ? rows.at(-1)!.id : null,
+      };
     },
 
     /**

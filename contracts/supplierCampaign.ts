@@ -25,6 +25,14 @@ export const CAMPAIGN_BATCH_SIZE = 16;
  * thousands of suppliers does not hold an HTTP request for minutes.
  */
 export const CAMPAIGN_ANSWER_AFTER = 256;
+/**
+ * How many suppliers one listing read returns (policy default; the handbooks
+ * give no number). Each page is an activity result in the campaign's
+ * history: 1,000 suppliers are about 54 KB, where the whole list of 10,000
+ * in one result was 540 KB, past Temporal's 512 KB warning, and about 38,000
+ * would have passed its 2 MB limit and failed the campaign.
+ */
+export const CAMPAIGN_LISTING_PAGE = 1000;
 
 export type CampaignSkipReason = 'already_exists' | 'not_reviewable' | 'not_found';
 

@@ -9,6 +9,7 @@ import { condition, patched, setHandler } from '@temporalio/workflow';
 import {
   CAMPAIGN_ANSWER_AFTER,
   CAMPAIGN_BATCH_SIZE,
+  CAMPAIGN_LISTING_PAGE,
   campaignProgressQuery,
   campaignStartedUpdate,
   SUPPLIER_CAMPAIGN_PROCESS,
@@ -29,12 +30,33 @@ import type { SupplierReviewInput } from './supplierReview';
  */
 const CAMPAIGN_LARGER_SLICES = 'campaign-larger-slices';
 const SLICE_BATCHES = 4;
+/**
+ * patched() id: the suppliers are listed a page at a time
+ * (CAMPAIGN_LISTING_PAGE), not in one activity result that grows with them
+ * (campaigns recorded before list them in one).
+ */
+const CAMPAIGN_PAGED_LISTING = 'campaign-paged-listing';
 
 export interface SupplierCampaignInput {
   year: number;
   /** Who ran it: the initiator of every review it starts. */
   initiatorId: string;
   timings?: SupplierReviewInput['timings'];
+  /** Suppliers per listing read; default CAMPAIGN_LISTING_PAGE. */
+  listingPageSize?: number;
+}
+
+/** Every supplier with its status, by id, read a page at a time (or at once, as campaigns recorded before did). */
+async function listSuppliers(pageSize: number) {
+  if (!patched(CAMPAIGN_PAGED_LISTING)) return acts.listCampaignSuppliers();
+  const all: Awaited<ReturnType<typeof acts.listCampaignSuppliers>> = [];
+  let after: string | null = null;
+  do {
+    const page = await acts.listCampaignSuppliersPage({ after, limit: pageSize });
+    all.push(...page.suppliers);
+    after = page.next;
+  } while (after !== null);
+  return all;
 }
 
 export async function supplierCampaignWorkflow(input: SupplierCampaignInput): Promise<CampaignProgress> {
@@ -78,7 +100,7 @@ export async function supplierCampaignWorkflow(input: SupplierCampaignInput): Pr
   const reviewId = (supplierId: string) => supplierReviewContract.caseId(supplierReviewKey(supplierId, input.year));
 
   await caseRuntime.open();
-  const suppliers = await acts.listCampaignSuppliers();
+  const suppliers = await listSuppliers(Math.max(1, Math.floor(input.listingPageSize ?? CAMPAIGN_LISTING_PAGE)));
   progress.total = suppliers.length;
   const reviewable: string[] = [];
   for (const { supplierId, status } of suppliers) {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { campaignProgressQuery } from '../../contracts/supplierCampaign';
+import { startSupplierCampaign } from '../../platform/cases';
 import { creditCodeCheckChar } from '../../domain/uscc';
 import type { supplierReviewWorkflow } from '../../workflows/supplierReview';
 import { GovProcess, GovRiskLevel, GovStage } from '../../workflows/searchAttributes';
@@ -509,5 +510,31 @@ describe('supplier review', () => {
     expect(new Set(running).size).toBe(startedIds.length);
     for (const id of startedIds)
       await h.temporal.workflow.getHandle(`supplier-review:${id}:2031`).terminate('test done');
+  });
+
+  it('the campaign reads the suppliers a page at a time: each once, none left out, whatever the page size', async () => {
+    // Two more than a page of two can hold, so the listing takes several pages and ends on a short one or an empty one.
+    await registerSupplier();
+    await registerSupplier();
+    const all = (await h.sql<{ id: string }>('select id from suppliers')).map((r) => r.id);
+    expect(all.length).toBeGreaterThan(4);
+    const progress = await startSupplierCampaign(
+      { db: h.database.db, temporal: h.temporal, taskQueue: h.taskQueue },
+      { year: 2033, initiatorId: 'lead', listingPageSize: 2 },
+    );
+    expect(progress).toMatchObject({ status: 'done', total: all.length });
+    const seen = [...progress!.started, ...progress!.skipped].map((s) => s.supplierId);
+    expect(seen).toHaveLength(all.length);
+    expect(new Set(seen)).toEqual(new Set(all));
+    // In the history: one listing read per page of two (and an empty one after a full last page), none of the whole list.
+    const history = await h.temporal.workflow.getHandle('supplier-campaign:2033').fetchHistory();
+    const activities = (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+      .filter((name): name is string => !!name);
+    expect(activities.filter((a) => a === 'listCampaignSuppliersPage')).toHaveLength(Math.floor(all.length / 2) + 1);
+    expect(activities).not.toContain('listCampaignSuppliers');
+    await saveHistoryFixture(h, 'supplier-campaign:2033', 'supplier-campaign-paged');
+    for (const { supplierId } of progress!.started)
+      await h.temporal.workflow.getHandle(`supplier-review:${supplierId}:2033`).terminate('test done');
   });
 });
