@@ -283,10 +283,8 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       const q = c.req.valid('query');
       const { paged, order, paging } = inboxPaging(q);
       const now = new Date();
-      const where = and(
-        // The same condition makes these tasks' cases readable to the caller (platform/access.ts).
-        q.section ? inboxSectionCondition(user, q.section) : inboxTaskCondition(user),
-      );
+      // The same condition makes these tasks' cases readable to the caller (platform/access.ts).
+      const where = q.section ? inboxSectionCondition(user, q.section) : inboxTaskCondition(user);
       // The grouped answer has no total: counting a busy approver's whole inbox would cost more than reading 500 of it.
       // A page's total is counted up to TOTAL_CAP (totalCapped past it), as the case lists do, first: it says
       // whether the tasks are few enough to find before sorting (see inboxRows).
