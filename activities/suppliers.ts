@@ -347,7 +347,10 @@ export function createSupplierActivities(deps: SupplierDeps) {
         : { started: false, caseId: outcome.caseId, reason: outcome.message };
     },
 
-    /** Every supplier with its status, by id: the campaign decides from the status which it reviews. */
+    /**
+     * Every supplier with its status, by id, in one result: kept for campaigns that started before the
+     * listing was paged (listCampaignSuppliersPage), which still call it when they resume.
+     */
     async listCampaignSuppliers(): Promise<Array<{ supplierId: string; status: SupplierStatus }>> {
       const rows = await db
         .select({ id: suppliers.id, status: suppliers.status })

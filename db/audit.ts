@@ -323,6 +323,18 @@ async function shareLockAndFind(tx: DbOrTx, idempotencyKey: string): Promise<Aud
 }
 
 /**
+ * After an append that found its key taken by a concurrent write of the same
+ * key (AuditEventExists): the event that write recorded. Any other error, or
+ * a key that is somehow not there, is thrown on.
+ */
+async function recordedInstead(db: Database, err: unknown, idempotencyKey: string): Promise<AuditEventRow> {
+  if (!(err instanceof AuditEventExists)) throw err;
+  const existing = await findAuditEvent(db, idempotencyKey);
+  if (!existing) throw err;
+  return existing;
+}
+
+/**
  * Runs a state change and its audit event in one transaction, exactly once per
  * idempotency key: a retried activity whose first attempt committed finds its
  * event and does nothing; one that runs at the same moment as its first
@@ -343,10 +355,7 @@ export async function withAuditedWrite<T>(
       return { applied: true, result, event: appended };
     });
   } catch (err) {
-    if (!(err instanceof AuditEventExists)) throw err;
-    const existing = await findAuditEvent(db, event.idempotencyKey);
-    if (!existing) throw err;
-    return { applied: false, event: existing };
+    return { applied: false, event: await recordedInstead(db, err, event.idempotencyKey) };
   }
 }
 
@@ -361,10 +370,7 @@ export async function appendAuditEvent(db: Database, event: AuditEventInput): Pr
   try {
     return await appendToPartition(db, null, event, true);
   } catch (err) {
-    if (!(err instanceof AuditEventExists)) throw err;
-    const existing = await findAuditEvent(db, event.idempotencyKey);
-    if (!existing) throw err;
-    return existing;
+    return recordedInstead(db, err, event.idempotencyKey);
   }
 }
 
