@@ -10,11 +10,14 @@ import {
   CAMPAIGN_ANSWER_AFTER,
   CAMPAIGN_BATCH_SIZE,
   CAMPAIGN_LISTING_PAGE,
+  campaignProgress,
   campaignProgressQuery,
   campaignStartedUpdate,
+  CAMPAIGN_PROGRESS_LIST,
   SUPPLIER_CAMPAIGN_PROCESS,
   supplierCampaignId,
   type CampaignProgress,
+  type CampaignRecord,
 } from '../contracts/supplierCampaign';
 import { supplierReviewContract, supplierReviewKey } from '../contracts/supplierReview';
 import { reviewStatusProblem } from '../domain/supplierReview';
@@ -44,6 +47,8 @@ export interface SupplierCampaignInput {
   timings?: SupplierReviewInput['timings'];
   /** Suppliers per listing read; default CAMPAIGN_LISTING_PAGE. */
   listingPageSize?: number;
+  /** Started and skipped suppliers the progress lists; default CAMPAIGN_PROGRESS_LIST. */
+  progressList?: number;
 }
 
 /** Every supplier with its status, by id, read a page at a time (or at once, as campaigns recorded before did). */
@@ -60,16 +65,21 @@ async function listSuppliers(pageSize: number) {
 }
 
 export async function supplierCampaignWorkflow(input: SupplierCampaignInput): Promise<CampaignProgress> {
-  const progress: CampaignProgress = { year: input.year, status: 'running', total: 0, started: [], skipped: [] };
+  const progress: CampaignRecord = { year: input.year, status: 'running', total: 0, started: [], skipped: [] };
   /** How much of the progress the read model shows: queries and the answer never say more. */
   const recorded = { status: progress.status, total: 0, started: 0, skipped: 0 };
-  const shown = (): CampaignProgress => ({
-    year: input.year,
-    status: recorded.status,
-    total: recorded.total,
-    started: progress.started.slice(0, recorded.started),
-    skipped: progress.skipped.slice(0, recorded.skipped),
-  });
+  const listed = Math.max(0, Math.floor(input.progressList ?? CAMPAIGN_PROGRESS_LIST));
+  const shown = (): CampaignProgress =>
+    campaignProgress(
+      {
+        year: input.year,
+        status: recorded.status,
+        total: recorded.total,
+        started: progress.started.slice(0, recorded.started),
+        skipped: progress.skipped.slice(0, recorded.skipped),
+      },
+      listed,
+    );
 
   const caseRuntime = new CaseRuntime({
     caseId: supplierCampaignId(input.year),
@@ -140,5 +150,7 @@ export async function supplierCampaignWorkflow(input: SupplierCampaignInput): Pr
     payload: { started: counts.started, skipped: counts.skipped, total: counts.total },
     written: () => Object.assign(recorded, counts),
   });
-  return progress;
+  // The result is the progress, not the record: its lists would pass Temporal's 2 MB limit at about
+  // 22,000 suppliers and fail the campaign at its very end.
+  return shown();
 }

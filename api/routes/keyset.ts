@@ -145,7 +145,8 @@ export type Paging =
 
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-function badQuery(field: string, message: string): ApiError {
+/** A 400 naming query.<field>. */
+export function badQuery(field: string, message: string): ApiError {
   return new ApiError('BAD_REQUEST', `invalid query: query.${field} ${message}`, [
     { field: `query.${field}`, message },
   ]);

@@ -10,7 +10,7 @@
  * timings are refused unless the deployment allows them (api/caseTimings.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, count, eq, like } from 'drizzle-orm';
+import { and, asc, count, eq, like, sql } from 'drizzle-orm';
 import { auditEvents, cases, evidence, suppliers, tasks, users } from '../../db/schema';
 import {
   DEFAULT_APPROVAL_TIMINGS,
@@ -43,8 +43,15 @@ import type {
   SupplierReviewInput,
   supplierReviewWorkflow,
 } from '../../workflows/supplierReview';
-import { isReadOnly } from '../../domain/roles';
-import { supplierCampaignId, type CampaignProgress } from '../../contracts/supplierCampaign';
+import { isReadOnly, OVERSIGHT_ROLES } from '../../domain/roles';
+import {
+  CAMPAIGN_PROGRESS_LIST,
+  CAMPAIGN_SKIP_REASONS,
+  campaignProgress,
+  supplierCampaignId,
+  type CampaignProgress,
+  type CampaignRecord,
+} from '../../contracts/supplierCampaign';
 import { startCaseWorkflow, startSupplierCampaign, type StartReviewOutcome } from '../../platform/cases';
 import { assertCanReadCase } from '../../platform/access';
 import { currentPolicy } from '../../platform/policy';
@@ -65,6 +72,7 @@ import {
   reportRoutes,
 } from './common';
 import { evidenceBodyLimit, storeEvidence } from './evidence';
+import { badQuery, decodeCursor, encodeCursor, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, type KeysetOrder } from './keyset';
 
 /** Overrides of the ladder of a step someone owes: reminder, escalation, final deadline. */
 export const StepTimingsSchema = z
@@ -104,6 +112,60 @@ const CampaignSchema = z
   .object({ year: z.number().int().min(2000).max(2100), timings: TimingsSchema.optional() })
   .strict()
   .openapi('SupplierReviewCampaign');
+
+const CampaignYearParam = z.object({
+  year: z.coerce.number().int().min(2000).max(2100).openapi({ description: 'the campaign’s year' }),
+});
+
+const CampaignStartedSchema = z.object({ supplierId: z.string(), caseId: z.string() }).openapi('CampaignStarted');
+const CampaignSkippedSchema = z
+  .object({ supplierId: z.string(), caseId: z.string(), reason: z.enum(CAMPAIGN_SKIP_REASONS), message: z.string() })
+  .openapi('CampaignSkipped');
+
+const CampaignSummarySchema = z
+  .object({
+    year: z.number().int(),
+    status: z.enum(['running', 'done']),
+    total: z.number().int().openapi({ description: 'suppliers the campaign goes through' }),
+    startedCount: z.number().int().openapi({ description: 'reviews started so far' }),
+    skippedCount: z.number().int().openapi({ description: 'suppliers skipped so far' }),
+    skippedByReason: z.record(z.enum(CAMPAIGN_SKIP_REASONS), z.number().int()),
+    started: z.array(CampaignStartedSchema).openapi({
+      description: `the first ${CAMPAIGN_PROGRESS_LIST} reviews started, in order; the rest through links.started`,
+    }),
+    skipped: z.array(CampaignSkippedSchema).openapi({
+      description: `the first ${CAMPAIGN_PROGRESS_LIST} suppliers skipped, in order, with why; the rest through links.skipped`,
+    }),
+    links: z.object({ self: z.string(), started: z.string(), skipped: z.string() }),
+  })
+  .openapi('CampaignSummary');
+
+const CampaignSuppliersQuery = z.object({
+  outcome: z
+    .enum(['started', 'skipped'])
+    .openapi({ description: 'the reviews the campaign started, or the suppliers it skipped' }),
+  reason: z.enum(CAMPAIGN_SKIP_REASONS).optional().openapi({ description: 'with outcome=skipped: only this reason' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(LIST_LIMIT_MAX)
+    .optional()
+    .openapi({ description: `rows per page (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX})` }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: 'the nextCursor of the previous page; omit for the first page' }),
+});
+
+/** A campaign's list in the order the campaign went: the cursor carries the position of the last row shown. */
+const campaignListOrder = (outcome: string, reason: string | undefined): KeysetOrder => ({
+  tag: `campaign-${outcome}${reason ? `-${reason}` : ''}`,
+  direction: 'asc',
+  keys: [{ column: cases.id, kind: 'text' }],
+});
 
 const ReassessmentSchema = z
   .object({
@@ -271,15 +333,29 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
     },
   });
 
-  /** A campaign that has finished: what it did, as its read-model row holds it. */
-  async function finishedCampaign(year: number): Promise<CampaignProgress> {
+  /** A campaign's progress as its read-model row holds it, or null when it has none. */
+  async function recordedCampaign(year: number): Promise<CampaignProgress | null> {
     const [row] = await db
       .select({ data: cases.data })
       .from(cases)
       .where(eq(cases.id, supplierCampaignId(year)));
-    if (!row) throw new ApiError('CONFLICT', `the ${year} campaign has ended without a record; run it again`);
-    return row.data as unknown as CampaignProgress;
+    return row ? campaignProgress(row.data as unknown as CampaignRecord) : null;
   }
+
+  /** A campaign that has finished: what it did, as its read-model row holds it. */
+  async function finishedCampaign(year: number): Promise<CampaignProgress> {
+    const progress = await recordedCampaign(year);
+    if (!progress) throw new ApiError('CONFLICT', `the ${year} campaign has ended without a record; run it again`);
+    return progress;
+  }
+
+  const campaignAnswer = (progress: CampaignProgress) => {
+    const self = `/api/supplier-reviews/campaigns/${progress.year}`;
+    return {
+      ...progress,
+      links: { self, started: `${self}/suppliers?outcome=started`, skipped: `${self}/suppliers?outcome=skipped` },
+    };
+  };
 
   async function loadReview(caseId: string) {
     const [row] = await db.select().from(cases).where(eq(cases.id, caseId));
@@ -417,17 +493,7 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
           description: 'What was started and what was skipped, and why',
           content: {
             'application/json': {
-              schema: z
-                .object({
-                  year: z.number().int(),
-                  status: z.enum(['running', 'done']),
-                  total: z.number().int().openapi({ description: 'suppliers the campaign goes through' }),
-                  started: z.array(z.object({ supplierId: z.string(), caseId: z.string() })),
-                  skipped: z.array(
-                    z.object({ supplierId: z.string(), caseId: z.string(), reason: z.string(), message: z.string() }),
-                  ),
-                })
-                .openapi('CampaignSummary'),
+              schema: CampaignSummarySchema,
             },
           },
         },
@@ -443,7 +509,100 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
           initiatorId: c.get('user').id,
           timings: body.timings,
         })) ?? (await finishedCampaign(body.year));
-      return c.json(progress, 200);
+      return c.json(campaignAnswer(progress), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/supplier-reviews/campaigns/{year}',
+      tags: ['Supplier reviews'],
+      summary: 'A year’s campaign: how far it has gone, what it started and skipped',
+      description: `As its read-model row holds it: the counts, the first ${CAMPAIGN_PROGRESS_LIST} of each list, and links to page through the rest.`,
+      security: bearer,
+      middleware: [requireRole('manager', ...OVERSIGHT_ROLES)] as const,
+      request: { params: CampaignYearParam },
+      responses: {
+        200: { description: 'The campaign', content: { 'application/json': { schema: CampaignSummarySchema } } },
+        ...errorResponses(400, 401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const { year } = c.req.valid('param');
+      const progress = await recordedCampaign(year);
+      if (!progress) throw new ApiError('NOT_FOUND', `no supplier review campaign for ${year}`);
+      return c.json(campaignAnswer(progress), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/supplier-reviews/campaigns/{year}/suppliers',
+      tags: ['Supplier reviews'],
+      summary: 'A year’s campaign, page by page: the reviews it started, or the suppliers it skipped and why',
+      description: `In the order the campaign went. Pass \`limit\` (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX}) and then each page’s \`nextCursor\` as \`cursor\`. A running campaign’s lists grow at their end, so a cursor stays valid while it runs.`,
+      security: bearer,
+      middleware: [requireRole('manager', ...OVERSIGHT_ROLES)] as const,
+      request: { params: CampaignYearParam, query: CampaignSuppliersQuery },
+      responses: {
+        200: {
+          description: 'A page of the list',
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  items: z.array(z.union([CampaignSkippedSchema, CampaignStartedSchema])),
+                  nextCursor: z
+                    .string()
+                    .nullable()
+                    .openapi({ description: 'pass as cursor for the next page; null after the last row' }),
+                  total: z.number().int().openapi({ description: 'rows of the list (with reason: of that reason)' }),
+                  limit: z.number().int(),
+                })
+                .openapi('CampaignSupplierPage'),
+            },
+          },
+        },
+        ...errorResponses(400, 401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const { year } = c.req.valid('param');
+      const query = c.req.valid('query');
+      if (query.reason && query.outcome !== 'skipped')
+        throw badQuery('reason', 'applies to outcome=skipped only: a started review has no reason');
+      const order = campaignListOrder(query.outcome, query.reason);
+      let after = 0;
+      if (query.cursor) {
+        const [position] = decodeCursor(order, query.cursor);
+        if (!/^\d{1,9}$/.test(position!))
+          throw badQuery('cursor', 'is not a cursor of this list: pass the nextCursor of its previous page');
+        after = Number(position);
+      }
+      const limit = query.limit ?? LIST_LIMIT_DEFAULT;
+      // The row's list with each element's position (from 1): a page is the positions after the cursor's.
+      const list = sql`jsonb_array_elements(coalesce(c.data->${query.outcome}, '[]'::jsonb)) with ordinality e(value, n)`;
+      const reason = query.reason ? sql`and e.value->>'reason' = ${query.reason}` : sql``;
+      const from = sql`from ${cases} c cross join lateral ${list} where c.id = ${supplierCampaignId(year)} ${reason}`;
+      const [{ rows }, { rows: counted }] = (await Promise.all([
+        db.execute(sql`select e.value, e.n ${from} and e.n > ${after} order by e.n limit ${limit + 1}`),
+        db.execute(
+          sql`select (select count(*) ${from}) as total, exists (select 1 from ${cases} where id = ${supplierCampaignId(year)}) as found`,
+        ),
+      ])) as unknown as [
+        { rows: Array<{ value: unknown; n: string }> },
+        { rows: Array<{ total: string; found: boolean }> },
+      ];
+      if (!counted[0]?.found) throw new ApiError('NOT_FOUND', `no supplier review campaign for ${year}`);
+      const shown = rows.slice(0, limit);
+      const last = shown.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeCursor(order, [String(last.n)]) : null;
+      return c.json(
+        { items: shown.map((r) => r.value as never), nextCursor, total: Number(counted[0].total), limit },
+        200,
+      );
     },
   );
 

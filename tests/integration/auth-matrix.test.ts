@@ -242,6 +242,8 @@ function cycleCall(target: CycleRef, fresh: boolean, step: string, json: unknown
 // ---------------------------------------------------------------- fixtures
 
 interface Fixtures {
+  /** The year of a finished supplier review campaign (its reviews ended). */
+  campaignYear: number;
   /** An open approval started by 'lead' with owner 'owner'. */
   openApproval: { caseId: string; approvalTaskId: string };
   /** An open rectification item and evidence on its case. */
@@ -332,6 +334,19 @@ beforeAll(async () => {
   invalidateTokenCache();
 
   f.supplierId = await registerSupplier('Shared supplier');
+  // A finished campaign, for the campaign's reads; the reviews it started are ended at once.
+  f.campaignYear = 2038;
+  const campaign = await h.api('POST', '/api/supplier-reviews/campaigns', {
+    as: 'lead',
+    json: { year: f.campaignYear },
+  });
+  expect(campaign.status, JSON.stringify(campaign.body)).toBe(200);
+  expect(campaign.body.startedCount).toBeGreaterThan(0);
+  for (const s of campaign.body.started as Array<{ caseId: string }>) {
+    reviewWorkflows.add(s.caseId);
+    await expectTask(h, `${s.caseId}:documents`);
+    await finishReview(s.caseId);
+  }
   const performance = await h.api('PUT', `/api/suppliers/${f.supplierId}/performance/2025`, {
     as: 'manager',
     json: PERFORMANCE,
@@ -2034,6 +2049,35 @@ const ENDPOINTS: Endpoint[] = [
         },
       };
     },
+  },
+  {
+    method: 'GET',
+    route: '/api/supplier-reviews/campaigns/{year}',
+    // Managers, who run campaigns, and the oversight functions.
+    allowed: only(REPORT_READERS),
+    others: forbidden(/needs the role manager or risk or compliance or internal_audit or auditor$/),
+    call: () => ({
+      path: `/api/supplier-reviews/campaigns/${f.campaignYear}`,
+      succeeded: (res) => {
+        expect(res.body).toMatchObject({ year: f.campaignYear, status: 'done' });
+        expect(res.body.startedCount).toBe(res.body.started.length);
+      },
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/api/supplier-reviews/campaigns/{year}/suppliers',
+    allowed: only(REPORT_READERS),
+    others: forbidden(/needs the role manager or risk or compliance or internal_audit or auditor$/),
+    call: () => ({
+      path: `/api/supplier-reviews/campaigns/${f.campaignYear}/suppliers?outcome=started`,
+      succeeded: (res) => {
+        expect(res.body.items.map((s: { caseId: string }) => s.caseId)).toContain(
+          `supplier-review:${f.supplierId}:${f.campaignYear}`,
+        );
+        expect(res.body.total).toBe(res.body.items.length);
+      },
+    }),
   },
   {
     method: 'GET',

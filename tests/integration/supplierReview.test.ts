@@ -489,9 +489,17 @@ describe('supplier review', () => {
     const [campaign] = await h.sql('select process, status, data from cases where id = $1', ['supplier-campaign:2031']);
     expect(campaign.process).toBe('supplier_campaign');
     expect(campaign.data).toMatchObject({ status: 'done', started: first.body.started, skipped: first.body.skipped });
+    const { links, ...progress } = first.body;
+    expect(links).toEqual({
+      self: '/api/supplier-reviews/campaigns/2031',
+      started: '/api/supplier-reviews/campaigns/2031/suppliers?outcome=started',
+      skipped: '/api/supplier-reviews/campaigns/2031/suppliers?outcome=skipped',
+    });
+    expect(progress).toMatchObject({ startedCount: startedIds.length, skippedCount: first.body.skipped.length });
     expect(await h.temporal.workflow.getHandle('supplier-campaign:2031').query(campaignProgressQuery)).toEqual(
-      first.body,
+      progress,
     );
+    expect((await h.api('GET', links.self, { as: 'lead' })).body).toEqual(first.body);
     const second = await h.api('POST', '/api/supplier-reviews/campaigns', { as: 'lead', json: { year: 2031 } });
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
@@ -518,14 +526,74 @@ describe('supplier review', () => {
     await registerSupplier();
     const all = (await h.sql<{ id: string }>('select id from suppliers')).map((r) => r.id);
     expect(all.length).toBeGreaterThan(4);
+    // The progress lists the first two of each list (a hundred by default); the API pages through the rest.
     const progress = await startSupplierCampaign(
       { db: h.database.db, temporal: h.temporal, taskQueue: h.taskQueue },
-      { year: 2033, initiatorId: 'lead', listingPageSize: 2 },
+      { year: 2033, initiatorId: 'lead', listingPageSize: 2, progressList: 2 },
     );
     expect(progress).toMatchObject({ status: 'done', total: all.length });
-    const seen = [...progress!.started, ...progress!.skipped].map((s) => s.supplierId);
+    expect(progress!.startedCount + progress!.skippedCount).toBe(all.length);
+    expect(progress!.startedCount).toBeGreaterThan(2);
+    expect(progress!.started).toHaveLength(2);
+    expect(progress!.skipped.length).toBe(Math.min(2, progress!.skippedCount));
+    expect(Object.values(progress!.skippedByReason).reduce((a, b) => a + b, 0)).toBe(progress!.skippedCount);
+    // The workflow's result is the same bounded progress, not every supplier it went through.
+    expect(await h.temporal.workflow.getHandle('supplier-campaign:2033').result()).toEqual(progress);
+
+    const walk = async (query: string) => {
+      const items: Array<{ supplierId: string; reason?: string }> = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      const totals = new Set<number>();
+      do {
+        const path = `/api/supplier-reviews/campaigns/2033/suppliers?${query}&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+        const page = await h.api('GET', path, { as: 'lead' });
+        expect(page.status, JSON.stringify(page.body)).toBe(200);
+        expect(page.body.items.length).toBeLessThanOrEqual(3);
+        items.push(...page.body.items);
+        cursor = page.body.nextCursor;
+        pages += 1;
+        totals.add(page.body.total);
+      } while (cursor);
+      // Every page counts the whole list (of the reason asked), not its own rows.
+      expect([...totals]).toEqual([items.length]);
+      return { items, pages };
+    };
+    const started = await walk('outcome=started');
+    expect(started.items).toHaveLength(progress!.startedCount);
+    expect(started.pages).toBe(Math.ceil(progress!.startedCount / 3));
+    expect(started.items.slice(0, 2)).toEqual(progress!.started);
+    const skipped = await walk('outcome=skipped');
+    expect(skipped.items).toHaveLength(progress!.skippedCount);
+    const seen = [...started.items, ...skipped.items].map((s) => s.supplierId);
     expect(seen).toHaveLength(all.length);
     expect(new Set(seen)).toEqual(new Set(all));
+    for (const [reason, n] of Object.entries(progress!.skippedByReason)) {
+      const only = await walk(`outcome=skipped&reason=${reason}`);
+      expect(only.items).toHaveLength(n);
+      expect(only.items.every((s) => s.reason === reason)).toBe(true);
+    }
+    // Bad paging and unknown campaigns are refused, each naming what is wrong.
+    const refused = async (path: string, status: number, field?: string) => {
+      const res = await h.api('GET', path, { as: 'lead' });
+      expect(res.status, JSON.stringify(res.body)).toBe(status);
+      if (field) expect(JSON.stringify(res.body)).toContain(field);
+    };
+    const list = '/api/supplier-reviews/campaigns/2033/suppliers';
+    await refused(`${list}?outcome=started&reason=not_found`, 400, 'query.reason');
+    await refused(`${list}?outcome=everything`, 400, 'outcome');
+    await refused(`${list}?outcome=started&limit=0`, 400, 'limit');
+    await refused(`${list}?outcome=started&cursor=bm90LWEtY3Vyc29y`, 400, 'query.cursor');
+    const firstSkippedPage = await h.api('GET', `${list}?outcome=skipped&limit=1`, { as: 'lead' });
+    if (firstSkippedPage.body.nextCursor)
+      await refused(`${list}?outcome=started&cursor=${firstSkippedPage.body.nextCursor}`, 400, 'query.cursor');
+    await refused('/api/supplier-reviews/campaigns/2099/suppliers?outcome=started', 404);
+    await refused('/api/supplier-reviews/campaigns/2099', 404);
+    await refused('/api/supplier-reviews/campaigns/1999', 400, 'year');
+    // Managers and the oversight roles read a campaign; an action owner does not.
+    expect((await h.api('GET', `${list}?outcome=started`, { as: 'auditor' })).status).toBe(200);
+    const owner = await h.api('GET', `${list}?outcome=started`, { as: 'owner' });
+    expect(owner.status).toBe(403);
     // In the history: one listing read per page of two (and an empty one after a full last page), none of the whole list.
     const history = await h.temporal.workflow.getHandle('supplier-campaign:2033').fetchHistory();
     const activities = (history.events ?? [])

@@ -8633,6 +8633,171 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/supplier-reviews/campaigns/{year}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A year’s campaign: how far it has gone, what it started and skipped
+     * @description As its read-model row holds it: the counts, the first 100 of each list, and links to page through the rest.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description the campaign’s year */
+          year: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The campaign */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['CampaignSummary'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The caller’s role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/supplier-reviews/campaigns/{year}/suppliers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A year’s campaign, page by page: the reviews it started, or the suppliers it skipped and why
+     * @description In the order the campaign went. Pass `limit` (default 50, at most 200) and then each page’s `nextCursor` as `cursor`. A running campaign’s lists grow at their end, so a cursor stays valid while it runs.
+     */
+    get: {
+      parameters: {
+        query: {
+          /** @description the nextCursor of the previous page; omit for the first page */
+          cursor?: string;
+          /** @description rows per page (default 50, at most 200) */
+          limit?: number;
+          /** @description the reviews the campaign started, or the suppliers it skipped */
+          outcome: 'started' | 'skipped';
+          /** @description with outcome=skipped: only this reason */
+          reason?: 'already_exists' | 'not_reviewable' | 'not_found';
+        };
+        header?: never;
+        path: {
+          /** @description the campaign’s year */
+          year: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page of the list */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['CampaignSupplierPage'];
+          };
+        };
+        /** @description Invalid input: the message names the fields */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description No or unknown API token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The caller’s role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/suppliers': {
     parameters: {
       query?: never;
@@ -10897,22 +11062,49 @@ export interface components {
         | 'edited_row'
       )[];
     };
+    CampaignSkipped: {
+      caseId: string;
+      message: string;
+      /** @enum {string} */
+      reason: 'already_exists' | 'not_reviewable' | 'not_found';
+      supplierId: string;
+    };
+    CampaignStarted: {
+      caseId: string;
+      supplierId: string;
+    };
     CampaignSummary: {
-      skipped: {
-        caseId: string;
-        message: string;
-        reason: string;
-        supplierId: string;
-      }[];
-      started: {
-        caseId: string;
-        supplierId: string;
-      }[];
+      links: {
+        self: string;
+        skipped: string;
+        started: string;
+      };
+      /** @description the first 100 suppliers skipped, in order, with why; the rest through links.skipped */
+      skipped: components['schemas']['CampaignSkipped'][];
+      skippedByReason: {
+        already_exists?: number;
+        not_found?: number;
+        not_reviewable?: number;
+      };
+      /** @description suppliers skipped so far */
+      skippedCount: number;
+      /** @description the first 100 reviews started, in order; the rest through links.started */
+      started: components['schemas']['CampaignStarted'][];
+      /** @description reviews started so far */
+      startedCount: number;
       /** @enum {string} */
       status: 'running' | 'done';
       /** @description suppliers the campaign goes through */
       total: number;
       year: number;
+    };
+    CampaignSupplierPage: {
+      items: (components['schemas']['CampaignSkipped'] | components['schemas']['CampaignStarted'])[];
+      limit: number;
+      /** @description pass as cursor for the next page; null after the last row */
+      nextCursor: string | null;
+      /** @description rows of the list (with reason: of that reason) */
+      total: number;
     };
     Case: {
       businessKey: string;
