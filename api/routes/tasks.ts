@@ -39,6 +39,7 @@ import {
   pagingOf,
   textSearch,
   TOTAL_CAP,
+  WALKED_COUNT_BUDGET,
   WALKED_TOTAL_CAP,
   type KeysetOrder,
   type Paging,
@@ -352,8 +353,9 @@ export function taskRoutes({ db, temporal }: AppDeps) {
       // A reader with many cases walks the overdue items in order and probes each one's case (platform/access.ts).
       const form = await readableFormFor(db, user);
       const readable = readableCaseConditionOf(form, user, tasks.caseId);
-      const cap = readable && form === 'probe' ? WALKED_TOTAL_CAP : TOTAL_CAP;
-      const where = and(
+      const walked = readable !== undefined && form === 'probe';
+      const cap = walked ? WALKED_TOTAL_CAP : TOTAL_CAP;
+      const filters = and(
         notInArray(tasks.status, CLOSED_TASK_STATUSES),
         isNotNull(tasks.dueAt),
         lt(tasks.dueAt, now),
@@ -363,10 +365,43 @@ export function taskRoutes({ db, temporal }: AppDeps) {
         q.from ? gte(tasks.dueAt, new Date(q.from)) : undefined,
         q.to ? lt(tasks.dueAt, new Date(q.to)) : undefined,
         textSearch(q.q, tasks.title, cases.title, cases.businessKey),
-        // Only items of cases the caller may read (platform/access.ts).
-        readable,
       );
+      // Only items of cases the caller may read (platform/access.ts).
+      const where = and(filters, readable);
       const page = pageQuery(OVERDUE_ORDER, paging);
+      const joinCases = !!(q.process || q.q);
+      // Every task has its case (tasks.case_id references cases): a total joins cases only to filter on them,
+      // and otherwise counts from tasks_open_due_idx alone (bench/reads.bench.ts).
+      const counted = walked
+        ? // A reader with many cases: what they read among the first overdue items, within a budget of probes.
+          (() => {
+            const visible = sql<boolean>`(${readable})`.as('visible');
+            const probed = (
+              joinCases
+                ? db.select({ visible }).from(tasks).innerJoin(cases, eq(cases.id, tasks.caseId))
+                : db.select({ visible }).from(tasks)
+            )
+              .where(filters)
+              .orderBy(...pageQuery(OVERDUE_ORDER, { mode: 'cursor', after: null, limit: 0 }).orderBy)
+              .limit(WALKED_COUNT_BUDGET + 1)
+              .as('probed');
+            return db
+              .select({
+                total: sql<number>`count(*) filter (where ${probed.visible})`.mapWith(Number),
+                probed: count(),
+              })
+              .from(probed);
+          })()
+        : // Counted up to the cap, as the case lists (keyset.ts cappedTotal).
+          db.select({ total: count(), probed: sql<number>`0`.mapWith(Number) }).from(
+            (joinCases
+              ? db.select({ id: tasks.id }).from(tasks).innerJoin(cases, eq(cases.id, tasks.caseId))
+              : db.select({ id: tasks.id }).from(tasks)
+            )
+              .where(where)
+              .limit(cap + 1)
+              .as('counted'),
+          );
       const [rows, [totals]] = await Promise.all([
         db
           .select({
@@ -382,19 +417,13 @@ export function taskRoutes({ db, temporal }: AppDeps) {
           .orderBy(...page.orderBy)
           .limit(page.limit)
           .offset(page.offset),
-        // Every task has its case (tasks.case_id references cases): the total joins cases only to
-        // filter on them, and otherwise counts from tasks_open_due_idx alone (bench/reads.bench.ts).
-        // Counted up to the cap, as the case lists (keyset.ts cappedTotal).
-        db.select({ total: count() }).from(
-          (q.process || q.q
-            ? db.select({ id: tasks.id }).from(tasks).innerJoin(cases, eq(cases.id, tasks.caseId))
-            : db.select({ id: tasks.id }).from(tasks)
-          )
-            .where(where)
-            .limit(cap + 1)
-            .as('counted'),
-        ),
+        counted,
       ]);
+      const found = totals?.total ?? 0;
+      const total =
+        walked && (totals?.probed ?? 0) > WALKED_COUNT_BUDGET
+          ? { total: Math.min(found, cap), totalCapped: true }
+          : cappedTotal(found, cap);
       const { rows: shown, ...paged } = pageOfRows(OVERDUE_ORDER, paging, rows);
       return c.json(
         {
@@ -406,7 +435,7 @@ export function taskRoutes({ db, temporal }: AppDeps) {
             daysOverdue: Math.floor((now.getTime() - r.task.dueAt!.getTime()) / 86_400_000),
           })),
           ...paged,
-          ...cappedTotal(totals?.total ?? 0, cap),
+          ...total,
         },
         200,
       );

@@ -12,7 +12,14 @@ import { and, count, desc, eq, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../api/auth';
 import { appendAuditEvent } from '../../db/audit';
-import { caseOrder, listCases, TOTAL_CAP, WALKED_TOTAL_CAP, type Paging } from '../../api/routes/keyset';
+import {
+  caseOrder,
+  listCases,
+  TOTAL_CAP,
+  WALKED_COUNT_BUDGET,
+  WALKED_TOTAL_CAP,
+  type Paging,
+} from '../../api/routes/keyset';
 import { cases } from '../../db/schema';
 import type { Role } from '../../domain/roles';
 import {
@@ -571,6 +578,60 @@ describe('a few thousand cases', () => {
     expect(few.body).toMatchObject({ totalCapped: false });
     expect(few.body.total).toBe(seeded.filter((c) => c.owner === person(1)).length);
     expect(few.body.total).toBeGreaterThan(5);
+  });
+
+  it('the overdue list of a reader with many cases: every item they read, the total counted within its budget', async () => {
+    const readable = expectedForViewer();
+    // One overdue step on every case, named on no one: the 450 most overdue on cases the viewer does not read,
+    // then the rest, so the budget's first WALKED_COUNT_BUDGET + 1 items hold a known number of theirs.
+    const unread = seeded.filter((c) => !readable.has(c.id)).slice(0, 450);
+    const order = [...unread, ...seeded.filter((c) => !unread.includes(c))];
+    const overdue = order.map((c, n) => ({ id: `${c.id}:late`, caseId: c.id, minutesLate: order.length - n }));
+    await h.sql(
+      `insert into tasks (id, case_id, workflow_id, kind, title, candidate_roles, status, due_at)
+       select id, c, c, 'step', 'Late', '{}', 'open', now() - make_interval(mins => m)
+         from unnest($1::text[], $2::text[], $3::int[]) as s(id, c, m)`,
+      [overdue.map((t) => t.id), overdue.map((t) => t.caseId), overdue.map((t) => t.minutesLate)],
+    );
+    try {
+      expect(await readableFormFor(h.database.db, viewer)).toBe('probe');
+      const theirs = overdue.filter((t) => readable.has(t.caseId)).map((t) => t.id);
+      const inBudget = overdue.slice(0, WALKED_COUNT_BUDGET + 1).filter((t) => readable.has(t.caseId)).length;
+      expect(inBudget).toBeGreaterThan(0);
+      expect(inBudget).toBeLessThan(WALKED_TOTAL_CAP);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await h.api(
+          'GET',
+          `/api/tasks/overdue?process=scale&limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+          {
+            token,
+          },
+        );
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        // Every page: what the budget found, and that there may be more.
+        expect(res.body).toMatchObject({ total: inBudget, totalCapped: true });
+        seen.push(...res.body.items.map((t: { id: string }) => t.id));
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      // The pages themselves are not budgeted: every overdue item the viewer reads, most overdue first.
+      expect(seen).toEqual(theirs);
+      // Oversight counts from the index, up to its cap, as before.
+      const all = await h.api('GET', '/api/tasks/overdue?process=scale&limit=5', { as: 'lead' });
+      expect(all.body).toMatchObject({ total: TOTAL_CAP, totalCapped: true });
+      // A filter that leaves fewer overdue items than the budget counts them exactly: the 99 least overdue.
+      const [boundary] = await h.sql('select due_at from tasks where id = $1', [overdue.at(-99)!.id]);
+      const from = encodeURIComponent(new Date(boundary.due_at).toISOString());
+      const few = await h.api('GET', `/api/tasks/overdue?process=scale&from=${from}&limit=5`, { token });
+      expect(few.status, JSON.stringify(few.body)).toBe(200);
+      expect(few.body).toMatchObject({
+        total: overdue.slice(-99).filter((t) => readable.has(t.caseId)).length,
+        totalCapped: false,
+      });
+    } finally {
+      await h.sql(`delete from tasks where id = any($1)`, [overdue.map((t) => t.id)]);
+    }
   });
 
   it('the one-case checks agree with the list, case by case', async () => {

@@ -11156,7 +11156,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     Complaint: components['schemas']['ComplaintSummary'] & {
@@ -11197,7 +11197,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     ComplaintStep: {
@@ -11453,7 +11453,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     DrillSummary: components['schemas']['Case'] & {
@@ -11480,7 +11480,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     Error: {
@@ -11519,7 +11519,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     ImprovementCycleStep: {
@@ -11554,7 +11554,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     InboxTask: components['schemas']['Task'] & {
@@ -11579,7 +11579,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     IncidentReport: {
@@ -11804,7 +11804,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     PatchRisk: {
@@ -12432,7 +12432,7 @@ export interface components {
       pageSize?: number;
       /** @description rows matching the filters, on every page; case lists count up to a cap (100 or 1,000, see totalCapped) */
       total: number;
-      /** @description case lists: true when more rows match than total says (total is then the cap: show "1,000+") */
+      /** @description true when more rows may match than total says (total is then the cap, or what a walked count found within its budget: show "1,000+") */
       totalCapped?: boolean;
     };
     SupplierPerformance: {
