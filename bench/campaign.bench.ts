@@ -26,6 +26,7 @@
  * with N started, none reported as already existing, one case row and one
  * case.opened audit event per supplier and year.
  */
+import { readFileSync } from 'node:fs';
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,7 @@ import {
   benchTeardown,
   serveBench,
 } from './support';
+import { composeNodeFlags, composeRuntimeEnv } from '../scripts/production/profile';
 
 const { values: flags } = parseArgs({
   options: {
@@ -72,6 +74,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     restart: { type: 'boolean' },
     cache: { type: 'string' },
+    'worker-shape': { type: 'string' },
     server: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -82,6 +85,8 @@ if (flags.help) {
   --rounds R     measured rounds, order alternating (default 2)
   --restart      also kill the worker mid-campaign and check for duplicates
   --cache C      run the worker with maxCachedWorkflows = C (default: the product's, 32)
+  --worker-shape S  compose: the worker with docker-compose.yml's node flags and NODE_OPTIONS/MALLOC_ARENA_MAX
+                 (default, as the memory bench); bare: a plain node
   --server S     dev: the Temporal dev server in memory (default); real: the production profile's server (env BENCH_SERVER)
 env BENCH_PG_ADMIN_URL  admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)`);
   process.exit(0);
@@ -97,6 +102,13 @@ const ROUNDS = int('--rounds', flags.rounds, 2, 0);
 /** maxCachedWorkflows for the worker (memory.bench.ts's worker role); unset: worker.child.ts, the product's (benchWorkerCache). */
 const CACHE = flags.cache === undefined ? undefined : int('--cache', flags.cache, 0, 2);
 const SERVER = serverKind(flags.server ?? process.env.BENCH_SERVER);
+/**
+ * The worker as compose runs it (its node flags, NODE_OPTIONS and MALLOC_ARENA_MAX), as the memory bench's:
+ * session 9's 10,000-supplier run had a bare node at 906 MB RSS and 90 % CPU, 60 % of it system time.
+ */
+const WORKER_SHAPE = flags['worker-shape'] ?? 'compose';
+if (WORKER_SHAPE !== 'compose' && WORKER_SHAPE !== 'bare')
+  throw new Error(`--worker-shape must be compose or bare, got "${WORKER_SHAPE}"`);
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE_NAME = `gov_bench_${process.pid}`;
 const TASK_QUEUE = `bench-campaign-${process.pid}`;
@@ -162,6 +174,9 @@ async function main(): Promise<void> {
     [ids, MANAGER.id],
   );
   log(`seeded ${N} active suppliers with SQL in ${round(performance.now() - t, 0)} ms`);
+  log(
+    `worker shape: ${WORKER_SHAPE}${WORKER_SHAPE === 'compose' ? ` (${[...composeNodeFlags('worker'), ...Object.entries(composeRuntimeEnv('worker')).map(([k, v]) => `${k}=${v}`)].join(' ')})` : ''}`,
+  );
   const names = new Map(ids.map((id) => [id, `Bench supplier ${id}`]));
 
   const server = await startTemporal({ server: SERVER, log, register: (c) => cleanups.push(c) });
@@ -236,6 +251,8 @@ async function main(): Promise<void> {
     const handle = client.workflow.getHandle(supplierCampaignId(year));
     let progress: CampaignProgress | undefined;
     let lastLog = performance.now();
+    let lastDone = 0;
+    let lastSample = workerSample(worker.child.pid!);
     while (progress?.status !== 'done') {
       if (failed) throw failed;
       if (performance.now() - t0 > PHASE_TIMEOUT_MS) throw new Error(`campaign ${year} not done in time`);
@@ -255,8 +272,21 @@ async function main(): Promise<void> {
       if (!progress) continue;
       if (onProgress) await onProgress(progress.startedCount);
       if (performance.now() - lastLog > 15_000) {
-        lastLog = performance.now();
-        log(`  campaign ${year}: ${progress.startedCount + progress.skippedCount}/${progress.total}`);
+        const now = performance.now();
+        const done = progress.startedCount + progress.skippedCount;
+        const sample = workerSample(worker.child.pid!);
+        // Since the last line: the pace, and the worker's RSS and CPU (user / system, % of one core).
+        const pace = ((done - lastDone) / (now - lastLog)) * 1000;
+        const cpu =
+          sample && lastSample && lastSample.pid === sample.pid
+            ? ` CPU user ${round((100 * (sample.userMs - lastSample.userMs)) / (now - lastLog), 0)} % sys ${round((100 * (sample.sysMs - lastSample.sysMs)) / (now - lastLog), 0)} %`
+            : '';
+        log(
+          `  campaign ${year}: ${done}/${progress.total}, ${round(pace, 1)}/s; worker RSS ${sample?.rssMb ?? '?'} MB${cpu}`,
+        );
+        lastLog = now;
+        lastDone = done;
+        lastSample = sample;
       }
     }
     const wallMs = performance.now() - t0;
@@ -483,18 +513,33 @@ async function main(): Promise<void> {
             }),
           ]),
     ],
-    details: { rows, crashes },
+    details: { rows, crashes, workerShape: WORKER_SHAPE },
   });
   log(`wrote ${file}`);
+}
+
+/** The worker's RSS and CPU time (user, system) from /proc; undefined once it has gone. */
+function workerSample(pid: number): { pid: number; rssMb: number; userMs: number; sysMs: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    // utime and stime in clock ticks of 10 ms.
+    return { pid, rssMb: Math.round(rssKb / 1024), userMs: Number(fields[11]) * 10, sysMs: Number(fields[12]) * 10 };
+  } catch {
+    return undefined;
+  }
 }
 
 async function startWorker(server: BenchTemporal, url: string): Promise<WorkerHandle> {
   // With --cache, the memory bench's worker role: createWorker() with maxCachedWorkflows set (notes/scale.md).
   const [file, args] = CACHE === undefined ? ['./worker.child.ts', []] : ['./memory.bench.ts', ['--role', 'worker']];
+  const compose = WORKER_SHAPE === 'compose';
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...(compose ? composeNodeFlags('worker') : []), '--import', 'tsx'],
     env: {
       ...process.env,
+      ...(compose ? composeRuntimeEnv('worker') : {}),
       ...(CACHE === undefined ? {} : { BENCH_MAX_CACHED_WORKFLOWS: String(CACHE) }),
       ...server.childEnv(),
       BENCH_DATABASE_URL: url,
