@@ -32,7 +32,21 @@ export const WORKFLOW_BUNDLE_OPTIONS = {
   workflowsPath: WORKFLOWS_PATH,
   workflowInterceptorModules: [REFUSED_PAYLOADS_INTERCEPTOR, ...WORKFLOW_INTERCEPTOR_MODULES],
   failureConverterPath: FAILURE_CONVERTER_PATH,
+  webpackConfigHook: oneChunk,
 } satisfies Partial<BundleOptions>;
+
+type WebpackConfig = Parameters<NonNullable<BundleOptions['webpackConfigHook']>>[0];
+
+/**
+ * The bundle is one script the worker evaluates: workflows/index.ts loads
+ * each workflow with import(), which webpack would otherwise split into
+ * chunks loaded on demand (and the SDK keeps only the first file). Without
+ * async chunks the modules stay in the one chunk and import() evaluates a
+ * module when first called.
+ */
+function oneChunk(config: WebpackConfig): WebpackConfig {
+  return { ...config, output: { ...config.output, asyncChunks: false } };
+}
 
 /**
  * Workflow tasks in progress at once. Reused V8 context, one workflow thread
@@ -93,6 +107,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       ? { workflowBundle: deps.workflowBundle, interceptors }
       : {
           workflowsPath: WORKFLOW_BUNDLE_OPTIONS.workflowsPath,
+          bundlerOptions: { webpackConfigHook: WORKFLOW_BUNDLE_OPTIONS.webpackConfigHook },
           interceptors: { ...interceptors, workflowModules: WORKFLOW_BUNDLE_OPTIONS.workflowInterceptorModules },
         }),
     sinks,
