@@ -72,7 +72,15 @@ import {
   reportRoutes,
 } from './common';
 import { evidenceBodyLimit, storeEvidence } from './evidence';
-import { badQuery, decodeCursor, encodeCursor, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, type KeysetOrder } from './keyset';
+import {
+  badQuery,
+  decodeCursor,
+  encodeCursor,
+  KeysetQuerySchema,
+  LIST_LIMIT_DEFAULT,
+  LIST_LIMIT_MAX,
+  type KeysetOrder,
+} from './keyset';
 
 /** Overrides of the ladder of a step someone owes: reminder, escalation, final deadline. */
 export const StepTimingsSchema = z
@@ -140,24 +148,12 @@ const CampaignSummarySchema = z
   })
   .openapi('CampaignSummary');
 
-const CampaignSuppliersQuery = z.object({
+/** Paged as every keyset list (cursor and limit), by outcome and skip reason. */
+const CampaignSuppliersQuery = KeysetQuerySchema.pick({ cursor: true, limit: true }).extend({
   outcome: z
     .enum(['started', 'skipped'])
     .openapi({ description: 'the reviews the campaign started, or the suppliers it skipped' }),
   reason: z.enum(CAMPAIGN_SKIP_REASONS).optional().openapi({ description: 'with outcome=skipped: only this reason' }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(LIST_LIMIT_MAX)
-    .optional()
-    .openapi({ description: `rows per page (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX})` }),
-  cursor: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ description: 'the nextCursor of the previous page; omit for the first page' }),
 });
 
 /** A campaign's list in the order the campaign went: the cursor carries the position of the last row shown. */

@@ -8727,7 +8727,7 @@ export interface paths {
         query: {
           /** @description the nextCursor of the previous page; omit for the first page */
           cursor?: string;
-          /** @description rows per page (default 50, at most 200) */
+          /** @description rows per page with a cursor (default 50, at most 200) */
           limit?: number;
           /** @description the reviews the campaign started, or the suppliers it skipped */
           outcome: 'started' | 'skipped';
