@@ -55,13 +55,14 @@ export const WALKED_TOTAL_CAP = 100;
 /**
  * The overdue list of a reader with many cases counts within a budget of
  * probes: the items it reads among the first WALKED_COUNT_BUDGET overdue
- * items in the list's order, at most WALKED_TOTAL_CAP (policy default).
+ * items in the list's order (and one more, which tells whether more follow),
+ * at most WALKED_TOTAL_CAP (policy default).
  * Overdue items spread over every case, so such a reader reads few of them
  * (on the bench's seed a line manager 5 %, an action owner 3 %): counting to
  * 100 probed 2,040 items for the manager (33 ms) and 3,642 for the action
  * owner, more than the page itself. Past the budget the answer says
- * `totalCapped: true`, and `total` is what the budget found: there are at
- * least that many.
+ * `totalCapped: true`, and `total` is a lower bound: what the budget found,
+ * or what the page itself shows if that is more.
  */
 export const WALKED_COUNT_BUDGET = 500;
 

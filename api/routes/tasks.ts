@@ -419,12 +419,16 @@ export function taskRoutes({ db, temporal }: AppDeps) {
           .offset(page.offset),
         counted,
       ]);
+      const { rows: shown, ...paged } = pageOfRows(OVERDUE_ORDER, paging, rows);
       const found = totals?.total ?? 0;
+      // Past the budget the count is a lower bound, and never lower than what this page shows: the items
+      // before it (offset paging), its own, and one more when it has a next page.
+      const atLeast =
+        (paging.mode === 'page' ? (paging.page - 1) * paging.pageSize : 0) + shown.length + (paged.nextCursor ? 1 : 0);
       const total =
         walked && (totals?.probed ?? 0) > WALKED_COUNT_BUDGET
-          ? { total: Math.min(found, cap), totalCapped: true }
+          ? { total: Math.min(Math.max(found, atLeast), cap), totalCapped: true }
           : cappedTotal(found, cap);
-      const { rows: shown, ...paged } = pageOfRows(OVERDUE_ORDER, paging, rows);
       return c.json(
         {
           items: shown.map((r) => ({
