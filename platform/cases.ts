@@ -25,10 +25,12 @@ import { eq } from 'drizzle-orm';
 import { drillContract, drillKey } from '../contracts/drill';
 import { planRevisionContract, planRevisionKey } from '../contracts/planRevision';
 import {
+  campaignProgress,
   campaignStartedUpdate,
   supplierCampaignId,
   SUPPLIER_CAMPAIGN_PROCESS,
   type CampaignProgress,
+  type CampaignRecord,
 } from '../contracts/supplierCampaign';
 import { supplierReviewContract, supplierReviewKey } from '../contracts/supplierReview';
 import type { Database } from '../db/client';
@@ -440,10 +442,13 @@ export async function startSupplierCampaign(
     options,
   );
   try {
-    return await starter.temporal.workflow.executeUpdateWithStart(campaignStartedUpdate, {
+    const answer = await starter.temporal.workflow.executeUpdateWithStart(campaignStartedUpdate, {
       startWorkflowOperation,
       updateId: idempotentUpdateId(supplierCampaignId(input.year), campaignStartedUpdate.name),
     });
+    // A campaign that answered before the progress was bounded keeps that answer under its update id:
+    // the whole record, which is summarised as the progress is now.
+    return 'startedCount' in answer ? answer : campaignProgress(answer as unknown as CampaignRecord);
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
     // Joined in the very workflow task in which the campaign completed: it is finished.

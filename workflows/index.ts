@@ -10,8 +10,11 @@
  * import() here evaluates its module when first called.
  *
  * Relative imports only: the workflow bundler does not read tsconfig paths.
- * Each wrapper starts its workflow in the same activation (the import is
- * already resolved), so nothing in a workflow's history changes.
+ * Each wrapper starts its workflow in the same activation (its import()
+ * resolves a few microtasks later, and the SDK runs every microtask before
+ * it ends the activation; signals and updates that came with the start wait
+ * in the SDK's buffer until the workflow sets its handlers, as before), so
+ * nothing in a workflow's history changes.
  */
 
 export async function approvalRequestWorkflow(

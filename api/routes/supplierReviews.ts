@@ -47,10 +47,8 @@ import { isReadOnly, OVERSIGHT_ROLES } from '../../domain/roles';
 import {
   CAMPAIGN_PROGRESS_LIST,
   CAMPAIGN_SKIP_REASONS,
-  campaignProgress,
   supplierCampaignId,
   type CampaignProgress,
-  type CampaignRecord,
 } from '../../contracts/supplierCampaign';
 import { startCaseWorkflow, startSupplierCampaign, type StartReviewOutcome } from '../../platform/cases';
 import { assertCanReadCase } from '../../platform/access';
@@ -331,11 +329,25 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
 
   /** A campaign's progress as its read-model row holds it, or null when it has none. */
   async function recordedCampaign(year: number): Promise<CampaignProgress | null> {
-    const [row] = await db
-      .select({ data: cases.data })
-      .from(cases)
-      .where(eq(cases.id, supplierCampaignId(year)));
-    return row ? campaignProgress(row.data as unknown as CampaignRecord) : null;
+    // Counted and cut in PostgreSQL (as contracts/supplierCampaign.ts campaignProgress does in the
+    // workflow): the row's lists run to megabytes for a large campaign, and the answer needs their heads.
+    const list = (name: string) => sql`coalesce(c.data->${name}, '[]'::jsonb)`;
+    const head = (name: string) =>
+      sql`(select coalesce(jsonb_agg(${list(name)}->g order by g), '[]'::jsonb)
+             from generate_series(0, least(${CAMPAIGN_PROGRESS_LIST}, jsonb_array_length(${list(name)})) - 1) g)`;
+    const { rows } = (await db.execute(sql`
+      select (c.data->>'year')::int as year, c.data->>'status' as status, (c.data->>'total')::int as total,
+             jsonb_array_length(${list('started')}) as "startedCount",
+             jsonb_array_length(${list('skipped')}) as "skippedCount",
+             (select coalesce(jsonb_object_agg(r, n), '{}'::jsonb) from (
+                select e->>'reason' as r, count(*) as n from jsonb_array_elements(${list('skipped')}) e group by 1) x)
+               as "skippedByReason",
+             ${head('started')} as started, ${head('skipped')} as skipped
+        from ${cases} c where c.id = ${supplierCampaignId(year)}`)) as unknown as { rows: CampaignProgress[] };
+    const [row] = rows;
+    if (!row) return null;
+    const none = Object.fromEntries(CAMPAIGN_SKIP_REASONS.map((r) => [r, 0]));
+    return { ...row, skippedByReason: { ...none, ...row.skippedByReason } as CampaignProgress['skippedByReason'] };
   }
 
   /** A campaign that has finished: what it did, as its read-model row holds it. */
@@ -480,7 +492,7 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
       tags: ['Supplier reviews'],
       summary: 'Annual campaign: start the year’s review of every pending, active or restricted supplier (idempotent)',
       description:
-        'Runs as a workflow (supplier-campaign:<year>), a batch of reviews at a time; pending suppliers get their first review too. Answers once the read model shows what it did: when it is done, or, for a campaign over many suppliers, with status "running" and its progress so far (GET /api/cases/supplier-campaign:<year> shows the rest). A second call for the same year returns the same campaign. Each review runs under the policy in force when it starts; per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment allows them.',
+        'Runs as a workflow (supplier-campaign:<year>), a batch of reviews at a time; pending suppliers get their first review too. Answers once the read model shows what it did: when it is done, or, for a campaign over many suppliers, with status "running" and its progress so far: counts, and the first 100 reviews started and suppliers skipped (GET /api/supplier-reviews/campaigns/<year> shows how far it has gone since, and links.started and links.skipped page through the whole lists). A second call for the same year returns the same campaign. Each review runs under the policy in force when it starts; per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment allows them.',
       security: bearer,
       middleware: [requireRole('manager')] as const,
       request: { body: { required: true, content: { 'application/json': { schema: CampaignSchema } } } },
@@ -578,25 +590,31 @@ export function supplierReviewRoutes({ db, temporal, settings }: AppDeps) {
         after = Number(position);
       }
       const limit = query.limit ?? LIST_LIMIT_DEFAULT;
-      // The row's list with each element's position (from 1): a page is the positions after the cursor's.
-      const list = sql`jsonb_array_elements(coalesce(c.data->${query.outcome}, '[]'::jsonb)) with ordinality e(value, n)`;
-      const reason = query.reason ? sql`and e.value->>'reason' = ${query.reason}` : sql``;
-      const from = sql`from ${cases} c cross join lateral ${list} where c.id = ${supplierCampaignId(year)} ${reason}`;
-      const [{ rows }, { rows: counted }] = (await Promise.all([
-        db.execute(sql`select e.value, e.n ${from} and e.n > ${after} order by e.n limit ${limit + 1}`),
-        db.execute(
-          sql`select (select count(*) ${from}) as total, exists (select 1 from ${cases} where id = ${supplierCampaignId(year)}) as found`,
-        ),
-      ])) as unknown as [
-        { rows: Array<{ value: unknown; n: string }> },
-        { rows: Array<{ total: string; found: boolean }> },
-      ];
-      if (!counted[0]?.found) throw new ApiError('NOT_FOUND', `no supplier review campaign for ${year}`);
-      const shown = rows.slice(0, limit);
+      const list = sql`coalesce(c.data->${query.outcome}, '[]'::jsonb)`;
+      // A page is the positions (from 1) after the cursor's, and one more to tell whether more follow. Without
+      // a reason they are read by their index, not by unnesting the whole list; with one, the list is filtered.
+      const [total, page] = query.reason
+        ? [
+            sql`(select count(*) from jsonb_array_elements(${list}) e where e->>'reason' = ${query.reason})`,
+            sql`(select coalesce(jsonb_agg(jsonb_build_array(n, value) order by n), '[]'::jsonb) from (
+                   select e.value, e.n from jsonb_array_elements(${list}) with ordinality e(value, n)
+                    where e.value->>'reason' = ${query.reason} and e.n > ${after} order by e.n limit ${limit + 1}) p)`,
+          ]
+        : [
+            sql`jsonb_array_length(${list})`,
+            sql`(select coalesce(jsonb_agg(jsonb_build_array(g, ${list}->(g - 1)) order by g), '[]'::jsonb)
+                   from generate_series(${after + 1}::int, least(${after + limit + 1}::int, jsonb_array_length(${list}))) g)`,
+          ];
+      const { rows } = (await db.execute(
+        sql`select ${total} as total, ${page} as page from ${cases} c where c.id = ${supplierCampaignId(year)}`,
+      )) as unknown as { rows: Array<{ total: string | number; page: Array<[number, unknown]> }> };
+      const [row] = rows;
+      if (!row) throw new ApiError('NOT_FOUND', `no supplier review campaign for ${year}`);
+      const shown = row.page.slice(0, limit);
       const last = shown.at(-1);
-      const nextCursor = rows.length > limit && last ? encodeCursor(order, [String(last.n)]) : null;
+      const nextCursor = row.page.length > limit && last ? encodeCursor(order, [String(last[0])]) : null;
       return c.json(
-        { items: shown.map((r) => r.value as never), nextCursor, total: Number(counted[0].total), limit },
+        { items: shown.map(([, value]) => value as never), nextCursor, total: Number(row.total), limit },
         200,
       );
     },

@@ -524,6 +524,9 @@ describe('supplier review', () => {
     // Two more than a page of two can hold, so the listing takes several pages and ends on a short one or an empty one.
     await registerSupplier();
     await registerSupplier();
+    // Two on hold: the skipped list spans pages too.
+    for (const onHold of [await registerSupplier(), await registerSupplier()])
+      expect(await changeStatus(onHold, 'suspend', ['approver'])).toBe('suspended');
     const all = (await h.sql<{ id: string }>('select id from suppliers')).map((r) => r.id);
     expect(all.length).toBeGreaterThan(4);
     // The progress lists the first two of each list (a hundred by default); the API pages through the rest.
@@ -535,7 +538,8 @@ describe('supplier review', () => {
     expect(progress!.startedCount + progress!.skippedCount).toBe(all.length);
     expect(progress!.startedCount).toBeGreaterThan(2);
     expect(progress!.started).toHaveLength(2);
-    expect(progress!.skipped.length).toBe(Math.min(2, progress!.skippedCount));
+    expect(progress!.skippedCount).toBeGreaterThanOrEqual(2);
+    expect(progress!.skipped).toHaveLength(2);
     expect(Object.values(progress!.skippedByReason).reduce((a, b) => a + b, 0)).toBe(progress!.skippedCount);
     // The workflow's result is the same bounded progress, not every supplier it went through.
     expect(await h.temporal.workflow.getHandle('supplier-campaign:2033').result()).toEqual(progress);
@@ -585,8 +589,8 @@ describe('supplier review', () => {
     await refused(`${list}?outcome=started&limit=0`, 400, 'limit');
     await refused(`${list}?outcome=started&cursor=bm90LWEtY3Vyc29y`, 400, 'query.cursor');
     const firstSkippedPage = await h.api('GET', `${list}?outcome=skipped&limit=1`, { as: 'lead' });
-    if (firstSkippedPage.body.nextCursor)
-      await refused(`${list}?outcome=started&cursor=${firstSkippedPage.body.nextCursor}`, 400, 'query.cursor');
+    expect(firstSkippedPage.body.nextCursor).toEqual(expect.any(String));
+    await refused(`${list}?outcome=started&cursor=${firstSkippedPage.body.nextCursor}`, 400, 'query.cursor');
     await refused('/api/supplier-reviews/campaigns/2099/suppliers?outcome=started', 404);
     await refused('/api/supplier-reviews/campaigns/2099', 404);
     await refused('/api/supplier-reviews/campaigns/1999', 400, 'year');

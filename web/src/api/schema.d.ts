@@ -8571,7 +8571,7 @@ export interface paths {
     put?: never;
     /**
      * Annual campaign: start the year’s review of every pending, active or restricted supplier (idempotent)
-     * @description Runs as a workflow (supplier-campaign:<year>), a batch of reviews at a time; pending suppliers get their first review too. Answers once the read model shows what it did: when it is done, or, for a campaign over many suppliers, with status "running" and its progress so far (GET /api/cases/supplier-campaign:<year> shows the rest). A second call for the same year returns the same campaign. Each review runs under the policy in force when it starts; per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment allows them.
+     * @description Runs as a workflow (supplier-campaign:<year>), a batch of reviews at a time; pending suppliers get their first review too. Answers once the read model shows what it did: when it is done, or, for a campaign over many suppliers, with status "running" and its progress so far: counts, and the first 100 reviews started and suppliers skipped (GET /api/supplier-reviews/campaigns/<year> shows how far it has gone since, and links.started and links.skipped page through the whole lists). A second call for the same year returns the same campaign. Each review runs under the policy in force when it starts; per-case timings are refused (403 CASE_TIMINGS_LOCKED) unless the deployment allows them.
      */
     post: {
       parameters: {
