@@ -25,142 +25,155 @@ import {
 import { durationProblem } from './durations';
 import { RISK_REPORT_FREQUENCIES } from './riskReporting';
 
-const duration = z.string().superRefine((value, ctx) => {
-  const problem = durationProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-const ladder = z
-  .object({ remindAfter: duration, escalateAfter: duration, expireAfter: duration })
-  .strict()
-  .superRefine((value, ctx) => {
-    const problem = validateTimings(value);
+/**
+ * The policy's schema, built when first needed, once per module instance: the
+ * workflow bundle evaluates its modules afresh for every workflow, and a case
+ * reads DEFAULT_POLICY and the types here but never parses a policy, so it
+ * does not pay for building the schema (only the API's policy routes do).
+ */
+function buildPolicyValuesSchema() {
+  const duration = z.string().superRefine((value, ctx) => {
+    const problem = durationProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-const share = z.number().min(0).max(1);
-const gradeCuts = z
-  .object({ I: z.number().positive(), II: z.number().positive(), III: z.number().positive() })
-  .strict()
-  .refine((g) => g.I > g.II && g.II > g.III, 'thresholds must fall from grade I to grade III');
+  const ladder = z
+    .object({ remindAfter: duration, escalateAfter: duration, expireAfter: duration })
+    .strict()
+    .superRefine((value, ctx) => {
+      const problem = validateTimings(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 
-export const PolicyValuesSchema = z
-  .object({
-    approval: ladder,
-    step: ladder,
-    rectification: z.object({ dueIn: duration, remindBefore: duration, escalateAgainAfter: duration }).strict(),
-    complaint: z
-      .object({
-        initialInvestigationWithin: duration,
-        resultWithin: duration,
-        repeatWindowDays: z.number().int().min(1).max(366),
-      })
-      .strict(),
-    incident: z
-      .object({
-        gradeThresholds: z
-          .object({
-            affectedUsers: gradeCuts,
-            amountCny: gradeCuts,
-            dataRecordsExposed: gradeCuts,
-            outageMinutes: gradeCuts,
-          })
-          .strict(),
-        acknowledgeWithin: z.object({ I: duration, II: duration, III: duration, IV: duration }).strict(),
-        stabiliseWithin: z.object({ I: duration, II: duration, III: duration, IV: duration }).strict(),
-        notifyRegulatorWithin: z.object({ I: duration, II: duration, dataLeakIII: duration }).strict(),
-        closeOutRequest: ladder,
-        repeatWindowDays: z.number().int().min(1).max(366),
-      })
-      .strict(),
-    drill: z
-      .object({
-        planning: ladder,
-        conductLead: z.object({ remindBefore: duration, escalateBefore: duration }).strict(),
-        overallPassMark: z.number().min(0).max(100),
-        modulePassMarks: z
-          .object({
-            command: z.number().min(0).max(100),
-            information_reporting: z.number().min(0).max(100),
-            resource_dispatch: z.number().min(0).max(100),
-            public_opinion_response: z.number().min(0).max(100),
-          })
-          .strict(),
-      })
-      .strict(),
-    plan: z.object({ revisionIntervalYears: z.number().int().min(1).max(3), draft: ladder }).strict(),
-    supplier: z
-      .object({
-        reviewIntervalMonths: z.number().int().min(1).max(12),
-        documents: ladder,
-        dimensionWeights: z
-          .object({
-            legal_compliance: share,
-            financial_stability: share,
-            technical_capability: share,
-            market_reputation: share,
-            cooperation_history: share,
-          })
-          .strict()
-          .refine((w) => Math.abs(Object.values(w).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'weights must sum to 1'),
-        logisticsDelayThreshold: share,
-      })
-      .strict(),
-    risk: z
-      .object({
-        mediumFrom: z.number().int().min(2).max(24),
-        highFrom: z.number().int().min(3).max(25),
-      })
-      .strict()
-      .refine((r) => r.mediumFrom < r.highFrom, 'mediumFrom must be below highFrom'),
-    pdca: z.object({ escalateAfterCycles: z.number().int().min(1).max(10) }).strict(),
-    riskRegister: z
-      .object({
-        /** The highest residual score (probability × impact) each category tolerates. */
-        appetite: z
-          .object({
-            technical: z.number().int().min(1).max(25),
-            operational: z.number().int().min(1).max(25),
-            legal: z.number().int().min(1).max(25),
-            compliance: z.number().int().min(1).max(25),
-            user: z.number().int().min(1).max(25),
-            credit: z.number().int().min(1).max(25),
-            market: z.number().int().min(1).max(25),
-            liquidity: z.number().int().min(1).max(25),
-          })
-          .strict(),
-        acceptanceMaxDays: z.number().int().min(1).max(730),
-        assessmentPeriodMonths: z.number().int().min(1).max(12),
-      })
-      .strict(),
-    audit: z
-      .object({
-        dataSecurityCheckMonths: z.number().int().min(1).max(12),
-        findingResponseWithin: duration,
-      })
-      .strict(),
-    warnings: z
-      .object({
-        /** The owner acknowledges a general warning, and plans the response to an elevated one, within these. */
-        acknowledgeWithin: z.object({ general: duration, elevated: duration, major: duration }).strict(),
-        /** A warning of the same indicator within this many days raises the level one step. */
-        repeatWindowDays: z.number().int().min(1).max(366),
-        /** The incident grade a major warning opens. */
-        majorIncidentGrade: z.enum(['I', 'II', 'III', 'IV']),
-      })
-      .strict(),
-    riskReports: z
-      .object({
-        /** How often each audience's periodic risk report is generated, for the period just ended. */
-        frequency: z
-          .object({ management: z.enum(RISK_REPORT_FREQUENCIES), regulator: z.enum(RISK_REPORT_FREQUENCIES) })
-          .strict(),
-      })
-      .strict(),
-  })
-  .strict();
+  const share = z.number().min(0).max(1);
+  const gradeCuts = z
+    .object({ I: z.number().positive(), II: z.number().positive(), III: z.number().positive() })
+    .strict()
+    .refine((g) => g.I > g.II && g.II > g.III, 'thresholds must fall from grade I to grade III');
 
-export type PolicyValues = z.infer<typeof PolicyValuesSchema>;
+  return z
+    .object({
+      approval: ladder,
+      step: ladder,
+      rectification: z.object({ dueIn: duration, remindBefore: duration, escalateAgainAfter: duration }).strict(),
+      complaint: z
+        .object({
+          initialInvestigationWithin: duration,
+          resultWithin: duration,
+          repeatWindowDays: z.number().int().min(1).max(366),
+        })
+        .strict(),
+      incident: z
+        .object({
+          gradeThresholds: z
+            .object({
+              affectedUsers: gradeCuts,
+              amountCny: gradeCuts,
+              dataRecordsExposed: gradeCuts,
+              outageMinutes: gradeCuts,
+            })
+            .strict(),
+          acknowledgeWithin: z.object({ I: duration, II: duration, III: duration, IV: duration }).strict(),
+          stabiliseWithin: z.object({ I: duration, II: duration, III: duration, IV: duration }).strict(),
+          notifyRegulatorWithin: z.object({ I: duration, II: duration, dataLeakIII: duration }).strict(),
+          closeOutRequest: ladder,
+          repeatWindowDays: z.number().int().min(1).max(366),
+        })
+        .strict(),
+      drill: z
+        .object({
+          planning: ladder,
+          conductLead: z.object({ remindBefore: duration, escalateBefore: duration }).strict(),
+          overallPassMark: z.number().min(0).max(100),
+          modulePassMarks: z
+            .object({
+              command: z.number().min(0).max(100),
+              information_reporting: z.number().min(0).max(100),
+              resource_dispatch: z.number().min(0).max(100),
+              public_opinion_response: z.number().min(0).max(100),
+            })
+            .strict(),
+        })
+        .strict(),
+      plan: z.object({ revisionIntervalYears: z.number().int().min(1).max(3), draft: ladder }).strict(),
+      supplier: z
+        .object({
+          reviewIntervalMonths: z.number().int().min(1).max(12),
+          documents: ladder,
+          dimensionWeights: z
+            .object({
+              legal_compliance: share,
+              financial_stability: share,
+              technical_capability: share,
+              market_reputation: share,
+              cooperation_history: share,
+            })
+            .strict()
+            .refine((w) => Math.abs(Object.values(w).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'weights must sum to 1'),
+          logisticsDelayThreshold: share,
+        })
+        .strict(),
+      risk: z
+        .object({
+          mediumFrom: z.number().int().min(2).max(24),
+          highFrom: z.number().int().min(3).max(25),
+        })
+        .strict()
+        .refine((r) => r.mediumFrom < r.highFrom, 'mediumFrom must be below highFrom'),
+      pdca: z.object({ escalateAfterCycles: z.number().int().min(1).max(10) }).strict(),
+      riskRegister: z
+        .object({
+          /** The highest residual score (probability × impact) each category tolerates. */
+          appetite: z
+            .object({
+              technical: z.number().int().min(1).max(25),
+              operational: z.number().int().min(1).max(25),
+              legal: z.number().int().min(1).max(25),
+              compliance: z.number().int().min(1).max(25),
+              user: z.number().int().min(1).max(25),
+              credit: z.number().int().min(1).max(25),
+              market: z.number().int().min(1).max(25),
+              liquidity: z.number().int().min(1).max(25),
+            })
+            .strict(),
+          acceptanceMaxDays: z.number().int().min(1).max(730),
+          assessmentPeriodMonths: z.number().int().min(1).max(12),
+        })
+        .strict(),
+      audit: z
+        .object({
+          dataSecurityCheckMonths: z.number().int().min(1).max(12),
+          findingResponseWithin: duration,
+        })
+        .strict(),
+      warnings: z
+        .object({
+          /** The owner acknowledges a general warning, and plans the response to an elevated one, within these. */
+          acknowledgeWithin: z.object({ general: duration, elevated: duration, major: duration }).strict(),
+          /** A warning of the same indicator within this many days raises the level one step. */
+          repeatWindowDays: z.number().int().min(1).max(366),
+          /** The incident grade a major warning opens. */
+          majorIncidentGrade: z.enum(['I', 'II', 'III', 'IV']),
+        })
+        .strict(),
+      riskReports: z
+        .object({
+          /** How often each audience's periodic risk report is generated, for the period just ended. */
+          frequency: z
+            .object({ management: z.enum(RISK_REPORT_FREQUENCIES), regulator: z.enum(RISK_REPORT_FREQUENCIES) })
+            .strict(),
+        })
+        .strict(),
+    })
+    .strict();
+}
+
+let policyValuesSchemaBuilt: ReturnType<typeof buildPolicyValuesSchema> | undefined;
+export function policyValuesSchema(): ReturnType<typeof buildPolicyValuesSchema> {
+  return (policyValuesSchemaBuilt ??= buildPolicyValuesSchema());
+}
+
+export type PolicyValues = z.infer<ReturnType<typeof buildPolicyValuesSchema>>;
 
 /** The policy a case runs under: its version and values, fixed at the case's start. */
 export interface PolicySnapshot {
@@ -322,7 +335,7 @@ export function applyPolicyChange(
   change: Record<string, unknown>,
 ): { ok: true; values: PolicyValues; changed: string[] } | { ok: false; problem: string } {
   const before = new Map(policyLeaves(values));
-  const parsed = PolicyValuesSchema.safeParse(mergePolicy(values, change));
+  const parsed = policyValuesSchema().safeParse(mergePolicy(values, change));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.join('.');

@@ -11,7 +11,7 @@ import {
   DEFAULT_POLICY,
   DEFAULT_POLICY_SNAPSHOT,
   mergePolicy,
-  PolicyValuesSchema,
+  policyValuesSchema,
   type PolicySnapshot,
   type PolicyValues,
 } from '../domain/policy';
@@ -22,7 +22,7 @@ import {
  * needs no data migration; the version's own values always win.
  */
 export function storedValues(values: Record<string, unknown>): PolicyValues {
-  return PolicyValuesSchema.parse(mergePolicy(DEFAULT_POLICY, values));
+  return policyValuesSchema().parse(mergePolicy(DEFAULT_POLICY, values));
 }
 
 export async function currentPolicy(db: Database): Promise<PolicySnapshot> {
